@@ -1,0 +1,76 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import { tokenProviders, type TokenProvider, type FetchedToken } from "./token-providers";
+
+/** A cached upstream token. `expiresAt` lives inside the value: KV's own TTL has a 60 s floor. */
+export interface CachedToken {
+  token: string;
+  expiresAt: number;
+  refreshToken?: string;
+  refreshExpiresAt?: number;
+}
+
+const kvKey = (provider: TokenProvider) => `upstream-token:${provider}`;
+
+/** A token is used until shortly before expiry: 60 s or a tenth of its life, whichever is less. */
+export function isFresh(t: CachedToken | null | undefined, now = Date.now()): t is CachedToken {
+  if (!t) return false;
+  return t.expiresAt - now > 30_000;
+}
+
+/**
+ * One instance per upstream (idFromName(provider)). It is the only place that fetches an upstream
+ * token, so a refresh happens once however many requests in however many isolates need it at the
+ * same moment; KV holds the result for every isolate to read cheaply.
+ */
+export class TokenBroker extends DurableObject<Env> {
+  private current = new Map<TokenProvider, CachedToken>();
+  private inflight = new Map<TokenProvider, Promise<CachedToken>>();
+
+  /** The current token; `rejected` is a token the upstream just refused (401): never hand it out again. */
+  async getToken(provider: TokenProvider, rejected?: string): Promise<CachedToken> {
+    const cur = this.current.get(provider);
+    if (isFresh(cur) && cur.token !== rejected) return cur;
+    const pending = this.inflight.get(provider);
+    if (pending) return pending;
+    const p = this.refresh(provider, cur).finally(() => this.inflight.delete(provider));
+    this.inflight.set(provider, p);
+    return p;
+  }
+
+  /** Drops a token everywhere (e.g. after configuration changes). */
+  async invalidate(provider: TokenProvider): Promise<void> {
+    this.current.delete(provider);
+    await this.env.TOKEN_CACHE.delete(kvKey(provider));
+  }
+
+  private async refresh(provider: TokenProvider, previous?: CachedToken): Promise<CachedToken> {
+    const fetched: FetchedToken = await tokenProviders[provider](this.env, previous);
+    const now = Date.now();
+    const cached: CachedToken = {
+      token: fetched.token,
+      expiresAt: now + fetched.expiresInSeconds * 1000 - Math.min(60_000, fetched.expiresInSeconds * 100),
+      refreshToken: fetched.refreshToken,
+      refreshExpiresAt: fetched.refreshExpiresInSeconds ? now + fetched.refreshExpiresInSeconds * 1000 : undefined,
+    };
+    this.current.set(provider, cached);
+    const ttl = Math.max(60, Math.ceil((cached.expiresAt - now) / 1000));
+    // The refresh token stays inside this object: KV holds only what callers need.
+    await this.env.TOKEN_CACHE.put(kvKey(provider), JSON.stringify({ token: cached.token, expiresAt: cached.expiresAt }), { expirationTtl: ttl });
+    return cached;
+  }
+}
+
+/**
+ * Reads an upstream token: KV first (cheap, every isolate), the broker when missing, stale, or
+ * just refused by the upstream.
+ */
+export async function getUpstreamToken(env: Env, provider: TokenProvider, opts: { rejected?: string } = {}): Promise<string> {
+  if (!opts.rejected) {
+    const hit = await env.TOKEN_CACHE.get<CachedToken>(kvKey(provider), "json");
+    if (isFresh(hit)) return hit.token;
+  }
+  const broker = env.TOKEN_BROKER.get(env.TOKEN_BROKER.idFromName(provider));
+  const t = await broker.getToken(provider, opts.rejected);
+  return t.token;
+}

@@ -1,0 +1,13 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../context";
+import { createDb } from "../../storage/db";
+import { createLogger } from "../../lib/logger";
+
+/** Builds the per-request services once; routes read them with c.get("services"). */
+export const services = (): MiddlewareHandler<AppEnv> => async (c, next) => {
+  c.set("services", {
+    db: createDb(c.env.DB),
+    logger: createLogger({ requestId: c.get("requestId") }),
+  });
+  await next();
+};

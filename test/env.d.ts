@@ -1,0 +1,17 @@
+import type { Env as GatewayEnv } from "../src/env";
+
+declare global {
+  namespace Cloudflare {
+    interface GlobalProps {
+      mainModule: typeof import("../src/index");
+    }
+    interface Env extends GatewayEnv {
+      TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+      TEST_SANDBOX_URL: string;
+      TEST_GATEWAY_URL: string;
+      TEST_IFIX_SANDBOX_KEY: string;
+      TEST_IFIX_SANDBOX_SENDER: string;
+    }
+  }
+}
+export {};

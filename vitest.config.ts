@@ -1,0 +1,70 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { createSandbox } from "./src/sandbox";
+import { DroppedConnection } from "./src/sandbox/faults";
+// @ts-expect-error plain ESM helper shared with scripts/start.mjs
+import { generateDevKeys } from "./scripts/dev-keys.mjs";
+
+export const GATEWAY_URL = "http://gateway.test";
+export const SANDBOX_URL = "http://sandbox.test";
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("./migrations");
+  const keys = generateDevKeys({ gatewayUrl: GATEWAY_URL, sandboxUrl: SANDBOX_URL });
+
+  // The sandbox portals run here, in Node; every outbound fetch of the Worker under test reaches
+  // them through miniflare's outboundService. Nothing goes to the network.
+  const sandbox = createSandbox({
+    assam: { clientId: keys.gateway.ASSAM_CLIENT_ID, clientSecret: keys.gateway.ASSAM_CLIENT_SECRET },
+    umang: {
+      apiToken: keys.gateway.UMANG_API_TOKEN,
+      clientId: keys.gateway.UMANG_CLIENT_ID,
+      clientSecret: keys.gateway.UMANG_CLIENT_SECRET,
+    },
+    ifix: {
+      senderId: keys.sandbox.ifixSenderId,
+      privateKeyPem: keys.sandbox.ifixPrivatePem,
+      trustedKeys: { [keys.sandbox.gatewaySenderId]: [keys.sandbox.gatewayPublicPem] },
+    },
+  });
+
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            ...keys.gateway,
+            ENVIRONMENT: "test",
+            UPSTREAM_TIMEOUT_MS: "2000",
+            DELIVERY_BACKOFF_BASE_MS: "10",
+            TEST_MIGRATIONS: migrations,
+            TEST_SANDBOX_URL: SANDBOX_URL,
+            TEST_GATEWAY_URL: GATEWAY_URL,
+            TEST_IFIX_SANDBOX_KEY: keys.sandbox.ifixPrivatePem,
+            TEST_IFIX_SANDBOX_SENDER: keys.sandbox.ifixSenderId,
+          },
+          outboundService: async (request: Request) => {
+            const url = new URL(request.url);
+            if (url.origin !== SANDBOX_URL) return new Response(`no network in tests: ${url.origin}`, { status: 599 });
+            try {
+              return await sandbox.fetch(request);
+            } catch (err) {
+              if (err instanceof DroppedConnection) throw err; // the Worker sees a network error
+              throw err;
+            }
+          },
+        },
+      }),
+    ],
+    test: {
+      include: ["test/**/*.test.ts"],
+      setupFiles: ["./test/setup.ts"],
+      // The sandbox portals are shared by every test file (they run in this Node process):
+      // files run one after another so one file's injected faults never reach another's.
+      fileParallelism: false,
+      testTimeout: 30_000,
+      hookTimeout: 30_000,
+    },
+  };
+});
