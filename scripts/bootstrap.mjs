@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Runs a project command under the project's own Node (the `node` package, 22.x), installing
+// dependencies first when they are missing or older than package-lock.json. This file itself runs
+// on whatever Node the machine has (20 here), so it uses nothing newer than Node 18.
+//
+//   node scripts/bootstrap.mjs <bin> [args...]   e.g. node scripts/bootstrap.mjs vitest run
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join, delimiter } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bin = join(root, "node_modules", ".bin");
+const localNode = join(bin, process.platform === "win32" ? "node.cmd" : "node");
+
+function needsInstall() {
+  const marker = join(root, "node_modules", ".package-lock.json");
+  if (!existsSync(localNode) || !existsSync(marker)) return true;
+  const lock = join(root, "package-lock.json");
+  return existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000;
+}
+
+if (needsInstall()) {
+  console.error("[bootstrap] installing dependencies (npm install)…");
+  const r = spawnSync("npm", ["install", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+const [cmd, ...args] = process.argv.slice(2);
+if (!cmd) {
+  console.error("usage: node scripts/bootstrap.mjs <command> [args…]");
+  process.exit(2);
+}
+const env = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ""}` };
+const resolved = cmd === "node" ? localNode : existsSync(join(bin, cmd)) ? join(bin, cmd) : cmd;
+const child = spawn(resolved, args, { cwd: root, stdio: "inherit", env });
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
