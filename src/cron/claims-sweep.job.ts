@@ -1,4 +1,19 @@
 import type { Env } from "../env";
+import { createDb } from "../storage/db";
+import { createLogger } from "../lib/logger";
+import { reconcile, requeueExpired, resendWebhooks, schedulePolls } from "../domain/claims/schedule";
 
-// Placeholder until claims land (issue 3): polls PENDING claims, re-queues expired leases.
-export async function runClaimsSweep(_controller: ScheduledController, _env: Env, _ctx: ExecutionContext): Promise<void> {}
+/**
+ * Every 15 minutes (CONTRACT §8): re-queue QUEUED claims whose lease expired (nothing is lost
+ * between the ledger write and the enqueue), ask for polls of PENDING claims (paced by the
+ * consumers), re-send owed webhooks, and keep the monthly reconciliation.
+ */
+export async function runClaimsSweep(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
+  const db = createDb(env.DB);
+  const now = controller.scheduledTime;
+  const requeued = await requeueExpired(env, db, Math.max(now, Date.now()));
+  const polls = await schedulePolls(env, db, Math.max(now, Date.now()));
+  const webhooks = await resendWebhooks(env, db, Math.max(now, Date.now()));
+  const periods = await reconcile(db, now);
+  createLogger({ job: "claims-sweep" }).info("claims sweep done", { requeued, polls, webhooks, periods });
+}

@@ -1,6 +1,106 @@
+import { eq } from "drizzle-orm";
 import type { Env } from "../env";
+import { getUpstreamConfig, readVar } from "../env";
+import { createDb } from "../storage/db";
+import { claimWebhooks } from "../storage/schema/claim-webhooks";
+import { recordUpstreamCall } from "../storage/upstream-calls";
+import { createLogger, errorKind } from "../lib/logger";
+import { WebhookQueueMessage } from "../domain/claims/messages";
+import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from "../domain/claims/webhook-signature";
+import { backoffMs, parseRetryAfter, toDelaySeconds } from "../domain/claims/backoff";
+import { ENQUEUE_GRACE_MS, sendWebhook } from "../domain/claims/ledger";
+import { deadLetter } from "./dead-letters.consumer";
+import { QUEUES } from "./names";
 
-// Placeholder until claim webhooks land (issue 3).
-export async function consumeWebhooks(batch: MessageBatch<unknown>, _env: Env, _ctx: ExecutionContext): Promise<void> {
-  batch.retryAll({ delaySeconds: 60 });
+/**
+ * WEBHOOKS consumer: posts claim status changes to CLAIMS_WEBHOOK_URL, signed (see
+ * webhook-signature.ts), at least once. The outbox row says whether it is still owed; a failure is
+ * retried with exponential backoff and jitter up to DELIVERY_MAX_ATTEMPTS, then FAILED and
+ * dead-lettered. Receivers deduplicate on `X-Amrit-Delivery` (= the payload's `id`).
+ */
+export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
+  const db = createDb(env.DB);
+  const log = createLogger({ queue: batch.queue });
+  await Promise.all(
+    batch.messages.map(async (msg) => {
+      const parsed = WebhookQueueMessage.safeParse(msg.body);
+      if (!parsed.success) {
+        msg.ack();
+        return;
+      }
+      try {
+        await deliverWebhook(env, db, parsed.data.id);
+        msg.ack();
+      } catch (err) {
+        log.error("webhook message failed", { kind: errorKind(err) });
+        msg.retry({ delaySeconds: 60 });
+      }
+    }),
+  );
+}
+
+export async function deliverWebhook(env: Env, db: ReturnType<typeof createDb>, id: string): Promise<"skipped" | "delivered" | "retry" | "failed"> {
+  const url = readVar(env, "CLAIMS_WEBHOOK_URL");
+  const secret = readVar(env, "CLAIMS_WEBHOOK_SECRET");
+  // Not configured here: leave the row owed; a configured deployment's sweep will send it.
+  if (!url || !secret) return "skipped";
+  const row = await db.select().from(claimWebhooks).where(eq(claimWebhooks.id, id)).get();
+  if (!row || row.state !== "PENDING") return "skipped";
+  const { UPSTREAM_TIMEOUT_MS, DELIVERY_MAX_ATTEMPTS, DELIVERY_BACKOFF_BASE_MS } = getUpstreamConfig(env);
+  const attempt = row.attempts + 1;
+  const started = Date.now();
+  let status: number | null = null;
+  let retryAfterMs: number | null = null;
+  let error: string | null = null;
+  try {
+    const signature = await signWebhook(secret, row.payload, Math.floor(started / 1000));
+    const res = await fetch(url, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        [WEBHOOK_SIGNATURE_HEADER]: signature,
+        "X-Amrit-Event": "claim.status_changed",
+        "X-Amrit-Delivery": row.id,
+      },
+      body: row.payload,
+      signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+    });
+    await res.body?.cancel();
+    status = res.status;
+    retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
+    if (!res.ok) error = `HTTP_${res.status}`;
+  } catch (err) {
+    error = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError") ? "TIMEOUT" : "NETWORK_ERROR";
+  }
+  const durationMs = Date.now() - started;
+  await recordUpstreamCall(db, {
+    portal: "webhook",
+    operation: "claim.status_changed",
+    subjectId: row.claimId,
+    attempt,
+    outcome: error ? (error === "TIMEOUT" ? "timeout" : error === "NETWORK_ERROR" ? "network" : "retry") : "ok",
+    httpStatus: status,
+    durationMs,
+    errorCode: error,
+  });
+  const now = Date.now();
+  if (!error) {
+    await db
+      .update(claimWebhooks)
+      .set({ state: "DELIVERED", attempts: attempt, lastHttpStatus: status, lastError: null, deliveredAt: new Date(now).toISOString() })
+      .where(eq(claimWebhooks.id, row.id));
+    return "delivered";
+  }
+  if (attempt >= DELIVERY_MAX_ATTEMPTS) {
+    await db.update(claimWebhooks).set({ state: "FAILED", attempts: attempt, lastHttpStatus: status, lastError: error }).where(eq(claimWebhooks.id, row.id));
+    await deadLetter(env, QUEUES.webhooks, { type: "claim-webhook", id: row.id, claimId: row.claimId }, `gave up after ${attempt} attempts: ${error}`);
+    return "failed";
+  }
+  const delaySeconds = toDelaySeconds(backoffMs(attempt, DELIVERY_BACKOFF_BASE_MS, retryAfterMs));
+  await db
+    .update(claimWebhooks)
+    .set({ attempts: attempt, lastHttpStatus: status, lastError: error, nextAttemptAt: now + delaySeconds * 1000 + ENQUEUE_GRACE_MS })
+    .where(eq(claimWebhooks.id, row.id));
+  await sendWebhook(env, row.id, delaySeconds);
+  return "retry";
 }

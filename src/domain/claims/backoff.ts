@@ -1,0 +1,25 @@
+/** Queues take at most 12 h of delay (delaySeconds ≤ 43200). */
+export const MAX_DELAY_SECONDS = 43_200;
+
+/**
+ * Exponential backoff with full jitter: a random delay in [0, base × 2^(attempt−1)], capped at 12 h,
+ * never shorter than the portal's Retry-After. `attempt` counts the failed attempts so far (1 = first).
+ */
+export function backoffMs(attempt: number, baseMs: number, retryAfterMs?: number | null, random: () => number = Math.random): number {
+  const ceiling = Math.min(MAX_DELAY_SECONDS * 1000, baseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 40));
+  const jittered = Math.floor(random() * ceiling);
+  return Math.min(MAX_DELAY_SECONDS * 1000, Math.max(jittered, retryAfterMs ?? 0));
+}
+
+/** The queue's delaySeconds for a delay in ms (whole seconds, clamped to the Queues limit). */
+export const toDelaySeconds = (ms: number): number => Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(ms / 1000)));
+
+/** Retry-After: delta-seconds or an HTTP date (RFC 9110 §10.2.3), in ms; null when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
+  if (!value) return null;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Math.min(Number(v), MAX_DELAY_SECONDS) * 1000;
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return null;
+  return Math.min(Math.max(0, at - now), MAX_DELAY_SECONDS * 1000);
+}

@@ -1,0 +1,167 @@
+import { and, asc, eq, gt, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
+import type { Env } from "../../env";
+import type { Db } from "../../storage/db";
+import { claims } from "../../storage/schema/claims";
+import { claimWebhooks } from "../../storage/schema/claim-webhooks";
+import { claimReconciliations } from "../../storage/schema/claim-reconciliations";
+import { ENQUEUE_GRACE_MS, sendWebhook, webhooksEnabled } from "./ledger";
+import { deliverMessage, type ClaimsQueueMessage } from "./messages";
+import { enqueue } from "./submit";
+import { currentIstPeriod, previousPeriod } from "./periods";
+
+/** Claims per cut-off page: one sendBatch (≤ 100 messages) and two D1 statements per page. */
+export const CUTOFF_PAGE_SIZE = 100;
+/** Pages a sweep run handles directly (each ≤ 100 claims, 2–3 queries): well inside 1,000 queries. */
+export const SWEEP_MAX_PAGES = 20;
+/** A PENDING claim is polled at most this often. */
+export const POLL_INTERVAL_MS = 10 * 60_000;
+
+/** The first cut-off page; the rest follow through the queue, one message per page. */
+export async function startCutoff(env: Env, upTo: string, runId: string = crypto.randomUUID()) {
+  await env.CLAIMS_DELIVERY.send({ type: "cutoff-page", runId, upTo, after: null, page: 0 } satisfies ClaimsQueueMessage);
+}
+
+/**
+ * One page of the cut-off: SCHEDULED claims of periods up to `upTo`, after the keyset cursor (claim
+ * id), become QUEUED in one statement and are enqueued in one sendBatch; then the next page is
+ * enqueued. Memory stays flat however many claims there are, and each invocation does a few queries.
+ * A crash anywhere leaves QUEUED claims with a lease deadline (the sweep re-queues them) or a page
+ * message that the queue retries.
+ */
+export async function processCutoffPage(env: Env, db: Db, msg: Extract<ClaimsQueueMessage, { type: "cutoff-page" }>): Promise<number> {
+  const page = await db
+    .select({ id: claims.id })
+    .from(claims)
+    .where(and(eq(claims.status, "SCHEDULED"), lte(claims.period, msg.upTo), msg.after ? gt(claims.id, msg.after) : undefined))
+    .orderBy(asc(claims.id))
+    .limit(CUTOFF_PAGE_SIZE)
+    .all();
+  if (!page.length) return 0;
+  const dispatchId = `${msg.runId}:${msg.page}`;
+  const now = Date.now();
+  const ids = page.map((p) => p.id);
+  const queued = await db
+    .update(claims)
+    .set({ status: "QUEUED", dispatchId, leaseOwner: null, leaseUntil: now + ENQUEUE_GRACE_MS, nextAttemptAt: null, updatedAt: new Date(now).toISOString() })
+    .where(and(inArray(claims.id, ids), eq(claims.status, "SCHEDULED")))
+    .returning({ id: claims.id })
+    .all();
+  await enqueue(env, queued.map((q) => deliverMessage(q.id, dispatchId)));
+  if (page.length === CUTOFF_PAGE_SIZE) {
+    await env.CLAIMS_DELIVERY.send({ ...msg, after: ids[ids.length - 1], page: msg.page + 1 } satisfies ClaimsQueueMessage);
+  }
+  return queued.length;
+}
+
+/**
+ * Re-queues QUEUED claims whose lease deadline passed (a lost message, a crash between the ledger
+ * write and the enqueue, a consumer that died holding the lease). Each page takes its claims with a
+ * conditional UPDATE (new dispatch id), so two sweeps never double-send.
+ */
+export async function requeueExpired(env: Env, db: Db, now: number = Date.now()): Promise<number> {
+  let total = 0;
+  for (let page = 0; page < SWEEP_MAX_PAGES; page++) {
+    const due = await db
+      .select({ id: claims.id })
+      .from(claims)
+      .where(and(eq(claims.status, "QUEUED"), lte(claims.leaseUntil, now)))
+      .limit(100)
+      .all();
+    if (!due.length) break;
+    const dispatchId = `sweep:${crypto.randomUUID()}`;
+    const taken = await db
+      .update(claims)
+      .set({ dispatchId, leaseOwner: null, leaseUntil: now + ENQUEUE_GRACE_MS })
+      .where(and(inArray(claims.id, due.map((d) => d.id)), eq(claims.status, "QUEUED"), lte(claims.leaseUntil, now)))
+      .returning({ id: claims.id })
+      .all();
+    await enqueue(env, taken.map((t) => deliverMessage(t.id, dispatchId)));
+    total += taken.length;
+    if (due.length < 100) break;
+  }
+  return total;
+}
+
+/**
+ * Asks the consumers to poll PENDING claims not polled for POLL_INTERVAL_MS, oldest first, in pages
+ * of 100 poll messages (the consumers pace them toward the portal).
+ */
+export async function schedulePolls(env: Env, db: Db, now: number = Date.now()): Promise<number> {
+  let total = 0;
+  for (let page = 0; page < SWEEP_MAX_PAGES; page++) {
+    const due = await db
+      .select({ id: claims.id })
+      .from(claims)
+      .where(and(eq(claims.status, "PENDING"), or(isNull(claims.lastPolledAt), lt(claims.lastPolledAt, now - POLL_INTERVAL_MS))))
+      .orderBy(asc(claims.lastPolledAt))
+      .limit(100)
+      .all();
+    if (!due.length) break;
+    // Mark them as asked-for, so the next page (and the next sweep) moves on.
+    await db.update(claims).set({ lastPolledAt: now }).where(inArray(claims.id, due.map((d) => d.id)));
+    await enqueue(env, due.map((d) => ({ body: { type: "poll" as const, claimId: d.id } })));
+    total += due.length;
+    if (due.length < 100) break;
+  }
+  return total;
+}
+
+/** Re-sends webhook outbox rows still PENDING past their due time (at least once). */
+export async function resendWebhooks(env: Env, db: Db, now: number = Date.now()): Promise<number> {
+  if (!webhooksEnabled(env)) return 0;
+  let total = 0;
+  for (let page = 0; page < SWEEP_MAX_PAGES; page++) {
+    const due = await db
+      .select({ id: claimWebhooks.id })
+      .from(claimWebhooks)
+      .where(and(eq(claimWebhooks.state, "PENDING"), lte(claimWebhooks.nextAttemptAt, now)))
+      .limit(100)
+      .all();
+    if (!due.length) break;
+    await db.update(claimWebhooks).set({ nextAttemptAt: now + ENQUEUE_GRACE_MS }).where(inArray(claimWebhooks.id, due.map((d) => d.id)));
+    for (const d of due) await sendWebhook(env, d.id);
+    total += due.length;
+    if (due.length < 100) break;
+  }
+  return total;
+}
+
+export interface StatusFigure {
+  status: string;
+  count: number;
+  totalPaise: number;
+}
+
+/** Counts and amounts per status for a period, per client (the ledger is the truth). */
+export async function figuresFor(db: Db, period: string, ownerId?: string): Promise<StatusFigure[]> {
+  return db
+    .select({ status: claims.status, count: sql<number>`count(*)`, totalPaise: sql<number>`coalesce(sum(${claims.totalPaise}), 0)` })
+    .from(claims)
+    .where(and(eq(claims.period, period), ownerId ? eq(claims.ownerId, ownerId) : undefined))
+    .groupBy(claims.status)
+    .all();
+}
+
+/**
+ * The monthly reconciliation: counts and amounts per period, client and status, kept in
+ * claim_reconciliations for the current and the previous IST month (the ones still moving).
+ */
+export async function reconcile(db: Db, now: number = Date.now(), periods?: string[]): Promise<string[]> {
+  const current = currentIstPeriod(now);
+  const list = periods ?? [previousPeriod(current), current];
+  const computedAt = new Date(now).toISOString();
+  for (const period of list) {
+    const rows = await db
+      .select({ ownerId: claims.ownerId, status: claims.status, count: sql<number>`count(*)`, totalPaise: sql<number>`coalesce(sum(${claims.totalPaise}), 0)` })
+      .from(claims)
+      .where(eq(claims.period, period))
+      .groupBy(claims.ownerId, claims.status)
+      .all();
+    const stmts = [
+      db.delete(claimReconciliations).where(eq(claimReconciliations.period, period)),
+      ...rows.map((r) => db.insert(claimReconciliations).values({ period, ownerId: r.ownerId, status: r.status, claimCount: r.count, totalPaise: r.totalPaise, computedAt })),
+    ];
+    await db.batch(stmts as [(typeof stmts)[0]]);
+  }
+  return list;
+}

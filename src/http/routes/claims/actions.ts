@@ -1,0 +1,84 @@
+import { createRoute } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import type { Router } from "../../router";
+
+import { requireAuth, canSee } from "../../middleware/auth";
+import { ApiError, commonErrorResponses, errorResponse } from "../../errors";
+import { claims } from "../../../storage/schema/claims";
+import { transition, viewOf } from "../../../domain/claims/ledger";
+import { pollClaim } from "../../../domain/claims/delivery";
+import { ClaimIdParam, claimContent } from "./schemas";
+import { clientSecurity } from "./schemas";
+
+const writeAuth = requireAuth({ scopes: ["claims:write"] });
+
+const refreshRoute = createRoute({
+  method: "post",
+  path: "/v1/claims/{claimId}/refresh",
+  tags: ["claims"],
+  summary: "Poll the portal now and answer the updated claim",
+  security: clientSecurity,
+  middleware: [writeAuth] as const,
+  request: { params: ClaimIdParam },
+  responses: {
+    200: { description: "The claim after the poll", content: claimContent },
+    404: errorResponse("No such claim"),
+    409: errorResponse("INVALID_STATE: only PENDING or ACCEPTED claims are polled"),
+    502: errorResponse("UPSTREAM_UNAVAILABLE"),
+    504: errorResponse("UPSTREAM_TIMEOUT"),
+    ...commonErrorResponses,
+  },
+});
+
+const cancelRoute = createRoute({
+  method: "delete",
+  path: "/v1/claims/{claimId}",
+  tags: ["claims"],
+  summary: "Cancel a SCHEDULED claim",
+  security: clientSecurity,
+  middleware: [writeAuth] as const,
+  request: { params: ClaimIdParam },
+  responses: {
+    200: { description: "The cancelled claim", content: claimContent },
+    404: errorResponse("No such claim"),
+    409: errorResponse("INVALID_STATE: only SCHEDULED claims can be cancelled"),
+    ...commonErrorResponses,
+  },
+});
+
+const REFRESHABLE = ["PENDING", "ACCEPTED"] as const;
+
+export function registerClaimActionRoutes(app: Router) {
+  app.openapi(refreshRoute, async (c) => {
+    const { claimId } = c.req.valid("param");
+    const db = c.get("services").db;
+    const row = await db.select().from(claims).where(eq(claims.id, claimId.toLowerCase())).get();
+    if (!row || !canSee(c.get("principal"), row.ownerId)) throw new ApiError("NOT_FOUND", "claim not found");
+    if (!(REFRESHABLE as readonly string[]).includes(row.status)) {
+      throw new ApiError("INVALID_STATE", `a ${row.status} claim is not polled`, { details: [{ path: "status", message: row.status }] });
+    }
+    const r = await pollClaim(c.env, db, row.id, { from: [...REFRESHABLE], maxWaitMs: 5_000, requestId: c.get("requestId") });
+    if (r.step === "paced") throw new ApiError("UPSTREAM_UNAVAILABLE", "the portal's pace allows no request now; try again shortly", { headers: { "Retry-After": "5" } });
+    if (r.step === "error" && r.result) {
+      if (r.result.kind === "retry" && r.result.reason === "timeout") throw new ApiError("UPSTREAM_TIMEOUT", "the portal did not answer in time");
+      throw new ApiError("UPSTREAM_UNAVAILABLE", "the portal could not be read now");
+    }
+    const fresh = await db.select().from(claims).where(eq(claims.id, row.id)).get();
+    return c.json(await viewOf(db, fresh!), 200);
+  });
+
+  app.openapi(cancelRoute, async (c) => {
+    const { claimId } = c.req.valid("param");
+    const db = c.get("services").db;
+    const row = await db.select().from(claims).where(eq(claims.id, claimId.toLowerCase())).get();
+    if (!row || !canSee(c.get("principal"), row.ownerId)) throw new ApiError("NOT_FOUND", "claim not found");
+    const invalid = (status: string) => new ApiError("INVALID_STATE", `a ${status} claim cannot be cancelled`, { details: [{ path: "status", message: status }] });
+    if (row.status !== "SCHEDULED") throw invalid(row.status);
+    const t = await transition(c.env, db, { row, fromStatus: "SCHEDULED", patch: { status: "CANCELLED" } });
+    if (!t.applied) {
+      const now = await db.select().from(claims).where(eq(claims.id, row.id)).get();
+      throw invalid(now?.status ?? "unknown");
+    }
+    return c.json(await viewOf(db, t.row), 200);
+  });
+}
