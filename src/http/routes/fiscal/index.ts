@@ -1,4 +1,209 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
 import type { Router } from "../../router";
+import { callerSecurity as anyCaller } from "../../router";
 
-// The fiscal area registers its routes here.
-export function registerFiscalRoutes(_app: Router) {}
+const callerSecurity = anyCaller as unknown as Array<Record<string, string[]>>;
+import { requireAuth, canSee } from "../../middleware/auth";
+import { ApiError, commonErrorResponses, errorResponse } from "../../errors";
+import { ownerOf } from "../../context";
+import {
+  FISCAL_KINDS,
+  FiscalMessageInput,
+  KIND_TO_TYPE,
+  amountMismatches,
+  encodeMessage,
+  requiredFieldIssues,
+  type FiscalKind,
+  type FiscalMessageInputT,
+  type FiscalNode,
+  type IfixType,
+} from "../../../adapters/ifix/codec";
+import { FISCAL_DELIVERY_STATUSES, FISCAL_MESSAGE_STATUSES, IFIX_TYPES, fiscalMessages } from "../../../storage/schema/fiscal-messages";
+import { enqueueDelivery, getMessageView, prepareMessage } from "../../../domain/fiscal/messages";
+import { receiveCallback } from "../../../domain/fiscal/callbacks";
+import { getIfixConfig } from "../../../adapters/ifix/config";
+import type { Context } from "hono";
+import type { AppEnv } from "../../context";
+
+const KindParam = z.object({ kind: z.enum(FISCAL_KINDS).openapi({ param: { name: "kind", in: "path" }, example: "programs" }) });
+const MessageIdParam = z.string().min(1).max(128).openapi({ param: { name: "messageId", in: "path" } });
+
+const Accepted = z.object({ messageId: z.string(), status: z.enum(FISCAL_MESSAGE_STATUSES) }).openapi("FiscalAccepted");
+const MessageView = z
+  .object({
+    messageId: z.string(),
+    type: z.enum(IFIX_TYPES),
+    action: z.enum(["create", "update"]),
+    parentMessageId: z.string().nullable(),
+    transactionId: z.string().nullable(),
+    linkedId: z.string().nullable(),
+    piId: z.string().nullable(),
+    status: z.enum(FISCAL_MESSAGE_STATUSES),
+    statusMessage: z.string().nullable(),
+    deliveryStatus: z.enum(FISCAL_DELIVERY_STATUSES),
+    attempts: z.number().int(),
+    lastHttpStatus: z.number().int().nullable(),
+    lastError: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    deliveredAt: z.string().nullable(),
+    callbacks: z.array(
+      z.object({
+        messageId: z.string(),
+        senderId: z.string(),
+        type: z.string(),
+        action: z.string().nullable(),
+        messageTs: z.number().int().nullable(),
+        status: z.string().nullable(),
+        statusMessage: z.string().nullable(),
+        matchedBy: z.string().nullable(),
+        receivedAt: z.string(),
+      }),
+    ),
+  })
+  .openapi("FiscalMessage");
+
+const sendRoute = createRoute({
+  method: "post",
+  path: "/v1/fiscal/{kind}",
+  tags: ["fiscal"],
+  summary: "Send a signed iFIX message (programs, estimates, sanctions, allocations, disbursements, demands, receipts)",
+  description:
+    "Builds the iFIX header (message_id, message_ts, action create, sender/receiver), signs JCS(header)+JCS(message) with RSASSA-PKCS1-v1_5 SHA-256, and posts it to ${IFIX_BASE_URL}/ifix/v1/<type> through the delivery queue.",
+  security: callerSecurity,
+  middleware: [requireAuth({ scopes: ["fiscal:write"] })] as const,
+  request: { params: KindParam, body: { required: true, content: { "application/json": { schema: FiscalMessageInput } } } },
+  responses: {
+    202: { description: "Queued for delivery", content: { "application/json": { schema: Accepted } } },
+    422: errorResponse("AMOUNT_MISMATCH: a disbursement's net or gross differs from its children's sum"),
+    ...commonErrorResponses,
+  },
+});
+
+const updateRoute = createRoute({
+  method: "patch",
+  path: "/v1/fiscal/{kind}/{messageId}",
+  tags: ["fiscal"],
+  summary: "Send an update (action update) of a message sent before",
+  security: callerSecurity,
+  middleware: [requireAuth({ scopes: ["fiscal:write"] })] as const,
+  request: {
+    params: KindParam.extend({ messageId: MessageIdParam }),
+    body: { required: true, content: { "application/json": { schema: FiscalMessageInput } } },
+  },
+  responses: {
+    202: { description: "Queued for delivery", content: { "application/json": { schema: Accepted } } },
+    404: errorResponse("No such message of this kind (or not yours)"),
+    422: errorResponse("AMOUNT_MISMATCH"),
+    ...commonErrorResponses,
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/v1/fiscal/messages/{messageId}",
+  tags: ["fiscal"],
+  summary: "A message's status and every callback received for it",
+  security: callerSecurity,
+  middleware: [requireAuth({ scopes: ["fiscal:read"] })] as const,
+  request: { params: z.object({ messageId: MessageIdParam }) },
+  responses: {
+    200: { description: "The message", content: { "application/json": { schema: MessageView } } },
+    404: errorResponse("No such message (or not yours)"),
+    ...commonErrorResponses,
+  },
+});
+
+const CallbackBody = z
+  .looseObject({ signature: z.unknown().optional(), header: z.unknown().optional(), message: z.unknown().optional() })
+  .openapi("IfixCallback", { description: "The seed's envelope: {signature, header, message}, snake_case as iFIX sends it." });
+const CallbackAnswer = z
+  .object({ acknowledged: z.literal(true), messageId: z.string(), matchedMessageId: z.string().nullable(), status: z.string().nullable() })
+  .openapi("IfixCallbackAnswer");
+
+const callbackRoute = (type: IfixType) =>
+  createRoute({
+    method: "post",
+    path: `/ifix/v1/on-${type}`,
+    tags: ["ifix callbacks"],
+    summary: `iFIX on-${type} callback (signed; no caller token)`,
+    description:
+      "Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE).",
+    security: [],
+    request: { body: { required: true, content: { "application/json": { schema: CallbackBody } } } },
+    responses: {
+      200: { description: "Recorded (or recognised as a duplicate)", content: { "application/json": { schema: CallbackAnswer } } },
+      400: commonErrorResponses[400],
+      401: errorResponse("BAD_SIGNATURE or STALE_MESSAGE"),
+      413: commonErrorResponses[413],
+      415: commonErrorResponses[415],
+      500: commonErrorResponses[500],
+      503: commonErrorResponses[503],
+    },
+  });
+
+/** 400 for fields a type needs, 422 AMOUNT_MISMATCH for a disbursement's sums. */
+function checkRules(type: IfixType, body: FiscalMessageInputT) {
+  const missing = requiredFieldIssues(type, body);
+  if (missing.length) throw new ApiError("VALIDATION_FAILED", "the request is not valid", { details: missing });
+  if (type === "disburse") {
+    const mismatches = amountMismatches(body as FiscalNode);
+    if (mismatches.length) throw new ApiError("AMOUNT_MISMATCH", "net and gross amounts must equal the sums of the children", { details: mismatches });
+  }
+}
+
+async function send(c: Context<AppEnv>, type: IfixType, action: "create" | "update", body: FiscalMessageInputT, parentId: string | null) {
+  getIfixConfig(c.env); // 503 CONFIG_INVALID before anything is written
+  const db = c.get("services").db;
+  const prepared = await prepareMessage(c.env, db, {
+    ownerId: ownerOf(c.get("principal")!),
+    type,
+    action,
+    message: encodeMessage(body as FiscalNode),
+    parentId,
+  });
+  await db.batch(prepared.inserts);
+  await enqueueDelivery(c.env, db, prepared.messageId, 0);
+  return { messageId: prepared.messageId, status: "QUEUED" as const };
+}
+
+export function registerFiscalRoutes(app: Router) {
+  app.openapi(sendRoute, async (c) => {
+    const { kind } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const type = KIND_TO_TYPE[kind as FiscalKind];
+    checkRules(type, body);
+    return c.json(await send(c, type, "create", body, null), 202);
+  });
+
+  app.openapi(updateRoute, async (c) => {
+    const { kind, messageId } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const type = KIND_TO_TYPE[kind as FiscalKind];
+    const original = await c
+      .get("services")
+      .db.select({ ownerId: fiscalMessages.ownerId })
+      .from(fiscalMessages)
+      .where(and(eq(fiscalMessages.id, messageId), eq(fiscalMessages.type, type)))
+      .get();
+    if (!original || !canSee(c.get("principal"), original.ownerId)) throw new ApiError("NOT_FOUND", "message not found");
+    checkRules(type, body);
+    return c.json(await send(c, type, "update", body, messageId), 202);
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const { messageId } = c.req.valid("param");
+    const view = await getMessageView(c.get("services").db, messageId);
+    if (!view || !canSee(c.get("principal"), view.ownerId)) throw new ApiError("NOT_FOUND", "message not found");
+    const { ownerId: _o, ...rest } = view;
+    return c.json(rest as z.infer<typeof MessageView>, 200);
+  });
+
+  for (const type of IFIX_TYPES) {
+    app.openapi(callbackRoute(type), async (c) => {
+      const answer = await receiveCallback(c.env, c.get("services").db, type, c.get("jsonBody"));
+      return c.json(answer as z.infer<typeof CallbackAnswer>, 200);
+    });
+  }
+}

@@ -1,0 +1,154 @@
+import { z } from "@hono/zod-openapi";
+import { paiseToRupees, rupeesToPaise } from "../../lib/money";
+import { IFIX_STATUSES, IFIX_TYPES } from "../../storage/schema/fiscal-messages";
+
+export type IfixType = (typeof IFIX_TYPES)[number];
+export type IfixStatus = (typeof IFIX_STATUSES)[number];
+
+/** Route kinds (CONTRACT §7) → iFIX wire types. */
+export const KIND_TO_TYPE = {
+  programs: "program",
+  estimates: "estimate",
+  sanctions: "sanction",
+  allocations: "allocation",
+  disbursements: "disburse",
+  demands: "demand",
+  receipts: "receipt",
+} as const satisfies Record<string, IfixType>;
+export type FiscalKind = keyof typeof KIND_TO_TYPE;
+export const FISCAL_KINDS = Object.keys(KIND_TO_TYPE) as [FiscalKind, ...FiscalKind[]];
+
+const CODE = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
+const code = (example: string) => z.string().min(2).max(64).regex(CODE, "letters, digits and . _ : / @ + -").openapi({ example });
+const identifier = (example: string) => z.string().min(1).max(128).regex(CODE, "letters, digits and . _ : / @ + -").openapi({ example });
+
+/** Rupees as a JSON number, > 0, at most two decimals (held as paise inside). */
+export const rupees = () =>
+  z
+    .number()
+    .refine((v) => {
+      const p = rupeesToPaise(v);
+      return p !== null && p > 0;
+    }, "an amount in rupees greater than 0 with at most two decimals")
+    .openapi({ example: 1000 });
+
+const Individual = z
+  .strictObject({
+    name: z.string().trim().min(1).max(256),
+    email: z.email().max(256).optional(),
+    phone: z.union([z.string().regex(/^\+?\d{10,15}$/, "10 to 15 digits"), z.number().int().min(1_000_000_000).max(999_999_999_999_999)]),
+    pin: z.union([z.string().regex(/^\d{6}$/, "6 digits"), z.number().int().min(100000).max(999999)]).optional(),
+    address: z.string().trim().min(1).max(512),
+  })
+  .openapi("FiscalIndividual");
+
+const Status = z.strictObject({ statusCode: z.enum(IFIX_STATUSES), statusMessage: z.string().max(512).optional() });
+
+const nodeShape = {
+  name: z.string().trim().min(1).max(256).optional(),
+  linkedId: identifier("sanction:251c51eb-e970-4e01-a99a-70136c47a934").optional(),
+  locationCode: code("pb.jalandhar").optional(),
+  programCode: code("PORG/2023-24/00001").optional(),
+  transactionId: identifier("PI/2023-24/00001").optional(),
+  netAmount: rupees().optional(),
+  grossAmount: rupees().optional(),
+  individual: Individual.optional(),
+  status: Status.optional(),
+  accountCode: code("1234567890@SBIN0003491").optional(),
+  functionCode: code("LIVELIHOOD").optional(),
+  administrationCode: code("HUDD").optional(),
+  recipientSegmentCode: code("CBO").optional(),
+  economicSegmentCode: code("PEOPLE").optional(),
+  sourceOfFundCode: code("STATE").optional(),
+  targetSegmentCode: code("MALE").optional(),
+  currencyCode: code("INR").optional(),
+  localeCode: code("LC007").optional(),
+  additionalDetails: z.record(z.string(), z.unknown()).optional(),
+};
+
+// Three levels, as the seed's examples nest (a message, its children, theirs).
+const Leaf = z.strictObject(nodeShape).openapi("FiscalMessageLeaf");
+const Middle = z.strictObject({ ...nodeShape, children: z.array(Leaf).max(500).optional() }).openapi("FiscalMessageChild");
+export const FiscalMessageInput = z.strictObject({ ...nodeShape, children: z.array(Middle).max(500).optional() }).openapi("FiscalMessageInput");
+export type FiscalNode = z.infer<typeof Leaf> & { children?: FiscalNode[] };
+export type FiscalMessageInputT = z.infer<typeof FiscalMessageInput>;
+
+const SNAKE: Record<string, string> = {
+  name: "name",
+  linkedId: "linked_id",
+  locationCode: "location_code",
+  programCode: "program_code",
+  transactionId: "transaction_id",
+  accountCode: "account_code",
+  functionCode: "function_code",
+  administrationCode: "administration_code",
+  recipientSegmentCode: "recipient_segment_code",
+  economicSegmentCode: "economic_segment_code",
+  sourceOfFundCode: "source_of_fund_code",
+  targetSegmentCode: "target_segment_code",
+  currencyCode: "currency_code",
+  localeCode: "locale_code",
+};
+
+/** Amount in rupees (validated) → wire rupees, built from integer paise. */
+export const wireRupees = (paise: number) => paiseToRupees(paise);
+export const toPaise = (rupeeValue: number): number => {
+  const p = rupeesToPaise(rupeeValue);
+  if (p === null) throw new RangeError("amount not validated");
+  return p;
+};
+
+/** Clean camelCase → the seed's snake_case message (amounts from paise, JSON numbers in rupees). */
+export function encodeMessage(node: FiscalNode): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (v === undefined) continue;
+    if (k in SNAKE) out[SNAKE[k]] = v;
+  }
+  if (node.netAmount !== undefined) out.net_amount = wireRupees(toPaise(node.netAmount));
+  if (node.grossAmount !== undefined) out.gross_amount = wireRupees(toPaise(node.grossAmount));
+  if (node.individual) {
+    const i = node.individual;
+    out.individual = { name: i.name, ...(i.email ? { email: i.email } : {}), phone: i.phone, ...(i.pin !== undefined ? { pin: i.pin } : {}), address: i.address };
+  }
+  if (node.status) out.status = { status_code: node.status.statusCode, ...(node.status.statusMessage ? { status_message: node.status.statusMessage } : {}) };
+  if (node.additionalDetails) out.additional_details = node.additionalDetails;
+  if (node.children) out.children = node.children.map(encodeMessage);
+  return out;
+}
+
+export type RuleIssue = {
+  path: string;
+  message: string;
+};
+
+/** Fields each type needs (beyond the shape), as 400 details. */
+export function requiredFieldIssues(type: IfixType, m: FiscalMessageInputT): RuleIssue[] {
+  const need: (keyof FiscalMessageInputT)[] = ["locationCode", "programCode"];
+  if (type === "program") need.push("name");
+  else need.push("netAmount", "grossAmount");
+  if (type === "disburse") need.push("transactionId");
+  return need.filter((k) => m[k] === undefined).map((k) => ({ path: String(k), message: `required for a ${type} message` }));
+}
+
+/** A disbursement's net and gross equal its children's sums, at every level (422 AMOUNT_MISMATCH). */
+export function amountMismatches(node: FiscalNode, path = ""): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const kids = node.children ?? [];
+  if (kids.length) {
+    for (const field of ["netAmount", "grossAmount"] as const) {
+      if (node[field] === undefined) continue;
+      let sum = 0;
+      let complete = true;
+      for (const k of kids) {
+        if (k[field] === undefined) complete = false;
+        else sum += toPaise(k[field]!);
+      }
+      if (!complete || sum !== toPaise(node[field]!)) {
+        issues.push({ path: path ? `${path}.${field}` : field, message: `${field} must equal the sum of the children's ${field}` });
+      }
+    }
+    kids.forEach((k, i) => issues.push(...amountMismatches(k, `${path ? `${path}.` : ""}children.${i}`)));
+  }
+  return issues;
+}

@@ -1,0 +1,163 @@
+import { and, asc, eq, isNull } from "drizzle-orm";
+import type { Env } from "../../env";
+import type { Db } from "../../storage/db";
+import { fiscalMessages } from "../../storage/schema/fiscal-messages";
+import { fiscalOutbox } from "../../storage/schema/fiscal-outbox";
+import { fiscalCallbacks } from "../../storage/schema/fiscal-callbacks";
+import { buildSignedEnvelope } from "../../adapters/ifix/envelope";
+import type { IfixType } from "../../adapters/ifix/codec";
+import { sealText } from "./at-rest";
+import { createLogger } from "../../lib/logger";
+
+/** A queued delivery's lease: how long the queue is trusted with it before the sweep re-sends. */
+export const DELIVERY_LEASE_MS = 5 * 60_000;
+
+export interface FiscalDeliveryMessage {
+  type: "fiscal.deliver";
+  messageId: string;
+  /** The outbox attempt count this message may claim (duplicates claim nothing). */
+  attempt: number;
+}
+
+export interface PreparedMessage {
+  messageId: string;
+  inserts: [ReturnType<typeof messageInsert>, ReturnType<typeof outboxInsert>];
+}
+
+const messageInsert = (db: Db, row: typeof fiscalMessages.$inferInsert) => db.insert(fiscalMessages).values(row).onConflictDoNothing();
+const outboxInsert = (db: Db, messageId: string, now: number) =>
+  db.insert(fiscalOutbox).values({ messageId, attempt: 0, leaseUntil: null, createdAt: now }).onConflictDoNothing();
+
+/**
+ * Builds, signs and seals a message, and returns the two inserts (ledger row + outbox row) for the
+ * caller's D1 batch. Nothing is sent here: `enqueueDelivery` runs after the batch commits.
+ */
+export async function prepareMessage(
+  env: Env,
+  db: Db,
+  p: {
+    ownerId: string;
+    type: IfixType;
+    action: "create" | "update";
+    message: Record<string, unknown>;
+    parentId?: string | null;
+    piId?: string | null;
+    messageId?: string;
+  },
+): Promise<PreparedMessage> {
+  const envelope = await buildSignedEnvelope(env, p.type, p.action, p.message, { messageId: p.messageId });
+  const now = Date.now();
+  const iso = new Date(now).toISOString();
+  const wireBody = await sealText(env, envelope.body, envelope.messageId);
+  const str = (v: unknown) => (typeof v === "string" ? v : null);
+  return {
+    messageId: envelope.messageId,
+    inserts: [
+      messageInsert(db, {
+        id: envelope.messageId,
+        ownerId: p.ownerId,
+        type: p.type,
+        action: p.action,
+        parentId: p.parentId ?? null,
+        transactionId: str(p.message.transaction_id),
+        linkedId: str(p.message.linked_id),
+        piId: p.piId ?? null,
+        status: "QUEUED",
+        deliveryStatus: "QUEUED",
+        attempts: 0,
+        wireBody,
+        createdAt: iso,
+        updatedAt: iso,
+      }),
+      outboxInsert(db, envelope.messageId, now),
+    ],
+  };
+}
+
+/**
+ * Hands a delivery to the queue, then records the lease. A failure here loses nothing: the outbox
+ * row stays unleased (or its lease expires) and the sweep sends it again.
+ */
+export async function enqueueDelivery(env: Env, db: Db, messageId: string, attempt: number, delayMs = 0): Promise<boolean> {
+  const delaySeconds = Math.min(43_200, Math.max(0, Math.ceil(delayMs / 1000)));
+  try {
+    const body: FiscalDeliveryMessage = { type: "fiscal.deliver", messageId, attempt };
+    await env.FISCAL_DELIVERY.send(body, delaySeconds ? { delaySeconds } : undefined);
+  } catch {
+    createLogger({ messageId }).warn("fiscal enqueue failed; the sweep will resend");
+    return false;
+  }
+  await db
+    .update(fiscalOutbox)
+    .set({ leaseUntil: Date.now() + delaySeconds * 1000 + DELIVERY_LEASE_MS })
+    .where(and(eq(fiscalOutbox.messageId, messageId), eq(fiscalOutbox.attempt, attempt), isNull(fiscalOutbox.leaseUntil)))
+    .run()
+    .catch(() => undefined);
+  return true;
+}
+
+export interface FiscalMessageView {
+  messageId: string;
+  type: IfixType;
+  action: "create" | "update";
+  parentMessageId: string | null;
+  transactionId: string | null;
+  linkedId: string | null;
+  piId: string | null;
+  status: string;
+  statusMessage: string | null;
+  deliveryStatus: string;
+  attempts: number;
+  lastHttpStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
+  updatedAt: string;
+  deliveredAt: string | null;
+  callbacks: {
+    messageId: string;
+    senderId: string;
+    type: string;
+    action: string | null;
+    messageTs: number | null;
+    status: string | null;
+    statusMessage: string | null;
+    matchedBy: string | null;
+    receivedAt: string;
+  }[];
+}
+
+export async function getMessageView(db: Db, messageId: string): Promise<(FiscalMessageView & { ownerId: string }) | null> {
+  const m = await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, messageId)).get();
+  if (!m) return null;
+  const cbs = await db.select().from(fiscalCallbacks).where(eq(fiscalCallbacks.targetMessageId, messageId)).orderBy(asc(fiscalCallbacks.id)).all();
+  return {
+    ownerId: m.ownerId,
+    messageId: m.id,
+    type: m.type,
+    action: m.action,
+    parentMessageId: m.parentId,
+    transactionId: m.transactionId,
+    linkedId: m.linkedId,
+    piId: m.piId,
+    status: m.status,
+    statusMessage: m.statusMessage,
+    deliveryStatus: m.deliveryStatus,
+    attempts: m.attempts,
+    lastHttpStatus: m.lastHttpStatus,
+    lastError: m.lastError,
+    createdAt: m.createdAt,
+    updatedAt: m.updatedAt,
+    deliveredAt: m.deliveredAt,
+    callbacks: cbs.map((c) => ({
+      messageId: c.messageId,
+      senderId: c.senderId,
+      type: c.type,
+      action: c.action,
+      messageTs: c.messageTs,
+      status: c.statusCode,
+      statusMessage: c.statusMessage,
+      matchedBy: c.matchedBy,
+      receivedAt: c.receivedAt,
+    })),
+  };
+}

@@ -1,0 +1,103 @@
+import { and, asc, eq, gt, lt, or } from "drizzle-orm";
+import type { Env } from "../../env";
+import type { Db } from "../../storage/db";
+import { fundsAccounts } from "../../storage/schema/funds-accounts";
+import { paymentInstructions } from "../../storage/schema/payment-instructions";
+import { accountStub, projectBalance, tenantAccounts, type AccountKey } from "./accounts";
+import { finalizePi, piRowUpdate } from "./payment-instructions";
+
+/** Reservations older than this are settled by the sweep (no request runs this long). */
+export const RESERVATION_TIMEOUT_MS = 2 * 60_000;
+
+/**
+ * A PI left RESERVED by a crash: each candidate account's object either holds its commit (finish
+ * it: row, message, outbox, send) or records a tombstone so a late commit is refused; then the
+ * reservation is dropped and the paymentId is free again.
+ */
+export async function settleReservation(env: Env, db: Db, row: typeof paymentInstructions.$inferSelect): Promise<"finalized" | "dropped"> {
+  const candidates: AccountKey[] =
+    row.requestedHeadOfAccount && row.requestedSsuCode
+      ? [{ tenantId: row.tenantId, headOfAccount: row.requestedHeadOfAccount, ssuCode: row.requestedSsuCode }]
+      : (await tenantAccounts(db, row.tenantId, { headOfAccount: row.requestedHeadOfAccount ?? undefined, ssuCode: row.requestedSsuCode ?? undefined }, 1000)).map((a) => ({
+          tenantId: a.tenantId,
+          headOfAccount: a.headOfAccount,
+          ssuCode: a.ssuCode,
+        }));
+  for (const account of candidates) {
+    const r = await accountStub(env, account).abandonPi(row.piId);
+    if (r.committed && r.pi) {
+      await finalizePi(env, db, row, account, r.pi, r.balance);
+      return "finalized";
+    }
+  }
+  await db.delete(paymentInstructions).where(and(eq(paymentInstructions.piId, row.piId), eq(paymentInstructions.status, "RESERVED"))).run();
+  return "dropped";
+}
+
+export async function settleStaleReservations(env: Env, db: Db, now = Date.now(), limit = 100) {
+  const rows = await db
+    .select()
+    .from(paymentInstructions)
+    .where(and(eq(paymentInstructions.status, "RESERVED"), lt(paymentInstructions.createdAt, new Date(now - RESERVATION_TIMEOUT_MS).toISOString())))
+    .limit(limit)
+    .all();
+  let finalized = 0;
+  for (const row of rows) if ((await settleReservation(env, db, row)) === "finalized") finalized++;
+  return { settled: rows.length, finalized };
+}
+
+/**
+ * Re-projects one account from its Durable Object: the balances (seq-guarded) and the states of PIs
+ * changed since the last sync. Idempotent; converges after any crash between an object's change
+ * and its D1 write.
+ */
+export async function reprojectAccount(env: Env, db: Db, row: typeof fundsAccounts.$inferSelect) {
+  const key: AccountKey = { tenantId: row.tenantId, headOfAccount: row.headOfAccount, ssuCode: row.ssuCode };
+  const stub = accountStub(env, key);
+  const snapshot = await stub.snapshot();
+  let synced = row.piSyncedSeq;
+  const writes = [projectBalance(db, key, snapshot)] as ReturnType<typeof projectBalance | typeof piRowUpdate>[];
+  if (snapshot.seq > synced) {
+    const LIMIT = 200;
+    const pis = await stub.pisSince(synced, LIMIT);
+    for (const pi of pis) writes.push(piRowUpdate(db, pi, key));
+    synced = pis.length === LIMIT ? pis[pis.length - 1].updatedSeq : snapshot.seq;
+  }
+  await db.batch([
+    ...(writes as [ReturnType<typeof projectBalance>]),
+    db
+      .update(fundsAccounts)
+      .set({ piSyncedSeq: synced })
+      .where(and(eq(fundsAccounts.tenantId, key.tenantId), eq(fundsAccounts.headOfAccount, key.headOfAccount), eq(fundsAccounts.ssuCode, key.ssuCode), lt(fundsAccounts.piSyncedSeq, synced))),
+  ]);
+}
+
+/** Every registered account, in pages. */
+export async function reprojectAll(env: Env, db: Db, pageSize = 100, maxPages = 50) {
+  let after: [string, string, string] | null = null;
+  let count = 0;
+  for (let page = 0; page < maxPages; page++) {
+    const cursor: [string, string, string] | null = after;
+    const rows: (typeof fundsAccounts.$inferSelect)[] = await db
+      .select()
+      .from(fundsAccounts)
+      .where(
+        cursor
+          ? or(
+              gt(fundsAccounts.tenantId, cursor[0]),
+              and(eq(fundsAccounts.tenantId, cursor[0]), gt(fundsAccounts.headOfAccount, cursor[1])),
+              and(eq(fundsAccounts.tenantId, cursor[0]), eq(fundsAccounts.headOfAccount, cursor[1]), gt(fundsAccounts.ssuCode, cursor[2])),
+            )
+          : undefined,
+      )
+      .orderBy(asc(fundsAccounts.tenantId), asc(fundsAccounts.headOfAccount), asc(fundsAccounts.ssuCode))
+      .limit(pageSize)
+      .all();
+    for (const r of rows) await reprojectAccount(env, db, r);
+    count += rows.length;
+    if (rows.length < pageSize) break;
+    const last = rows[rows.length - 1];
+    after = [last.tenantId, last.headOfAccount, last.ssuCode];
+  }
+  return count;
+}
