@@ -1,4 +1,2 @@
-import type { Router } from "../http/router";
-
-// The operators' console (issue 6) mounts itself at /console here.
-export function registerConsole(_app: Router) {}
+// The operators' console (issue 6): server-rendered pages at /console.
+export { registerConsole, createConsoleApp } from "./routes";

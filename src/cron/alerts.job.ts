@@ -1,4 +1,156 @@
-import type { Env } from "../env";
+import { z } from "zod";
+import { and, count, desc, eq, gte, isNull, sql } from "drizzle-orm";
+import { cfg, defineConfig, type Env } from "../env";
+import { createDb, type Db } from "../storage/db";
+import { alerts, type AlertKind } from "../storage/schema/alerts";
+import { upstreamCalls } from "../storage/schema/upstream-calls";
+import { deadLetters } from "../storage/schema/dead-letters";
+import { recordUpstreamCall } from "../storage/upstream-calls";
+import { hmacSha256Hex } from "../domain/security/crypto";
+import { createLogger } from "../lib/logger";
 
-// Placeholder until the console lands (issue 6): failure-rate and dead-letter alerts.
-export async function runAlerts(_controller: ScheduledController, _env: Env, _ctx: ExecutionContext): Promise<void> {}
+const rate = (def: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const s = v === undefined || v === "" ? def : v.trim();
+      if (!/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/.test(s) || Number(s) <= 0) {
+        ctx.addIssue({ code: "custom", message: "a fraction above 0 and at most 1, e.g. 0.2" });
+        return z.NEVER;
+      }
+      return Math.round(Number(s) * 10_000); // basis points
+    });
+
+/** Operators' alerts (issue 6). Every name optional: without a webhook, alerts are recorded only. */
+export const getAlertConfig = defineConfig(
+  "alerts",
+  z.object({
+    ALERT_WEBHOOK_URL: z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()))
+      .pipe(z.url({ protocol: /^https?$/ }).optional()),
+    ALERT_WEBHOOK_SECRET: cfg.optional(),
+    /** Failure rate over the last 15 minutes at or above which an upstream alerts (default 0.2). */
+    ALERT_FAILURE_RATE: rate("0.2"),
+    /** Open (not replayed) dead letters at or above which an alert is raised (default 1). */
+    ALERT_DEAD_LETTERS: cfg.int(1, 1, 1_000_000),
+    /** Fewest calls in the window before a failure rate counts (default 1). */
+    ALERT_MIN_CALLS: cfg.int(1, 1, 1_000_000),
+  }),
+);
+
+export const ALERT_WINDOW_MS = 15 * 60_000;
+export const ALERT_REPEAT_MS = 60 * 60_000;
+
+export interface Condition {
+  kind: AlertKind;
+  subject: string;
+  value: number;
+  threshold: number;
+  message: string;
+}
+
+/** What is wrong now: upstream failure rates over the window, and the dead-letter backlog. */
+export async function evaluateAlerts(env: Env, db: Db, now = Date.now()): Promise<Condition[]> {
+  const c = getAlertConfig(env);
+  const since = new Date(now - ALERT_WINDOW_MS).toISOString();
+  const rows = await db
+    .select({
+      portal: upstreamCalls.portal,
+      calls: count(),
+      failures: sql<number>`sum(case when ${upstreamCalls.outcome} in ('retry','failed','timeout','network') then 1 else 0 end)`,
+    })
+    .from(upstreamCalls)
+    .where(and(gte(upstreamCalls.at, since), sql`${upstreamCalls.portal} != 'webhook'`))
+    .groupBy(upstreamCalls.portal)
+    .all();
+  const out: Condition[] = [];
+  for (const r of rows) {
+    const calls = Number(r.calls);
+    const failures = Number(r.failures ?? 0);
+    if (calls < c.ALERT_MIN_CALLS) continue;
+    const bp = Math.floor((failures * 10_000) / calls);
+    if (bp >= c.ALERT_FAILURE_RATE) {
+      out.push({
+        kind: "upstream_failure_rate",
+        subject: r.portal,
+        value: bp,
+        threshold: c.ALERT_FAILURE_RATE,
+        message: `${r.portal}: ${failures} of ${calls} calls failed in the last 15 minutes (${(bp / 100).toFixed(1)}%, threshold ${(c.ALERT_FAILURE_RATE / 100).toFixed(1)}%)`,
+      });
+    }
+  }
+  const open = Number((await db.select({ n: count() }).from(deadLetters).where(isNull(deadLetters.replayedAt)).get())?.n ?? 0);
+  if (open >= c.ALERT_DEAD_LETTERS) {
+    out.push({
+      kind: "dead_letters",
+      subject: "dead_letters",
+      value: open,
+      threshold: c.ALERT_DEAD_LETTERS,
+      message: `${open} dead letter${open === 1 ? "" : "s"} waiting for an operator (threshold ${c.ALERT_DEAD_LETTERS})`,
+    });
+  }
+  return out;
+}
+
+/**
+ * The 15-minute alert check: each condition that holds is posted to ALERT_WEBHOOK_URL (JSON, signed
+ * with ALERT_WEBHOOK_SECRET when set) and recorded in `alerts`, unless the same alert was raised in
+ * the last hour (the condition persists: no re-send). Without a webhook, alerts are recorded only.
+ */
+export async function runAlerts(_controller: ScheduledController | null, env: Env, _ctx?: ExecutionContext, now = Date.now()): Promise<number> {
+  const db = createDb(env.DB);
+  const c = getAlertConfig(env);
+  const log = createLogger({ job: "alerts" });
+  const conditions = await evaluateAlerts(env, db, now);
+  let raised = 0;
+  for (const cond of conditions) {
+    const recent = await db
+      .select({ id: alerts.id })
+      .from(alerts)
+      // A failed webhook call does not count as sent: it is tried again on the next run.
+      .where(
+        and(
+          eq(alerts.kind, cond.kind),
+          eq(alerts.subject, cond.subject),
+          gte(alerts.at, new Date(now - ALERT_REPEAT_MS).toISOString()),
+          sql`${alerts.delivery} != 'failed'`,
+        ),
+      )
+      .orderBy(desc(alerts.id))
+      .limit(1)
+      .get();
+    if (recent) continue;
+    const at = new Date(now).toISOString();
+    let delivery: "sent" | "failed" | "not_configured" = "not_configured";
+    let httpStatus: number | null = null;
+    if (c.ALERT_WEBHOOK_URL) {
+      const body = JSON.stringify({ type: "amrit.gateway.alert", at, ...cond });
+      const headers: Record<string, string> = { "Content-Type": "application/json", "User-Agent": "amrit-edge-gateway/alerts" };
+      if (c.ALERT_WEBHOOK_SECRET) headers["X-Amrit-Signature"] = `sha256=${await hmacSha256Hex(c.ALERT_WEBHOOK_SECRET, body)}`;
+      const started = Date.now();
+      try {
+        const res = await fetch(c.ALERT_WEBHOOK_URL, { method: "POST", headers, body, signal: AbortSignal.timeout(10_000) });
+        httpStatus = res.status;
+        await res.body?.cancel();
+        delivery = res.ok ? "sent" : "failed";
+      } catch {
+        delivery = "failed";
+      }
+      await recordUpstreamCall(db, {
+        portal: "webhook",
+        operation: "alert",
+        subjectId: cond.subject,
+        outcome: delivery === "sent" ? "ok" : httpStatus ? "failed" : "network",
+        httpStatus,
+        durationMs: Date.now() - started,
+      });
+    }
+    await db.insert(alerts).values({ at, kind: cond.kind, subject: cond.subject, value: cond.value, threshold: cond.threshold, message: cond.message, delivery, httpStatus });
+    log.warn("alert raised", { kind: cond.kind, subject: cond.subject, delivery });
+    raised++;
+  }
+  return raised;
+}

@@ -1,0 +1,80 @@
+import type { FC } from "hono/jsx";
+import type { ClaimsCell } from "./ops/overview";
+import { CLAIM_STATUSES } from "../storage/schema/claims";
+
+export const STATUS_COLOURS: Record<string, string> = {
+  SCHEDULED: "#8a94a6",
+  QUEUED: "#3a7bd5",
+  PENDING: "#e0a526",
+  ACCEPTED: "#2e8b57",
+  REJECTED: "#c0392b",
+  FAILED: "#7b1f24",
+  CANCELLED: "#b0b7c3",
+};
+
+/** Claims per period as stacked bars by status, inline SVG (no script, no CDN); scales to its box. */
+export const ClaimsChart: FC<{ periods: string[]; cells: ClaimsCell[] }> = ({ periods, cells }) => {
+  if (periods.length === 0) return <p class="muted">No claims yet.</p>;
+  const W = 640;
+  const H = 260;
+  const left = 44;
+  const bottom = 34;
+  const top = 12;
+  const plotH = H - bottom - top;
+  const totals = periods.map((p) => cells.filter((c) => c.period === p).reduce((n, c) => n + c.count, 0));
+  const max = Math.max(1, ...totals);
+  const slot = (W - left - 10) / periods.length;
+  const barW = Math.min(70, slot * 0.6);
+  const ticks = [0, Math.ceil(max / 2), max];
+  return (
+    <figure style="margin:0">
+      <svg viewBox={`0 0 ${W} ${H + 26}`} width="100%" role="img" aria-labelledby="claims-chart-title" style="max-width:720px;background:#fff;border:1px solid #e3e8ee;border-radius:8px">
+        <title id="claims-chart-title">Claims per period and status</title>
+        {ticks.map((t) => {
+          const y = top + plotH - (t / max) * plotH;
+          return (
+            <g>
+              <line x1={left} x2={W - 6} y1={y} y2={y} stroke="#e3e8ee" />
+              <text x={left - 6} y={y + 4} font-size="11" text-anchor="end" fill="#6a7685">
+                {t}
+              </text>
+            </g>
+          );
+        })}
+        {periods.map((p, i) => {
+          let y = top + plotH;
+          const x = left + i * slot + (slot - barW) / 2;
+          return (
+            <g>
+              {CLAIM_STATUSES.map((s) => {
+                const cell = cells.find((c) => c.period === p && c.status === s);
+                if (!cell || cell.count === 0) return null;
+                const h = (cell.count / max) * plotH;
+                y -= h;
+                return (
+                  <rect x={x} y={y} width={barW} height={h} fill={STATUS_COLOURS[s]}>
+                    <title>{`${p} ${s}: ${cell.count}`}</title>
+                  </rect>
+                );
+              })}
+              <text x={x + barW / 2} y={top + plotH + 16} font-size="12" text-anchor="middle" fill="#1c2430">
+                {p}
+              </text>
+              <text x={x + barW / 2} y={y - 4} font-size="11" text-anchor="middle" fill="#1c2430">
+                {totals[i]}
+              </text>
+            </g>
+          );
+        })}
+        {CLAIM_STATUSES.map((s, i) => (
+          <g>
+            <rect x={left + i * 84} y={H + 6} width="10" height="10" fill={STATUS_COLOURS[s]} />
+            <text x={left + i * 84 + 14} y={H + 15} font-size="10.5" fill="#1c2430">
+              {s}
+            </text>
+          </g>
+        ))}
+      </svg>
+    </figure>
+  );
+};

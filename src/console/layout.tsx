@@ -1,0 +1,111 @@
+import type { Child, FC } from "hono/jsx";
+import type { Principal } from "../http/context";
+
+// One small stylesheet, inline: no CDN, works offline, readable on a phone and a laptop.
+const CSS = `
+*{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1c2430;background:#f5f7fa}
+header{background:#12355b;color:#fff;padding:.6rem 1rem;display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center}
+header strong{font-size:1.05rem;margin-right:.5rem}header a{color:#dce8f5;text-decoration:none;padding:.15rem .3rem;border-radius:4px}
+header a[aria-current]{background:#fff2;color:#fff}header form{margin-left:auto;display:flex;gap:.5rem;align-items:center}
+header .who{font-size:.85rem;color:#b8cce0}main{padding:1rem;max-width:1200px;margin:0 auto}
+h1{font-size:1.35rem;margin:.3rem 0 1rem}h2{font-size:1.1rem;margin:1.4rem 0 .5rem}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:.9rem}th,td{border-bottom:1px solid #e3e8ee;padding:.35rem .5rem;text-align:left;vertical-align:top}
+th{background:#eef2f6;font-weight:600}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:.7rem;margin-bottom:1rem}
+.card{background:#fff;border:1px solid #e3e8ee;border-radius:8px;padding:.7rem}.card b{display:block;font-size:1.4rem}
+form.filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;background:#fff;padding:.6rem;border:1px solid #e3e8ee;border-radius:8px;margin-bottom:.8rem}
+label{display:flex;flex-direction:column;font-size:.8rem;color:#4a5666;gap:.15rem}
+input,select,textarea{font:inherit;padding:.35rem .45rem;border:1px solid #b9c3cf;border-radius:5px;background:#fff;min-width:0}
+button,.button{font:inherit;padding:.4rem .8rem;border-radius:5px;border:1px solid #12355b;background:#12355b;color:#fff;cursor:pointer;text-decoration:none;display:inline-block}
+button.secondary,.button.secondary{background:#fff;color:#12355b}button.danger{background:#a4262c;border-color:#a4262c}
+.ok{color:#17693a}.bad{color:#a4262c}.warn{background:#fff4ce;border:1px solid #e8c65a;padding:.6rem .8rem;border-radius:6px;margin:.6rem 0}
+.flash{background:#dff6dd;border:1px solid #8cc98a;padding:.6rem .8rem;border-radius:6px;margin:.6rem 0}
+.error{background:#fde7e9;border:1px solid #e59aa0;padding:.6rem .8rem;border-radius:6px;margin:.6rem 0}
+pre{background:#0f1b2a;color:#e6edf3;padding:.6rem;border-radius:6px;overflow:auto;max-height:22rem;font-size:.8rem;white-space:pre-wrap;word-break:break-word}
+.muted{color:#6a7685;font-size:.85rem}.pager{margin:.7rem 0;display:flex;gap:.6rem}
+.signin{max-width:420px;margin:3rem auto;background:#fff;border:1px solid #e3e8ee;border-radius:10px;padding:1.2rem}
+.signin form{display:flex;flex-direction:column;gap:.6rem}.signin fieldset{border:1px solid #e3e8ee;border-radius:6px;display:flex;flex-direction:column;gap:.5rem}
+svg text{font-family:inherit}
+@media (max-width:640px){main{padding:.6rem}th,td{padding:.3rem}header form{margin-left:0}}
+`;
+
+export const NAV = [
+  ["/console", "Overview"],
+  ["/console/transactions", "Transactions"],
+  ["/console/dead-letters", "Dead letters"],
+  ["/console/reconciliation", "Reconciliation"],
+  ["/console/payments", "Payments"],
+  ["/console/audit", "Audit"],
+  ["/console/alerts", "Alerts"],
+] as const;
+
+export const who = (p: Principal) => (p.kind === "admin" ? "admin key" : `${p.name} (${p.id})`);
+
+export const Document: FC<{ title: string; children?: Child }> = ({ title, children }) => (
+  <html lang="en">
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <meta name="robots" content="noindex" />
+      <title>{`${title} · AMRIT gateway console`}</title>
+      <style dangerouslySetInnerHTML={{ __html: CSS }} />
+    </head>
+    <body>{children}</body>
+  </html>
+);
+
+export const Layout: FC<{ title: string; path: string; principal: Principal; csrf: string; children?: Child }> = (p) => (
+  <Document title={p.title}>
+    <header>
+      <strong>AMRIT gateway</strong>
+      <nav>
+        {NAV.map(([href, label]) => (
+          <a href={href} aria-current={p.path === href ? "page" : undefined}>
+            {label}
+          </a>
+        ))}
+      </nav>
+      <form method="post" action="/console/sign-out">
+        <span class="who">{who(p.principal)}</span>
+        <input type="hidden" name="_csrf" value={p.csrf} />
+        <button class="secondary" type="submit">
+          Sign out
+        </button>
+      </form>
+    </header>
+    <main>
+      <h1>{p.title}</h1>
+      {p.children}
+    </main>
+  </Document>
+);
+
+export const Csrf: FC<{ token: string }> = ({ token }) => <input type="hidden" name="_csrf" value={token} />;
+
+export const Flash: FC<{ ok?: string; error?: string }> = ({ ok, error }) => (
+  <>
+    {ok ? <p class="flash" role="status">{ok}</p> : null}
+    {error ? <p class="error" role="alert">{error}</p> : null}
+  </>
+);
+
+/** Formats paise as rupees with Indian digit grouping, without float arithmetic on the amount. */
+export function rupees(paise: number): string {
+  const neg = paise < 0;
+  const abs = Math.abs(Math.trunc(paise));
+  const whole = Math.floor(abs / 100);
+  const frac = String(abs % 100).padStart(2, "0");
+  const s = String(whole);
+  const last3 = s.slice(-3);
+  const rest = s.slice(0, -3).replace(/\B(?=(\d{2})+(?!\d))/g, ",");
+  return `${neg ? "−" : ""}₹${rest ? `${rest},${last3}` : last3}.${frac}`;
+}
+
+/** Builds a page URL keeping the current filters. */
+export function withQuery(path: string, params: Record<string, string | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, v);
+  const s = q.toString();
+  return s ? `${path}?${s}` : path;
+}
