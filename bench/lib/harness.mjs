@@ -1,0 +1,423 @@
+// The benchmark harness: builds the gateway and sandbox bundles, runs each on workerd through the
+// Miniflare API (no `wrangler dev` proxy in front), and measures with autocannon.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import http from "node:http";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
+import autocannon from "autocannon";
+import { generateDevKeys } from "../../scripts/dev-keys.mjs";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const BUILD = join(ROOT, "bench", ".build");
+const BIN = join(ROOT, "node_modules", ".bin");
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const log = (...a) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+// ---------------------------------------------------------------- machine and statistics
+
+export function machineInfo() {
+  const cpus = os.cpus();
+  let workerd = JSON.parse(readFileSync(join(ROOT, "node_modules", "workerd", "package.json"), "utf8")).version;
+  const v = spawnSync(join(BIN, "workerd"), ["--version"], { encoding: "utf8" });
+  if (v.status === 0 && v.stdout.trim()) workerd = v.stdout.trim();
+  const pkg = (name) => {
+    try {
+      return JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+    } catch {
+      return null;
+    }
+  };
+  const git = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim();
+  return {
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model ?? "unknown",
+    memoryMiB: Math.round(os.totalmem() / 2 ** 20),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    workerd,
+    miniflare: pkg("miniflare"),
+    wrangler: pkg("wrangler"),
+    autocannon: pkg("autocannon"),
+    gitCommit: git || null,
+    date: new Date().toISOString(),
+  };
+}
+
+export const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return null;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+export const round = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
+export function percentile(sorted, p) {
+  if (!sorted.length) return null;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+// ---------------------------------------------------------------- build
+
+/** Bundles the gateway (wrangler.toml) and the sandbox (src/sandbox/wrangler.toml) as wrangler deploys them. */
+export function buildBundles() {
+  const env = { ...process.env, PATH: `${BIN}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", CI: "true" };
+  const built = {};
+  for (const [name, config, file] of [
+    ["gateway", "wrangler.toml", "index.js"],
+    ["sandbox", "src/sandbox/wrangler.toml", "worker.js"],
+  ]) {
+    const out = join(BUILD, name);
+    rmSync(out, { recursive: true, force: true });
+    const r = spawnSync(join(BIN, "wrangler"), ["deploy", "--dry-run", "-c", config, "--outdir", out], { cwd: ROOT, env, encoding: "utf8" });
+    if (r.status !== 0 || !existsSync(join(out, file))) {
+      throw new Error(`building ${name} failed:\n${r.stdout}\n${r.stderr}`);
+    }
+    built[name] = join(out, file);
+  }
+  return built;
+}
+
+// ---------------------------------------------------------------- processes
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** workerd processes that are children of this Node process (Miniflare spawns one per instance). */
+function workerdChildren() {
+  const out = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const m = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
+      if (m && m[1].startsWith("workerd") && Number(m[2]) === process.pid) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** Resident memory of a process in MiB (VmRSS), or null when it is gone. */
+export function rssMiB(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; returns the samples. */
+export function sampleRss(pid, everyMs = 1000) {
+  const samples = [];
+  const started = Date.now();
+  const tick = () => {
+    const v = rssMiB(pid);
+    if (v !== null) samples.push({ t: Math.round((Date.now() - started) / 1000), rssMiB: v });
+  };
+  tick();
+  const timer = setInterval(tick, everyMs);
+  return {
+    samples,
+    stop() {
+      clearInterval(timer);
+      tick();
+      const v = samples.map((s) => s.rssMiB);
+      return { samples, startMiB: v[0] ?? null, peakMiB: v.length ? Math.max(...v) : null, endMiB: v[v.length - 1] ?? null };
+    },
+  };
+}
+
+async function startMiniflare(options) {
+  const before = new Set(workerdChildren());
+  const mf = new Miniflare(convertV4MiniflareOptions(options));
+  const url = await mf.ready;
+  const pid = workerdChildren().find((p) => !before.has(p)) ?? null;
+  return { mf, url: url.toString().replace(/\/$/, ""), pid };
+}
+
+/** Counts structured log lines by level (the gateway logs JSON per request; we keep none of it). */
+function logSink() {
+  const counts = { total: 0, error: 0, warn: 0 };
+  const errors = [];
+  return {
+    counts,
+    errors,
+    handle(entry) {
+      counts.total++;
+      if (entry.level === "error") {
+        counts.error++;
+        if (errors.length < 20) errors.push(String(entry.message).slice(0, 400));
+      } else if (entry.level === "warn") counts.warn++;
+    },
+  };
+}
+
+/** Everything the gateway and the sandbox share for one bench run: ports and keys. */
+export async function createTopology() {
+  const gatewayPort = await freePort();
+  const sandboxPort = await freePort();
+  const passthroughPort = await freePort();
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+  const keys = generateDevKeys({ gatewayUrl, sandboxUrl });
+  return { gatewayPort, sandboxPort, passthroughPort, gatewayUrl, sandboxUrl, passthroughUrl: `http://127.0.0.1:${passthroughPort}`, keys };
+}
+
+const sandboxConfig = (keys) => ({
+  assam: { clientId: keys.gateway.ASSAM_CLIENT_ID, clientSecret: keys.gateway.ASSAM_CLIENT_SECRET },
+  umang: { apiToken: keys.gateway.UMANG_API_TOKEN, clientId: keys.gateway.UMANG_CLIENT_ID, clientSecret: keys.gateway.UMANG_CLIENT_SECRET },
+  ifix: {
+    senderId: keys.sandbox.ifixSenderId,
+    privateKeyPem: keys.sandbox.ifixPrivatePem,
+    trustedKeys: { [keys.sandbox.gatewaySenderId]: [keys.sandbox.gatewayPublicPem] },
+  },
+});
+
+/** The sandbox portals (src/sandbox/worker.ts, bundled) as a workerd process of their own. */
+export async function startSandbox(topo, bundles) {
+  const sink = logSink();
+  const s = await startMiniflare({
+    host: "127.0.0.1",
+    port: topo.sandboxPort,
+    handleStructuredLogs: (e) => sink.handle(e),
+    workers: [
+      {
+        name: "sandbox",
+        modules: true,
+        scriptPath: bundles.sandbox,
+        compatibilityDate: "2026-11-01",
+        compatibilityFlags: ["nodejs_compat"],
+        bindings: { SANDBOX_CONFIG: JSON.stringify(sandboxConfig(topo.keys)) },
+      },
+    ],
+  });
+  return { ...s, logs: sink, dispose: () => s.mf.dispose() };
+}
+
+/** A bare pass-through Worker (bench/passthrough.js) in the same runtime, for the overhead baseline. */
+export async function startPassthrough(topo) {
+  const k = topo.keys.gateway;
+  const s = await startMiniflare({
+    host: "127.0.0.1",
+    port: topo.passthroughPort,
+    workers: [
+      {
+        name: "passthrough",
+        modules: true,
+        scriptPath: join(ROOT, "bench", "passthrough.js"),
+        compatibilityDate: "2026-11-01",
+        bindings: { UMANG_BASE_URL: k.UMANG_BASE_URL, UMANG_API_TOKEN: k.UMANG_API_TOKEN, UMANG_TKN: k.UMANG_TKN, UMANG_USER_ID: k.UMANG_USER_ID },
+      },
+    ],
+  });
+  return { ...s, dispose: () => s.mf.dispose() };
+}
+
+let cachedWorkerOptions;
+function gatewayWorkerOptions() {
+  // The bindings exactly as wrangler.toml declares them (queues, consumers, dead-letter queue, DOs, D1,
+  // KV, rate limiter, crons), converted by wrangler itself; only the vars are ours.
+  if (!cachedWorkerOptions) {
+    const all = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml")).workerOptions;
+    const keep = ["compatibilityDate", "compatibilityFlags", "cronTriggers", "kvNamespaces", "d1Databases", "queueProducers", "queueConsumers", "durableObjects", "ratelimits"];
+    cachedWorkerOptions = Object.fromEntries(keep.map((k) => [k, all[k]]));
+  }
+  return cachedWorkerOptions;
+}
+
+/**
+ * The gateway bundle on workerd with every binding of wrangler.toml, persisted under `persistDir`
+ * (D1, KV, Durable Objects survive a dispose + restart, as they survive a crash in production).
+ * `vars` override wrangler.toml's vars (e.g. ASSAM_MAX_RPS for the cut-off run).
+ */
+export async function startGateway(topo, bundles, { persistDir, vars = {}, rateLimit = 1_000_000 } = {}) {
+  const base = gatewayWorkerOptions();
+  const tomlVars = unstable_readConfig({ config: join(ROOT, "wrangler.toml") }).vars ?? {};
+  const sink = logSink();
+  const s = await startMiniflare({
+    host: "127.0.0.1",
+    port: topo.gatewayPort,
+    resourcePersistencePath: persistDir,
+    handleStructuredLogs: (e) => sink.handle(e),
+    workers: [
+      {
+        ...base,
+        name: "gateway",
+        modules: true,
+        scriptPath: bundles.gateway,
+        bindings: { ...tomlVars, ...topo.keys.gateway, ENVIRONMENT: "bench", ...vars },
+        // Per-client limit raised for load runs (wrangler.toml: 600 a minute per client).
+        ratelimits: { CLIENT_RATE_LIMITER: { ...base.ratelimits.CLIENT_RATE_LIMITER, simple: { limit: rateLimit, period: 60 } } },
+      },
+    ],
+  });
+  return { ...s, logs: sink, dispose: () => s.mf.dispose() };
+}
+
+/** Applies migrations/*.sql to the gateway's D1 in file order (as `wrangler d1 migrations apply` does). */
+export async function applyMigrations(gw) {
+  const db = await gw.mf.getD1Database("DB", "gateway");
+  const dir = join(ROOT, "migrations");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+  await db.exec("CREATE TABLE IF NOT EXISTS bench_migrations (name TEXT PRIMARY KEY)");
+  for (const f of files) {
+    const done = await db.prepare("SELECT 1 AS x FROM bench_migrations WHERE name = ?").bind(f).first();
+    if (done) continue;
+    const sql = readFileSync(join(dir, f), "utf8");
+    const statements = sql.split("--> statement-breakpoint").map((s) => s.trim()).filter(Boolean);
+    await db.batch(statements.map((s) => db.prepare(s)));
+    await db.prepare("INSERT INTO bench_migrations (name) VALUES (?)").bind(f).run();
+  }
+  return files;
+}
+
+export const tempDir = (prefix) => mkdtempSync(join(os.tmpdir(), `amrit-bench-${prefix}-`));
+
+/** Starts sandbox + gateway (+ passthrough when asked), migrates, and creates a client with all scopes. */
+export async function startStack(bundles, { persistDir = tempDir("state"), vars, passthrough = false, rateLimit } = {}) {
+  const topo = await createTopology();
+  const sandbox = await startSandbox(topo, bundles);
+  const gateway = await startGateway(topo, bundles, { persistDir, vars, rateLimit });
+  await applyMigrations(gateway);
+  const pt = passthrough ? await startPassthrough(topo) : null;
+  const stack = {
+    topo,
+    bundles,
+    persistDir,
+    vars,
+    rateLimit,
+    sandbox,
+    gateway,
+    passthrough: pt,
+    admin: { "X-API-Key": topo.keys.gateway.ADMIN_API_KEY, "Content-Type": "application/json" },
+    async restartGateway() {
+      await stack.gateway.dispose();
+      stack.gateway = await startGateway(topo, bundles, { persistDir, vars, rateLimit });
+      return stack.gateway;
+    },
+    async stop() {
+      for (const p of [stack.passthrough, stack.gateway, stack.sandbox]) {
+        try {
+          await p?.dispose();
+        } catch {
+          /* already gone */
+        }
+      }
+      rmSync(persistDir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
+
+export async function createClient(stack, scopes, name = "bench client") {
+  const r = await fetch(`${stack.topo.gatewayUrl}/v1/admin/clients`, { method: "POST", headers: stack.admin, body: JSON.stringify({ name, scopes }) });
+  if (r.status !== 201) throw new Error(`creating a client failed: ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+/** The running gateway's OpenAPI document (throws when it cannot be generated). */
+export async function openapi(stack) {
+  const r = await fetch(`${stack.topo.gatewayUrl}/openapi.json`);
+  if (!r.ok) throw new Error(`GET /openapi.json answered ${r.status}: ${(await r.text()).slice(0, 200)}`);
+  return r.json();
+}
+
+/**
+ * Whether the running gateway serves `method path`: asked with an empty body and the admin key;
+ * the app's not-found handler answers "no such route" for paths it does not serve.
+ */
+export async function hasRoute(stack, method, path) {
+  const r = await fetch(`${stack.topo.gatewayUrl}${path}`, { method: method.toUpperCase(), headers: stack.admin, body: method.toLowerCase() === "get" ? undefined : "{}" });
+  const text = await r.text();
+  return !(r.status === 404 && text.includes("no such route"));
+}
+
+/** Fires a cron on the gateway worker (the same handler Cloudflare's Cron Triggers call). */
+export async function fireCron(gw, cron) {
+  const worker = await gw.mf.getWorker("gateway");
+  return worker.scheduled({ cron, scheduledTime: new Date() });
+}
+
+// ---------------------------------------------------------------- load
+
+/** One autocannon run; returns the figures we report. */
+export async function load(opts) {
+  const r = await autocannon({ connections: 10, duration: 10, ...opts });
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p90: r.latency.p90,
+    p99: r.latency.p99,
+    mean: r.latency.average,
+    total: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    status: Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([k, v]) => [k, v.count])),
+    durationS: r.duration,
+  };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+/** One request over a kept-alive socket; resolves with status and body. */
+export function request(url, { method = "GET", headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: body ? { ...headers, "Content-Length": Buffer.byteLength(body) } : headers, agent }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+/**
+ * Latency without queueing, at microsecond resolution (autocannon's histogram is in whole
+ * milliseconds): sequential requests over one kept-alive connection for `durationS`.
+ */
+export async function latencyProbe(target, durationS) {
+  const times = [];
+  let non2xx = 0;
+  const until = performance.now() + durationS * 1000;
+  while (performance.now() < until) {
+    const t0 = performance.now();
+    const r = await request(target.url, target);
+    times.push(performance.now() - t0);
+    if (r.status < 200 || r.status > 299) non2xx++;
+  }
+  times.sort((a, b) => a - b);
+  return {
+    n: times.length,
+    p50: round(percentile(times, 50), 3),
+    p90: round(percentile(times, 90), 3),
+    p99: round(percentile(times, 99), 3),
+    mean: round(times.reduce((a, b) => a + b, 0) / times.length, 3),
+    non2xx,
+  };
+}
+
+export function ensureDir(p) {
+  mkdirSync(p, { recursive: true });
+  return p;
+}

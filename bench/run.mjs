@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// `npm run bench [-- --only overhead,funds] [-- --quick]`
+// Builds the gateway and the sandbox bundles, runs each scenario on workerd through the Miniflare API,
+// and writes bench/results/<scenario>.json, bench/results/latest.json and bench/results/latest.md.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, buildBundles, ensureDir, log, machineInfo } from "./lib/harness.mjs";
+import overhead from "./scenarios/overhead.mjs";
+import claims from "./scenarios/claims.mjs";
+import cutoff from "./scenarios/cutoff.mjs";
+import funds from "./scenarios/funds.mjs";
+import resilience from "./scenarios/resilience.mjs";
+import fuzz from "./scenarios/fuzz.mjs";
+
+const SCENARIOS = [overhead, claims, cutoff, funds, resilience, fuzz];
+const RESULTS = ensureDir(join(ROOT, "bench", "results"));
+
+function parseArgs(argv) {
+  const args = { quick: false, only: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--quick") args.quick = true;
+    else if (a === "--only") args.only = argv[++i].split(",");
+    else if (a.startsWith("--only=")) args.only = a.slice(7).split(",");
+    else if (a === "--help" || a === "-h") {
+      console.log(`usage: npm run bench -- [--quick] [--only ${SCENARIOS.map((s) => s.name).join(",")}]`);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (args.only) {
+    const unknown = args.only.filter((n) => !SCENARIOS.some((s) => s.name === n));
+    if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(", ")}`);
+  }
+  return args;
+}
+
+const cell = (v) => (v === null || v === undefined ? "–" : String(v).replace(/\|/g, "\\|"));
+function mdTable(rows) {
+  const [head, ...body] = rows;
+  return [`| ${head.map(cell).join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...body.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
+}
+
+export function renderMarkdown(latest) {
+  const m = latest.machine;
+  const out = [
+    `Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryMiB} MiB, ${m.os}; Node ${m.node}; workerd ${m.workerd}; miniflare ${m.miniflare}; ` +
+      `autocannon ${m.autocannon}; commit ${m.gitCommit}; ${m.date}${latest.quick ? "; **--quick run (short durations, 1 run each): indicative only**" : ""}.`,
+    "",
+  ];
+  const goals = [["scenario", "goal", "met", "figure"]];
+  for (const s of SCENARIOS) {
+    const r = latest.scenarios[s.name];
+    if (!r) continue;
+    out.push(`#### ${s.title}`, "");
+    if (r.error) {
+      out.push(`Not measured: ${r.error}`, "");
+      continue;
+    }
+    if (r.skipped) {
+      out.push(`Not measured: ${r.skipped}`, "");
+      continue;
+    }
+    const t = s.table(r);
+    out.push(mdTable(t.rows), "");
+    for (const n of t.notes ?? []) out.push(`- ${n}`);
+    out.push("");
+    for (const g of r.goals ?? []) goals.push([s.name, g.goal, g.met ? "yes" : "**no**", g.figure]);
+  }
+  if (goals.length > 1) out.push("#### Goals", "", mdTable(goals), "");
+  return out.join("\n");
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const machine = machineInfo();
+  log(`machine: ${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, workerd ${machine.workerd}`);
+  log("building the gateway and sandbox bundles (wrangler deploy --dry-run)");
+  const bundles = buildBundles();
+  const latestPath = join(RESULTS, "latest.json");
+  // --only keeps the other scenarios' latest results, so the table stays whole.
+  const previous = args.only && existsSync(latestPath) ? JSON.parse(readFileSync(latestPath, "utf8")) : null;
+  const latest = { machine, quick: args.quick, scenarios: { ...(previous?.scenarios ?? {}) } };
+  const started = Date.now();
+  for (const s of SCENARIOS) {
+    if (args.only && !args.only.includes(s.name)) continue;
+    log(`── ${s.name}: ${s.title}`);
+    const t0 = Date.now();
+    let result;
+    try {
+      result = await s.run({ bundles, quick: args.quick, machine });
+    } catch (err) {
+      console.error(err);
+      result = { error: String(err?.message ?? err).slice(0, 500) };
+    }
+    const record = { scenario: s.name, title: s.title, machine, quick: args.quick, elapsedS: Math.round((Date.now() - t0) / 1000), ...result };
+    writeFileSync(join(RESULTS, `${s.name}.json`), JSON.stringify(record, null, 2) + "\n");
+    latest.scenarios[s.name] = record;
+    log(`── ${s.name} done in ${record.elapsedS} s${result.error ? ` (error: ${result.error})` : ""}`);
+  }
+  writeFileSync(latestPath, JSON.stringify(latest, null, 2) + "\n");
+  const md = renderMarkdown(latest);
+  writeFileSync(join(RESULTS, "latest.md"), md + "\n");
+  console.log("\n" + md);
+  log(`all done in ${Math.round((Date.now() - started) / 1000)} s; results in bench/results/`);
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,112 @@
+// 2. Claims: sustained POST /v1/claims (D1 writes + queue delivery to the Assam sandbox); accepted
+// claims/s, p50/p99, and the time until every accepted claim is ACCEPTED at the sandbox and in the ledger.
+import { randomUUID } from "node:crypto";
+import { createClient, hasRoute, load, log, median, round, sleep, startStack } from "../lib/harness.mjs";
+import { assamConfig, assamCounts, claimBody, endedPeriod, ledgerByStatus, loadCatalogue, waitFor } from "../lib/api.mjs";
+
+export const CLAIMS_PACE = 500;
+
+export default {
+  name: "claims",
+  title: "Claims: sustained POST /v1/claims with D1 writes and queue delivery",
+  async run({ bundles, quick }) {
+    const stack = await startStack(bundles, { vars: { ASSAM_MAX_RPS: String(CLAIMS_PACE) } });
+    try {
+      if (!(await hasRoute(stack, "post", "/v1/claims"))) return { skipped: "POST /v1/claims is not served by the gateway yet (claims area still being built)" };
+      const client = await createClient(stack, ["claims:write", "claims:read"], "bench claims");
+      const catalogue = await loadCatalogue(stack);
+      await assamConfig(stack, { pendingPolls: 0 });
+      const period = endedPeriod();
+      let next = 0;
+      const runs = quick ? 1 : 3;
+      const duration = quick ? 5 : 10;
+      const results = [];
+      for (let i = 0; i < runs; i++) {
+        const accepted = [];
+        const other = {};
+        const t0 = Date.now();
+        const r = await load({
+          url: `${stack.topo.gatewayUrl}/v1/claims`,
+          method: "POST",
+          connections: 8,
+          duration,
+          headers: { "X-API-Key": client.apiKey, "Content-Type": "application/json" },
+          requests: [
+            {
+              setupRequest: (req) => {
+                req.body = JSON.stringify(claimBody(next++, { period, claimId: randomUUID() }));
+                return req;
+              },
+              onResponse: (status, body) => {
+                if (status === 202) accepted.push(JSON.parse(body).claimId);
+                else other[status] = (other[status] ?? 0) + 1;
+              },
+            },
+          ],
+        });
+        const loadEnded = Date.now();
+        // Every accepted claim ACCEPTED at the sandbox and in the ledger.
+        const drained = await waitFor(
+          async () => {
+            const byStatus = await ledgerByStatus(stack);
+            const done = (byStatus.ACCEPTED ?? 0) >= accepted.length + results.reduce((a, x) => a + x.accepted, 0);
+            return { done, progress: byStatus };
+          },
+          { timeoutMs: quick ? 120_000 : 300_000, everyMs: 250, label: `claims run ${i + 1} draining` },
+        );
+        const counts = await assamCounts(stack, accepted);
+        const atSandbox = Object.values(counts).filter((c) => c.creates === 1 && c.status === "ACCEPTED").length;
+        const duplicates = Object.values(counts).filter((c) => c.creates > 1 || c.conflicts > 0).length;
+        const retries = Object.values(counts).reduce((a, c) => a + Math.max(0, c.posts - 1), 0);
+        const res = {
+          accepted: accepted.length,
+          acceptedPerS: round(accepted.length / r.durationS, 1),
+          p50: r.p50,
+          p99: r.p99,
+          otherStatuses: other,
+          errors: r.errors,
+          drainAfterLoadS: round(drained.ms / 1000, 1),
+          allAcceptedAfterStartS: round((loadEnded + drained.ms - t0) / 1000, 1),
+          drainTimedOut: drained.timedOut,
+          acceptedAtSandbox: atSandbox,
+          duplicatesAtSandbox: duplicates,
+          resends: retries,
+          ledger: drained.progress,
+        };
+        results.push(res);
+        log(`claims run ${i + 1}/${runs}: ${res.acceptedPerS} accepted/s, p50 ${res.p50} ms, p99 ${res.p99} ms, all ACCEPTED ${res.drainAfterLoadS} s after the load`);
+        await sleep(500);
+      }
+      const m = (k) => median(results.map((x) => x[k]));
+      const allAtSandbox = results.every((x) => x.acceptedAtSandbox === x.accepted && x.duplicatesAtSandbox === 0);
+      return {
+        method: `${runs} runs × ${duration} s at 8 connections, a new claimId and ASHA per request (period ${period}, schedule now); ASSAM_MAX_RPS raised to ${CLAIMS_PACE} for the run; the Assam sandbox decides at once (pendingPolls 0)`,
+        catalogue,
+        summary: {
+          acceptedPerS: m("acceptedPerS"),
+          p50: m("p50"),
+          p99: m("p99"),
+          drainAfterLoadS: m("drainAfterLoadS"),
+          allAcceptedAfterStartS: m("allAcceptedAfterStartS"),
+          claimsPerRun: m("accepted"),
+          everyClaimOnceAtSandbox: allAtSandbox,
+        },
+        goals: [{ goal: "every accepted claim ACCEPTED at the sandbox exactly once", met: allAtSandbox && results.every((x) => !x.drainTimedOut), figure: results.map((x) => `${x.acceptedAtSandbox}/${x.accepted}`).join(", ") }],
+        logs: { gatewayErrors: stack.gateway.logs.counts.error, sampleErrors: stack.gateway.logs.errors.slice(0, 5) },
+        runs: results,
+      };
+    } finally {
+      await stack.stop();
+    }
+  },
+  table(r) {
+    const s = r.summary;
+    return {
+      rows: [
+        ["accepted claims/s (8 conn)", "p50 / p99 ms", "claims per run", "all ACCEPTED at sandbox, s after load ends", "s after load starts", "each once at sandbox"],
+        [s.acceptedPerS, `${s.p50} / ${s.p99}`, s.claimsPerRun, s.drainAfterLoadS, s.allAcceptedAfterStartS, s.everyClaimOnceAtSandbox ? "yes" : "no"],
+      ],
+      notes: [r.method],
+    };
+  },
+};

@@ -1,0 +1,128 @@
+// 1. Overhead: UMANG getStates through the gateway vs the sandbox directly vs a bare pass-through
+// Worker in the same runtime. Throughput at saturation (16 connections) and latency at one
+// connection (no queueing), runs interleaved round-robin so drift hits every target alike.
+import { createClient, hasRoute, latencyProbe, load, log, median, round, sleep, startStack } from "../lib/harness.mjs";
+
+const envelope = (keys) =>
+  JSON.stringify({
+    tkn: keys.UMANG_TKN,
+    trkr: "1",
+    usrid: keys.UMANG_USER_ID,
+    srvid: "1972",
+    mode: "web",
+    pltfrm: "web",
+    did: null,
+    deptid: "379",
+    subsid: "0",
+    subsid2: "0",
+    formtrkr: "0",
+  });
+
+export default {
+  name: "overhead",
+  title: "Overhead: UMANG getStates via gateway vs direct vs bare pass-through",
+  async run({ bundles, quick }) {
+    const stack = await startStack(bundles, { passthrough: true });
+    try {
+      const umang = await hasRoute(stack, "get", "/v1/health/states");
+      const client = await createClient(stack, ["health"], "bench overhead");
+      const k = stack.topo.keys.gateway;
+      const direct = {
+        url: `${stack.topo.sandboxUrl}/umang/ws1/1.0/getStates`,
+        method: "POST",
+        headers: { Authorization: `Bearer ${k.UMANG_API_TOKEN}`, deptid: "379", srvid: "1972", subsid: "0", subsid2: "0", formtrkr: "0", "Content-Type": "application/json" },
+        body: envelope(k),
+      };
+      const targets = {
+        sandbox: direct,
+        passthrough: { url: `${stack.topo.passthroughUrl}/v1/health/states` },
+        gateway: umang
+          ? { url: `${stack.topo.gatewayUrl}/v1/health/states`, headers: { "X-API-Key": client.apiKey } }
+          : { url: `${stack.topo.gatewayUrl}/healthz` },
+      };
+      // Sanity: each target answers 200 once before we load it.
+      const sanity = {};
+      for (const [name, t] of Object.entries(targets)) {
+        const r = await fetch(t.url, { method: t.method ?? "GET", headers: t.headers, body: t.body });
+        sanity[name] = { status: r.status, bytes: (await r.text()).length };
+      }
+      log("overhead sanity", JSON.stringify(sanity), umang ? "" : "(UMANG route not there yet: gateway measured on /healthz)");
+
+      const runs = quick ? 1 : 3;
+      const satS = quick ? 3 : 10;
+      const latS = quick ? 2 : 5;
+      for (const t of Object.values(targets)) await load({ ...t, connections: 8, duration: quick ? 1 : 2 }); // warm-up
+      const sat = Object.fromEntries(Object.keys(targets).map((n) => [n, []]));
+      const lat = Object.fromEntries(Object.keys(targets).map((n) => [n, []]));
+      for (let i = 0; i < runs; i++) {
+        for (const [name, t] of Object.entries(targets)) {
+          sat[name].push(await load({ ...t, connections: 16, duration: satS }));
+          await sleep(300);
+          lat[name].push(await latencyProbe(t, latS));
+          await sleep(300);
+          log(`overhead run ${i + 1}/${runs} ${name}: ${round(sat[name].at(-1).rps, 0)} req/s, p50 at 1 connection ${lat[name].at(-1).p50} ms`);
+        }
+      }
+      const summary = {};
+      for (const name of Object.keys(targets)) {
+        summary[name] = {
+          rps: round(median(sat[name].map((r) => r.rps)), 0),
+          p50: median(sat[name].map((r) => r.p50)),
+          p99: median(sat[name].map((r) => r.p99)),
+          p50At1: median(lat[name].map((r) => r.p50)),
+          p99At1: median(lat[name].map((r) => r.p99)),
+          meanAt1: median(lat[name].map((r) => r.mean)),
+          non2xx: [...sat[name], ...lat[name]].reduce((a, r) => a + r.non2xx, 0),
+          errors: sat[name].reduce((a, r) => a + r.errors, 0),
+        };
+      }
+      const g = summary.gateway;
+      const p = summary.passthrough;
+      const s = summary.sandbox;
+      const ratioVsPassthrough = round(g.rps / p.rps, 2);
+      const addedP50 = round(g.p50At1 - p.p50At1, 3);
+      const addedMean = round(g.meanAt1 - p.meanAt1, 3);
+      return {
+        measured: umang ? "GET /v1/health/states (UMANG getStates)" : "GET /healthz (the UMANG route had not landed)",
+        method: `${runs} interleaved runs per target: ${satS} s at 16 connections (throughput, p50/p99 under saturation) and ${latS} s at 1 connection (sequential requests over one kept-alive connection, timed in µs: latency without queueing); medians of the runs`,
+        sanity,
+        summary,
+        ratios: {
+          gatewayVsPassthroughThroughput: ratioVsPassthrough,
+          gatewayVsSandboxThroughput: round(g.rps / s.rps, 2),
+          passthroughVsSandboxThroughput: round(p.rps / s.rps, 2),
+          gatewayAddedP50MsAt1Connection: addedP50,
+          gatewayAddedMeanMsAt1Connection: addedMean,
+        },
+        goals: [
+          { goal: "gateway ≥ 0.8 × pass-through throughput", met: umang && ratioVsPassthrough >= 0.8, figure: `${ratioVsPassthrough}×` + (umang ? "" : " (on /healthz, not comparable)") },
+          { goal: "gateway adds ≤ 1 ms at p50", met: umang && addedP50 <= 1, figure: `${addedP50} ms p50, ${addedMean} ms mean (1 connection)` + (umang ? "" : " (on /healthz, not comparable)") },
+        ],
+        logs: { gatewayErrors: stack.gateway.logs.counts.error, sampleErrors: stack.gateway.logs.errors.slice(0, 5) },
+        runs: { saturation: sat, oneConnection: lat },
+      };
+    } finally {
+      await stack.stop();
+    }
+  },
+  table(r) {
+    const rows = [["target", "req/s (16 conn)", "p50 / p99 ms (16 conn)", "p50 / p99 ms (1 conn)", "mean ms (1 conn)", "non-2xx"]];
+    for (const [name, label] of [
+      ["gateway", r.measured.startsWith("GET /v1") ? "gateway `GET /v1/health/states`" : "gateway `GET /healthz` (fallback)"],
+      ["passthrough", "bare pass-through Worker"],
+      ["sandbox", "sandbox directly (`POST …/getStates`)"],
+    ]) {
+      const s = r.summary[name];
+      rows.push([label, s.rps, `${s.p50} / ${s.p99}`, `${s.p50At1} / ${s.p99At1}`, s.meanAt1, s.non2xx + s.errors]);
+    }
+    const x = r.ratios;
+    return {
+      rows,
+      notes: [
+        `gateway ÷ pass-through throughput **${x.gatewayVsPassthroughThroughput}×**; gateway ÷ sandbox ${x.gatewayVsSandboxThroughput}×; pass-through ÷ sandbox ${x.passthroughVsSandboxThroughput}×`,
+        `added latency at one connection (gateway − pass-through): p50 ${x.gatewayAddedP50MsAt1Connection} ms, mean ${x.gatewayAddedMeanMsAt1Connection} ms`,
+        `throughput columns: autocannon, 16 connections (p50/p99 there include queueing); 1-connection columns: sequential requests timed in µs`,
+      ],
+    };
+  },
+};
