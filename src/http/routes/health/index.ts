@@ -1,4 +1,99 @@
+import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Router } from "../../router";
+import { callerSecurity } from "../../router";
+import type { AppEnv } from "../../context";
+import { requireAuth } from "../../middleware/auth";
+import { commonErrorResponses, errorResponse } from "../../errors";
+import { HEALTH_OPERATIONS, type HealthOperation } from "../../../domain/health/operations";
+import { HEALTH_TOKEN_HEADER, readHealthToken } from "../../../domain/health/health-token";
+import { callOp } from "../../../adapters/umang/client";
 
-// The health area registers its routes here.
-export function registerHealthRoutes(_app: Router) {}
+const healthScope = requireAuth({ scopes: ["health"] });
+
+/** 401 before anything else when the route needs the user's token and none came. */
+const requireHealthToken: MiddlewareHandler<AppEnv> = async (c, next) => {
+  readHealthToken(c.req.header(HEALTH_TOKEN_HEADER));
+  await next();
+};
+
+const upstreamErrors = {
+  401: errorResponse("UNAUTHORIZED: no or bad caller credentials, or no X-Health-Token; UPSTREAM_UNAUTHORIZED: UMANG refused the user's token"),
+  403: errorResponse("FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation"),
+  404: errorResponse("UPSTREAM_NOT_FOUND: UMANG found no such resource"),
+  409: errorResponse("UPSTREAM_CONFLICT: the resource is not in a state that allows this"),
+  422: errorResponse("UPSTREAM_REJECTED: UMANG rejected the request (details: status, code, message of its error)"),
+  502: errorResponse("UPSTREAM_UNAVAILABLE: UMANG failed or answered outside its envelope"),
+  504: errorResponse("UPSTREAM_TIMEOUT: UMANG did not answer within UPSTREAM_TIMEOUT_MS"),
+};
+
+const tokenHeader = (op: HealthOperation) =>
+  op.userToken === "none"
+    ? undefined
+    : z.object({
+        "x-health-token": z.string().openapi({
+          param: { name: HEALTH_TOKEN_HEADER, in: "header", required: true },
+          description:
+            op.userToken === "xAuthToken"
+              ? "The user's token (from /v1/health/auth/confirm or /auth/login), with or without `Bearer `"
+              : "The temporary token from PIN verification or the forgotten-PIN OTP step",
+        }),
+      });
+
+function routeFor(op: HealthOperation) {
+  const request: RouteConfig["request"] = {};
+  if (op.params) request.params = op.params as never;
+  if (op.query) request.query = op.query as never;
+  const headers = tokenHeader(op);
+  if (headers) request.headers = headers as never;
+  if (op.body) request.body = { required: true, content: { "application/json": { schema: op.body as never } } };
+  return createRoute({
+    method: op.method,
+    path: op.path,
+    operationId: op.id,
+    tags: ["health"],
+    summary: op.summary,
+    description:
+      `${op.description ? `${op.description}\n\n` : ""}UMANG op \`${op.op}\`; user token: ${
+        op.userToken === "none" ? "none" : `X-Health-Token → \`${op.userToken}\``
+      }${op.gatewayAuth ? "; carries the gateway's session `authorization`" : ""}. The answer is the op's \`pd\`.`,
+    security: callerSecurity as unknown as Array<Record<string, string[]>>,
+    middleware: (op.userToken === "none" ? [healthScope] : [healthScope, requireHealthToken]) as [MiddlewareHandler<AppEnv>],
+    request,
+    responses: {
+      200: { description: "The op's `pd`", content: { "application/json": { schema: (op.response ?? z.unknown()) as never } } },
+      ...commonErrorResponses,
+      ...upstreamErrors,
+    },
+  });
+}
+
+function handlerFor(op: HealthOperation) {
+  return async (c: Context<AppEnv>) => {
+    const valid = c.req.valid as unknown as (target: string) => Record<string, unknown>;
+    const input = {
+      ...(op.params ? valid("param") : {}),
+      ...(op.query ? valid("query") : {}),
+      ...(op.body ? valid("json") : {}),
+    } as never;
+    const tokenFields: Record<string, string> = {};
+    if (op.userToken !== "none") {
+      const token = readHealthToken(c.req.header(HEALTH_TOKEN_HEADER));
+      tokenFields[op.userToken] = op.userToken === "xAuthToken" ? `Bearer ${token}` : token;
+    }
+    const { db, logger } = c.get("services");
+    const ctx = { requestId: c.get("requestId"), db, logger };
+    const call = (wire: Record<string, unknown>) => callOp(c.env, op.op, { ...wire, ...tokenFields }, ctx, { gatewayAuth: op.gatewayAuth });
+    const pd = op.run ? await op.run(call, input) : await call(op.toWire(input));
+    // Personal health data: never cached by anything between the gateway and the caller.
+    c.header("Cache-Control", "no-store");
+    return c.json(pd as never, 200);
+  };
+}
+
+/** Every health route, generated from the operations table (CONTRACT §6). */
+export function registerHealthRoutes(app: Router) {
+  for (const op of HEALTH_OPERATIONS) {
+    app.openapi(routeFor(op), handlerFor(op) as never);
+  }
+}

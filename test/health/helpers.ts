@@ -1,0 +1,56 @@
+import { call, createClient, type TestClient } from "../helpers/gateway";
+import { sandbox } from "../helpers/sandbox";
+
+let client: Promise<TestClient> | undefined;
+/** One caller with scope `health` per test file. */
+export const healthClient = () => (client ??= createClient(["health"], "health tests"));
+
+export interface HealthCallOptions {
+  body?: unknown;
+  healthToken?: string;
+  headers?: Record<string, string>;
+}
+
+/** Calls a health route as the `health` client. */
+export async function health(method: string, path: string, opts: HealthCallOptions = {}) {
+  const { token } = await healthClient();
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  if (opts.healthToken !== undefined) headers["X-Health-Token"] = opts.healthToken;
+  return call(method, path, { token, body: opts.body, headers });
+}
+
+/** The UMANG sandbox's control and inspection routes. */
+export const umang = (method: string, path: string, body?: unknown) => sandbox(method, `/umang${path}`, body);
+
+/** A fresh sandbox user with its own state, and a user token for it. */
+export async function newUser(password?: string): Promise<{ token: string; id: string; healthId: string }> {
+  const r = await umang("POST", "/__sandbox/users", password ? { password } : {});
+  if (r.status !== 201) throw new Error(`sandbox user: ${r.status}`);
+  return { token: r.json.token, id: r.json.user.id, healthId: r.json.user.healthId };
+}
+
+/** The last body the sandbox received for an op (secrets as "sha256:<hex>"). */
+export async function lastBody(op: string): Promise<Record<string, any>> {
+  const r = await umang("GET", `/__sandbox/last/${op}`);
+  if (r.status !== 200) throw new Error(`no ${op} call recorded`);
+  return r.json;
+}
+
+export const sandboxStats = async () => (await umang("GET", "/__sandbox/stats")).json as {
+  sessionCalls: number;
+  sessionGrants: string[];
+  calls: Record<string, number>;
+  duplicateTrackers: number;
+  envelopeRejected: number;
+};
+
+export async function sha(text: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return `sha256:${[...new Uint8Array(d)].map((x) => x.toString(16).padStart(2, "0")).join("")}`;
+}
+
+export const otpFor = async (id: string): Promise<string> => {
+  const r = await umang("GET", `/__sandbox/otp/${encodeURIComponent(id)}`);
+  if (r.status !== 200) throw new Error(`no OTP for ${id}`);
+  return r.json.otp;
+};
