@@ -10,8 +10,9 @@ import { SAMPLE_ACTIVITY_CODES } from "./sample-catalogue";
  * Static `X-API-Key` mode works alongside (seed §2.2).
  *
  * Invented where the seed is silent (marked so): the 400/401/404 bodies, the receipt format beyond
- * the seed's one example, when PENDING turns into a decision (after `pendingPolls` status reads or
- * `pendingMs`), and the validation messages. Business validation (period, activity codes, counts,
+ * the seed's one example, when PENDING turns into a decision (the 202 says PENDING; the decision
+ * shows after `pendingPolls` status reads or `pendingMs`; `immediateDecision` puts it in the 202 as
+ * the seed's example does), and the validation messages. Business validation (period, activity codes, counts,
  * ASHA ids) answers 202 PENDING and then REJECTED with errors, as the seed's §4.4 describes; with
  * `syncValidation` it answers 422 REJECTED at once instead.
  *
@@ -33,7 +34,9 @@ export interface AssamSandboxOptions {
   apiKeys?: string[];
   /** Lifetime of issued tokens, seconds (seed example: 3600). */
   tokenTtlSeconds?: number;
-  /** Status reads answered PENDING before the decision shows (0: the 202 carries the decision). */
+  /** The 202 already carries the decision (ACCEPTED/REJECTED, as in the seed's §3.5 example). */
+  immediateDecision?: boolean;
+  /** Status reads answered PENDING before the decision shows (0: the first read shows it). */
   pendingPolls?: number;
   /** Or: milliseconds after receipt when the decision shows (whichever comes first). */
   pendingMs?: number;
@@ -52,7 +55,8 @@ export type AssamRuntimeConfig = Omit<AssamSandboxOptions, "clientId" | "clientS
 const DEFAULTS: Required<AssamRuntimeConfig> = {
   apiKeys: [],
   tokenTtlSeconds: 3600,
-  pendingPolls: 1,
+  immediateDecision: false,
+  pendingPolls: 0,
   pendingMs: 0,
   syncValidation: false,
   ashaIdPattern: "^AS-ASHA-\\d{6}$",
@@ -289,7 +293,7 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
       receivedAt: Date.now(),
       polls: 0,
       decision: errors.length ? { status: "REJECTED", errors } : { status: "ACCEPTED", errors: [] },
-      decided: config.pendingPolls === 0 && config.pendingMs === 0,
+      decided: config.immediateDecision,
     };
     submissions.set(id, sub);
     cnt.creates++;
@@ -308,10 +312,9 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
     const sub = submissions.get(id);
     if (!sub) return c.json({ errors: [{ code: "NOT_FOUND", message: "no such submission" }] }, 404);
     countsOf(id).polls++;
-    const answer = view(sub);
-    sub.polls++;
     if (!sub.decided && sub.polls >= config.pendingPolls) sub.decided = true;
-    return c.json(answer, 200);
+    sub.polls++;
+    return c.json(view(sub), 200);
   });
 
   // ---- inspection and control ----
