@@ -54,6 +54,7 @@ interface Received {
   hash: string;
   /** How many times it was posted (re-sends included); it is accepted once. */
   posts: number;
+  signature: string;
   header: Record<string, unknown>;
   message: Record<string, unknown>;
   receivedAt: string;
@@ -170,6 +171,7 @@ export function createIfixSandbox(opts: IfixSandboxOptions = {}) {
       transactionId: typeof message.transaction_id === "string" ? message.transaction_id : null,
       hash,
       posts: 1,
+      signature: body.signature,
       header,
       message,
       receivedAt: new Date().toISOString(),
