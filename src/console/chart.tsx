@@ -14,7 +14,15 @@ export const STATUS_COLOURS: Record<string, string> = {
 
 /** Claims per period as stacked bars by status, inline SVG (no script, no CDN); scales to its box. */
 export const ClaimsChart: FC<{ periods: string[]; cells: ClaimsCell[] }> = ({ periods, cells }) => {
-  if (periods.length === 0) return <p class="muted">No claims yet.</p>;
+  if (periods.length === 0) {
+    return (
+      <svg viewBox="0 0 640 60" width="100%" role="img" aria-label="Claims per period and status: no claims yet" style="max-width:720px;background:#fff;border:1px solid #e3e8ee;border-radius:8px">
+        <text x="320" y="35" font-size="14" text-anchor="middle" fill="#6a7685">
+          No claims yet
+        </text>
+      </svg>
+    );
+  }
   const W = 640;
   const H = 260;
   const left = 44;

@@ -15,7 +15,7 @@ import { registerClaimsRoutes } from "./routes/claims";
 import { registerHealthRoutes } from "./routes/health";
 import { registerFiscalRoutes } from "./routes/fiscal";
 import { registerFundsRoutes } from "./routes/funds";
-import { registerConsole } from "../console";
+import { registerConsole, registerOpsRoutes } from "../console";
 
 const STATUS_CODE: Record<number, ErrorCode> = {
   400: "VALIDATION_FAILED",
@@ -63,6 +63,7 @@ export function createApp() {
   registerFiscalRoutes(app);
   registerFundsRoutes(app);
   registerConsole(app);
+  registerOpsRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
