@@ -1,6 +1,6 @@
-import { count, eq, sum } from "drizzle-orm";
 import type { Db } from "../../storage/db";
-import { claims, CLAIM_STATUSES } from "../../storage/schema/claims";
+import { CLAIM_STATUSES } from "../../storage/schema/claims";
+import { figuresFor } from "../../domain/claims/schedule";
 
 export interface ReconciliationRow {
   status: string;
@@ -10,18 +10,14 @@ export interface ReconciliationRow {
 
 /**
  * The monthly claims reconciliation of CONTRACT §8 for one period, across all clients (operators see
- * everything): counts and amounts per status, every status listed. Computed from the claims ledger.
+ * everything): counts and amounts per status, every status listed. The figures come from the claims
+ * area's own report function (the one behind GET /v1/reports/claims), over all clients.
  */
 export async function claimsReconciliation(db: Db, period: string): Promise<{ period: string; rows: ReconciliationRow[]; total: ReconciliationRow }> {
-  const agg = await db
-    .select({ status: claims.status, n: count(), paise: sum(claims.totalPaise) })
-    .from(claims)
-    .where(eq(claims.period, period))
-    .groupBy(claims.status)
-    .all();
+  const agg = await figuresFor(db, period);
   const rows = CLAIM_STATUSES.map((status) => {
     const a = agg.find((r) => r.status === status);
-    return { status, count: Number(a?.n ?? 0), totalPaise: Number(a?.paise ?? 0) };
+    return { status, count: Number(a?.count ?? 0), totalPaise: Number(a?.totalPaise ?? 0) };
   });
   const total = rows.reduce((t, r) => ({ status: "TOTAL", count: t.count + r.count, totalPaise: t.totalPaise + r.totalPaise }), { status: "TOTAL", count: 0, totalPaise: 0 });
   return { period, rows, total };
@@ -38,7 +34,8 @@ const csvCell = (v: string | number) => {
 export const paiseText = (p: number) => `${p < 0 ? "-" : ""}${Math.floor(Math.abs(p) / 100)}.${String(Math.abs(p) % 100).padStart(2, "0")}`;
 
 export function reconciliationCsv(r: { period: string; rows: ReconciliationRow[]; total: ReconciliationRow }): string {
-  const lines = [["period", "status", "count", "amount"].join(",")];
+  // The same columns as GET /v1/reports/claims with Accept: text/csv.
+  const lines = [["period", "status", "count", "total_amount"].join(",")];
   for (const row of [...r.rows, r.total]) lines.push([r.period, row.status, row.count, paiseText(row.totalPaise)].map(csvCell).join(","));
   return lines.join("\r\n") + "\r\n";
 }
