@@ -29,6 +29,7 @@ import {
  * Inspection and control under /__sandbox/ (not subject to fault injection):
  *   GET  /__sandbox/stats             session calls (and their grant types), calls per op, duplicate trackers
  *   GET  /__sandbox/last/:op          the last body of an op: envelope and fields, secrets as "sha256:<hex>"
+ *   GET  /__sandbox/last-headers/:op  the last headers of an op (the bearer as "sha256:<hex>")
  *   GET  /__sandbox/otp/:id           the OTP "sent" for a transaction / session / link reference
  *   POST /__sandbox/users             create a user {phrAddress?, healthId?, password?} → {user, token}
  *   PUT  /__sandbox/config            runtime options (UmangRuntimeConfig)
@@ -143,6 +144,7 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
   let requestIds = new Set<string>();
   let trackers = new Set<string>();
   let lastBodies = new Map<string, Body>();
+  let lastHeaders = new Map<string, Record<string, string | null>>();
   let stats = { sessionCalls: 0, sessionGrants: [] as string[], calls: {} as Record<string, number>, duplicateTrackers: 0, envelopeRejected: 0 };
 
   const reset = () => {
@@ -156,6 +158,7 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
     requestIds = new Set();
     trackers = new Set();
     lastBodies = new Map();
+    lastHeaders = new Map();
     stats = { sessionCalls: 0, sessionGrants: [], calls: {}, duplicateTrackers: 0, envelopeRejected: 0 };
     addUser(DEFAULT_PROFILE);
   };
@@ -538,10 +541,14 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
     return null;
   }
 
-  async function record(op: string, body: Body) {
+  async function record(op: string, body: Body, c: Context) {
     const kept: Body = {};
     for (const [k, v] of Object.entries(body)) kept[k] = SECRET_FIELDS.has(k) && typeof v === "string" ? `sha256:${await sha256(v)}` : v;
     lastBodies.set(op, kept);
+    const headers: Record<string, string | null> = {};
+    for (const h of ["deptid", "srvid", "subsid", "subsid2", "formtrkr", "content-type"]) headers[h] = c.req.header(h) ?? null;
+    headers.authorization = `sha256:${await sha256(c.req.header("authorization") ?? "")}`;
+    lastHeaders.set(op, headers);
   }
 
   const app = new Hono();
@@ -551,6 +558,10 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
   app.get("/__sandbox/last/:op", (c) => {
     const b = lastBodies.get(c.req.param("op"));
     return b ? c.json(b) : c.json({ error: "no call recorded" }, 404);
+  });
+  app.get("/__sandbox/last-headers/:op", (c) => {
+    const h = lastHeaders.get(c.req.param("op"));
+    return h ? c.json(h) : c.json({ error: "no call recorded" }, 404);
   });
   app.get("/__sandbox/otp/:id", (c) => {
     const t = live(txns, c.req.param("id"));
@@ -604,7 +615,7 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
     }
     if (trackers.has(body.trkr)) stats.duplicateTrackers++;
     trackers.add(body.trkr);
-    await record(op, body);
+    await record(op, body, c);
     if (modeOn(config.pe004)) return c.json(PE004);
     const handler = ops[op];
     if (!handler) return c.json({ rs: "F", rc: "PE002", rd: "Sorry, the service is not available.", pd: null });

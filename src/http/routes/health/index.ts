@@ -32,7 +32,7 @@ const tokenHeader = (op: HealthOperation) =>
     ? undefined
     : z.object({
         "x-health-token": z.string().openapi({
-          param: { name: HEALTH_TOKEN_HEADER, in: "header", required: true },
+          param: { name: "x-health-token", in: "header", required: true },
           description:
             op.userToken === "xAuthToken"
               ? "The user's token (from /v1/health/auth/confirm or /auth/login), with or without `Bearer `"
@@ -70,7 +70,7 @@ function routeFor(op: HealthOperation) {
 
 function handlerFor(op: HealthOperation) {
   return async (c: Context<AppEnv>) => {
-    const valid = c.req.valid as unknown as (target: string) => Record<string, unknown>;
+    const valid = (c.req.valid as unknown as (target: string) => Record<string, unknown>).bind(c.req);
     const input = {
       ...(op.params ? valid("param") : {}),
       ...(op.query ? valid("query") : {}),
