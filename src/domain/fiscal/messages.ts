@@ -79,7 +79,8 @@ export async function prepareMessage(
  * row stays unleased (or its lease expires) and the sweep sends it again.
  */
 export async function enqueueDelivery(env: Env, db: Db, messageId: string, attempt: number, delayMs = 0): Promise<boolean> {
-  const delaySeconds = Math.min(43_200, Math.max(0, Math.ceil(delayMs / 1000)));
+  // The queue counts whole seconds; sub-second backoffs (tests, tiny bases) round to the nearest.
+  const delaySeconds = Math.min(43_200, Math.max(0, Math.round(delayMs / 1000)));
   try {
     const body: FiscalDeliveryMessage = { type: "fiscal.deliver", messageId, attempt };
     await env.FISCAL_DELIVERY.send(body, delaySeconds ? { delaySeconds } : undefined);
