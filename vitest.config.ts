@@ -28,7 +28,11 @@ export default defineConfig(async () => {
     },
   });
 
+  // Two projects: the Worker's tests inside workerd, and the console's browser test in Node (test/e2e).
   return {
+    test: {
+      projects: [
+        {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
@@ -58,13 +62,29 @@ export default defineConfig(async () => {
       }),
     ],
     test: {
+      name: "workers",
       include: ["test/**/*.test.ts"],
+      exclude: ["test/e2e/**", "**/node_modules/**"],
       setupFiles: ["./test/setup.ts"],
       // The sandbox portals are shared by every test file (they run in this Node process):
       // files run one after another so one file's injected faults never reach another's.
       fileParallelism: false,
       testTimeout: 30_000,
       hookTimeout: 30_000,
+    },
+        },
+        {
+          test: {
+            name: "e2e",
+            include: ["test/e2e/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 180000,
+            hookTimeout: 180000,
+            // After the workers project: it starts its own gateway and sandbox and needs the CPU.
+            sequence: { groupOrder: 1 },
+          },
+        },
+      ],
     },
   };
 });
