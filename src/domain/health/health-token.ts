@@ -7,7 +7,7 @@ const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 export function readHealthToken(header: string | undefined | null): string {
   const raw = (header ?? "").trim();
-  const token = raw.replace(/^bearer\s+/i, "").trim();
+  const token = /^bearer$/i.test(raw) ? "" : raw.replace(/^bearer\s+/i, "").trim();
   if (!token) throw new ApiError("UNAUTHORIZED", `this route needs the user's token in ${HEALTH_TOKEN_HEADER}`);
   if (token.length > 8192 || !TOKEN.test(token)) throw new ApiError("UNAUTHORIZED", `${HEALTH_TOKEN_HEADER} is malformed`);
   return token;
