@@ -1,0 +1,111 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { call, createClient, expectError, type TestClient } from "../helpers/gateway";
+import { createDb } from "../../src/storage/db";
+import { auditLog } from "../../src/storage/schema/audit-log";
+import { account, allot, summaryOf } from "./helpers";
+
+let ops: TestClient;
+let other: TestClient;
+let reader: TestClient;
+
+beforeAll(async () => {
+  ops = await createClient(["funds:write", "funds:read"], "funds operator");
+  other = await createClient(["funds:write", "funds:read"], "another funds client");
+  reader = await createClient(["funds:read"], "funds reader");
+});
+
+describe("allotments (CONTRACT §7, JIT virtual allotments)", () => {
+  it("INITIAL creates the sanction (201), again → 409 SANCTION_EXISTS", async () => {
+    const acc = account();
+    const r = await allot(ops.token, acc, "INITIAL_ALLOTMENT", 1000.5);
+    expect(r.status).toBe(201);
+    expect(r.json).toMatchObject({ ...acc, type: "INITIAL_ALLOTMENT", amount: 1000.5, balance: { allotted: 1000.5, withdrawn: 0, committed: 0, available: 1000.5 } });
+    expectError(await allot(ops.token, acc, "INITIAL_ALLOTMENT", 10), 409, "SANCTION_EXISTS");
+    expect(await summaryOf(reader.token, acc.tenantId)).toEqual([{ ...acc, allotted: 1000.5, withdrawn: 0, committed: 0, available: 1000.5 }]);
+  });
+
+  it("ADDITIONAL adds (201); without a sanction → 404 SANCTION_NOT_FOUND; WITHDRAWAL deducts or 422", async () => {
+    const acc = account();
+    expectError(await allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", 10), 404, "SANCTION_NOT_FOUND");
+    expectError(await allot(ops.token, acc, "ALLOTMENT_WITHDRAWAL", 10), 404, "SANCTION_NOT_FOUND");
+    expect((await allot(ops.token, acc, "INITIAL_ALLOTMENT", 100)).status).toBe(201);
+    expect((await allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", 0.1)).status).toBe(201);
+    expect((await allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", 0.2)).json.balance.available).toBe(100.3); // exact, no float drift
+    const w = await allot(ops.token, acc, "ALLOTMENT_WITHDRAWAL", 40.3);
+    expect(w.status).toBe(201);
+    expect(w.json.balance).toEqual({ allotted: 100.3, withdrawn: 40.3, committed: 0, available: 60 });
+    expectError(await allot(ops.token, acc, "ALLOTMENT_WITHDRAWAL", 60.01), 422, "INSUFFICIENT_FUNDS");
+    expect((await allot(ops.token, acc, "ALLOTMENT_WITHDRAWAL", 60)).json.balance.available).toBe(0);
+    expect(await summaryOf(reader.token, acc.tenantId)).toEqual([{ ...acc, allotted: 100.3, withdrawn: 100.3, committed: 0, available: 0 }]);
+  });
+
+  it("accepts the JIT strings as the same three types", async () => {
+    const acc = account();
+    expect((await allot(ops.token, acc, "Initial Allotment", 50)).json.type).toBe("INITIAL_ALLOTMENT");
+    expectError(await allot(ops.token, acc, "Initial Allotment", 50), 409, "SANCTION_EXISTS");
+    expect((await allot(ops.token, acc, "Additional allotment", 25)).json.type).toBe("ADDITIONAL_ALLOTMENT");
+    expect((await allot(ops.token, acc, "Allotment withdrawal", 5)).json).toMatchObject({ type: "ALLOTMENT_WITHDRAWAL", balance: { available: 70 } });
+    expectError(await allot(ops.token, acc, "initial allotment", 5), 400, "VALIDATION_FAILED");
+  });
+
+  it("the same txnId again → 200 with the first result and no second effect; other content → 409; another client's → 409 without content", async () => {
+    const acc = account();
+    await allot(ops.token, acc, "INITIAL_ALLOTMENT", 100);
+    const txnId = `VA/${crypto.randomUUID()}`;
+    const first = await allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", 10, txnId);
+    expect(first.status).toBe(201);
+    const again = await allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", 10, txnId);
+    expect(again.status).toBe(200);
+    expect(again.json).toEqual(first.json);
+    expectError(await allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", 11, txnId), 409, "IDEMPOTENCY_CONFLICT");
+    const foreign = expectError(await allot(other.token, acc, "ADDITIONAL_ALLOTMENT", 10, txnId), 409, "CONFLICT");
+    expect(JSON.stringify(foreign)).not.toContain(acc.tenantId);
+    expect((await summaryOf(reader.token, acc.tenantId))[0].allotted).toBe(110);
+
+    // Concurrent duplicates: applied once.
+    const concurrentTxn = `VA/${crypto.randomUUID()}`;
+    const rs = await Promise.all(Array.from({ length: 10 }, () => allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", 1, concurrentTxn)));
+    expect(rs.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(rs.every((r) => r.status === 201 || r.status === 200)).toBe(true);
+    expect((await summaryOf(reader.token, acc.tenantId))[0].allotted).toBe(111);
+  });
+
+  it("concurrent withdrawals never take available below zero", async () => {
+    const acc = account();
+    await allot(ops.token, acc, "INITIAL_ALLOTMENT", 10);
+    const rs = await Promise.all(Array.from({ length: 25 }, () => allot(ops.token, acc, "ALLOTMENT_WITHDRAWAL", 1)));
+    expect(rs.filter((r) => r.status === 201)).toHaveLength(10);
+    expect(rs.filter((r) => r.status === 422)).toHaveLength(15);
+    expect((await summaryOf(reader.token, acc.tenantId))[0]).toMatchObject({ withdrawn: 10, available: 0 });
+  });
+
+  it("is audited as an operator action (who, what, before → after)", async () => {
+    const acc = account();
+    const r = await allot(ops.token, acc, "INITIAL_ALLOTMENT", 42);
+    const rows = await createDb(env.DB).select().from(auditLog).where(eq(auditLog.targetId, `${acc.tenantId}/${acc.headOfAccount}/${acc.ssuCode}`)).all();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ actor: `client:${ops.clientId}`, action: "funds.allotment", targetType: "funds_account" });
+    expect(rows[0].before).toMatchObject({ available: 0 });
+    expect(rows[0].after).toMatchObject({ txnId: r.json.txnId, type: "INITIAL_ALLOTMENT", amount: 42, available: 42 });
+    const admin = await call("GET", `/v1/admin/audit?action=funds.allotment&targetId=${encodeURIComponent(rows[0].targetId!)}`, { admin: true });
+    expect(admin.json.items).toHaveLength(1);
+  });
+
+  it("validates input and scopes", async () => {
+    const acc = account();
+    const bad = async (body: unknown) => expectError(await call("POST", "/v1/funds/allotments", { token: ops.token, body }), 400, "VALIDATION_FAILED");
+    await bad({ txnId: "t1", ...acc, type: "INITIAL_ALLOTMENT", amount: 0 });
+    await bad({ txnId: "t1", ...acc, type: "INITIAL_ALLOTMENT", amount: 1.005 });
+    await bad({ txnId: "t1", ...acc, type: "INITIAL_ALLOTMENT", amount: "10" });
+    await bad({ txnId: "t1", ...acc, type: "INITIAL_ALLOTMENT", amount: -1 });
+    await bad({ txnId: "t1", ...acc, type: "INITIAL_ALLOTMENT" });
+    await bad({ txnId: "t1", ...acc, type: "INITIAL_ALLOTMENT", amount: 1, extra: true });
+    await bad({ txnId: "t1", ...acc, headOfAccount: "x", type: "INITIAL_ALLOTMENT", amount: 1 });
+    expectError(await allot(reader.token, acc, "INITIAL_ALLOTMENT", 1), 403, "FORBIDDEN");
+    expectError(await call("GET", "/v1/funds/summary", { token: reader.token }), 400, "VALIDATION_FAILED");
+    expectError(await call("GET", `/v1/funds/summary?tenantId=${acc.tenantId}`, { token: (await createClient(["funds:write"])).token }), 403, "FORBIDDEN");
+    expect(await summaryOf(reader.token, acc.tenantId)).toEqual([]);
+  });
+});
