@@ -7,7 +7,7 @@ import { recordUpstreamCall } from "../storage/upstream-calls";
 import { createLogger, errorKind } from "../lib/logger";
 import { WebhookQueueMessage } from "../domain/claims/messages";
 import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from "../domain/claims/webhook-signature";
-import { backoffMs, parseRetryAfter, toDelaySeconds } from "../domain/claims/backoff";
+import { parseRetryAfter, retryDelaySeconds } from "../domain/claims/backoff";
 import { ENQUEUE_GRACE_MS, sendWebhook } from "../domain/claims/ledger";
 import { deadLetter } from "./dead-letters.consumer";
 import { QUEUES } from "./names";
@@ -96,7 +96,7 @@ export async function deliverWebhook(env: Env, db: ReturnType<typeof createDb>, 
     await deadLetter(env, QUEUES.webhooks, { type: "claim-webhook", id: row.id, claimId: row.claimId }, `gave up after ${attempt} attempts: ${error}`);
     return "failed";
   }
-  const delaySeconds = toDelaySeconds(backoffMs(attempt, DELIVERY_BACKOFF_BASE_MS, retryAfterMs));
+  const delaySeconds = retryDelaySeconds(attempt, DELIVERY_BACKOFF_BASE_MS, retryAfterMs);
   await db
     .update(claimWebhooks)
     .set({ attempts: attempt, lastHttpStatus: status, lastError: error, nextAttemptAt: now + delaySeconds * 1000 + ENQUEUE_GRACE_MS })

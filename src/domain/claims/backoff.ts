@@ -11,8 +11,18 @@ export function backoffMs(attempt: number, baseMs: number, retryAfterMs?: number
   return Math.min(MAX_DELAY_SECONDS * 1000, Math.max(jittered, retryAfterMs ?? 0));
 }
 
-/** The queue's delaySeconds for a delay in ms (whole seconds, clamped to the Queues limit). */
+/** The queue's delaySeconds for a delay in ms (whole seconds, rounded up, clamped to the Queues limit). */
 export const toDelaySeconds = (ms: number): number => Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(ms / 1000)));
+
+/**
+ * The queue's delaySeconds for a retry: the jittered backoff rounded to the nearest second (Queues
+ * take whole seconds, and rounding keeps the jitter's mean), never below the portal's Retry-After.
+ */
+export function retryDelaySeconds(attempt: number, baseMs: number, retryAfterMs?: number | null, random: () => number = Math.random): number {
+  const jittered = backoffMs(attempt, baseMs, null, random);
+  const floor = retryAfterMs ? Math.ceil(retryAfterMs / 1000) : 0;
+  return Math.min(MAX_DELAY_SECONDS, Math.max(Math.round(jittered / 1000), floor));
+}
 
 /** Retry-After: delta-seconds or an HTTP date (RFC 9110 §10.2.3), in ms; null when absent or unreadable. */
 export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {

@@ -9,7 +9,7 @@ import { submitToPortal, pollPortal, type PortalResult } from "../../adapters/as
 import { deadLetter } from "../../queues/dead-letters.consumer";
 import { QUEUES } from "../../queues/names";
 import { createLogger } from "../../lib/logger";
-import { backoffMs, toDelaySeconds } from "./backoff";
+import { retryDelaySeconds, toDelaySeconds } from "./backoff";
 import { ENQUEUE_GRACE_MS, transition, type ClaimRow } from "./ledger";
 import { deliverMessage } from "./messages";
 import { enqueue } from "./submit";
@@ -22,8 +22,7 @@ export type DeliveryStep = "skipped" | "delivered" | "rejected" | "conflict" | "
 const leaseMs = (env: Env) => getUpstreamConfig(env).UPSTREAM_TIMEOUT_MS * 3 + MAX_INLINE_WAIT_MS + 30_000;
 
 /** Moves a QUEUED claim back to "waiting for its next message", with a fresh dispatch id. */
-async function requeue(env: Env, db: Db, row: ClaimRow, leaseOwner: string, delayMs: number, patch: Partial<ClaimRow>, delivery?: Parameters<typeof transition>[2]["delivery"]) {
-  const delaySeconds = toDelaySeconds(delayMs);
+async function requeue(env: Env, db: Db, row: ClaimRow, leaseOwner: string, delaySeconds: number, patch: Partial<ClaimRow>, delivery?: Parameters<typeof transition>[2]["delivery"]) {
   const dispatchId = crypto.randomUUID();
   const now = Date.now();
   const t = await transition(env, db, {
@@ -77,7 +76,7 @@ export async function deliverClaim(env: Env, db: Db, msg: { claimId: string; dis
   }
 
   if (result.kind === "paced") {
-    await requeue(env, db, taken, lease, result.waitMs, {});
+    await requeue(env, db, taken, lease, toDelaySeconds(result.waitMs), {});
     return "paced";
   }
   const counted = { attempts: attempt, cycleAttempts: taken.cycleAttempts + 1 };
@@ -155,8 +154,8 @@ export async function deliverClaim(env: Env, db: Db, msg: { claimId: string; dis
     }
     return "failed";
   }
-  const delay = backoffMs(counted.cycleAttempts, DELIVERY_BACKOFF_BASE_MS, r.retryAfterMs);
-  await requeue(env, db, taken, lease, delay, { ...counted, errors: [{ code: r.errorCode, message: `attempt ${attempt}: ${describe(r)}; retrying` }] }, record(outcome, r.httpStatus, r.durationMs, r.errorCode));
+  const delaySeconds = retryDelaySeconds(counted.cycleAttempts, DELIVERY_BACKOFF_BASE_MS, r.retryAfterMs);
+  await requeue(env, db, taken, lease, delaySeconds, { ...counted, errors: [{ code: r.errorCode, message: `attempt ${attempt}: ${describe(r)}; retrying` }] }, record(outcome, r.httpStatus, r.durationMs, r.errorCode));
   return "retry";
 }
 

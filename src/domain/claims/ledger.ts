@@ -150,11 +150,28 @@ export async function transition(env: Env, db: Db, spec: TransitionSpec): Promis
   const statements: Parameters<Db["batch"]>[0][number][] = [];
   if (webhookId) {
     const payload = webhookPayload(webhookId, spec.row, spec.fromStatus, patch, now);
-    const leaseCheck = spec.leaseOwner !== undefined ? sql` AND lease_owner = ${spec.leaseOwner}` : sql``;
+    // INSERT … SELECT from the claim row under the same guard: 0 rows when the change loses a race.
+    const v = <T>(value: T, name: string) => sql<T>`${value}`.as(name);
     statements.push(
-      db.run(sql`INSERT INTO ${claimWebhooks} (id, claim_id, owner_id, claim_status, payload, state, attempts, next_attempt_at, created_at)
-        SELECT ${webhookId}, ${spec.row.id}, ${spec.row.ownerId}, ${patch.status!}, ${payload}, 'PENDING', 0, ${Date.now() + ENQUEUE_GRACE_MS}, ${now}
-        WHERE EXISTS (SELECT 1 FROM ${claims} WHERE id = ${spec.row.id} AND status = ${spec.fromStatus}${leaseCheck})`),
+      db.insert(claimWebhooks).select(
+        db
+          .select({
+            id: v(webhookId, "id"),
+            claimId: v(spec.row.id, "claim_id"),
+            ownerId: v(spec.row.ownerId, "owner_id"),
+            claimStatus: v(patch.status!, "claim_status"),
+            payload: v(payload, "payload"),
+            state: v("PENDING", "state"),
+            attempts: v(0, "attempts"),
+            nextAttemptAt: v(Date.now() + ENQUEUE_GRACE_MS, "next_attempt_at"),
+            lastHttpStatus: v(null, "last_http_status"),
+            lastError: v(null, "last_error"),
+            createdAt: v(now, "created_at"),
+            deliveredAt: v(null, "delivered_at"),
+          })
+          .from(claims)
+          .where(and(...guard)),
+      ),
     );
   }
   const update = db.update(claims).set(patch).where(and(...guard)).returning();

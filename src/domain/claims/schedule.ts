@@ -4,7 +4,8 @@ import type { Db } from "../../storage/db";
 import { claims } from "../../storage/schema/claims";
 import { claimWebhooks } from "../../storage/schema/claim-webhooks";
 import { claimReconciliations } from "../../storage/schema/claim-reconciliations";
-import { ENQUEUE_GRACE_MS, sendWebhook, webhooksEnabled } from "./ledger";
+import type { BatchItem } from "drizzle-orm/batch";
+import { chunk, ENQUEUE_GRACE_MS, sendWebhook, webhooksEnabled } from "./ledger";
 import { deliverMessage, type ClaimsQueueMessage } from "./messages";
 import { enqueue } from "./submit";
 import { currentIstPeriod, previousPeriod } from "./periods";
@@ -40,12 +41,17 @@ export async function processCutoffPage(env: Env, db: Db, msg: Extract<ClaimsQue
   const dispatchId = `${msg.runId}:${msg.page}`;
   const now = Date.now();
   const ids = page.map((p) => p.id);
-  const queued = await db
-    .update(claims)
-    .set({ status: "QUEUED", dispatchId, leaseOwner: null, leaseUntil: now + ENQUEUE_GRACE_MS, nextAttemptAt: null, updatedAt: new Date(now).toISOString() })
-    .where(and(inArray(claims.id, ids), eq(claims.status, "SCHEDULED")))
-    .returning({ id: claims.id })
-    .all();
+  // Two statements of 50 ids in one batch: D1 binds at most 100 parameters per statement.
+  const results = await db.batch(
+    chunk(ids, 50).map((part) =>
+      db
+        .update(claims)
+        .set({ status: "QUEUED", dispatchId, leaseOwner: null, leaseUntil: now + ENQUEUE_GRACE_MS, nextAttemptAt: null, updatedAt: new Date(now).toISOString() })
+        .where(and(inArray(claims.id, part), eq(claims.status, "SCHEDULED")))
+        .returning({ id: claims.id }),
+    ) as unknown as [BatchItem<"sqlite">],
+  );
+  const queued = (results as { id: string }[][]).flat();
   await enqueue(env, queued.map((q) => deliverMessage(q.id, dispatchId)));
   if (page.length === CUTOFF_PAGE_SIZE) {
     await env.CLAIMS_DELIVERY.send({ ...msg, after: ids[ids.length - 1], page: msg.page + 1 } satisfies ClaimsQueueMessage);
@@ -69,12 +75,16 @@ export async function requeueExpired(env: Env, db: Db, now: number = Date.now())
       .all();
     if (!due.length) break;
     const dispatchId = `sweep:${crypto.randomUUID()}`;
-    const taken = await db
-      .update(claims)
-      .set({ dispatchId, leaseOwner: null, leaseUntil: now + ENQUEUE_GRACE_MS })
-      .where(and(inArray(claims.id, due.map((d) => d.id)), eq(claims.status, "QUEUED"), lte(claims.leaseUntil, now)))
-      .returning({ id: claims.id })
-      .all();
+    const results = await db.batch(
+      chunk(due.map((d) => d.id), 50).map((part) =>
+        db
+          .update(claims)
+          .set({ dispatchId, leaseOwner: null, leaseUntil: now + ENQUEUE_GRACE_MS })
+          .where(and(inArray(claims.id, part), eq(claims.status, "QUEUED"), lte(claims.leaseUntil, now)))
+          .returning({ id: claims.id }),
+      ) as unknown as [BatchItem<"sqlite">],
+    );
+    const taken = (results as { id: string }[][]).flat();
     await enqueue(env, taken.map((t) => deliverMessage(t.id, dispatchId)));
     total += taken.length;
     if (due.length < 100) break;
@@ -98,7 +108,7 @@ export async function schedulePolls(env: Env, db: Db, now: number = Date.now()):
       .all();
     if (!due.length) break;
     // Mark them as asked-for, so the next page (and the next sweep) moves on.
-    await db.update(claims).set({ lastPolledAt: now }).where(inArray(claims.id, due.map((d) => d.id)));
+    await db.batch(chunk(due.map((d) => d.id), 50).map((part) => db.update(claims).set({ lastPolledAt: now }).where(inArray(claims.id, part))) as unknown as [BatchItem<"sqlite">]);
     await enqueue(env, due.map((d) => ({ body: { type: "poll" as const, claimId: d.id } })));
     total += due.length;
     if (due.length < 100) break;
@@ -118,7 +128,9 @@ export async function resendWebhooks(env: Env, db: Db, now: number = Date.now())
       .limit(100)
       .all();
     if (!due.length) break;
-    await db.update(claimWebhooks).set({ nextAttemptAt: now + ENQUEUE_GRACE_MS }).where(inArray(claimWebhooks.id, due.map((d) => d.id)));
+    await db.batch(
+      chunk(due.map((d) => d.id), 50).map((part) => db.update(claimWebhooks).set({ nextAttemptAt: now + ENQUEUE_GRACE_MS }).where(inArray(claimWebhooks.id, part))) as unknown as [BatchItem<"sqlite">],
+    );
     for (const d of due) await sendWebhook(env, d.id);
     total += due.length;
     if (due.length < 100) break;

@@ -1,0 +1,83 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { and, eq } from "drizzle-orm";
+import { call, type TestClient } from "../helpers/gateway";
+import { assam, assamConfig, claimBody, claimRow, db, portalCounts, putSampleCatalogue, setupClient, waitForStatuses } from "./helpers";
+import worker from "../../src/index";
+import { claims } from "../../src/storage/schema/claims";
+import { claimReconciliations } from "../../src/storage/schema/claim-reconciliations";
+import { currentIstPeriod, lastEndedPeriod, periodEnded } from "../../src/domain/claims/periods";
+import { reconcile } from "../../src/domain/claims/schedule";
+import type { Env } from "../../src/env";
+
+let client: TestClient;
+beforeAll(async () => {
+  await putSampleCatalogue();
+  client = await setupClient();
+});
+
+async function fire(cron: string, scheduledTime: number) {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron, scheduledTime }), env as unknown as Env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+describe("cron: monthly cut-off and the 15-minute sweep (CONTRACT §8)", () => {
+  it("'period ended' is computed in IST: at 20:30 UTC on the last day the month is over", () => {
+    const cutoff = Date.UTC(2026, 0, 31, 20, 30); // 2026-02-01 02:00 IST
+    expect(currentIstPeriod(cutoff)).toBe("2026-02");
+    expect(lastEndedPeriod(cutoff)).toBe("2026-01");
+    expect(periodEnded("2026-01", cutoff)).toBe(true);
+    const before = Date.UTC(2026, 0, 31, 18, 29); // 23:59 IST on 31 January
+    expect(periodEnded("2026-01", before)).toBe(false);
+  });
+
+  it("the sweep polls PENDING claims (paced, through the queue) and keeps the reconciliation", async () => {
+    const bodies = [claimBody({ period: "2025-10" }), claimBody({ period: "2025-10" })];
+    for (const b of bodies) expect((await call("POST", "/v1/claims", { token: client.token, body: b })).status).toBe(202);
+    const ids = bodies.map((b) => b.claimId);
+    await waitForStatuses(ids, ["PENDING"]);
+    // Ten minutes later the sweep asks for polls; the portal has decided by then.
+    await fire("*/15 * * * *", Date.now() + 11 * 60_000);
+    const final = await waitForStatuses(ids, ["ACCEPTED"]);
+    expect([...final.values()]).toEqual(["ACCEPTED", "ACCEPTED"]);
+    expect((await portalCounts(ids))[ids[0]].polls).toBe(1);
+
+    await reconcile(db(), Date.now(), ["2025-10"]);
+    const kept = await db().select().from(claimReconciliations).where(and(eq(claimReconciliations.period, "2025-10"), eq(claimReconciliations.ownerId, client.clientId))).all();
+    expect(kept).toEqual([expect.objectContaining({ status: "ACCEPTED", claimCount: 2, totalPaise: 140_000 })]);
+    const report = await call("GET", "/v1/reports/claims?period=2025-10", { token: client.token });
+    expect(report.json.reconciledAt).not.toBeNull();
+    expect(report.json.statuses.find((s: { status: string }) => s.status === "ACCEPTED")).toEqual({ status: "ACCEPTED", count: 2, totalAmount: 1400 });
+  });
+
+  it("the cut-off queues every SCHEDULED claim of ended periods — 250 of them, over three sendBatch pages — and none of an open period", async () => {
+    await assamConfig({ immediateDecision: true });
+    try {
+      const bodies = Array.from({ length: 250 }, (_, i) => claimBody({ schedule: "cutoff", period: i % 2 ? "2026-01" : "2025-12" }));
+      const res = await call("POST", "/v1/claims/batch", { token: client.token, body: { claims: bodies } });
+      expect(res.json.results.every((r: { httpStatus: number }) => r.httpStatus === 202)).toBe(true);
+      const open = claimBody({ schedule: "cutoff", period: currentIstPeriod() });
+      expect((await call("POST", "/v1/claims", { token: client.token, body: open })).status).toBe(202);
+      const ids = bodies.map((b) => b.claimId);
+
+      // The cron fires now: every ended period is queued, the current IST month is not.
+      await fire("30 20 L * *", Date.now());
+      const final = await waitForStatuses(ids, ["ACCEPTED"], 60_000);
+      expect([...final.values()].filter((s) => s === "ACCEPTED")).toHaveLength(250);
+      expect((await claimRow(open.claimId))!.status).toBe("SCHEDULED");
+      const counts = await portalCounts(ids);
+      expect(ids.filter((id) => counts[id].creates === 1)).toHaveLength(250);
+      // Running it again finds nothing left to queue: no second send of anything.
+      await fire("30 20 L * *", Date.now());
+      await new Promise((r) => setTimeout(r, 1_500));
+      const again = await portalCounts(ids);
+      expect(ids.filter((id) => again[id].posts === counts[id].posts)).toHaveLength(250);
+      const left = await db().select({ id: claims.id }).from(claims).where(and(eq(claims.ownerId, client.clientId), eq(claims.status, "SCHEDULED"))).all();
+      expect(left.map((r) => r.id)).toEqual([open.claimId]);
+    } finally {
+      await assamConfig({ immediateDecision: false });
+    }
+  }, 90_000);
+});
