@@ -33,7 +33,7 @@ export const ClaimsChart: FC<{ periods: string[]; cells: ClaimsCell[] }> = ({ pe
   const max = Math.max(1, ...totals);
   const slot = (W - left - 10) / periods.length;
   const barW = Math.min(70, slot * 0.6);
-  const ticks = [0, Math.ceil(max / 2), max];
+  const ticks = [...new Set([0, Math.ceil(max / 2), max])];
   return (
     <figure style="margin:0">
       <svg viewBox={`0 0 ${W} ${H + 26}`} width="100%" role="img" aria-labelledby="claims-chart-title" style="max-width:720px;background:#fff;border:1px solid #e3e8ee;border-radius:8px">
