@@ -465,6 +465,11 @@ export const DeadLetterDetail: FC<{ row: DeadLetterRow; subject: SubjectState; b
     <h2>Message (redacted)</h2>
     <pre>{p.body}</pre>
     <h2>Replay</h2>
+    {p.subject.status !== null && p.subject.status !== "FAILED" && p.subject.detail !== "delivery FAILED" ? (
+      <p class="muted">
+        The subject is {subjectText(p.subject)}, not FAILED: there is nothing to replay (a replay would be refused as a possible duplicate).
+      </p>
+    ) : null}
     <DuplicateWarning />
     <form method="post" action={`/console/dead-letters/${encodeURIComponent(p.row.id)}/replay`}>
       <Csrf token={p.csrf} />
