@@ -598,6 +598,13 @@ describe("health lockers", () => {
 });
 
 describe("reference data and notifications", () => {
+  it("a body-less POST takes no body or {}; an unknown field is a 400", async () => {
+    const u = await newUser();
+    ok(await health("POST", "/v1/health/pin/forgot/otp", { healthToken: u.token, body: {} }));
+    expectError(await health("POST", "/v1/health/pin/forgot/otp", { healthToken: u.token, body: { extra: 1 } }), 400, "VALIDATION_FAILED");
+    expectError(await health("POST", `/v1/health/authorization-requests/${AUTH_PENDING}/revoke`, { healthToken: u.token, body: { reason: "x" } }), 400, "VALIDATION_FAILED");
+  });
+
   it("GET /v1/health/states → getStates, nothing but the envelope", async () => {
     const r = await health("GET", "/v1/health/states");
     ok(r);
@@ -647,8 +654,16 @@ describe("coverage of the seed", () => {
     const { call } = await import("../helpers/gateway");
     const doc = (await call("GET", "/openapi.json")).json;
     for (const op of HEALTH_OPERATIONS) {
-      const openapiPath = op.path;
-      expect(doc.paths[openapiPath]?.[op.method]?.operationId, `${op.method} ${op.path}`).toBe(op.id);
+      const entry = doc.paths[op.path]?.[op.method];
+      expect(entry?.operationId, `${op.method} ${op.path}`).toBe(op.id);
+      expect(entry.tags).toEqual(["health"]);
+      expect(Object.keys(entry.responses)).toEqual(expect.arrayContaining(["200", "400", "401", "403", "404", "409", "422", "502", "504"]));
+      const tokenParam = (entry.parameters ?? []).find((p: any) => p.in === "header" && p.name.toLowerCase() === "x-health-token");
+      expect(Boolean(tokenParam), `${op.id} X-Health-Token`).toBe(op.userToken !== "none");
+      if (tokenParam) expect(tokenParam.required).toBe(true);
     }
+    expect(doc.paths["/v1/health/auth/init"].post.requestBody.content["application/json"].schema.$ref).toBe("#/components/schemas/HealthAuthInit");
+    expect(doc.components.schemas.HealthAuthInit.properties.authMethod.enum).toEqual(["MOBILE_OTP", "AADHAAR_OTP", "DEMOGRAPHICS", "DIRECT"]);
+    expect(doc.paths["/v1/health/states/{stateCode}/districts"].get.parameters).toContainEqual(expect.objectContaining({ name: "stateCode", in: "path" }));
   });
 });

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ApiError } from "../../http/errors";
+import * as R from "./responses";
 import {
   Aadhaar,
   AUTH_METHODS,
@@ -87,30 +88,6 @@ const ListQuery = z.strictObject({
 const listWire = (q: z.output<typeof ListQuery>) => ({ limit: String(q.limit), offset: String(q.offset), filter: q.status });
 const NoBody = undefined;
 
-// ---- OpenAPI answer shapes (documentation; the answer is the op's `pd` as UMANG sends it) --------
-
-const State = z.object({ stateCode: z.string(), stateName: z.string() }).openapi("HealthState");
-const District = z.object({ code: z.string(), name: z.string() }).openapi("HealthDistrict");
-const DateOfBirth = z.object({ date: z.number().int().nullable(), month: z.number().int().nullable(), year: z.number().int().nullable() });
-const Identifier = z.object({ type: z.string(), value: z.string() });
-const Profile = z
-  .looseObject({
-    id: z.string(),
-    healthId: z.string().nullable(),
-    name: z.object({ first: z.string().nullable(), middle: z.string().nullable(), last: z.string().nullable() }),
-    gender: z.string().nullable(),
-    dateOfBirth: DateOfBirth.nullable(),
-    stateCode: z.string().nullable(),
-    stateName: z.string().nullable(),
-    districtCode: z.string().nullable(),
-    districtName: z.string().nullable(),
-    verifiedIdentifiers: z.array(Identifier).nullable(),
-    unverifiedIdentifiers: z.array(Identifier).nullable(),
-    aadhaarVerified: z.boolean().nullable(),
-    hasTransactionPin: z.boolean().nullable(),
-  })
-  .openapi("HealthProfile");
-
 // ---- the table --------------------------------------------------------------------------------
 
 export const HEALTH_OPERATIONS: HealthOperation[] = [
@@ -125,7 +102,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     userToken: "none",
     gatewayAuth: false,
     toWire: (i) => ({ username: i.username, password: i.password, grantType: "password" }),
-    response: z.object({ token: z.string() }).openapi("HealthLoginAnswer"),
+    response: R.TokenAnswer,
   }),
   define({
     id: "healthAuthInit",
@@ -137,7 +114,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     userToken: "none",
     gatewayAuth: false,
     toWire: (i) => ({ authMethod: i.authMethod, healthid: i.healthId }),
-    response: z.object({ txnId: z.string(), error: z.unknown().nullable() }).openapi("HealthAuthInitAnswer"),
+    response: R.AuthInitAnswer,
   }),
   define({
     id: "healthAuthConfirm",
@@ -149,7 +126,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     userToken: "none",
     gatewayAuth: false,
     toWire: (i) => ({ transactionId: i.transactionId, authCode: i.authCode }),
-    response: z.object({ profile: Profile, status: z.unknown().nullable(), token: z.string() }).openapi("HealthAuthConfirmAnswer"),
+    response: R.AuthConfirmAnswer,
   }),
   define({
     id: "healthLogout",
@@ -160,6 +137,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     body: z.strictObject({ refreshToken: z.string().min(1).max(8192).optional() }).openapi("HealthLogout"),
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.Word("logout"),
     toWire: (i) => omitUndefined({ refreshToken: i.refreshToken }),
   }),
 
@@ -173,7 +151,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: () => ({}),
-    response: Profile,
+    response: R.Profile,
   }),
   define({
     id: "healthCompleteProfile",
@@ -184,6 +162,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     body: z.strictObject({ phrAddress: PhrAddress, healthId: HealthId, password: Password }).openapi("HealthCompleteProfile"),
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.TokenAnswer,
     toWire: (i) => ({ cmId: i.phrAddress, healthid: i.healthId, password: i.password }),
   }),
   define({
@@ -195,6 +174,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     body: z.strictObject({ requestId: requestIdField, hipId: Code("IN3410000238"), code: Code("12345") }).openapi("HealthProfileShare"),
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.ProfileShareAnswer,
     toWire: (i) => ({ requestId: i.requestId ?? newRequestId(), hipDetails: { hipId: i.hipId, code: i.code } }),
   }),
   define({
@@ -248,6 +228,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
       .openapi("HealthVerifyPin"),
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.TemporaryToken,
     toWire: (i) => ({ requestId: i.requestId ?? newRequestId(), pin: i.pin, scope: i.scope }),
   }),
   define({
@@ -259,6 +240,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     body: z.strictObject({ pin: Pin }).openapi("HealthChangePin"),
     userToken: "xAuthTokenByVerifyPIN",
     gatewayAuth: false,
+    response: R.Word("updated"),
     toWire: (i) => ({ pin: i.pin }),
   }),
   define({
@@ -270,6 +252,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     body: NoBody,
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.ForgotPinOtp,
     toWire: () => ({}),
   }),
   define({
@@ -281,6 +264,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     body: z.strictObject({ sessionId: Uuid, otp: Otp }).openapi("HealthForgotPinOtpVerify"),
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.TemporaryToken,
     toWire: (i) => ({ sessionId: i.sessionId, value: i.otp }),
   }),
   define({
@@ -292,6 +276,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     body: z.strictObject({ pin: Pin }).openapi("HealthResetPin"),
     userToken: "xAuthTokenByVerifyPIN",
     gatewayAuth: false,
+    response: R.Word("updated"),
     toWire: (i) => ({ pin: i.pin }),
   }),
 
@@ -305,6 +290,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     query: z.strictObject({ name: Name.max(100), stateCode: Code("10", 8), districtCode: Code("195", 8).optional() }),
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: z.array(R.Provider),
     toWire: (i) => omitUndefined({ name: i.name, stateCode: i.stateCode, districtCode: i.districtCode }),
   }),
   define({
@@ -316,6 +302,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     params: z.strictObject({ providerId: Code("IN0410000183").openapi({ param: { name: "providerId", in: "path" } }) }),
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.Provider,
     toWire: (i) => ({ providerId: i.providerId }),
   }),
   define({
@@ -326,6 +313,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     summary: "Government health programmes a user can link (op govtPrograms)",
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: z.array(R.Provider),
     toWire: () => ({}),
   }),
   define({
@@ -412,6 +400,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     summary: "The care contexts linked to the user (op patientLinks)",
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.PatientLinks,
     toWire: () => ({}),
   }),
   define({
@@ -469,6 +458,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     }),
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.PatientRequests,
     toWire: (i) => ({
       consentLimit: String(i.consentLimit),
       consentOffset: String(i.consentOffset),
@@ -490,6 +480,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     query: ListQuery,
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.SubscriptionRequests,
     toWire: listWire,
   }),
   define({
@@ -504,6 +495,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     params: RequestIdParam,
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.SubscriptionRequest,
     toWire: () => ({ limit: "100", offset: "0", filter: "ALL" }),
     run: async (call, i) => findInPages(call, i.requestId, "subscription request"),
   }),
@@ -556,6 +548,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     query: ListQuery,
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.AuthorizationRequests,
     toWire: listWire,
   }),
   define({
@@ -567,6 +560,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     params: RequestIdParam,
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.AuthorizationRequest,
     toWire: (i) => ({ requestId: i.requestId }),
   }),
   define({
@@ -614,6 +608,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     query: z.strictObject({ patientId: z.union([PhrAddress, HealthId]).optional(), includeInactive: QueryBool.optional() }),
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: z.array(R.Locker),
     toWire: (i) => omitUndefined({ patientId: i.patientId, includeInactive: i.includeInactive === undefined ? undefined : i.includeInactive ? "yes" : "no" }),
   }),
   define({
@@ -625,6 +620,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     params: z.strictObject({ lockerId: Code("driefcasehl").openapi({ param: { name: "lockerId", in: "path" } }) }),
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.Locker,
     toWire: (i) => ({ lockerId: i.lockerId }),
   }),
   define({
@@ -635,6 +631,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     summary: "The health lockers a user can register with (op registerLocker)",
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.LockerServices,
     toWire: () => ({}),
   }),
   define({
@@ -653,6 +650,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
       .openapi("HealthApproveLockerRequest"),
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.LockerApprovalAnswer,
     toWire: (i) =>
       omitUndefined({
         subscription: i.subscription ? { requestId: i.subscription.requestId, ...wireSources(i.subscription) } : undefined,
@@ -680,7 +678,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     userToken: "none",
     gatewayAuth: false,
     toWire: () => ({}),
-    response: z.array(State),
+    response: z.array(R.State),
   }),
   define({
     id: "healthDistricts",
@@ -694,7 +692,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     userToken: "none",
     gatewayAuth: false,
     toWire: (i) => ({ stateCode: i.stateCode }),
-    response: z.array(District),
+    response: z.array(R.District),
   }),
   define({
     id: "healthNotifications",
@@ -707,6 +705,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
       .openapi("HealthNotifications"),
     userToken: "xAuthToken",
     gatewayAuth: false,
+    response: R.Word("Saved"),
     toWire: (i) => ({ appToken: i.appToken, period: wirePeriod(i.period), status: i.status }),
   }),
 ];

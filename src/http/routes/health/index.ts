@@ -10,6 +10,7 @@ import { HEALTH_TOKEN_HEADER, readHealthToken } from "../../../domain/health/hea
 import { callOp } from "../../../adapters/umang/client";
 
 const healthScope = requireAuth({ scopes: ["health"] });
+const EmptyBody = z.strictObject({}).openapi("HealthEmptyBody");
 
 /** 401 before anything else when the route needs the user's token and none came. */
 const requireHealthToken: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -47,6 +48,8 @@ function routeFor(op: HealthOperation) {
   const headers = tokenHeader(op);
   if (headers) request.headers = headers as never;
   if (op.body) request.body = { required: true, content: { "application/json": { schema: op.body as never } } };
+  // A POST/PUT without input takes no body, or an empty JSON object: unknown fields are still a 400.
+  else if (op.method !== "get") request.body = { required: false, content: { "application/json": { schema: EmptyBody as never } } };
   return createRoute({
     method: op.method,
     path: op.path,
