@@ -84,7 +84,7 @@ export async function sendOp(env: Env, op: string, fields: Record<string, unknow
     /* not JSON */
   }
 
-  if (!parsed || (parsed.rs !== "S" && parsed.rs !== "F")) {
+  if (status >= 500 || !parsed || (parsed.rs !== "S" && parsed.rs !== "F")) {
     // "Internal Server Error" in plain text, a gateway fault body, a 429 or 5xx without the envelope.
     await finish("failed", status, "UPSTREAM_UNAVAILABLE");
     throw unavailable("UMANG answered without its response envelope", [{ status }]);

@@ -122,7 +122,13 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     method: "post",
     path: "/v1/health/auth/confirm",
     summary: "Confirm the authentication with the OTP; answers the profile and the user's token (op patientAuthConfirm)",
-    body: z.strictObject({ transactionId: Uuid, authCode: Otp }).openapi("HealthAuthConfirm"),
+    body: z
+      .strictObject({
+        transactionId: Uuid,
+        // An OTP for MOBILE_OTP / AADHAAR_OTP; for DEMOGRAPHICS the demographic credential as UMANG takes it.
+        authCode: z.union([Otp, z.string().min(8).max(512)]).openapi({ description: "The OTP, or the demographic credential", example: "548350" }),
+      })
+      .openapi("HealthAuthConfirm"),
     userToken: "none",
     gatewayAuth: false,
     toWire: (i) => ({ transactionId: i.transactionId, authCode: i.authCode }),

@@ -35,6 +35,10 @@ import {
  *   PUT  /__sandbox/config            runtime options (UmangRuntimeConfig)
  *   POST /__sandbox/sessions/expire   every gateway session expires now ({refresh: true}: refresh tokens too)
  *   POST /__sandbox/reset             forget everything, back to the start-up options
+ *
+ * It starts with one user, the seed's example (PHR address shahnawaz123@sbx, ABHA number
+ * 41-1661-3480-0127, no password or PIN): POST /v1/health/auth/init with that ABHA number, read the
+ * OTP at /umang/__sandbox/otp/<txnId>, confirm, and use the answered token as X-Health-Token.
  */
 export interface UmangSandboxOptions {
   /** The static UMANG bearer (UMANG_API_TOKEN). */
@@ -135,6 +139,7 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
   const startup: Required<UmangRuntimeConfig> = { ...RUNTIME_DEFAULTS, ...stripUndefined(runtime) };
 
   let config: Required<UmangRuntimeConfig> = { ...startup };
+  let userSequence = 0;
   let sessions = new Map<string, Expiring>();
   let refreshTokens = new Map<string, Expiring>();
   let users = new Map<string, User>();
@@ -569,10 +574,11 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
   });
   app.post("/__sandbox/users", async (c) => {
     const b = ((await c.req.json().catch(() => ({}))) ?? {}) as Body;
-    const n = users.size;
-    const phr = typeof b.phrAddress === "string" ? b.phrAddress : `user${Date.now().toString(36)}${n}@sbx`;
-    const healthId =
-      typeof b.healthId === "string" ? b.healthId : `91-${String(1000 + (n % 9000))}-${String(Date.now() % 10000).padStart(4, "0")}-${String(n % 10000).padStart(4, "0")}`;
+    const n = ++userSequence;
+    const phr = typeof b.phrAddress === "string" ? b.phrAddress : `user${n}.${Date.now().toString(36)}@sbx`;
+    // 14 digits, unique for the sandbox's life: 91 + a 12-digit sequence.
+    const digits = `91${String(n).padStart(12, "0")}`;
+    const healthId = typeof b.healthId === "string" ? b.healthId : `${digits.slice(0, 2)}-${digits.slice(2, 6)}-${digits.slice(6, 10)}-${digits.slice(10)}`;
     const user = addUser({ ...DEFAULT_PROFILE, id: phr, healthId }, typeof b.password === "string" ? b.password : undefined);
     return c.json({ user: { id: user.profile.id, healthId: user.profile.healthId }, token: issueUserToken(phr) }, 201);
   });
