@@ -49,7 +49,7 @@ describe("iFIX callbacks: signature, de-duplication, freshness (CONTRACT §7)", 
   it("401 BAD_SIGNATURE for a tampered header, message or signature, a wrong key, an unknown sender", async () => {
     const before = (await statusOf()).callbacks.length;
     const good = await signedCallback({ header: callbackHeader(), message: message("REJECTED") });
-    expectError(await postCallback("allocation", { ...good, header: { ...good.header, message_ts: good.header.message_ts + 1 } }), 401, "BAD_SIGNATURE");
+    expectError(await postCallback("allocation", { ...good, header: { ...good.header, message_ts: Number(good.header.message_ts) + 1 } }), 401, "BAD_SIGNATURE");
     expectError(await postCallback("allocation", { ...good, message: { ...good.message, net_amount: 11 } }), 401, "BAD_SIGNATURE");
     const sig = good.signature;
     const flipped = (sig[10] === "A" ? "B" : "A") + "";

@@ -6,6 +6,7 @@ import { clearFaults, sandbox, setFaults } from "../helpers/sandbox";
 import { createDb } from "../../src/storage/db";
 import { paymentInstructions } from "../../src/storage/schema/payment-instructions";
 import { fiscalMessages } from "../../src/storage/schema/fiscal-messages";
+import { fiscalOutbox } from "../../src/storage/schema/fiscal-outbox";
 import { deadLetters } from "../../src/storage/schema/dead-letters";
 import { auditLog } from "../../src/storage/schema/audit-log";
 import { accountStub } from "../../src/domain/funds/accounts";
@@ -65,7 +66,8 @@ describe("payment instructions (CONTRACT §7)", () => {
     const view = await getPi(r.json.piId);
     expect(view.json).toMatchObject({ piId: r.json.piId, paymentId: body.paymentId, amount: 300.5, status: "INITIATED", ...acc });
     expect(view.json.beneficiaries).toEqual(body.beneficiaries);
-    expect((await call("GET", `/v1/payment-instructions/${r.json.piId}`, { admin: true })).json.beneficiaries[0]).toEqual({ name: null, accountCode: null, amount: 200.25 });
+    const asAdmin = (await call("GET", `/v1/payment-instructions/${r.json.piId}`, { admin: true })).json;
+    expect(asAdmin).toMatchObject({ piId: r.json.piId, beneficiaryCount: 2, beneficiaries: [] });
     expectError(await getPi(r.json.piId, other.token), 404, "NOT_FOUND");
 
     // What iFIX received.
@@ -205,7 +207,26 @@ describe("payment instructions (CONTRACT §7)", () => {
     expectError(await setStatus(c, "FAILED", other.token), 404, "NOT_FOUND");
   });
 
+  it("follows the sandbox's configured statuses (INPROCESS, FAILED): released once, paymentId free again", async () => {
+    await sandbox("PUT", "/ifix/__sandbox/statuses", { type: "disburse", statuses: ["INPROCESS", "FAILED"] });
+    try {
+      const acc = await funded(100);
+      const body = piBody(acc, 30);
+      const r = await pi(owner.token, body);
+      await vi.waitFor(async () => expect((await getPi(r.json.piId)).json.delivery.deliveryStatus).toBe("DELIVERED"), { timeout: 15_000, interval: 100 });
+      const results = await relayCallbacks({ transactionId: r.json.piId });
+      expect(results.map((x) => x.json.status)).toEqual(["INPROCESS", "FAILED"]);
+      expect((await getPi(r.json.piId)).json.status).toBe("FAILED");
+      expect(await balance(acc)).toMatchObject({ committed: 0, available: 100 });
+      expect((await pi(owner.token, body)).status).toBe(201);
+    } finally {
+      await sandbox("PUT", "/ifix/__sandbox/statuses", { type: "disburse", statuses: ["INPROCESS", "SUCCESSFUL"] });
+    }
+  });
+
   it("a dead-lettered disburse keeps its funds committed and is listed as stuck until an operator decides", async () => {
+    // Earlier tests' deliveries finish first, so the fault below hits only this PI's disburse.
+    await vi.waitFor(async () => expect(await db.select().from(fiscalOutbox).all()).toEqual([]), { timeout: 30_000, interval: 200 });
     await setFaults("ifix", { errorRate: 1, pathPattern: "^/ifix/ifix/v1/disburse" });
     const acc = await funded(100);
     const r = await pi(owner.token, piBody(acc, 25));

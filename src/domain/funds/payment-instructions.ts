@@ -181,7 +181,9 @@ export interface PiView {
   ssuCode: string | null;
   amount: number;
   status: PiStatus;
-  beneficiaries: { name: string | null; accountCode: string | null; amount: number }[];
+  beneficiaryCount: number;
+  /** Only for the PI's owner; empty for anyone else. */
+  beneficiaries: { name: string; accountCode: string; amount: number }[];
   log: (Omit<PiLogEntry, "released"> & { released: boolean })[];
   delivery: { messageId: string; status: string; deliveryStatus: string; attempts: number; lastError: string | null } | null;
   createdAt: string;
@@ -194,8 +196,8 @@ export async function getPiView(env: Env, db: Db, row: PiRow, revealTo: string |
   if (!account || row.status === "RESERVED") return null;
   const got = await accountStub(env, account).getPi(row.piId);
   if (!got) return null;
-  const bens = await beneficiariesOf(env, row);
-  const reveal = revealTo === row.ownerId;
+  // Decrypted only for the PI's owner (CONTRACT §11); others see how many there are, not who.
+  const bens = revealTo === row.ownerId ? await beneficiariesOf(env, row) : [];
   const msg = await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, row.messageId)).get();
   return {
     piId: row.piId,
@@ -205,7 +207,8 @@ export async function getPiView(env: Env, db: Db, row: PiRow, revealTo: string |
     ssuCode: account.ssuCode,
     amount: paiseToRupees(row.amount),
     status: got.pi.status,
-    beneficiaries: bens.map((b) => ({ name: reveal ? b.name : null, accountCode: reveal ? b.accountCode : null, amount: paiseToRupees(b.amount) })),
+    beneficiaryCount: row.beneficiaryCount,
+    beneficiaries: bens.map((b) => ({ name: b.name, accountCode: b.accountCode, amount: paiseToRupees(b.amount) })),
     log: got.log,
     delivery: msg ? { messageId: msg.id, status: msg.status, deliveryStatus: msg.deliveryStatus, attempts: msg.attempts, lastError: msg.lastError } : null,
     createdAt: row.createdAt,

@@ -92,7 +92,10 @@ const PiView = z
     ssuCode: z.string().nullable(),
     amount: z.number(),
     status: z.enum(PI_STATUSES),
-    beneficiaries: z.array(z.object({ name: z.string().nullable(), accountCode: z.string().nullable(), amount: z.number() })),
+    beneficiaryCount: z.number().int(),
+    beneficiaries: z
+      .array(z.object({ name: z.string(), accountCode: z.string(), amount: z.number() }))
+      .openapi({ description: "Decrypted for the PI's owner only; empty for anyone else" }),
     log: z.array(PiLog),
     delivery: Delivery,
     createdAt: z.string(),
