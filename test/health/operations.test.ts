@@ -36,7 +36,7 @@ async function wireOf(op: string, seedForm = op): Promise<Record<string, any>> {
     subsid2: "0",
     formtrkr: "0",
   });
-  expect(body.trkr).toMatch(/^\d{20}$/);
+  expect(body.trkr).toMatch(/^\d{19}$/);
   const headers = (await umang("GET", `/__sandbox/last-headers/${op}`)).json;
   expect(headers).toEqual({
     deptid: "379",

@@ -87,6 +87,9 @@ describe("small pieces", () => {
     const n = 5000;
     const set = new Set(Array.from({ length: n }, () => newTracker()));
     expect(set.size).toBe(n);
-    for (const t of [...set].slice(0, 10)) expect(t).toMatch(/^\d{20}$/);
+    for (const t of [...set].slice(0, 10)) {
+      expect(t).toMatch(/^\d{19}$/);
+      expect(BigInt(t) < 2n ** 63n).toBe(true);
+    }
   });
 });

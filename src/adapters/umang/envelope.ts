@@ -20,17 +20,21 @@ export interface UmangEnvelope {
 
 export const ENVELOPE_FIELDS = ["tkn", "trkr", "usrid", "srvid", "mode", "pltfrm", "did", "deptid", "subsid", "subsid2", "formtrkr"] as const;
 
-let sequence = 0;
+let last = 0n;
 
 /**
- * A tracker unique per call: milliseconds since the epoch, a per-isolate sequence and random digits
- * (numeric, like the seed's "213132"; 20 digits). Logged with the request id to join both sides' logs.
+ * A tracker unique per call: milliseconds since the epoch followed by six random digits — 19 digits,
+ * numeric like the seed's "213132" and within a signed 64-bit integer in case UMANG stores it as one.
+ * Strictly increasing within an isolate; across isolates a clash needs the same millisecond and the
+ * same six random digits. Logged with the request id to join both sides' logs.
  */
 export function newTracker(now = Date.now()): string {
-  sequence = (sequence + 1) % 1000;
   const rnd = new Uint32Array(1);
   crypto.getRandomValues(rnd);
-  return `${now}${String(sequence).padStart(3, "0")}${String(rnd[0] % 10_000).padStart(4, "0")}`;
+  let t = BigInt(now) * 1_000_000n + BigInt(rnd[0] % 1_000_000);
+  if (t <= last) t = last + 1n;
+  last = t;
+  return t.toString();
 }
 
 export function buildEnvelope(cfg: UmangConfig, trkr: string): UmangEnvelope {

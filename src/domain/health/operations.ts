@@ -328,7 +328,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     method: "put",
     path: "/v1/health/bridge-services/{serviceId}",
     summary: "Add or update one of the gateway's bridge services (HIP/HIU/locker) (op bridgeServices)",
-    params: z.strictObject({ serviceId: Code("SBX_001253_HIP").openapi({ param: { name: "serviceId", in: "path" } }) }),
+    params: z.strictObject({ serviceId: Code("AMRIT_HIP").openapi({ param: { name: "serviceId", in: "path" } }) }),
     body: z
       .strictObject({ name: Name, type: z.enum(SERVICE_TYPES), active: z.boolean().default(true), alias: z.array(Name).max(20).default([]) })
       .openapi("HealthBridgeService"),
