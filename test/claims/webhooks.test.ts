@@ -72,6 +72,16 @@ describe("claim status webhooks (CLAIMS_WEBHOOK_URL)", () => {
     expect(next.map((w) => w.claimStatus).sort()).toEqual(["ACCEPTED", "PENDING"]);
   });
 
+  it("the cut-off's SCHEDULED → QUEUED is a status change too", async () => {
+    const { processCutoffPage } = await import("../../src/domain/claims/schedule");
+    const body = claimBody({ schedule: "cutoff", period: "2025-06" });
+    await call("POST", "/v1/claims", { token: client.token, body });
+    expect(await processCutoffPage(hooked, db(), { type: "cutoff-page", runId: "wh-cutoff", upTo: "2025-06", after: null, page: 0 })).toBe(1);
+    const rows = await db().select().from(claimWebhooks).where(eq(claimWebhooks.claimId, body.claimId)).all();
+    expect(rows.map((r) => r.claimStatus)).toEqual(["QUEUED"]);
+    expect(JSON.parse(rows[0].payload).data).toMatchObject({ previousStatus: "SCHEDULED", status: "QUEUED" });
+  });
+
   it("nothing is written to the outbox when no webhook URL is configured", async () => {
     const body = claimBody({ schedule: "cutoff" });
     await call("POST", "/v1/claims", { token: client.token, body });

@@ -19,7 +19,8 @@ export const MAX_INLINE_WAIT_MS = 10_000;
 
 export type DeliveryStep = "skipped" | "delivered" | "rejected" | "conflict" | "retry" | "failed" | "paced";
 
-const leaseMs = (env: Env) => getUpstreamConfig(env).UPSTREAM_TIMEOUT_MS * 3 + MAX_INLINE_WAIT_MS + 30_000;
+// Long enough for a token fetch, two paced requests (the 401 renewal) and their timeouts.
+const leaseMs = (env: Env) => Math.max(180_000, getUpstreamConfig(env).UPSTREAM_TIMEOUT_MS * 4 + MAX_INLINE_WAIT_MS + 90_000);
 
 /** Moves a QUEUED claim back to "waiting for its next message", with a fresh dispatch id. */
 async function requeue(env: Env, db: Db, row: ClaimRow, leaseOwner: string, delaySeconds: number, patch: Partial<ClaimRow>, delivery?: Parameters<typeof transition>[2]["delivery"]) {

@@ -150,29 +150,7 @@ export async function transition(env: Env, db: Db, spec: TransitionSpec): Promis
   const statements: Parameters<Db["batch"]>[0][number][] = [];
   if (webhookId) {
     const payload = webhookPayload(webhookId, spec.row, spec.fromStatus, patch, now);
-    // INSERT … SELECT from the claim row under the same guard: 0 rows when the change loses a race.
-    const v = <T>(value: T, name: string) => sql<T>`${value}`.as(name);
-    statements.push(
-      db.insert(claimWebhooks).select(
-        db
-          .select({
-            id: v(webhookId, "id"),
-            claimId: v(spec.row.id, "claim_id"),
-            ownerId: v(spec.row.ownerId, "owner_id"),
-            claimStatus: v(patch.status!, "claim_status"),
-            payload: v(payload, "payload"),
-            state: v("PENDING", "state"),
-            attempts: v(0, "attempts"),
-            nextAttemptAt: v(Date.now() + ENQUEUE_GRACE_MS, "next_attempt_at"),
-            lastHttpStatus: v(null, "last_http_status"),
-            lastError: v(null, "last_error"),
-            createdAt: v(now, "created_at"),
-            deliveredAt: v(null, "delivered_at"),
-          })
-          .from(claims)
-          .where(and(...guard)),
-      ),
-    );
+    statements.push(webhookInsert(db, webhookId, spec.row, spec.fromStatus, patch, now, guard));
   }
   const update = db.update(claims).set(patch).where(and(...guard)).returning();
   statements.push(update);
@@ -187,11 +165,52 @@ export async function transition(env: Env, db: Db, spec: TransitionSpec): Promis
   return { applied, row: applied ? updated[0] : spec.row, webhookId: applied ? webhookId : null };
 }
 
+/**
+ * The outbox row of a status change, as INSERT … SELECT from the claim row under the change's own
+ * guard: it inserts nothing when the change loses a race. Put it before the change in the batch.
+ */
+export function webhookInsert(db: Db, id: string, row: ClaimRow, from: ClaimStatus, patch: Partial<ClaimRow>, at: string, guard: SQL[]) {
+  const v = <T>(value: T, name: string) => sql<T>`${value}`.as(name);
+  return db
+    .insert(claimWebhooks)
+    .select(
+      db
+        .select({
+          id: v(id, "id"),
+          claimId: v(row.id, "claim_id"),
+          ownerId: v(row.ownerId, "owner_id"),
+          claimStatus: v(patch.status!, "claim_status"),
+          payload: v(webhookPayload(id, row, from, patch, at), "payload"),
+          state: v("PENDING", "state"),
+          attempts: v(0, "attempts"),
+          nextAttemptAt: v(Date.now() + ENQUEUE_GRACE_MS, "next_attempt_at"),
+          lastHttpStatus: v(null, "last_http_status"),
+          lastError: v(null, "last_error"),
+          createdAt: v(at, "created_at"),
+          deliveredAt: v(null, "delivered_at"),
+        })
+        .from(claims)
+        .where(and(...guard)),
+    )
+    .returning({ id: claimWebhooks.id });
+}
+
 /** Hands a webhook outbox row to the WEBHOOKS queue; a failed send is re-tried by the sweep. */
 export async function sendWebhook(env: Env, id: string, delaySeconds = 0) {
   try {
     await env.WEBHOOKS.send({ type: "claim-webhook", id }, delaySeconds ? { delaySeconds } : undefined);
   } catch {
     createLogger({ webhookId: id }).warn("webhook enqueue failed; the sweep will re-send");
+  }
+}
+
+/** Hands many webhook outbox rows to the WEBHOOKS queue, 100 per sendBatch. */
+export async function sendWebhooks(env: Env, ids: string[]) {
+  for (const part of chunk(ids, 100)) {
+    try {
+      await env.WEBHOOKS.sendBatch(part.map((id) => ({ body: { type: "claim-webhook", id } })));
+    } catch {
+      createLogger({ queue: "webhooks" }).warn("webhook enqueue failed; the sweep will re-send", { count: part.length });
+    }
   }
 }

@@ -5,7 +5,7 @@ import { claims } from "../../storage/schema/claims";
 import { claimWebhooks } from "../../storage/schema/claim-webhooks";
 import { claimReconciliations } from "../../storage/schema/claim-reconciliations";
 import type { BatchItem } from "drizzle-orm/batch";
-import { chunk, ENQUEUE_GRACE_MS, sendWebhook, webhooksEnabled } from "./ledger";
+import { chunk, ENQUEUE_GRACE_MS, sendWebhooks, webhookInsert, webhooksEnabled } from "./ledger";
 import { deliverMessage, type ClaimsQueueMessage } from "./messages";
 import { enqueue } from "./submit";
 import { currentIstPeriod, previousPeriod } from "./periods";
@@ -31,7 +31,7 @@ export async function startCutoff(env: Env, upTo: string, runId: string = crypto
  */
 export async function processCutoffPage(env: Env, db: Db, msg: Extract<ClaimsQueueMessage, { type: "cutoff-page" }>): Promise<number> {
   const page = await db
-    .select({ id: claims.id })
+    .select()
     .from(claims)
     .where(and(eq(claims.status, "SCHEDULED"), lte(claims.period, msg.upTo), msg.after ? gt(claims.id, msg.after) : undefined))
     .orderBy(asc(claims.id))
@@ -40,19 +40,23 @@ export async function processCutoffPage(env: Env, db: Db, msg: Extract<ClaimsQue
   if (!page.length) return 0;
   const dispatchId = `${msg.runId}:${msg.page}`;
   const now = Date.now();
+  const at = new Date(now).toISOString();
   const ids = page.map((p) => p.id);
-  // Two statements of 50 ids in one batch: D1 binds at most 100 parameters per statement.
-  const results = await db.batch(
-    chunk(ids, 50).map((part) =>
-      db
-        .update(claims)
-        .set({ status: "QUEUED", dispatchId, leaseOwner: null, leaseUntil: now + ENQUEUE_GRACE_MS, nextAttemptAt: null, updatedAt: new Date(now).toISOString() })
-        .where(and(inArray(claims.id, part), eq(claims.status, "SCHEDULED")))
-        .returning({ id: claims.id }),
-    ) as unknown as [BatchItem<"sqlite">],
+  const patch = { status: "QUEUED" as const, dispatchId, leaseOwner: null, leaseUntil: now + ENQUEUE_GRACE_MS, nextAttemptAt: null, updatedAt: at };
+  // SCHEDULED → QUEUED is a status change: its webhook rows go first in the same batch, each
+  // guarded like the update, so a claim cancelled meanwhile gets neither.
+  const hooks = webhooksEnabled(env)
+    ? page.map((row) => webhookInsert(db, crypto.randomUUID(), row, "SCHEDULED", patch, at, [eq(claims.id, row.id), eq(claims.status, "SCHEDULED")]))
+    : [];
+  // Updates of 50 ids each: D1 binds at most 100 parameters per statement.
+  const updates = chunk(ids, 50).map((part) =>
+    db.update(claims).set(patch).where(and(inArray(claims.id, part), eq(claims.status, "SCHEDULED"))).returning({ id: claims.id }),
   );
-  const queued = (results as { id: string }[][]).flat();
+  const results = (await db.batch([...hooks, ...updates] as unknown as [BatchItem<"sqlite">])) as { id: string }[][];
+  const queued = results.slice(hooks.length).flat();
+  const webhookIds = results.slice(0, hooks.length).flat();
   await enqueue(env, queued.map((q) => deliverMessage(q.id, dispatchId)));
+  await sendWebhooks(env, webhookIds.map((w) => w.id));
   if (page.length === CUTOFF_PAGE_SIZE) {
     await env.CLAIMS_DELIVERY.send({ ...msg, after: ids[ids.length - 1], page: msg.page + 1 } satisfies ClaimsQueueMessage);
   }
@@ -131,7 +135,7 @@ export async function resendWebhooks(env: Env, db: Db, now: number = Date.now())
     await db.batch(
       chunk(due.map((d) => d.id), 50).map((part) => db.update(claimWebhooks).set({ nextAttemptAt: now + ENQUEUE_GRACE_MS }).where(inArray(claimWebhooks.id, part))) as unknown as [BatchItem<"sqlite">],
     );
-    for (const d of due) await sendWebhook(env, d.id);
+    await sendWebhooks(env, due.map((d) => d.id));
     total += due.length;
     if (due.length < 100) break;
   }
