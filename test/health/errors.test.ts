@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { call, createClient, expectError } from "../helpers/gateway";
 import { clearFaults, setFaults } from "../helpers/sandbox";
-import { healthClient, health, newUser, sandboxStats, umang } from "./helpers";
+import { healthClient, health, lastBody, newUser, sandboxStats, umang } from "./helpers";
 import { createApp } from "../../src/http/app";
 import type { Env } from "../../src/env";
 
@@ -125,6 +125,28 @@ describe("UMANG's own failures, broken answers and timeouts", () => {
     const body = (await missing.json()) as any;
     expect(body.error.code).toBe("CONFIG_INVALID");
     expect(body.error.message).toContain("UMANG_TKN");
+  });
+});
+
+describe("the envelope comes from configuration", () => {
+  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  const states = async (overrides: Record<string, string>) => {
+    const { token } = await healthClient();
+    return createApp().fetch(new Request("http://gw/v1/health/states", { headers: { Authorization: `Bearer ${token}` } }), { ...env, ...overrides } as unknown as Env, ctx);
+  };
+
+  it("tkn, usrid, mode and pltfrm are the configured ones", async () => {
+    const res = await states({ UMANG_TKN: "tkn-from-config", UMANG_USER_ID: "user-42", UMANG_MODE: "app", UMANG_PLATFORM: "android" });
+    expect(res.status).toBe(200);
+    expect(await lastBody("getStates")).toMatchObject({ tkn: "tkn-from-config", usrid: "user-42", mode: "app", pltfrm: "android", deptid: "379", srvid: "1972" });
+  });
+
+  it("a deptid the portal does not serve is refused by it (outside the pd form) → 502", async () => {
+    const before = (await sandboxStats()).envelopeRejected;
+    const res = await states({ UMANG_DEPT_ID: "380" });
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as any).error.code).toBe("UPSTREAM_UNAVAILABLE");
+    expect((await sandboxStats()).envelopeRejected).toBe(before + 1);
   });
 });
 
