@@ -1,10 +1,11 @@
 import { z } from "zod";
-import { and, count, desc, eq, gte, isNull, sql } from "drizzle-orm";
+import { and, count, desc, eq, gte, sql } from "drizzle-orm";
 import { cfg, defineConfig, type Env } from "../env";
 import { createDb, type Db } from "../storage/db";
 import { alerts, type AlertKind } from "../storage/schema/alerts";
 import { upstreamCalls } from "../storage/schema/upstream-calls";
 import { deadLetters } from "../storage/schema/dead-letters";
+import { openDeadLetter } from "../console/ops/dead-letters";
 import { recordUpstreamCall } from "../storage/upstream-calls";
 import { hmacSha256Hex } from "../domain/security/crypto";
 import { createLogger } from "../lib/logger";
@@ -34,7 +35,7 @@ export const getAlertConfig = defineConfig(
     ALERT_WEBHOOK_SECRET: cfg.optional(),
     /** Failure rate over the last 15 minutes at or above which an upstream alerts (default 0.2). */
     ALERT_FAILURE_RATE: rate("0.2"),
-    /** Open (not replayed) dead letters at or above which an alert is raised (default 1). */
+    /** Open dead letters (not replayed, or failed again since) at or above which an alert is raised (default 1). */
     ALERT_DEAD_LETTERS: cfg.int(1, 1, 1_000_000),
     /** Fewest calls in the window before a failure rate counts (default 1). */
     ALERT_MIN_CALLS: cfg.int(1, 1, 1_000_000),
@@ -82,7 +83,7 @@ export async function evaluateAlerts(env: Env, db: Db, now = Date.now()): Promis
       });
     }
   }
-  const open = Number((await db.select({ n: count() }).from(deadLetters).where(isNull(deadLetters.replayedAt)).get())?.n ?? 0);
+  const open = Number((await db.select({ n: count() }).from(deadLetters).where(openDeadLetter()).get())?.n ?? 0);
   if (open >= c.ALERT_DEAD_LETTERS) {
     out.push({
       kind: "dead_letters",
@@ -100,7 +101,12 @@ export async function evaluateAlerts(env: Env, db: Db, now = Date.now()): Promis
  * with ALERT_WEBHOOK_SECRET when set) and recorded in `alerts`, unless the same alert was raised in
  * the last hour (the condition persists: no re-send). Without a webhook, alerts are recorded only.
  */
-export async function runAlerts(_controller: ScheduledController | null, env: Env, _ctx?: ExecutionContext, now = Date.now()): Promise<number> {
+export async function runAlerts(_controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
+  await checkAlerts(env);
+}
+
+/** One alert check at `now`; answers how many alerts were raised (sent or recorded). */
+export async function checkAlerts(env: Env, now = Date.now()): Promise<number> {
   const db = createDb(env.DB);
   const c = getAlertConfig(env);
   const log = createLogger({ job: "alerts" });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { desc } from "drizzle-orm";
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
-import { runAlerts } from "../../src/cron/alerts.job";
+import { checkAlerts } from "../../src/cron/alerts.job";
 import { handleScheduled } from "../../src/cron";
 import { alerts } from "../../src/storage/schema/alerts";
 import { ApiError } from "../../src/http/errors";
@@ -22,7 +22,7 @@ const received = async () =>
 describe("alerts from the 15-minute cron", () => {
   it("nothing wrong → no alert", async () => {
     await seedCall({ portal: "assam", outcome: "ok" });
-    expect(await runAlerts(null, withVars({ ALERT_WEBHOOK_URL: receiver() }))).toBe(0);
+    expect(await checkAlerts(withVars({ ALERT_WEBHOOK_URL: receiver() }))).toBe(0);
     expect(await db().select().from(alerts).all()).toHaveLength(0);
   });
 
@@ -33,7 +33,7 @@ describe("alerts from the 15-minute cron", () => {
     const before = (await received()).length;
     const vars = withVars({ ALERT_WEBHOOK_URL: receiver(), ALERT_WEBHOOK_SECRET: "alert-secret-for-tests" });
 
-    expect(await runAlerts(null, vars)).toBe(2);
+    expect(await checkAlerts(vars)).toBe(2);
     const rows = await db().select().from(alerts).orderBy(desc(alerts.id)).all();
     const rate = rows.find((r) => r.kind === "upstream_failure_rate")!;
     expect(rate).toMatchObject({ subject: "assam", value: 7500, threshold: 2000, delivery: "sent", httpStatus: 204 });
@@ -48,10 +48,10 @@ describe("alerts from the 15-minute cron", () => {
     expect(JSON.parse(posts.find((p) => p.body.includes("upstream_failure_rate"))!.body)).toMatchObject({ type: "amrit.gateway.alert", subject: "assam", value: 7500 });
 
     // The conditions persist: nothing is re-sent within the hour.
-    expect(await runAlerts(null, vars)).toBe(0);
+    expect(await checkAlerts(vars)).toBe(0);
     expect((await received()).length).toBe(before + 2);
     // An hour later the backlog is still there (the failing calls have left the 15-minute window): sent again.
-    expect(await runAlerts(null, vars, undefined, Date.now() + 61 * 60_000)).toBe(1);
+    expect(await checkAlerts(vars, Date.now() + 61 * 60_000)).toBe(1);
     expect((await received()).length).toBe(before + 3);
 
     const listed = await call("GET", "/v1/admin/alerts?limit=2", { admin: true });
@@ -63,14 +63,14 @@ describe("alerts from the 15-minute cron", () => {
   it("thresholds come from configuration, validated", async () => {
     const strict = withVars({ ALERT_FAILURE_RATE: "0.9", ALERT_DEAD_LETTERS: "5" });
     await db().delete(alerts).run();
-    expect(await runAlerts(null, strict)).toBe(0); // 75 % < 90 %, 1 dead letter < 5
+    expect(await checkAlerts(strict)).toBe(0); // 75 % < 90 %, 1 dead letter < 5
     for (const [name, value] of [
       ["ALERT_FAILURE_RATE", "abc"],
       ["ALERT_FAILURE_RATE", "1.5"],
       ["ALERT_DEAD_LETTERS", "-1"],
       ["ALERT_WEBHOOK_URL", "not a url"],
     ]) {
-      const err = await runAlerts(null, withVars({ [name]: value })).catch((e) => e);
+      const err = await checkAlerts(withVars({ [name]: value })).catch((e) => e);
       expect(err, name).toBeInstanceOf(ApiError);
       expect(err.code).toBe("CONFIG_INVALID");
       expect(err.message).toContain(name);
@@ -92,9 +92,9 @@ describe("alerts from the 15-minute cron", () => {
   it("a webhook that fails is recorded as failed and tried again on the next run", async () => {
     await db().delete(alerts).run();
     const vars = withVars({ ALERT_WEBHOOK_URL: `${env.TEST_SANDBOX_URL}/nowhere` });
-    expect(await runAlerts(null, vars)).toBeGreaterThanOrEqual(1);
+    expect(await checkAlerts(vars)).toBeGreaterThanOrEqual(1);
     const first = await db().select().from(alerts).all();
     expect(first.every((r) => r.delivery === "failed")).toBe(true);
-    expect(await runAlerts(null, vars)).toBe(first.length);
+    expect(await checkAlerts(vars)).toBe(first.length);
   });
 });

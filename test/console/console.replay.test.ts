@@ -154,6 +154,17 @@ describe("replaying dead letters", () => {
     expect(await auditFor("fiscal.replay", failed)).toHaveLength(1);
     expect((await deadLetterRow(dl)).replayCount).toBe(1);
 
+    // Replayed: no longer open. Should the message fail again, its dead letter (same id) is open again.
+    const openIds = async () => (await call("GET", `/v1/admin/dead-letters?subjectId=${failed}`, { admin: true })).json.items.map((i: any) => i.id);
+    expect(await openIds()).toEqual([]);
+    const later = new Date(Date.now() + 60_000).toISOString();
+    await db().update(fiscalMessages).set({ deliveryStatus: "FAILED", status: "FAILED", updatedAt: later }).where(eq(fiscalMessages.id, failed)).run();
+    await db().delete(fiscalOutbox).where(eq(fiscalOutbox.messageId, failed)).run();
+    expect(await openIds()).toEqual([dl]);
+    const again = await call("POST", `/v1/admin/dead-letters/${encodeURIComponent(dl)}/replay`, { admin: true });
+    expect(again.status).toBe(200);
+    expect(again.json.replayCount).toBe(2);
+
     const rejected = await mk("REJECTED");
     const dl2 = await seedDeadLetter({ type: "fiscal.deliver", messageId: rejected }, { queue: "amrit-fiscal-delivery" });
     const r2 = await call("POST", `/v1/admin/dead-letters/${encodeURIComponent(dl2)}/replay`, { admin: true });

@@ -81,7 +81,7 @@ describe("console sign-in and sessions", () => {
     expect(wrongSecret.setCookie).toBeNull();
 
     const plain = await createClient(["claims:read", "claims:write"], "not an operator");
-    for (const form of [{ key: plain.apiKey }, { clientId: plain.clientId, clientSecret: plain.clientSecret }]) {
+    for (const form of [{ key: plain.apiKey }, { clientId: plain.clientId, clientSecret: plain.clientSecret }] as Record<string, string>[]) {
       const r = await signIn(form);
       expect(r.res.status).toBe(401);
       expect(r.setCookie).toBeNull();

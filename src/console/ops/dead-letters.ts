@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { and, desc, eq, gte, inArray, isNull, isNotNull, lt, lte, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, isNotNull, lte, sql, type SQL } from "drizzle-orm";
 import type { Env } from "../../env";
 import type { Db } from "../../storage/db";
 import { deadLetters } from "../../storage/schema/dead-letters";
@@ -22,14 +22,24 @@ export const DeadLetterFilter = z.object({
 });
 export type DeadLetterFilter = z.infer<typeof DeadLetterFilter>;
 
+/**
+ * A dead letter needs an operator ("open") until it is replayed, and again when its subject has
+ * failed anew since the replay: a fiscal message's dead letter keeps its id (`fiscal:<messageId>`), so
+ * a second failure after a replay is recorded on the same row and must show up again.
+ */
+export const openDeadLetter = (): SQL =>
+  sql`(${deadLetters.replayedAt} IS NULL
+    OR EXISTS (SELECT 1 FROM ${claims} WHERE ${claims.id} = ${deadLetters.subjectId} AND ${claims.status} = 'FAILED' AND ${claims.updatedAt} > ${deadLetters.replayedAt})
+    OR EXISTS (SELECT 1 FROM ${fiscalMessages} WHERE ${fiscalMessages.id} = ${deadLetters.subjectId} AND ${fiscalMessages.deliveryStatus} = 'FAILED' AND ${fiscalMessages.updatedAt} > ${deadLetters.replayedAt}))`;
+
 function whereOf(f: DeadLetterFilter, beforeCursor?: { createdAt: string; id: string }): SQL | undefined {
   const where: SQL[] = [];
   if (f.kind) where.push(eq(deadLetters.kind, f.kind));
   if (f.queue) where.push(eq(deadLetters.queue, f.queue));
   if (f.subjectId) where.push(eq(deadLetters.subjectId, f.subjectId));
   const state = f.state ?? "open";
-  if (state === "open") where.push(isNull(deadLetters.replayedAt));
-  if (state === "replayed") where.push(isNotNull(deadLetters.replayedAt));
+  if (state === "open") where.push(openDeadLetter());
+  if (state === "replayed") where.push(and(isNotNull(deadLetters.replayedAt), sql`NOT ${openDeadLetter()}`)!);
   if (f.from) where.push(gte(deadLetters.createdAt, new Date(f.from).toISOString()));
   if (f.to) where.push(lte(deadLetters.createdAt, new Date(f.to).toISOString()));
   if (beforeCursor) {
@@ -181,4 +191,3 @@ export async function replayDeadLetters(env: Env, db: Db, f: DeadLetterFilter, m
 /** The stored body for display: it was redacted when stored; redact again, never trust that. */
 export const displayBody = (row: DeadLetterRow) => JSON.stringify(redact(row.body), null, 2);
 
-export { lt };

@@ -1,9 +1,10 @@
-import { and, count, desc, eq, gte, isNull, ne, sql, sum, notInArray } from "drizzle-orm";
+import { and, count, desc, eq, gte, sql, sum, notInArray } from "drizzle-orm";
 import type { Db } from "../../storage/db";
 import { claims, CLAIM_STATUSES } from "../../storage/schema/claims";
 import { upstreamCalls } from "../../storage/schema/upstream-calls";
 import { deadLetters } from "../../storage/schema/dead-letters";
 import { fundsAccounts } from "../../storage/schema/funds-accounts";
+import { openDeadLetter } from "./dead-letters";
 
 export const PORTALS = ["assam", "umang", "ifix", "webhook"] as const;
 /** Outcomes that count against an upstream's health; `rejected` is the portal judging the content. */
@@ -103,7 +104,7 @@ export async function upstreamHealth(db: Db, since: string): Promise<PortalHealt
 
 export async function deadLetterCounts(db: Db): Promise<{ open: number; total: number }> {
   const [open, total] = await Promise.all([
-    db.select({ n: count() }).from(deadLetters).where(isNull(deadLetters.replayedAt)).get(),
+    db.select({ n: count() }).from(deadLetters).where(openDeadLetter()).get(),
     db.select({ n: count() }).from(deadLetters).get(),
   ]);
   return { open: Number(open?.n ?? 0), total: Number(total?.n ?? 0) };
@@ -131,7 +132,6 @@ export async function fundsByHead(db: Db, limit = 200): Promise<{ heads: Omit<Fu
       available: sum(fundsAccounts.available),
     })
     .from(fundsAccounts)
-    .where(ne(fundsAccounts.headOfAccount, ""))
     .groupBy(fundsAccounts.tenantId, fundsAccounts.headOfAccount)
     .orderBy(fundsAccounts.tenantId, fundsAccounts.headOfAccount)
     .limit(limit)
