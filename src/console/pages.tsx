@@ -242,6 +242,10 @@ export const TransactionsPage: FC<{ q: Record<string, string>; items: TxItem[]; 
         </select>
       </label>
       <label>
+        Operation
+        <input name="operation" value={q.operation ?? ""} placeholder="submit, getStates…" />
+      </label>
+      <label>
         Subject id
         <input name="subjectId" value={q.subjectId ?? ""} placeholder="claim / message id" />
       </label>

@@ -221,7 +221,7 @@ export function createConsoleApp() {
   app.use("/*", async (c, next) => (c.req.path === "/console" || c.req.path === "/console/" ? next() : requireSession()(c, next)));
 
   app.get("/transactions", async (c) => {
-    const q = pick(c.req.query(), ["portal", "outcome", "subjectId", "requestId", "from", "to", "before"]);
+    const q = pick(c.req.query(), ["portal", "outcome", "operation", "subjectId", "requestId", "from", "to", "before"]);
     const parsed = TransactionFilter.safeParse({ ...q, from: istInput(q.from), to: istInput(q.to) });
     if (!parsed.success) return page(c, "Transaction log", "/console/transactions", <TransactionsPage q={q} items={[]} next={null} error={zodMessage(parsed.error)} />, 400);
     const before = q.before ? decodeCursor(q.before, z.number().int()) : undefined;

@@ -81,6 +81,9 @@ describe("console pages render seeded rows", () => {
 
     const future = new Date(Date.now() + 86_400_000 * 2 + 5.5 * 3600_000).toISOString().slice(0, 16);
     expect((await browse("GET", `/console/transactions?from=${future}`, { cookie })).text).toContain("No calls match");
+    const byOperation = await browse("GET", "/console/transactions?operation=getStates", { cookie });
+    expect(byOperation.text).toContain("getStates");
+    expect(byOperation.text).not.toContain(reqId);
     const bad = await browse("GET", "/console/transactions?portal=nowhere", { cookie });
     expect(bad.status).toBe(400);
 
