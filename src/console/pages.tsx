@@ -243,7 +243,7 @@ export const TransactionsPage: FC<{ q: Record<string, string>; items: TxItem[]; 
       </label>
       <label>
         Operation
-        <input name="operation" value={q.operation ?? ""} placeholder="submit, getStates…" />
+        <input name="operation" value={q.operation ?? ""} placeholder="e.g. submit" />
       </label>
       <label>
         Subject id
