@@ -45,11 +45,12 @@ describe("the pd failure strings", () => {
   });
 
   it("maps statuses as CONTRACT §6 says", () => {
-    expect([401, 403, 404, 409, 400, 422, 429].map(failureCode)).toEqual([
+    expect([401, 403, 404, 409, 400, 422, 429, 500].map(failureCode)).toEqual([
       "UPSTREAM_UNAUTHORIZED",
       "UPSTREAM_FORBIDDEN",
       "UPSTREAM_NOT_FOUND",
       "UPSTREAM_CONFLICT",
+      "UPSTREAM_REJECTED",
       "UPSTREAM_REJECTED",
       "UPSTREAM_REJECTED",
       "UPSTREAM_REJECTED",

@@ -101,7 +101,7 @@ export async function sendOp(env: Env, op: string, fields: Record<string, unknow
     throw unavailable("UMANG could not process the request", [{ rc, message: typeof parsed.rd === "string" ? parsed.rd : null }]);
   }
   const code = failureCode(failure.status);
-  await finish(code === "UPSTREAM_UNAVAILABLE" ? "failed" : "rejected", status, code);
+  await finish("rejected", status, code);
   return { kind: "failure", failure, trkr };
 }
 

@@ -59,8 +59,8 @@ export function failureCode(status: number): ErrorCode {
     case 409:
       return "UPSTREAM_CONFLICT";
     default:
-      // An inner 5xx is the health backend being down, not the caller's input: not a 422.
-      return status >= 500 ? "UPSTREAM_UNAVAILABLE" : "UPSTREAM_REJECTED";
+      // CONTRACT §6: anything else, an inner 5xx included (an HTTP 5xx is 502 in the client).
+      return "UPSTREAM_REJECTED";
   }
 }
 
