@@ -109,9 +109,8 @@ describe("funds summary projection converges (crash between Durable Object and D
 
     await runFiscalSweep(null, E);
 
-    const ta = await expectConverged(a);
-    const tb = await expectConverged(b);
-    const tc = await expectConverged(c);
+    // Re-projection is fanned out through the fiscal queue: wait for it to land.
+    const [ta, tb, tc] = await vi.waitFor(async () => [await expectConverged(a), await expectConverged(b), await expectConverged(c)], { timeout: 15_000, interval: 100 });
     expect(ta).toMatchObject({ allotted: 102_500, committed: 7_000, available: 95_500 });
     expect(tb).toMatchObject({ allotted: 50_000, withdrawn: 10_000, committed: 0, available: 40_000 });
     expect(tc).toMatchObject({ allotted: 4_200, available: 4_200 });
@@ -120,7 +119,7 @@ describe("funds summary projection converges (crash between Durable Object and D
     expect(summary.find((i) => i.headOfAccount === a.headOfAccount)).toMatchObject({ allotted: 1025, committed: 70, available: 955 });
 
     // PI states copied from the objects; the finalized reservation sent; the orphan dropped and tombstoned.
-    expect((await db.select().from(paymentInstructions).where(eq(paymentInstructions.piId, viaApi.json.piId)).get())).toMatchObject({ status: "FAILED", live: 0 });
+    await vi.waitFor(async () => expect(await db.select().from(paymentInstructions).where(eq(paymentInstructions.piId, viaApi.json.piId)).get()).toMatchObject({ status: "FAILED", live: 0 }), { timeout: 10_000 });
     const fin = await db.select().from(paymentInstructions).where(eq(paymentInstructions.piId, committed.piId)).get();
     expect(fin).toMatchObject({ status: "INITIATED", headOfAccount: a.headOfAccount, ssuCode: a.ssuCode });
     expect(await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, committed.messageId)).get()).toMatchObject({ piId: committed.piId, type: "disburse" });
@@ -130,6 +129,7 @@ describe("funds summary projection converges (crash between Durable Object and D
 
     // A second sweep changes nothing.
     await runFiscalSweep(null, E);
+    await new Promise((r) => setTimeout(r, 1_500));
     await expectConverged(a);
     expect((await call("GET", `/v1/payment-instructions/${committed.piId}`, { token: owner.token })).json.status).toBe("INITIATED");
   });

@@ -72,14 +72,21 @@ export async function reprojectAccount(env: Env, db: Db, row: typeof fundsAccoun
   ]);
 }
 
-/** Every registered account, in pages. */
-export async function reprojectAll(env: Env, db: Db, pageSize = 100, maxPages = 50) {
+export interface ReprojectMessage {
+  type: "funds.reproject";
+  tenantId: string;
+  headOfAccount: string;
+  ssuCode: string;
+}
+
+/** Pages through every registered account and queues one re-projection each (100 per sendBatch). */
+export async function fanOutReprojection(env: Env, db: Db, pageSize = 100, maxPages = 300) {
   let after: [string, string, string] | null = null;
   let count = 0;
   for (let page = 0; page < maxPages; page++) {
     const cursor: [string, string, string] | null = after;
-    const rows: (typeof fundsAccounts.$inferSelect)[] = await db
-      .select()
+    const rows: AccountKey[] = await db
+      .select({ tenantId: fundsAccounts.tenantId, headOfAccount: fundsAccounts.headOfAccount, ssuCode: fundsAccounts.ssuCode })
       .from(fundsAccounts)
       .where(
         cursor
@@ -93,11 +100,24 @@ export async function reprojectAll(env: Env, db: Db, pageSize = 100, maxPages = 
       .orderBy(asc(fundsAccounts.tenantId), asc(fundsAccounts.headOfAccount), asc(fundsAccounts.ssuCode))
       .limit(pageSize)
       .all();
-    for (const r of rows) await reprojectAccount(env, db, r);
+    if (rows.length) {
+      const bodies: ReprojectMessage[] = rows.map((r) => ({ type: "funds.reproject", ...r }));
+      await env.FISCAL_DELIVERY.sendBatch(bodies.map((body) => ({ body })));
+    }
     count += rows.length;
     if (rows.length < pageSize) break;
     const last = rows[rows.length - 1];
     after = [last.tenantId, last.headOfAccount, last.ssuCode];
   }
   return count;
+}
+
+/** The queue consumer's side of a fan-out: re-project one account (idempotent). */
+export async function reprojectByKey(env: Env, db: Db, key: AccountKey) {
+  const row = await db
+    .select()
+    .from(fundsAccounts)
+    .where(and(eq(fundsAccounts.tenantId, key.tenantId), eq(fundsAccounts.headOfAccount, key.headOfAccount), eq(fundsAccounts.ssuCode, key.ssuCode)))
+    .get();
+  if (row) await reprojectAccount(env, db, row);
 }
