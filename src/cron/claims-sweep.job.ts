@@ -1,12 +1,13 @@
 import type { Env } from "../env";
 import { createDb } from "../storage/db";
 import { createLogger } from "../lib/logger";
-import { reconcile, requeueExpired, resendWebhooks, schedulePolls } from "../domain/claims/schedule";
+import { reconcile, recoverMissedCutoff, requeueExpired, resendWebhooks, schedulePolls } from "../domain/claims/schedule";
 
 /**
  * Every 15 minutes (CONTRACT §8): re-queue QUEUED claims whose lease expired (nothing is lost
  * between the ledger write and the enqueue), ask for polls of PENDING claims (paced by the
- * consumers), re-send owed webhooks, and keep the monthly reconciliation.
+ * consumers), re-send owed webhooks, restart a cut-off that did not run, and keep the monthly
+ * reconciliation.
  */
 export async function runClaimsSweep(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
   const db = createDb(env.DB);
@@ -14,6 +15,7 @@ export async function runClaimsSweep(controller: ScheduledController, env: Env, 
   const requeued = await requeueExpired(env, db, Math.max(now, Date.now()));
   const polls = await schedulePolls(env, db, Math.max(now, Date.now()));
   const webhooks = await resendWebhooks(env, db, Math.max(now, Date.now()));
+  const cutoffRecovered = await recoverMissedCutoff(env, db, Math.max(now, Date.now()));
   const periods = await reconcile(db, now);
-  createLogger({ job: "claims-sweep" }).info("claims sweep done", { requeued, polls, webhooks, periods });
+  createLogger({ job: "claims-sweep" }).info("claims sweep done", { requeued, polls, webhooks, cutoffRecovered, periods });
 }

@@ -12,6 +12,6 @@ import { startCutoff } from "../domain/claims/schedule";
 export async function runMonthlyCutoff(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
   const upTo = lastEndedPeriod(controller.scheduledTime);
   const runId = `cutoff:${upTo}:${controller.scheduledTime}`;
-  await startCutoff(env, upTo, runId);
+  await startCutoff(env, upTo, runId, new Date(controller.scheduledTime).toISOString());
   createLogger({ job: "monthly-cutoff" }).info("cut-off started", { upTo, runId });
 }

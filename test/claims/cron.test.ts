@@ -76,6 +76,13 @@ describe("cron: monthly cut-off and the 15-minute sweep (CONTRACT §8)", () => {
       expect(ids.filter((id) => again[id].posts === counts[id].posts)).toHaveLength(250);
       const left = await db().select({ id: claims.id }).from(claims).where(and(eq(claims.ownerId, client.clientId), eq(claims.status, "SCHEDULED"))).all();
       expect(left.map((r) => r.id)).toEqual([open.claimId]);
+
+      // Safety net: when next month's cut-off has passed without running, the sweep starts it.
+      const { recoverMissedCutoff } = await import("../../src/domain/claims/schedule");
+      expect(await recoverMissedCutoff(env as unknown as Env, db(), Date.now())).toBe(false);
+      expect(await recoverMissedCutoff(env as unknown as Env, db(), Date.now() + 40 * 86_400_000)).toBe(true);
+      const moved = await waitForStatuses([open.claimId], ["QUEUED", "PENDING", "ACCEPTED", "REJECTED"], 10_000);
+      expect(moved.get(open.claimId)).not.toBe("SCHEDULED");
     } finally {
       await assamConfig({ immediateDecision: false });
     }

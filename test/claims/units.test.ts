@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { backoffMs, parseRetryAfter, retryDelaySeconds, MAX_DELAY_SECONDS } from "../../src/domain/claims/backoff";
-import { istIso, lastEndedPeriod, periodBounds } from "../../src/domain/claims/periods";
+import { istIso, lastCutoff, lastEndedPeriod, periodBounds } from "../../src/domain/claims/periods";
 import { decodeAnswer, encodeSubmission } from "../../src/adapters/assam/codec";
 import { createAssamSandbox } from "../../src/sandbox/assam/app";
 import { SAMPLE_CATALOGUE } from "../../src/sandbox/assam/sample-catalogue";
@@ -29,6 +29,10 @@ describe("periods and the wire mapping (seed 000)", () => {
     expect(periodBounds("2028-02")).toEqual({ start: "2028-02-01", end: "2028-02-29" });
     expect(istIso(Date.UTC(2026, 0, 31, 20, 30))).toBe("2026-02-01T02:00:00+05:30");
     expect(lastEndedPeriod(Date.UTC(2026, 0, 1, 0, 0))).toBe("2025-12");
+    // The cut-off moment is 02:00 IST on the 1st = 20:30 UTC on the last day before.
+    expect(lastCutoff(Date.UTC(2026, 0, 31, 20, 30))).toEqual({ at: Date.UTC(2026, 0, 31, 20, 30), upTo: "2026-01" });
+    expect(lastCutoff(Date.UTC(2026, 0, 31, 20, 29))).toEqual({ at: Date.UTC(2025, 11, 31, 20, 30), upTo: "2025-12" });
+    expect(lastCutoff(Date.UTC(2026, 1, 15))).toEqual({ at: Date.UTC(2026, 0, 31, 20, 30), upTo: "2026-01" });
   });
   it("reproduces the seed's example body", () => {
     const wire = encodeSubmission(

@@ -42,3 +42,23 @@ export function periodBounds(period: string): { start: string; end: string } {
 export function istIso(at: number = Date.now()): string {
   return `${new Date(at + IST_OFFSET_MS).toISOString().slice(0, 19)}+05:30`;
 }
+
+/**
+ * The latest monthly cut-off moment at or before `now`: 02:00 IST on the 1st (20:30 UTC on the
+ * last day of the previous month), and the last period it covered.
+ */
+export function lastCutoff(now: number = Date.now()): { at: number; upTo: string } {
+  const ist = new Date(now + IST_OFFSET_MS);
+  let y = ist.getUTCFullYear();
+  let m = ist.getUTCMonth();
+  let at = Date.UTC(y, m, 1, 2, 0) - IST_OFFSET_MS;
+  if (at > now) {
+    m -= 1;
+    if (m < 0) {
+      m = 11;
+      y -= 1;
+    }
+    at = Date.UTC(y, m, 1, 2, 0) - IST_OFFSET_MS;
+  }
+  return { at, upTo: lastEndedPeriod(at) };
+}

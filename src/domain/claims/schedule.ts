@@ -8,7 +8,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { chunk, ENQUEUE_GRACE_MS, sendWebhooks, webhookInsert, webhooksEnabled } from "./ledger";
 import { deliverMessage, type ClaimsQueueMessage } from "./messages";
 import { enqueue } from "./submit";
-import { currentIstPeriod, previousPeriod } from "./periods";
+import { currentIstPeriod, lastCutoff, previousPeriod } from "./periods";
 
 /** Claims per cut-off page: one sendBatch (≤ 100 messages) and two D1 statements per page. */
 export const CUTOFF_PAGE_SIZE = 100;
@@ -18,8 +18,29 @@ export const SWEEP_MAX_PAGES = 20;
 export const POLL_INTERVAL_MS = 10 * 60_000;
 
 /** The first cut-off page; the rest follow through the queue, one message per page. */
-export async function startCutoff(env: Env, upTo: string, runId: string = crypto.randomUUID()) {
-  await env.CLAIMS_DELIVERY.send({ type: "cutoff-page", runId, upTo, after: null, page: 0 } satisfies ClaimsQueueMessage);
+export async function startCutoff(env: Env, upTo: string, runId: string = crypto.randomUUID(), createdBefore?: string) {
+  await env.CLAIMS_DELIVERY.send({ type: "cutoff-page", runId, upTo, createdBefore, after: null, page: 0 } satisfies ClaimsQueueMessage);
+}
+
+/**
+ * Safety net for a cut-off that did not run (a failed cron, a lost first page): SCHEDULED claims of
+ * covered periods created before the last cut-off moment should have been queued by it. An hour
+ * after that moment, the sweep starts the walk again for them (claims created after the cut-off
+ * wait for the next one, as CONTRACT §5 says). Pages are idempotent, so a second walk is harmless.
+ */
+export async function recoverMissedCutoff(env: Env, db: Db, now: number = Date.now()): Promise<boolean> {
+  const cut = lastCutoff(now);
+  if (now < cut.at + 60 * 60_000) return false;
+  const createdBefore = new Date(cut.at).toISOString();
+  const missed = await db
+    .select({ id: claims.id })
+    .from(claims)
+    .where(and(eq(claims.status, "SCHEDULED"), lte(claims.period, cut.upTo), lt(claims.createdAt, createdBefore)))
+    .limit(1)
+    .get();
+  if (!missed) return false;
+  await startCutoff(env, cut.upTo, `recover:${cut.upTo}:${now}`, createdBefore);
+  return true;
 }
 
 /**
@@ -33,7 +54,14 @@ export async function processCutoffPage(env: Env, db: Db, msg: Extract<ClaimsQue
   const page = await db
     .select()
     .from(claims)
-    .where(and(eq(claims.status, "SCHEDULED"), lte(claims.period, msg.upTo), msg.after ? gt(claims.id, msg.after) : undefined))
+    .where(
+      and(
+        eq(claims.status, "SCHEDULED"),
+        lte(claims.period, msg.upTo),
+        msg.createdBefore ? lt(claims.createdAt, msg.createdBefore) : undefined,
+        msg.after ? gt(claims.id, msg.after) : undefined,
+      ),
+    )
     .orderBy(asc(claims.id))
     .limit(CUTOFF_PAGE_SIZE)
     .all();
