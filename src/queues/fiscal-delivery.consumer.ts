@@ -5,7 +5,7 @@ import { reprojectByKey } from "../domain/funds/reconcile";
 import { createLogger, errorKind } from "../lib/logger";
 
 type FiscalQueueMessage =
-  | { type: "fiscal.deliver"; messageId: string; attempt: number }
+  | { type: "fiscal.deliver"; messageId: string; attempt: number; requestId?: string }
   | { type: "funds.reproject"; tenantId: string; headOfAccount: string; ssuCode: string };
 
 function parse(b: unknown): FiscalQueueMessage | null {
@@ -35,7 +35,7 @@ export async function consumeFiscalDelivery(batch: MessageBatch<unknown>, env: E
         return;
       }
       try {
-        if (body.type === "fiscal.deliver") await deliverFiscalMessage(env, body.messageId, body.attempt);
+        if (body.type === "fiscal.deliver") await deliverFiscalMessage(env, body.messageId, body.attempt, typeof body.requestId === "string" ? body.requestId.slice(0, 128) : undefined);
         else await reprojectByKey(env, createDb(env.DB), body);
         msg.ack();
       } catch (err) {

@@ -98,6 +98,21 @@ describe("outgoing iFIX messages (CONTRACT §7)", () => {
     expectError(await call("PATCH", `/v1/fiscal/programs/${sent.json.messageId}`, { token: writer.token, body: programInput() }), 404, "NOT_FOUND");
   });
 
+  it("lists messages: own for fiscal:read, every client's for ops, with filters and a cursor", async () => {
+    const mine = [];
+    for (let i = 0; i < 3; i++) mine.push((await call("POST", "/v1/fiscal/demands", { token: other.token, body: { ...programInput(), netAmount: 5, grossAmount: 5 } })).json.messageId);
+    const page1 = await call("GET", "/v1/fiscal/messages?type=demand&limit=2", { token: other.token });
+    expect(page1.status).toBe(200);
+    expect(page1.json.items).toHaveLength(2);
+    const page2 = await call("GET", `/v1/fiscal/messages?type=demand&limit=2&cursor=${page1.json.nextCursor}`, { token: other.token });
+    expect([...page1.json.items, ...page2.json.items].map((m: any) => m.messageId).sort()).toEqual([...mine].sort());
+    expect((await call("GET", "/v1/fiscal/messages?type=demand", { token: writer.token })).json.items).toEqual([]);
+    const ops = await createClient(["ops"], "fiscal operator");
+    const all = await call("GET", "/v1/fiscal/messages?type=demand&limit=200", { token: ops.token });
+    expect(all.json.items.map((m: any) => m.messageId)).toEqual(expect.arrayContaining(mine));
+    expectError(await call("GET", "/v1/fiscal/messages?deliveryStatus=LOST", { token: ops.token }), 400, "VALIDATION_FAILED");
+  });
+
   it("validates input: codes, amounts, individuals, sums, scopes", async () => {
     const bad = async (kind: string, body: unknown, status = 400, code = "VALIDATION_FAILED") =>
       expectError(await call("POST", `/v1/fiscal/${kind}`, { token: writer.token, body }), status, code);

@@ -110,7 +110,7 @@ export async function deliverFiscalMessage(env: Env, messageId: string, attempt:
     // Unleased again: enqueueDelivery leases it after the send, or the sweep resends it.
     db.update(fiscalOutbox).set({ leaseUntil: null }).where(and(eq(fiscalOutbox.messageId, messageId), eq(fiscalOutbox.attempt, n))),
   ]);
-  await enqueueDelivery(env, db, messageId, n, delay);
+  await enqueueDelivery(env, db, messageId, n, delay, requestId);
   return "retry";
 }
 

@@ -17,6 +17,8 @@ export interface FiscalDeliveryMessage {
   messageId: string;
   /** The outbox attempt count this message may claim (duplicates claim nothing). */
   attempt: number;
+  /** The request that created the message, carried into the transaction log. */
+  requestId?: string;
 }
 
 export interface PreparedMessage {
@@ -78,11 +80,11 @@ export async function prepareMessage(
  * Hands a delivery to the queue, then records the lease. A failure here loses nothing: the outbox
  * row stays unleased (or its lease expires) and the sweep sends it again.
  */
-export async function enqueueDelivery(env: Env, db: Db, messageId: string, attempt: number, delayMs = 0): Promise<boolean> {
+export async function enqueueDelivery(env: Env, db: Db, messageId: string, attempt: number, delayMs = 0, requestId?: string): Promise<boolean> {
   // The queue counts whole seconds; sub-second backoffs (tests, tiny bases) round to the nearest.
   const delaySeconds = Math.min(43_200, Math.max(0, Math.round(delayMs / 1000)));
   try {
-    const body: FiscalDeliveryMessage = { type: "fiscal.deliver", messageId, attempt };
+    const body: FiscalDeliveryMessage = { type: "fiscal.deliver", messageId, attempt, ...(requestId ? { requestId } : {}) };
     await env.FISCAL_DELIVERY.send(body, delaySeconds ? { delaySeconds } : undefined);
   } catch {
     createLogger({ messageId }).warn("fiscal enqueue failed; the sweep will resend");

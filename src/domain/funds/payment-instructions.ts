@@ -78,7 +78,16 @@ async function beneficiariesOf(env: Env, row: Pick<PiRow, "piId" | "beneficiarie
  * After funds are committed: the PI row, its disburse message and outbox row in one D1 batch (all
  * idempotent: the message id was fixed at reservation), then the queue send.
  */
-export async function finalizePi(env: Env, db: Db, row: PiRow, account: AccountKey, pi: PiState, balance: Parameters<typeof projectBalance>[2], beneficiaries?: Beneficiary[]) {
+export async function finalizePi(
+  env: Env,
+  db: Db,
+  row: PiRow,
+  account: AccountKey,
+  pi: PiState,
+  balance: Parameters<typeof projectBalance>[2],
+  beneficiaries?: Beneficiary[],
+  requestId?: string,
+) {
   const bens = beneficiaries ?? (await beneficiariesOf(env, row));
   const prepared = await prepareMessage(env, db, {
     ownerId: row.ownerId,
@@ -89,7 +98,7 @@ export async function finalizePi(env: Env, db: Db, row: PiRow, account: AccountK
     messageId: row.messageId,
   });
   await db.batch([piRowUpdate(db, pi, account), ...prepared.inserts, projectBalance(db, account, balance)]);
-  await enqueueDelivery(env, db, row.messageId, 0);
+  await enqueueDelivery(env, db, row.messageId, 0, 0, requestId);
 }
 
 /**
@@ -97,7 +106,7 @@ export async function finalizePi(env: Env, db: Db, row: PiRow, account: AccountK
  * the amount in one account's Durable Object (check and deduct in one synchronous transaction),
  * then record and send the disburse message. Not enough funds anywhere → nothing deducted.
  */
-export async function createPaymentInstruction(env: Env, db: Db, ownerId: string, input: PiInput): Promise<{ piId: string; status: PiStatus }> {
+export async function createPaymentInstruction(env: Env, db: Db, ownerId: string, input: PiInput, requestId?: string): Promise<{ piId: string; status: PiStatus }> {
   const total = input.beneficiaries.reduce((s, b) => s + b.amount, 0);
   if (total !== input.amount) {
     throw new ApiError("AMOUNT_MISMATCH", "the beneficiaries' amounts do not add up to amount", {
@@ -150,7 +159,7 @@ export async function createPaymentInstruction(env: Env, db: Db, ownerId: string
     // An error here leaves the reservation for the sweep, which settles it with abandonPi.
     const r = await accountStub(env, account).commitPi(piId, input.paymentId, input.amount);
     if (r.ok) {
-      await finalizePi(env, db, row, account, r.pi, r.balance, input.beneficiaries);
+      await finalizePi(env, db, row, account, r.pi, r.balance, input.beneficiaries, requestId);
       return { piId, status: r.pi.status };
     }
     if (r.code === "ABANDONED") break;

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
+import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import type { Router } from "../../router";
 import { callerSecurity as anyCaller } from "../../router";
 
@@ -24,6 +24,7 @@ import { enqueueDelivery, getMessageView, prepareMessage } from "../../../domain
 import { receiveCallback } from "../../../domain/fiscal/callbacks";
 import { getIfixConfig } from "../../../adapters/ifix/config";
 import type { Context } from "hono";
+import { cursorParam, decodeCursor, encodeCursor, limitParam, listOf } from "../../pagination";
 import type { AppEnv } from "../../context";
 
 const KindParam = z.object({ kind: z.enum(FISCAL_KINDS).openapi({ param: { name: "kind", in: "path" }, example: "programs" }) });
@@ -115,6 +116,26 @@ const getRoute = createRoute({
   },
 });
 
+const MessageSummary = MessageView.omit({ callbacks: true }).openapi("FiscalMessageSummary");
+const listRoute = createRoute({
+  method: "get",
+  path: "/v1/fiscal/messages",
+  tags: ["fiscal"],
+  summary: "List fiscal messages, newest first (own; every client's with scope ops or the admin key)",
+  security: callerSecurity,
+  middleware: [requireAuth({ scopes: ["fiscal:read", "ops"] })] as const,
+  request: {
+    query: z.strictObject({
+      type: z.enum(IFIX_TYPES).optional(),
+      status: z.enum(FISCAL_MESSAGE_STATUSES).optional(),
+      deliveryStatus: z.enum(FISCAL_DELIVERY_STATUSES).optional(),
+      limit: limitParam(200, 50),
+      cursor: cursorParam(),
+    }),
+  },
+  responses: { 200: { description: "Messages", content: { "application/json": { schema: listOf(MessageSummary, "FiscalMessageList") } } }, ...commonErrorResponses },
+});
+
 const CallbackBody = z
   .looseObject({ signature: z.unknown().optional(), header: z.unknown().optional(), message: z.unknown().optional() })
   .openapi("IfixCallback", { description: "The seed's envelope: {signature, header, message}, snake_case as iFIX sends it." });
@@ -164,7 +185,7 @@ async function send(c: Context<AppEnv>, type: IfixType, action: "create" | "upda
     parentId,
   });
   await db.batch(prepared.inserts);
-  await enqueueDelivery(c.env, db, prepared.messageId, 0);
+  await enqueueDelivery(c.env, db, prepared.messageId, 0, 0, c.get("requestId"));
   return { messageId: prepared.messageId, status: "QUEUED" as const };
 }
 
@@ -190,6 +211,47 @@ export function registerFiscalRoutes(app: Router) {
     if (!original || !canSee(c.get("principal"), original.ownerId)) throw new ApiError("NOT_FOUND", "message not found");
     checkRules(type, body);
     return c.json(await send(c, type, "update", body, messageId), 202);
+  });
+
+  app.openapi(listRoute, async (c) => {
+    const q = c.req.valid("query");
+    const p = c.get("principal")!;
+    const after = decodeCursor(q.cursor, z.tuple([z.string(), z.string()]));
+    const where: SQL[] = [];
+    if (!(p.kind === "admin" || p.scopes.includes("ops"))) where.push(eq(fiscalMessages.ownerId, p.id));
+    if (q.type) where.push(eq(fiscalMessages.type, q.type));
+    if (q.status) where.push(eq(fiscalMessages.status, q.status));
+    if (q.deliveryStatus) where.push(eq(fiscalMessages.deliveryStatus, q.deliveryStatus));
+    if (after) where.push(or(lt(fiscalMessages.createdAt, after[0]), and(eq(fiscalMessages.createdAt, after[0]), lt(fiscalMessages.id, after[1])))!);
+    const rows = await c
+      .get("services")
+      .db.select()
+      .from(fiscalMessages)
+      .where(where.length ? and(...where) : undefined)
+      .orderBy(desc(fiscalMessages.createdAt), desc(fiscalMessages.id))
+      .limit(q.limit + 1)
+      .all();
+    const page = rows.slice(0, q.limit);
+    const items = page.map((m) => ({
+      messageId: m.id,
+      type: m.type,
+      action: m.action,
+      parentMessageId: m.parentId,
+      transactionId: m.transactionId,
+      linkedId: m.linkedId,
+      piId: m.piId,
+      status: m.status,
+      statusMessage: m.statusMessage,
+      deliveryStatus: m.deliveryStatus,
+      attempts: m.attempts,
+      lastHttpStatus: m.lastHttpStatus,
+      lastError: m.lastError,
+      createdAt: m.createdAt,
+      updatedAt: m.updatedAt,
+      deliveredAt: m.deliveredAt,
+    }));
+    const last = page[page.length - 1];
+    return c.json({ items, nextCursor: rows.length > q.limit ? encodeCursor([last.createdAt, last.id]) : null }, 200);
   });
 
   app.openapi(getRoute, async (c) => {

@@ -233,7 +233,7 @@ export function registerFundsRoutes(app: Router) {
       ssuCode: b.ssuCode,
       amount: toPaise(b.amount),
       beneficiaries: b.beneficiaries.map((x) => ({ name: x.name, accountCode: x.accountCode, amount: toPaise(x.amount) })),
-    });
+    }, c.get("requestId"));
     return c.json(created, 201);
   });
 
