@@ -148,6 +148,11 @@ describe("the Assam sandbox (seed 000 semantics)", () => {
     expect(unknown.status).toBe(404);
   });
 
+  it("serves its sample catalogue in the PUT /v1/admin/catalogue shape (npm start loads it)", async () => {
+    const { app } = createAssamSandbox({});
+    expect(await (await app.fetch(new Request("http://p/__sandbox/catalogue"))).json()).toEqual(SAMPLE_CATALOGUE);
+  });
+
   it("static X-API-Key mode", async () => {
     const { app } = createAssamSandbox({ apiKeys: ["k1"] });
     const ok = await app.fetch(

@@ -1,5 +1,5 @@
 import { Hono, type Context } from "hono";
-import { SAMPLE_ACTIVITY_CODES } from "./sample-catalogue";
+import { SAMPLE_ACTIVITY_CODES, SAMPLE_CATALOGUE } from "./sample-catalogue";
 
 /**
  * The Assam ASHA Incentive Portal as seed 000 describes it:
@@ -26,6 +26,7 @@ import { SAMPLE_ACTIVITY_CODES } from "./sample-catalogue";
  *   POST /__sandbox/reset                 forget everything, back to the start-up options
  *   POST /__sandbox/webhook               a receiver for the gateway's claim webhooks (records them)
  *   GET  /__sandbox/webhooks              what the receiver got
+ *   GET  /__sandbox/catalogue             the sample catalogue, as a PUT /v1/admin/catalogue body
  */
 export interface AssamSandboxOptions {
   clientId?: string;
@@ -373,6 +374,8 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
     return failing ? c.text("Service Unavailable", 503) : c.body(null, 204);
   });
   app.get("/__sandbox/webhooks", (c) => c.json({ webhooks }));
+  // The portal's own (sample) catalogue in the PUT /v1/admin/catalogue body shape: `npm start` loads it.
+  app.get("/__sandbox/catalogue", (c) => c.json(SAMPLE_CATALOGUE));
 
   return {
     app,
