@@ -34,6 +34,7 @@ export async function waitFor(what, fn, ms, every = 500) {
       const v = await fn();
       if (v) return v;
     } catch (err) {
+      if (String(err?.message).startsWith("npm start exited")) throw err;
       last = err;
     }
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
@@ -70,6 +71,16 @@ export async function startGateway(extraVars = {}) {
   const work = tempDir("amrit-console-e2e-");
   for (const f of ["package.json", "wrangler.toml", "tsconfig.json"]) cpSync(join(ROOT, f), join(work, f));
   for (const d of ["scripts", "migrations"]) cpSync(join(ROOT, d), join(work, d), { recursive: true });
+  // start.mjs pins the inspector ports (9229/9230); give this copy free ones so it can run beside a
+  // developer's `npm start` or another test run. Only the copy is changed.
+  const [gatewayInspector, sandboxInspector] = [await freePort(), await freePort()];
+  const startScript = join(work, "scripts", "start.mjs");
+  writeFileSync(
+    startScript,
+    readFileSync(startScript, "utf8")
+      .replace('"--inspector-port", "9229"', `"--inspector-port", "${gatewayInspector}"`)
+      .replace('"--inspector-port", "9230"', `"--inspector-port", "${sandboxInspector}"`),
+  );
   cpSync(join(ROOT, "src"), join(work, "src"), {
     recursive: true,
     filter: (p) => !p.split(sep).includes(".wrangler") && !p.endsWith(".dev.vars"),
@@ -128,7 +139,10 @@ export async function startGateway(extraVars = {}) {
   // The admin key, read back from the generated .dev.vars the start script runs with.
   const adminKey = /^ADMIN_API_KEY='([^']+)'/m.exec(readFileSync(join(work, ".dev.vars"), "utf8"))[1];
   try {
-    await waitFor("the gateway's /healthz", async () => (await fetch(`${gateway}/healthz`)).ok, 150_000);
+    const exited = () => {
+      if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode})`);
+    };
+    await waitFor("the gateway's /healthz", async () => (exited(), (await fetch(`${gateway}/healthz`)).ok), 150_000);
     await waitFor("npm start to finish setting up", async () => log.includes("Demo client") || child.exitCode !== null, 60_000);
     if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode})`);
   } catch (err) {
