@@ -153,6 +153,10 @@ describe("console sign-in and sessions", () => {
     for (const p of ["/v1/admin/dead-letters", "/v1/admin/dead-letters/{id}", "/v1/admin/dead-letters/{id}/replay", "/v1/admin/dead-letters/replay", "/v1/admin/upstream-calls", "/v1/admin/alerts"]) {
       expect(doc.json.paths[p], p).toBeDefined();
     }
+    // …and the gateway's published document lists them.
+    const published = await call("GET", "/openapi.json");
+    expect(published.status).toBe(200);
+    expect(published.json.paths["/v1/admin/dead-letters/{id}/replay"].post).toBeDefined();
     expect(GATEWAY).toBe("http://gateway.test");
   });
 });
