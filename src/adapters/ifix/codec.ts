@@ -144,7 +144,7 @@ export function amountMismatches(node: FiscalNode, path = ""): RuleIssue[] {
         if (k[field] === undefined) complete = false;
         else sum += toPaise(k[field]!);
       }
-      if (!complete || sum !== toPaise(node[field]!)) {
+      if (!complete || !Number.isSafeInteger(sum) || sum !== toPaise(node[field]!)) {
         issues.push({ path: path ? `${path}.${field}` : field, message: `${field} must equal the sum of the children's ${field}` });
       }
     }

@@ -108,7 +108,8 @@ export async function finalizePi(
  */
 export async function createPaymentInstruction(env: Env, db: Db, ownerId: string, input: PiInput, requestId?: string): Promise<{ piId: string; status: PiStatus }> {
   const total = input.beneficiaries.reduce((s, b) => s + b.amount, 0);
-  if (total !== input.amount) {
+  // Every addend is a safe integer; a sum past 2^53 could round into a false match, so it never matches.
+  if (!Number.isSafeInteger(total) || total !== input.amount) {
     throw new ApiError("AMOUNT_MISMATCH", "the beneficiaries' amounts do not add up to amount", {
       details: [{ path: "beneficiaries", message: `sum ${paiseToRupees(total)} ≠ amount ${paiseToRupees(input.amount)}` }],
     });
