@@ -128,18 +128,21 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     const unauthorized = await db().select().from(upstreamCalls).where(eq(upstreamCalls.httpStatus, 401)).all();
     expect(unauthorized.length).toBeGreaterThanOrEqual(1);
 
-    // Short-lived tokens are renewed before they expire (30 s margin): no 401 needed.
+    // A short-lived token is renewed before the portal would refuse it (the broker keeps a 30 s
+    // margin): the next delivery fetches a fresh one without meeting a 401.
     await assamConfig({ tokenTtlSeconds: 32 });
     await dropCachedToken();
     const third = [claimBody()];
     await submitBatch(third);
     await waitForStatuses(third.map((b) => b.claimId), ["PENDING"]);
     const mid = (await stats()).tokenIssues;
+    const calls401 = (await db().select().from(upstreamCalls).where(eq(upstreamCalls.httpStatus, 401)).all()).length;
     await new Promise((r) => setTimeout(r, 1_500));
     const fourth = [claimBody()];
     await submitBatch(fourth);
     await waitForStatuses(fourth.map((b) => b.claimId), ["PENDING"]);
     expect((await stats()).tokenIssues).toBe(mid + 1);
+    expect((await db().select().from(upstreamCalls).where(eq(upstreamCalls.httpStatus, 401)).all()).length).toBe(calls401);
   });
 
   it("static X-API-Key mode when no client credentials are configured", async () => {
