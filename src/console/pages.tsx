@@ -6,6 +6,7 @@ import type { DeadLetterRow, SubjectState } from "./ops/dead-letters";
 import type { ReconciliationRow } from "./ops/reconciliation";
 import { CLAIM_STATUSES } from "../storage/schema/claims";
 import { PI_STATUSES } from "../storage/schema/payment-instructions";
+import { rupeesToPaise } from "../lib/money";
 
 const IST_OFFSET_MS = 5.5 * 3600_000;
 /** Times are stored in UTC; operators read IST. */
@@ -712,7 +713,7 @@ const FINAL_PI = ["SUCCESSFUL", "COMPLETED", "FAILED"];
 const PiCard: FC<{ pi: StuckPi; csrf: string }> = ({ pi, csrf }) => (
       <div class="card" style="margin-bottom:.7rem">
         <div>
-          <strong>{pi.piId}</strong> · payment {pi.paymentId} · ₹{pi.amount.toFixed(2)} · <b style="display:inline;font-size:1rem">{pi.status}</b>
+          <strong>{pi.piId}</strong> · payment {pi.paymentId} · {rupees(rupeesToPaise(pi.amount) ?? 0)} · <b style="display:inline;font-size:1rem">{pi.status}</b>
         </div>
         <div class="muted">
           {pi.tenantId} / {pi.headOfAccount ?? "?"} / {pi.ssuCode ?? "?"} ·{" "}

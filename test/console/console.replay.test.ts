@@ -198,6 +198,7 @@ describe("payment instructions stuck after an ambiguous delivery", () => {
     const page = await browse("GET", "/console/payments", { cookie });
     expect(page.status).toBe(200);
     expect(page.text).toContain(piId);
+    expect(page.text).toContain("₹400.00");
     const csrf = csrfOf(page.text);
     const summary = async () => (await call("GET", `/v1/funds/summary?tenantId=${tenantId}`, { token: funds.token })).json.items[0];
     expect((await summary()).available).toBe(600);
