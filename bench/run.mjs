@@ -16,14 +16,15 @@ const SCENARIOS = [overhead, claims, cutoff, funds, resilience, fuzz];
 const RESULTS = ensureDir(join(ROOT, "bench", "results"));
 
 function parseArgs(argv) {
-  const args = { quick: false, only: null };
+  const args = { quick: false, only: null, fromHead: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") args.quick = true;
+    else if (a === "--from-head") args.fromHead = true;
     else if (a === "--only") args.only = argv[++i].split(",");
     else if (a.startsWith("--only=")) args.only = a.slice(7).split(",");
     else if (a === "--help" || a === "-h") {
-      console.log(`usage: npm run bench -- [--quick] [--only ${SCENARIOS.map((s) => s.name).join(",")}]`);
+      console.log(`usage: npm run bench -- [--quick] [--from-head] [--only ${SCENARIOS.map((s) => s.name).join(",")}]`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -44,7 +45,7 @@ export function renderMarkdown(latest) {
   const m = latest.machine;
   const out = [
     `Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryMiB} MiB, ${m.os}; Node ${m.node}; workerd ${m.workerd}; miniflare ${m.miniflare}; ` +
-      `autocannon ${m.autocannon}; commit ${m.gitCommit}; ${m.date}${latest.quick ? "; **--quick run (short durations, 1 run each): indicative only**" : ""}.`,
+      `autocannon ${m.autocannon}; commit ${m.gitCommit} (${m.built ?? "working tree"}); ${m.date}${latest.quick ? "; **--quick run (short durations, 1 run each): indicative only**" : ""}.`,
     "",
   ];
   const goals = [["scenario", "goal", "met", "figure"]];
@@ -75,7 +76,8 @@ async function main() {
   const machine = machineInfo();
   log(`machine: ${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, workerd ${machine.workerd}`);
   log("building the gateway and sandbox bundles (wrangler deploy --dry-run)");
-  const bundles = buildBundles();
+  const bundles = buildBundles({ fromHead: args.fromHead });
+  machine.built = bundles.source;
   const latestPath = join(RESULTS, "latest.json");
   // --only keeps the other scenarios' latest results, so the table stays whole.
   const previous = args.only && existsSync(latestPath) ? JSON.parse(readFileSync(latestPath, "utf8")) : null;

@@ -46,7 +46,7 @@ export async function loadCatalogue(stack) {
   return { loaded: put.ok, status: put.status };
 }
 
-/** The Assam sandbox decides at once (202 ACCEPTED) instead of after a status poll. */
+/** Runtime options of the Assam sandbox (e.g. immediateDecision: the 202 carries ACCEPTED). */
 export async function assamConfig(stack, patch) {
   return json(`${stack.topo.sandboxUrl}/assam/__sandbox/config`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(patch) });
 }

@@ -1,7 +1,7 @@
 // The benchmark harness: builds the gateway and sandbox bundles, runs each on workerd through the
 // Miniflare API (no `wrangler dev` proxy in front), and measures with autocannon.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import http from "node:http";
 import os from "node:os";
@@ -64,8 +64,21 @@ export function percentile(sorted, p) {
 
 // ---------------------------------------------------------------- build
 
-/** Bundles the gateway (wrangler.toml) and the sandbox (src/sandbox/wrangler.toml) as wrangler deploys them. */
-export function buildBundles() {
+/**
+ * Bundles the gateway (wrangler.toml) and the sandbox (src/sandbox/wrangler.toml) as wrangler deploys
+ * them. `fromHead`: from the committed tree (`git archive HEAD`) instead of the working tree, so
+ * uncommitted work in progress elsewhere in the tree does not end up in the figures.
+ */
+export function buildBundles({ fromHead = false } = {}) {
+  let cwd = ROOT;
+  if (fromHead) {
+    cwd = join(BUILD, "head");
+    rmSync(cwd, { recursive: true, force: true });
+    mkdirSync(cwd, { recursive: true });
+    const r = spawnSync("sh", ["-c", `git -C "${ROOT}" archive HEAD | tar -x -C "${cwd}"`], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`git archive failed: ${r.stderr}`);
+    symlinkSync(join(ROOT, "node_modules"), join(cwd, "node_modules"));
+  }
   const env = { ...process.env, PATH: `${BIN}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", CI: "true" };
   const built = {};
   for (const [name, config, file] of [
@@ -74,12 +87,14 @@ export function buildBundles() {
   ]) {
     const out = join(BUILD, name);
     rmSync(out, { recursive: true, force: true });
-    const r = spawnSync(join(BIN, "wrangler"), ["deploy", "--dry-run", "-c", config, "--outdir", out], { cwd: ROOT, env, encoding: "utf8" });
+    const r = spawnSync(join(BIN, "wrangler"), ["deploy", "--dry-run", "-c", config, "--outdir", out], { cwd, env, encoding: "utf8" });
     if (r.status !== 0 || !existsSync(join(out, file))) {
       throw new Error(`building ${name} failed:\n${r.stdout}\n${r.stderr}`);
     }
     built[name] = join(out, file);
   }
+  built.source = fromHead ? `git HEAD ${spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim()}` : "working tree";
+  built.migrations = join(cwd, "migrations");
   return built;
 }
 
@@ -123,10 +138,33 @@ export function rssMiB(pid) {
   }
 }
 
-/** Samples a process's RSS every `everyMs` until stopped; returns the samples. */
-export function sampleRss(pid, everyMs = 1000) {
+/** CPU seconds (user + system) a process has used so far, or null when it is gone. */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}
+
+/** Busy and total jiffies of the whole machine (/proc/stat). */
+function machineJiffies() {
+  const [, ...v] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
+  const idle = v[3] + (v[4] || 0);
+  const total = v.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * Samples processes every `everyMs` until stopped: RSS of `pid` (MiB), and CPU use (% of one core)
+ * of each process in `cpuOf` plus the whole machine's busy share; returns the samples and a summary.
+ */
+export function sampleRss(pid, everyMs = 1000, cpuOf = {}) {
   const samples = [];
   const started = Date.now();
+  const cpu0 = Object.fromEntries(Object.entries({ ...cpuOf, node: process.pid }).map(([k, p]) => [k, cpuSeconds(p)]));
+  const m0 = machineJiffies();
   const tick = () => {
     const v = rssMiB(pid);
     if (v !== null) samples.push({ t: Math.round((Date.now() - started) / 1000), rssMiB: v });
@@ -139,7 +177,15 @@ export function sampleRss(pid, everyMs = 1000) {
       clearInterval(timer);
       tick();
       const v = samples.map((s) => s.rssMiB);
-      return { samples, startMiB: v[0] ?? null, peakMiB: v.length ? Math.max(...v) : null, endMiB: v[v.length - 1] ?? null };
+      const wall = (Date.now() - started) / 1000;
+      const cpu = {};
+      for (const [k, p] of Object.entries({ ...cpuOf, node: process.pid })) {
+        const now = cpuSeconds(p);
+        if (now !== null && cpu0[k] !== null) cpu[`${k}PercentOfOneCore`] = round(((now - cpu0[k]) / wall) * 100, 0);
+      }
+      const m1 = machineJiffies();
+      cpu.machineBusyPercent = round(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100, 0);
+      return { samples, startMiB: v[0] ?? null, peakMiB: v.length ? Math.max(...v) : null, endMiB: v[v.length - 1] ?? null, cpu };
     },
   };
 }
@@ -152,6 +198,9 @@ async function startMiniflare(options) {
   return { mf, url: url.toString().replace(/\/$/, ""), pid };
 }
 
+// BENCH_LOG=<regex>: print the runtime's log lines that match (debugging a scenario).
+const LOG_FILTER = process.env.BENCH_LOG ? new RegExp(process.env.BENCH_LOG) : null;
+
 /** Counts structured log lines by level (the gateway logs JSON per request; we keep none of it). */
 function logSink() {
   const counts = { total: 0, error: 0, warn: 0 };
@@ -161,6 +210,7 @@ function logSink() {
     errors,
     handle(entry) {
       counts.total++;
+      if (LOG_FILTER && LOG_FILTER.test(String(entry.message))) console.log(`[workerd ${entry.level}] ${String(entry.message).slice(0, 600)}`);
       if (entry.level === "error") {
         counts.error++;
         if (errors.length < 20) errors.push(String(entry.message).slice(0, 400));
@@ -272,9 +322,8 @@ export async function startGateway(topo, bundles, { persistDir, vars = {}, rateL
 }
 
 /** Applies migrations/*.sql to the gateway's D1 in file order (as `wrangler d1 migrations apply` does). */
-export async function applyMigrations(gw) {
+export async function applyMigrations(gw, dir = join(ROOT, "migrations")) {
   const db = await gw.mf.getD1Database("DB", "gateway");
-  const dir = join(ROOT, "migrations");
   const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
   await db.exec("CREATE TABLE IF NOT EXISTS bench_migrations (name TEXT PRIMARY KEY)");
   for (const f of files) {
@@ -295,7 +344,7 @@ export async function startStack(bundles, { persistDir = tempDir("state"), vars,
   const topo = await createTopology();
   const sandbox = await startSandbox(topo, bundles);
   const gateway = await startGateway(topo, bundles, { persistDir, vars, rateLimit });
-  await applyMigrations(gateway);
+  await applyMigrations(gateway, bundles.migrations);
   const pt = passthrough ? await startPassthrough(topo) : null;
   const stack = {
     topo,

@@ -15,7 +15,7 @@ export default {
       if (!(await hasRoute(stack, "post", "/v1/claims"))) return { skipped: "POST /v1/claims is not served by the gateway yet (claims area still being built)" };
       const client = await createClient(stack, ["claims:write", "claims:read"], "bench claims");
       const catalogue = await loadCatalogue(stack);
-      await assamConfig(stack, { pendingPolls: 0 });
+      await assamConfig(stack, { immediateDecision: true, pendingPolls: 0 });
       const period = endedPeriod();
       let next = 0;
       const runs = quick ? 1 : 3;
@@ -80,7 +80,7 @@ export default {
       const m = (k) => median(results.map((x) => x[k]));
       const allAtSandbox = results.every((x) => x.acceptedAtSandbox === x.accepted && x.duplicatesAtSandbox === 0);
       return {
-        method: `${runs} runs × ${duration} s at 8 connections, a new claimId and ASHA per request (period ${period}, schedule now); ASSAM_MAX_RPS raised to ${CLAIMS_PACE} for the run; the Assam sandbox decides at once (pendingPolls 0)`,
+        method: `${runs} runs × ${duration} s at 8 connections, a new claimId and ASHA per request (period ${period}, schedule now); ASSAM_MAX_RPS raised to ${CLAIMS_PACE} for the run; the Assam sandbox decides at once (immediateDecision: its 202 carries ACCEPTED)`,
         catalogue,
         summary: {
           acceptedPerS: m("acceptedPerS"),

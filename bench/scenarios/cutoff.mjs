@@ -17,7 +17,7 @@ export default {
       if (!(await hasRoute(stack, "post", "/v1/claims/batch"))) return { skipped: "POST /v1/claims/batch is not served by the gateway yet (claims area still being built)" };
       const client = await createClient(stack, ["claims:write", "claims:read"], "bench cut-off");
       await loadCatalogue(stack);
-      await assamConfig(stack, { pendingPolls: 0 });
+      await assamConfig(stack, { immediateDecision: true, pendingPolls: 0 });
       const period = endedPeriod();
 
       // Seed through the API (the same validation, wire bodies and ledger rows as real callers get),
@@ -54,7 +54,7 @@ export default {
       const statsBefore = await assamStats(stack);
 
       // The cut-off: the cron queues every SCHEDULED claim of an ended period; the queue delivers them.
-      const rss = sampleRss(stack.gateway.pid, 1000);
+      const rss = sampleRss(stack.gateway.pid, 1000, { gatewayWorkerd: stack.gateway.pid, sandboxWorkerd: stack.sandbox.pid });
       const t0 = Date.now();
       let cronError = null;
       try {
@@ -136,7 +136,11 @@ export default {
           `${r.defaultPace.seconds} s = ${r.defaultPace.minutes} min (computed, not run)`,
         ],
       ],
-      notes: [r.method, r.memory.what],
+      notes: [
+        r.method,
+        r.memory.what,
+        r.memory.cpu ? `CPU during delivery (% of one core; 200% = both cores): gateway workerd ${r.memory.cpu.gatewayWorkerdPercentOfOneCore}%, sandbox workerd ${r.memory.cpu.sandboxWorkerdPercentOfOneCore}%, Node (bench) ${r.memory.cpu.nodePercentOfOneCore}%; machine busy ${r.memory.cpu.machineBusyPercent}%` : "",
+      ].filter(Boolean),
     };
   },
 };

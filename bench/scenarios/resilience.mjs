@@ -1,10 +1,12 @@
-// 5. Resilience: claims (and, when served, payment instructions → iFIX disburse messages) under 20%
-// injected upstream failures, a 429 storm and latency spikes beyond the upstream timeout, with the
-// gateway killed and restarted mid-run on the same persisted D1/DO state. The counts at the sandbox
-// must equal the ledger: no loss, no duplicates.
+// 5. Resilience: the claims flow (Assam) and the fiscal flows (payment instructions → signed disburse
+// messages, programme messages → iFIX) under injected upstream faults (20% errors, a 429 storm,
+// latency spikes beyond the upstream timeout), with the gateway's workerd killed and restarted
+// mid-run on the same persisted D1/DO state. Afterwards the counts at the sandbox must equal the
+// gateway's ledger: nothing lost, nothing twice. Recovery waits in real time (no clock tricks): the
+// sweeps re-send what the crash interrupted once its lease (5 minutes in this gateway) has expired.
 import { randomUUID } from "node:crypto";
 import { createClient, fireCron, hasRoute, log, round, sleep, startStack } from "../lib/harness.mjs";
-import { assamConfig, assamCounts, assamStats, claimBody, clearFaults, d1, endedPeriod, faultStats, json, loadCatalogue, setFaults, waitFor } from "../lib/api.mjs";
+import { assamConfig, assamCounts, assamStats, claimBody, clearFaults, d1, endedPeriod, faultStats, json, setFaults, waitFor } from "../lib/api.mjs";
 
 const SWEEP_CRON = "*/15 * * * *";
 const VARS = { ASSAM_MAX_RPS: "200", DELIVERY_BACKOFF_BASE_MS: "200", UPSTREAM_TIMEOUT_MS: "1000", DELIVERY_MAX_ATTEMPTS: "12" };
@@ -19,209 +21,274 @@ async function pool(items, concurrency, fn) {
   );
 }
 
+const tally = (o, k) => (o[k] = (o[k] ?? 0) + 1);
+
 export default {
   name: "resilience",
-  title: "Resilience: faults upstream and a killed gateway mid-run",
+  title: "Resilience: upstream faults and a killed gateway mid-run",
   async run({ bundles, quick }) {
-    const perPhase = quick ? 100 : 500;
+    const perPhase = quick ? 60 : 300;
+    const fiscalN = quick ? 30 : 120;
     const stack = await startStack(bundles, { vars: VARS });
     try {
-      if (!(await hasRoute(stack, "post", "/v1/claims"))) return { skipped: "POST /v1/claims is not served by the gateway yet (claims area still being built)" };
       const client = await createClient(stack, ["claims:write", "claims:read", "funds:write", "funds:read", "fiscal:write", "fiscal:read"], "bench resilience");
-      await loadCatalogue(stack);
-      await assamConfig(stack, { pendingPolls: 0 });
-      const period = endedPeriod();
-      const headers = () => ({ "X-API-Key": client.apiKey, "Content-Type": "application/json" });
-
-      const acknowledged = new Map(); // claimId → first acknowledged status
-      const unanswered = new Map(); // claimId → body: to be resent with the same claimId (idempotent)
-      const answers = {};
-      let next = 0;
-      const submit = async (body) => {
-        try {
-          const r = await json(`${stack.topo.gatewayUrl}/v1/claims`, { method: "POST", headers: { ...headers(), "Idempotency-Key": body.claimId }, body: JSON.stringify(body) });
-          answers[r.status] = (answers[r.status] ?? 0) + 1;
-          if (r.status === 202 || r.status === 200) {
-            acknowledged.set(body.claimId, r.status);
-            unanswered.delete(body.claimId);
-          } else if (r.status >= 500 || r.status === 429) unanswered.set(body.claimId, body);
-          else throw new Error(`claim refused: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
-        } catch (err) {
-          if (String(err.message).startsWith("claim refused")) throw err;
-          answers.network = (answers.network ?? 0) + 1;
-          unanswered.set(body.claimId, body);
+      const headers = { "X-API-Key": client.apiKey, "Content-Type": "application/json" };
+      const claimsServed = await hasRoute(stack, "post", "/v1/claims");
+      const fiscalServed = (await hasRoute(stack, "post", "/v1/payment-instructions")) && (await hasRoute(stack, "post", "/v1/fiscal/programs"));
+      // A caller whose connection fails (the gateway is down) retries the same request for up to 30 s.
+      let networkRetries = 0;
+      const post = async (path, body, extra = {}) => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await json(`${stack.topo.gatewayUrl}${path}`, { method: "POST", headers: { ...headers, ...extra }, body: JSON.stringify(body) });
+          } catch {
+            if (attempt >= 120) return { status: "network" };
+            networkRetries++;
+            await sleep(250);
+          }
         }
       };
-      const phase = async (label, faults, { crashAfter } = {}) => {
-        await setFaults(stack, "assam", { ...faults, seed: 7 });
-        const bodies = Array.from({ length: perPhase }, () => claimBody(next++, { period, claimId: randomUUID() }));
-        const t0 = Date.now();
-        let crashed = null;
-        let sent = 0;
-        await pool(bodies, 4, async (b) => {
-          sent++;
-          if (crashAfter && sent === crashAfter && !crashed) {
-            crashed = (async () => {
-              log(`resilience: killing the gateway (${label}, after ${sent} claims of the phase)`);
-              const k0 = Date.now();
-              await stack.restartGateway();
-              log(`resilience: gateway restarted in ${Date.now() - k0} ms on the same persisted state`);
-              return Date.now() - k0;
-            })();
-          }
-          await submit(b);
-        });
-        const restartMs = crashed ? await crashed : null;
-        log(`resilience phase ${label}: ${perPhase} claims submitted in ${Date.now() - t0} ms; ${JSON.stringify(answers)}`);
-        return { label, faults, restartMs };
-      };
 
-      const phases = [];
-      phases.push(await phase("20% upstream errors (500/502/503)", { errorRate: 0.2 }));
-      phases.push(await phase("429 storm (50% of calls, Retry-After 1 s)", { rate429: 0.5, retryAfterSeconds: 1 }));
-      phases.push(await phase("latency spikes (20% of calls 1.5 s, over the 1 s upstream timeout) + gateway killed mid-phase", { slowRate: 0.2, slowMs: 1500 }, { crashAfter: Math.floor(perPhase / 2) }));
+      // ---- the claims flow
+      const claims = { acknowledged: new Set(), unanswered: new Map(), answers: {} };
+      const submitClaim = async (body) => {
+        const r = await post("/v1/claims", body, { "Idempotency-Key": body.claimId });
+        tally(claims.answers, r.status);
+        if (r.status === 202 || r.status === 200) {
+          claims.acknowledged.add(body.claimId);
+          claims.unanswered.delete(body.claimId);
+        } else if (r.status === "network" || r.status >= 500 || r.status === 429) claims.unanswered.set(body.claimId, body);
+      };
+      // ---- the fiscal flows
+      const tenantId = "as-bench-resilience";
+      const hoa = "2211-00-101-01-001";
+      const fiscal = { pis: new Set(), programs: new Set(), unanswered: [], answers: {} };
+      const submitFiscal = async (item) => {
+        const r = await post(item.path, item.body);
+        tally(fiscal.answers, `${item.kind} ${r.status}`);
+        if (item.kind === "pi" && (r.status === 201 || r.status === 409)) fiscal.pis.add(item.body.paymentId);
+        else if (item.kind === "program" && r.status === 202) fiscal.programs.add(r.body.messageId);
+        else if (r.status === "network" || r.status >= 500 || r.status === 429) fiscal.unanswered.push(item);
+      };
+      const fiscalItems = [];
+      for (let i = 0; i < fiscalN; i++) {
+        fiscalItems.push({ kind: "pi", path: "/v1/payment-instructions", body: { paymentId: randomUUID(), tenantId, headOfAccount: hoa, ssuCode: "SSU-001", amount: 10, beneficiaries: [{ name: "ASHA Bench", accountCode: "ACC-0001", amount: 10 }] } });
+        fiscalItems.push({ kind: "program", path: "/v1/fiscal/programs", body: { name: `Bench programme ${i}`, locationCode: "as.kamrup", programCode: `PORG/2026-27/${String(i).padStart(5, "0")}`, transactionId: `BENCH/${randomUUID()}` } });
+      }
+      if (fiscalServed) {
+        const a = await post("/v1/funds/allotments", { txnId: randomUUID(), tenantId, headOfAccount: hoa, ssuCode: "SSU-001", type: "INITIAL_ALLOTMENT", amount: 1_000_000 });
+        if (a.status !== 201) throw new Error(`allotment refused: ${a.status}`);
+      }
+      if (claimsServed) await assamConfig(stack, { immediateDecision: true, pendingPolls: 0 });
+      if (!claimsServed && !fiscalServed) return { skipped: "neither POST /v1/claims nor the fiscal routes are served yet" };
+
+      // ---- the run: three fault phases on Assam; the fiscal flow under iFIX faults alongside; one crash.
+      const period = endedPeriod();
+      let next = 0;
+      const phases = [
+        { label: "20% upstream errors (500/502/503)", faults: { errorRate: 0.2 } },
+        { label: "429 storm (50% of calls, Retry-After 1 s)", faults: { rate429: 0.5, retryAfterSeconds: 1 } },
+        { label: "latency spikes (20% of calls take 1.5 s, over the 1 s upstream timeout)", faults: { slowRate: 0.2, slowMs: 1500 } },
+      ];
+      if (fiscalServed) await setFaults(stack, "ifix", { errorRate: 0.2, rate429: 0.1, retryAfterSeconds: 1, slowRate: 0.1, slowMs: 1500, seed: 11 });
+      let crash = null;
+      const crashAt = Math.floor(((claimsServed ? perPhase * 3 : 0) + (fiscalServed ? fiscalItems.length : 0)) / 2);
+      let sent = 0;
+      const maybeCrash = () => {
+        if (++sent === crashAt && !crash) {
+          crash = (async () => {
+            log(`resilience: killing the gateway after ${sent} requests`);
+            const k0 = Date.now();
+            await stack.restartGateway();
+            const ms = Date.now() - k0;
+            log(`resilience: gateway back in ${ms} ms on the same persisted state`);
+            return ms;
+          })();
+        }
+      };
+      const t0 = Date.now();
+      const claimsRun = (async () => {
+        if (!claimsServed) return;
+        for (const p of phases) {
+          await setFaults(stack, "assam", { ...p.faults, seed: 7 });
+          const bodies = Array.from({ length: perPhase }, () => claimBody(next++, { period, claimId: randomUUID() }));
+          await pool(bodies, 3, async (b) => {
+            maybeCrash();
+            await submitClaim(b);
+          });
+          log(`resilience claims phase "${p.label}" done: ${JSON.stringify(claims.answers)}`);
+        }
+      })();
+      const fiscalRun = (async () => {
+        if (!fiscalServed) return;
+        await pool(fiscalItems, 2, async (item) => {
+          maybeCrash();
+          await submitFiscal(item);
+        });
+        log(`resilience fiscal submissions done: ${JSON.stringify(fiscal.answers)}`);
+      })();
+      await Promise.all([claimsRun, fiscalRun]);
+      const restartMs = crash ? await crash : null;
+      const submitS = round((Date.now() - t0) / 1000, 1);
       const injected = await faultStats(stack);
-      // Caller behaviour after a crash: resend what got no answer, with the same claimId.
-      for (let round2 = 0; unanswered.size && round2 < 5; round2++) {
-        const again = [...unanswered.values()];
-        log(`resilience: resending ${again.length} unanswered claims with the same claimId`);
-        await pool(again, 4, submit);
+      // Callers resend what got no answer, with the same claimId / paymentId (programmes: the same
+      // transactionId; they carry no idempotency key, so a resend of one that was recorded is a second message).
+      for (let k = 0; (claims.unanswered.size || fiscal.unanswered.length) && k < 5; k++) {
+        log(`resilience: resending ${claims.unanswered.size} claims and ${fiscal.unanswered.length} fiscal requests that got no answer`);
+        await pool([...claims.unanswered.values()], 3, submitClaim);
+        await pool(fiscal.unanswered.splice(0), 2, submitFiscal);
       }
       await clearFaults(stack);
+      log(`resilience: faults cleared after ${submitS} s; waiting for the ledger to settle (the sweep fired every 10 s)`);
 
-      // Recovery: the quarter-hourly sweep re-queues claims whose lease expired in the crash.
-      const ids = [...acknowledged.keys()];
+      // ---- recovery, in real time
       let sweeps = 0;
+      const check = async () => {
+        const db = await d1(stack);
+        const out = { claims: null, fiscal: null };
+        if (claimsServed) {
+          const rows = (await db.prepare("SELECT status, count(*) AS n FROM claims GROUP BY status").all()).results;
+          out.claims = Object.fromEntries(rows.map((x) => [x.status, x.n]));
+        }
+        if (fiscalServed) {
+          const rows = (await db.prepare("SELECT delivery_status AS s, count(*) AS n FROM fiscal_messages GROUP BY delivery_status").all()).results;
+          out.fiscal = Object.fromEntries(rows.map((x) => [x.s, x.n]));
+        }
+        return out;
+      };
       const settled = await waitFor(
         async () => {
-          const db = await d1(stack);
-          const rows = (await db.prepare("SELECT status, count(*) AS n FROM claims GROUP BY status").all()).results;
-          const byStatus = Object.fromEntries(rows.map((x) => [x.status, x.n]));
-          const done = (byStatus.ACCEPTED ?? 0) + (byStatus.FAILED ?? 0) + (byStatus.REJECTED ?? 0) >= ids.length && !byStatus.QUEUED && !byStatus.PENDING;
+          const p = await check();
+          const claimsDone = !claimsServed || (!p.claims.QUEUED && !p.claims.PENDING && !p.claims.SCHEDULED);
+          const ledgerIds = fiscalServed ? (await (await d1(stack)).prepare("SELECT id FROM fiscal_messages").all()).results.map((r) => r.id) : [];
+          let fiscalDone = true;
+          if (fiscalServed) {
+            const at = new Set(((await json(`${stack.topo.sandboxUrl}/ifix/__sandbox/messages`)).body.messages ?? []).map((m) => m.messageId));
+            fiscalDone = ledgerIds.every((id) => at.has(id));
+          }
+          const done = claimsDone && fiscalDone;
           if (!done) {
             sweeps++;
-            await fireCron(stack.gateway, SWEEP_CRON).catch(() => {});
+            await fireCron(stack.gateway, SWEEP_CRON).catch((e) => log(`sweep failed: ${e.message}`));
           }
-          return { done, progress: byStatus };
+          return { done, progress: p };
         },
-        { timeoutMs: quick ? 240_000 : 420_000, everyMs: 5000, label: "resilience recovering" },
+        { timeoutMs: quick ? 420_000 : 480_000, everyMs: 10_000, label: "resilience settling" },
       );
-      const counts = await assamCounts(stack, ids);
-      const st = await assamStats(stack);
-      const c = Object.values(counts);
-      const atSandbox = c.filter((x) => x.creates === 1).length;
-      const duplicateCreates = c.filter((x) => x.creates > 1).length;
-      const conflicts = c.reduce((a, x) => a + x.conflicts, 0);
-      const lost = c.filter((x) => x.creates === 0).length;
-      const extraAtSandbox = st.submissions - atSandbox; // submissions the ledger does not know
-      const ledger = settled.progress;
-      const noLoss = lost === 0 && (ledger.ACCEPTED ?? 0) === ids.length && settled.timedOut === false;
-      const noDup = duplicateCreates === 0 && conflicts === 0 && extraAtSandbox === 0;
+      await sleep(2000);
 
-      // Fiscal flow: payment instructions under iFIX faults, with the same checks, when the routes are served.
-      let fiscal = { skipped: "POST /v1/payment-instructions not served yet" };
-      if (await hasRoute(stack, "post", "/v1/payment-instructions")) fiscal = await this.fiscal(stack, headers, quick);
-
-      return {
-        method:
-          `${perPhase} claims per phase at 4 concurrent callers, each fault set on the Assam sandbox for its phase (seeded); the gateway's workerd disposed and restarted mid-way through the last phase on the same persisted state; ` +
-          `unanswered claims resent with the same claimId; then the */15 sweep fired every 5 s until the ledger settled. Vars for the run: ${JSON.stringify(VARS)}`,
-        phases,
-        callerAnswers: answers,
-        injected,
-        claims: {
-          acknowledged: ids.length,
-          ledger,
-          atSandbox,
-          lost,
-          duplicateCreates,
-          conflicts,
-          extraAtSandbox,
+      // ---- the reckoning: sandbox vs ledger
+      const out = { method: "", phases, restartMs, networkRetries, submitS, settleS: round(settled.ms / 1000, 1), settledTimedOut: settled.timedOut, sweeps, injected, goals: [] };
+      const db = await d1(stack);
+      if (claimsServed) {
+        const ledgerRows = (await db.prepare("SELECT id, status FROM claims").all()).results;
+        const ids = ledgerRows.map((r) => r.id);
+        const byStatus = {};
+        for (const r of ledgerRows) tally(byStatus, r.status);
+        const counts = await assamCounts(stack, ids);
+        const st = await assamStats(stack);
+        const c = Object.values(counts);
+        const createdOnce = c.filter((x) => x.creates === 1).length;
+        const duplicates = c.filter((x) => x.creates > 1).length + c.reduce((a, x) => a + x.conflicts, 0) + (st.submissions - createdOnce - c.filter((x) => x.creates > 1).length);
+        const missing = ids.filter((id) => !counts[id]?.creates).length;
+        const unacknowledgedInLedger = ids.filter((id) => !claims.acknowledged.has(id)).length;
+        const lostAcknowledged = [...claims.acknowledged].filter((id) => !counts[id]?.creates).length;
+        out.claims = {
+          callerAnswers: claims.answers,
+          acknowledged: claims.acknowledged.size,
+          ledger: byStatus,
+          ledgerRows: ids.length,
+          unacknowledgedInLedger,
+          atSandbox: st.submissions,
+          createdOnce,
+          missing,
+          lostAcknowledged,
+          duplicates,
           resends: st.posts - st.creates,
-          sandboxPosts: st.posts,
-          settleS: round(settled.ms / 1000, 1),
-          sweeps,
-          settledTimedOut: settled.timedOut,
-        },
-        fiscal,
-        goals: [
-          { goal: "claims: no loss (ledger ACCEPTED = acknowledged = created at sandbox)", met: noLoss, figure: `${ids.length} acknowledged, ${ledger.ACCEPTED ?? 0} ACCEPTED in the ledger, ${atSandbox} at the sandbox, ${lost} lost` },
-          { goal: "claims: no duplicates", met: noDup, figure: `${duplicateCreates} duplicate creates, ${conflicts} conflicts, ${extraAtSandbox} unknown at sandbox (${st.posts - st.creates} idempotent resends)` },
-          ...(fiscal.goals ?? []),
-        ],
-        logs: { gatewayErrors: stack.gateway.logs.counts.error, sampleErrors: stack.gateway.logs.errors.slice(0, 5) },
-      };
+        };
+        out.goals.push(
+          { goal: "claims: no loss (every ledger claim and every acknowledged claim at the sandbox, ACCEPTED)", met: missing === 0 && lostAcknowledged === 0 && (byStatus.ACCEPTED ?? 0) === ids.length, figure: `${ids.length} in the ledger (${claims.acknowledged.size} acknowledged), ${st.submissions} at the sandbox, ${missing} missing, ${byStatus.ACCEPTED ?? 0} ACCEPTED` },
+          { goal: "claims: no duplicates", met: duplicates === 0, figure: `${duplicates} duplicated or conflicting at the sandbox; ${st.posts - st.creates} idempotent resends` },
+        );
+      }
+      if (fiscalServed) {
+        const ledger = (await db.prepare("SELECT id, type, transaction_id AS txn, delivery_status AS ds FROM fiscal_messages").all()).results;
+        const at = ((await json(`${stack.topo.sandboxUrl}/ifix/__sandbox/messages`)).body.messages ?? []);
+        const atIds = new Map(at.map((m) => [m.messageId, m]));
+        const ledgerIds = new Set(ledger.map((m) => m.id));
+        const missing = ledger.filter((m) => !atIds.has(m.id)).length;
+        const extra = at.filter((m) => !ledgerIds.has(m.messageId)).length;
+        const disburse = ledger.filter((m) => m.type === "disburse");
+        const disburseTxn = new Set(disburse.map((m) => m.txn));
+        const piRows = (await db.prepare("SELECT pi_id, payment_id, amount, status FROM payment_instructions WHERE tenant_id = ? AND live = 1").bind(tenantId).all()).results;
+        const piWithoutMessage = piRows.filter((p) => !disburseTxn.has(p.pi_id)).length;
+        const duplicateDisburse = disburse.length - disburseTxn.size;
+        const programTxns = ledger.filter((m) => m.type === "program").map((m) => m.txn);
+        const callerDuplicatePrograms = programTxns.length - new Set(programTxns).size;
+        const summary = (await json(`${stack.topo.gatewayUrl}/v1/funds/summary?tenantId=${tenantId}`, { headers })).body.items?.[0];
+        const lostPis = [...fiscal.pis].filter((pid) => !piRows.some((p) => p.payment_id === pid)).length;
+        const committedOk = summary && summary.committed * 100 === piRows.reduce((a, p) => a + p.amount, 0) && summary.available === 1_000_000 - summary.committed;
+        out.fiscal = {
+          callerAnswers: fiscal.answers,
+          acknowledged: { paymentInstructions: fiscal.pis.size, programs: fiscal.programs.size },
+          ledgerMessages: ledger.length,
+          ledgerByDelivery: Object.fromEntries(Object.entries(ledger.reduce((a, m) => (tally(a, m.ds), a), {}))),
+          atSandbox: at.length,
+          missing,
+          extra,
+          idempotentResends: at.reduce((a, m) => a + (m.posts - 1), 0),
+          paymentInstructions: piRows.length,
+          lostPis,
+          piWithoutMessage,
+          duplicateDisburse,
+          callerDuplicatePrograms,
+          funds: summary,
+        };
+        out.goals.push(
+          { goal: "fiscal: every ledger message at iFIX exactly once", met: missing === 0 && extra === 0 && duplicateDisburse === 0 && piWithoutMessage === 0, figure: `${ledger.length} in the ledger, ${at.length} at the sandbox, ${missing} missing, ${extra} unknown, ${duplicateDisburse} duplicate disburse messages` },
+          { goal: "funds: every PI deducted once, none lost", met: Boolean(committedOk) && lostPis === 0, figure: `${piRows.length} PIs of ₹10 (${fiscal.pis.size} acknowledged), committed ₹${summary?.committed}, available ₹${summary?.available}` },
+        );
+      }
+      out.method =
+        `Vars: ${JSON.stringify(VARS)}. Claims: ${perPhase} per fault phase at 3 concurrent callers (Assam sandbox faults seeded, one set per phase). ` +
+        `Fiscal: ${fiscalN} payment instructions of ₹10 and ${fiscalN} programme messages at 2 concurrent callers alongside, iFIX sandbox faults 20% errors, 10% 429, 10% 1.5 s answers. ` +
+        `The gateway's workerd was disposed and restarted (${restartMs} ms) after ${crashAt} requests, on the same persisted D1/DO state; callers retried refused connections every 250 ms (${networkRetries} retries) and resent what got no answer with the same ids; ` +
+        `then the */15 sweep was fired every 10 s in real time until the ledger settled.`;
+      out.logs = { gatewayErrors: stack.gateway.logs.counts.error, sampleErrors: stack.gateway.logs.errors.slice(0, 5) };
+      return out;
     } finally {
       await stack.stop();
     }
   },
-  /** Payment instructions (→ signed iFIX disburse messages) under iFIX faults; counted at the iFIX sandbox. */
-  async fiscal(stack, headers, quick) {
-    const n = quick ? 50 : 200;
-    const tenantId = "as-bench-resilience";
-    const hoa = "2211-00-101-01-001";
-    const allot = await json(`${stack.topo.gatewayUrl}/v1/funds/allotments`, {
-      method: "POST",
-      headers: headers(),
-      body: JSON.stringify({ txnId: randomUUID(), tenantId, headOfAccount: hoa, ssuCode: "SSU-001", type: "INITIAL_ALLOTMENT", amount: 1_000_000 }),
-    });
-    if (allot.status !== 201) return { skipped: `allotment refused: ${allot.status}` };
-    await setFaults(stack, "ifix", { errorRate: 0.2, rate429: 0.1, slowRate: 0.1, slowMs: 1500, seed: 11 });
-    const pis = [];
-    const answers = {};
-    await pool(Array.from({ length: n }, (_, i) => i), 4, async () => {
-      const body = { paymentId: randomUUID(), tenantId, headOfAccount: hoa, ssuCode: "SSU-001", amount: 10, beneficiaries: [{ name: "ASHA Bench", accountCode: "ACC-0001", amount: 10 }] };
-      const r = await json(`${stack.topo.gatewayUrl}/v1/payment-instructions`, { method: "POST", headers: headers(), body: JSON.stringify(body) });
-      answers[r.status] = (answers[r.status] ?? 0) + 1;
-      if (r.status === 201) pis.push(r.body.piId);
-    });
-    await clearFaults(stack);
-    const inspect = await json(`${stack.topo.sandboxUrl}/ifix/__sandbox/stats`);
-    const summary = (await json(`${stack.topo.gatewayUrl}/v1/funds/summary?tenantId=${tenantId}`, { headers: headers() })).body.items?.[0];
-    const db = await d1(stack);
-    let outbox = null;
-    try {
-      outbox = (await db.prepare("SELECT status, count(*) AS n FROM fiscal_messages GROUP BY status").all()).results;
-    } catch {
-      /* table named differently */
-    }
-    const committedOk = summary && summary.committed === pis.length * 10 && summary.available === 1_000_000 - pis.length * 10;
-    return {
-      created: pis.length,
-      answers,
-      funds: summary,
-      iFixSandbox: inspect.status === 200 ? inspect.body : `no inspection route (${inspect.status})`,
-      messagesByStatus: outbox,
-      goals: [{ goal: "funds: every PI deducted once under iFIX faults", met: Boolean(committedOk), figure: `${pis.length} PIs of ₹10, committed ₹${summary?.committed}, available ₹${summary?.available}` }],
-    };
-  },
   table(r) {
+    const rows = [["flow", "acknowledged to callers", "in the ledger", "at the sandbox", "missing", "duplicates", "idempotent resends"]];
     const c = r.claims;
-    const rows = [
-      ["flow", "acknowledged", "ledger", "at sandbox (created once)", "lost", "duplicates", "idempotent resends", "settled after faults cleared"],
-      [
-        "claims (Assam)",
-        c.acknowledged,
-        Object.entries(c.ledger).map(([k, v]) => `${k} ${v}`).join(", "),
-        c.atSandbox,
-        c.lost,
-        c.duplicateCreates + c.conflicts + c.extraAtSandbox,
-        c.resends,
-        `${c.settleS} s (${c.sweeps} sweeps)${c.settledTimedOut ? " timed out" : ""}`,
-      ],
-    ];
-    if (r.fiscal && !r.fiscal.skipped) {
-      rows.push(["payment instructions (iFIX)", r.fiscal.created, `committed ₹${r.fiscal.funds?.committed}`, typeof r.fiscal.iFixSandbox === "object" ? JSON.stringify(r.fiscal.iFixSandbox).slice(0, 80) : "–", "–", "–", "–", "–"]);
+    if (c) {
+      rows.push(["claims → Assam", c.acknowledged, `${c.ledgerRows} (${Object.entries(c.ledger).map(([k, v]) => `${k} ${v}`).join(", ")})`, c.atSandbox, c.missing, c.duplicates, c.resends]);
     }
-    const inj = r.injected?.assam?.injected;
+    const f = r.fiscal;
+    if (f) {
+      rows.push([
+        "PIs + programmes → iFIX",
+        `${f.acknowledged.paymentInstructions} PIs + ${f.acknowledged.programs} programmes`,
+        `${f.ledgerMessages} messages (${Object.entries(f.ledgerByDelivery).map(([k, v]) => `${k} ${v}`).join(", ")}); ${f.paymentInstructions} PIs, ₹${f.funds?.committed} committed`,
+        f.atSandbox,
+        f.missing,
+        f.duplicateDisburse + f.extra,
+        f.idempotentResends,
+      ]);
+    }
+    const inj = r.injected ?? {};
+    const fmt = (x) => (x ? `${x.injected.error} errors, ${x.injected.rate429} × 429, ${x.injected.slow} slow` : "–");
     return {
       rows,
       notes: [
         r.method,
-        inj ? `faults injected at the Assam sandbox: ${inj.error} errors, ${inj.rate429} × 429, ${inj.slow} slow answers, ${inj.drop} dropped` : "",
-        `caller saw: ${JSON.stringify(r.callerAnswers)}`,
-        r.fiscal?.skipped ? `fiscal flow: not measured (${r.fiscal.skipped})` : "",
-      ].filter(Boolean),
+        `faults injected: Assam ${fmt(inj.assam)}; iFIX ${fmt(inj.ifix)}`,
+        `settled ${r.settleS} s after the faults were cleared (${r.sweeps} sweeps)${r.settledTimedOut ? " — **timed out**" : ""}; what the crash interrupted waits for its 5-minute lease before a sweep re-sends it`,
+        c ? `claims: callers saw ${JSON.stringify(c.callerAnswers)}` : "claims flow not measured",
+        f ? `fiscal: callers saw ${JSON.stringify(f.callerAnswers)}${f.callerDuplicatePrograms ? `; ${f.callerDuplicatePrograms} programme(s) recorded twice because a caller resent one whose answer the crash swallowed (programmes carry no idempotency key)` : ""}` : "fiscal flow not measured",
+      ],
     };
   },
 };
