@@ -14,7 +14,8 @@ export const UNSENT_GRACE_MS = 60_000;
  * conditional UPDATE that moves the lease forward (re-checking the due condition, so two sweeps never
  * both take a row) and one sendBatch. A duplicate queue message would claim nothing anyway.
  */
-export async function resendOutbox(env: Env, db: Db, now = Date.now(), pageSize = 100, maxPages = 20): Promise<number> {
+// 90 ids + the lease and due-time parameters stay under D1's 100 bound parameters per statement.
+export async function resendOutbox(env: Env, db: Db, now = Date.now(), pageSize = 90, maxPages = 20): Promise<number> {
   let sent = 0;
   const due = () => or(and(isNull(fiscalOutbox.leaseUntil), lt(fiscalOutbox.createdAt, now - UNSENT_GRACE_MS)), lt(fiscalOutbox.leaseUntil, now));
   for (let page = 0; page < maxPages; page++) {

@@ -227,7 +227,7 @@ export async function getPiView(env: Env, db: Db, row: PiRow, revealTo: string |
 }
 
 /** An API status call (audited as a PI status override). Every call lands in the PI's log. */
-export async function setPiStatusByApi(env: Env, db: Db, row: PiRow, to: PiStatus, reason: string, actor: string, requestId: string) {
+export async function setPiStatusByApi(env: Env, db: Db, row: PiRow, to: PiStatus, reason: string | null, actor: string, requestId: string) {
   const account = accountOf(row);
   if (!account || row.status === "RESERVED") throw new ApiError("INVALID_STATE", "the payment instruction is still being created");
   const r = await accountStub(env, account).setPiStatus(row.piId, to, { eventId: `api:${crypto.randomUUID()}`, source: "api", reason });

@@ -177,7 +177,7 @@ const statusRoute = createRoute({
   middleware: [requireAuth({ scopes: ["funds:write"] })] as const,
   request: {
     params: PiIdParam,
-    body: { required: true, content: { "application/json": { schema: z.strictObject({ status: z.enum(PI_STATUSES), reason: z.string().trim().min(1).max(500) }).openapi("PaymentInstructionStatus") } } },
+    body: { required: true, content: { "application/json": { schema: z.strictObject({ status: z.enum(PI_STATUSES), reason: z.string().trim().max(500).optional() }).openapi("PaymentInstructionStatus") } } },
   },
   responses: {
     200: { description: "The PI after the call", content: { "application/json": { schema: PiView } } },
@@ -268,7 +268,7 @@ export function registerFundsRoutes(app: Router) {
     const p = c.get("principal")!;
     const db = c.get("services").db;
     const row = await visiblePi(c, piId, p);
-    await setPiStatusByApi(c.env, db, row, status as PiStatus, reason, actorOf(p), c.get("requestId"));
+    await setPiStatusByApi(c.env, db, row, status as PiStatus, reason || null, actorOf(p), c.get("requestId"));
     const view = await getPiView(c.env, db, row, p.id);
     if (!view) throw new ApiError("NOT_FOUND", "payment instruction not found");
     return c.json(view as z.infer<typeof PiView>, 200);
