@@ -4,6 +4,8 @@ import { eq } from "drizzle-orm";
 import { call, createClient, expectError, type TestClient } from "../helpers/gateway";
 import { createDb } from "../../src/storage/db";
 import { auditLog } from "../../src/storage/schema/audit-log";
+import { fundsAccounts } from "../../src/storage/schema/funds-accounts";
+import { fundsAllotments } from "../../src/storage/schema/funds-allotments";
 import { account, allot, summaryOf } from "./helpers";
 
 let ops: TestClient;
@@ -30,6 +32,10 @@ describe("allotments (CONTRACT §7, JIT virtual allotments)", () => {
     const acc = account();
     expectError(await allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", 10), 404, "SANCTION_NOT_FOUND");
     expectError(await allot(ops.token, acc, "ALLOTMENT_WITHDRAWAL", 10), 404, "SANCTION_NOT_FOUND");
+    // Refused: nothing written anywhere.
+    const d = createDb(env.DB);
+    expect(await d.select().from(fundsAccounts).where(eq(fundsAccounts.tenantId, acc.tenantId)).all()).toEqual([]);
+    expect(await d.select().from(fundsAllotments).where(eq(fundsAllotments.tenantId, acc.tenantId)).all()).toEqual([]);
     expect((await allot(ops.token, acc, "INITIAL_ALLOTMENT", 100)).status).toBe(201);
     expect((await allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", 0.1)).status).toBe(201);
     expect((await allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", 0.2)).json.balance.available).toBe(100.3); // exact, no float drift

@@ -56,13 +56,14 @@ const sameContent = (row: typeof fundsAllotments.$inferSelect, i: AllotmentInput
  */
 export async function applyAllotment(env: Env, db: Db, ownerId: string, i: AllotmentInput, actor: string, requestId: string): Promise<{ status: 200 | 201; body: AllotmentView }> {
   const now = new Date().toISOString();
-  await db.batch([
-    db
-      .insert(fundsAllotments)
-      .values({ txnId: i.txnId, ownerId, tenantId: i.tenantId, headOfAccount: i.headOfAccount, ssuCode: i.ssuCode, type: i.type, amount: i.amount, state: "PENDING", createdAt: now })
-      .onConflictDoNothing(),
-    registerAccount(db, i),
-  ]);
+  const claim = db
+    .insert(fundsAllotments)
+    .values({ txnId: i.txnId, ownerId, tenantId: i.tenantId, headOfAccount: i.headOfAccount, ssuCode: i.ssuCode, type: i.type, amount: i.amount, state: "PENDING", createdAt: now })
+    .onConflictDoNothing();
+  // Only an initial allotment can bring an account into being, so only it registers one (before the
+  // object changes, for the sweep to find); the other types on an unknown account change nothing.
+  if (i.type === "INITIAL_ALLOTMENT") await db.batch([claim, registerAccount(db, i)]);
+  else await claim.run();
   const row = await db.select().from(fundsAllotments).where(eq(fundsAllotments.txnId, i.txnId)).get();
   if (!row || row.ownerId !== ownerId) throw new ApiError("CONFLICT", "this txnId is already in use");
   if (!sameContent(row, i)) {
