@@ -314,7 +314,8 @@ export async function startGateway(topo, bundles, { persistDir, vars = {}, rateL
         scriptPath: bundles.gateway,
         bindings: { ...tomlVars, ...topo.keys.gateway, ENVIRONMENT: "bench", ...vars },
         // Per-client limit raised for load runs (wrangler.toml: 600 a minute per client).
-        ratelimits: { CLIENT_RATE_LIMITER: { ...base.ratelimits.CLIENT_RATE_LIMITER, simple: { limit: rateLimit, period: 60 } } },
+        // rateLimit null: no binding at all (the code treats it as optional), for attribution runs.
+        ratelimits: rateLimit === null ? {} : { CLIENT_RATE_LIMITER: { ...base.ratelimits.CLIENT_RATE_LIMITER, simple: { limit: rateLimit, period: 60 } } },
       },
     ],
   });

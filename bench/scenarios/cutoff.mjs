@@ -69,7 +69,7 @@ export default {
           const st = await assamStats(stack);
           return { done: st.creates - statsBefore.creates >= seeded, progress: { created: st.creates - statsBefore.creates, posts: st.posts - statsBefore.posts, rssMiB: rss.samples.at(-1)?.rssMiB } };
         },
-        { timeoutMs: quick ? 180_000 : 600_000, everyMs: 1000, label: "cut-off delivering" },
+        { timeoutMs: quick ? 180_000 : 1_200_000, everyMs: 1000, label: "cut-off delivering" },
       );
       const deliveredS = round(delivered.ms / 1000 + cronS, 1);
       // The ledger catches up with the portal's answers.
