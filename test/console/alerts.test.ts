@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { desc } from "drizzle-orm";
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
@@ -20,6 +20,11 @@ const received = async () =>
 
 // This file's D1 starts empty; tests run in order and build on each other's rows.
 describe("alerts from the 15-minute cron", () => {
+  // The alerts borrow the Assam sandbox's webhook receiver, shared with the claims tests: leave it as found.
+  afterAll(async () => {
+    await sandbox("POST", "/assam/__sandbox/reset");
+  });
+
   it("nothing wrong → no alert", async () => {
     await seedCall({ portal: "assam", outcome: "ok" });
     expect(await checkAlerts(withVars({ ALERT_WEBHOOK_URL: receiver() }))).toBe(0);
