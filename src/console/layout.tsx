@@ -5,13 +5,13 @@ import type { Principal } from "../http/context";
 const CSS = `
 *{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1c2430;background:#f5f7fa}
 header{background:#12355b;color:#fff;padding:.6rem 1rem;display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center}
-header strong{font-size:1.05rem;margin-right:.5rem}header a{color:#dce8f5;text-decoration:none;padding:.15rem .3rem;border-radius:4px}
+header strong{font-size:1.05rem;margin-right:.5rem}header a{color:#dce8f5;text-decoration:none;padding:.15rem .3rem;border-radius:4px;white-space:nowrap;display:inline-block}
 header a[aria-current]{background:#fff2;color:#fff}header form{margin-left:auto;display:flex;gap:.5rem;align-items:center}
 header .who{font-size:.85rem;color:#b8cce0}main{padding:1rem;max-width:1200px;margin:0 auto}
 h1{font-size:1.35rem;margin:.3rem 0 1rem}h2{font-size:1.1rem;margin:1.4rem 0 .5rem}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:.9rem}th,td{border-bottom:1px solid #e3e8ee;padding:.35rem .5rem;text-align:left;vertical-align:top}
-th{background:#eef2f6;font-weight:600}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
+th{background:#eef2f6;font-weight:600}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}.scroll>table{min-width:40rem}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:.7rem;margin-bottom:1rem}
 .card{background:#fff;border:1px solid #e3e8ee;border-radius:8px;padding:.7rem}.card b{display:block;font-size:1.4rem}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;background:#fff;padding:.6rem;border:1px solid #e3e8ee;border-radius:8px;margin-bottom:.8rem}
