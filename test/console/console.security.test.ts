@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
+import { SignJWT } from "jose";
+import { app } from "../../src/index";
+import { signingKeys } from "../../src/http/middleware/auth";
 import { call, createClient } from "../helpers/gateway";
 import { createRouter } from "../../src/http/router";
 import { OPENAPI_INFO } from "../../src/http/app";
@@ -130,6 +134,37 @@ describe("console sign-in and sessions", () => {
     const out = await browse("POST", "/console/sign-out", { cookie, form: { _csrf: csrf } });
     expect(out.status).toBe(303);
     expect(out.headers.get("set-cookie")).toMatch(/amrit_console=;|Max-Age=0/);
+  });
+
+  it("an admin session ends when ADMIN_API_KEY changes, and an expired session is no session", async () => {
+    const cookie = await signInAdmin();
+    const get = (e: typeof env) => app.fetch(new Request(`${GATEWAY}/console/audit`, { headers: { Cookie: cookie } }), e, createExecutionContext());
+    expect((await get(env)).status).toBe(200);
+    expect((await get({ ...env, ADMIN_API_KEY: "a-different-admin-key-after-rotation" } as typeof env)).status).toBe(303);
+
+    const [key] = signingKeys(env);
+    const past = Math.floor(Date.now() / 1000) - 10 * 3600;
+    const csrf = csrfOf((await browse("GET", "/console/audit", { cookie })).text);
+    const claims = JSON.parse(atob(cookie.split("=")[1].split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    const expired = await new SignJWT({ kind: "admin", csrf, akf: claims.akf })
+      .setProtectedHeader({ alg: "HS256", kid: key.kid, typ: "JWT" })
+      .setSubject("admin")
+      .setIssuer("amrit-edge-gateway")
+      .setAudience("amrit-edge-gateway/console")
+      .setIssuedAt(past)
+      .setExpirationTime(past + 3600)
+      .sign(key.secret);
+    expect((await browse("GET", "/console/audit", { cookie: `amrit_console=${expired}` })).status).toBe(303);
+    // The same claims, unexpired, pass: the expiry is what refused it.
+    const fresh = await new SignJWT({ kind: "admin", csrf, akf: claims.akf })
+      .setProtectedHeader({ alg: "HS256", kid: key.kid, typ: "JWT" })
+      .setSubject("admin")
+      .setIssuer("amrit-edge-gateway")
+      .setAudience("amrit-edge-gateway/console")
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(key.secret);
+    expect((await browse("GET", "/console/audit", { cookie: `amrit_console=${fresh}` })).status).toBe(200);
   });
 
   it("a POST without a session is refused", async () => {
