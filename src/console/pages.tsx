@@ -350,13 +350,19 @@ const subjectText = (s: SubjectState) => (s.status ? `${s.status}${s.detail ? ` 
 
 export const DeadLettersPage: FC<{
   q: Record<string, string>;
+  kinds?: string[];
   items: { row: DeadLetterRow; subject: SubjectState }[];
   next: string | null;
   csrf: string;
   ok?: string;
   error?: string;
-}> = ({ q, items, next, csrf, ok, error }) => (
+}> = ({ q, kinds = [], items, next, csrf, ok, error }) => (
   <>
+    <datalist id="dead-letter-kinds">
+      {kinds.map((k) => (
+        <option value={k} />
+      ))}
+    </datalist>
     <form class="filters" method="get" action="/console/dead-letters">
       <label>
         State
@@ -370,7 +376,7 @@ export const DeadLettersPage: FC<{
       </label>
       <label>
         Kind
-        <input name="kind" value={q.kind ?? ""} placeholder="deliver, fiscal.deliver…" />
+        <input name="kind" value={q.kind ?? ""} list="dead-letter-kinds" placeholder="any" />
       </label>
       <label>
         Subject id

@@ -9,6 +9,7 @@ import { getAuthConfig } from "../env";
 import { clients } from "../storage/schema/clients";
 import { auditLog } from "../storage/schema/audit-log";
 import { alerts } from "../storage/schema/alerts";
+import { deadLetters } from "../storage/schema/dead-letters";
 import { claims } from "../storage/schema/claims";
 import { auditInsert } from "../storage/audit";
 import { sha256Hex, timingSafeEqual } from "../domain/security/crypto";
@@ -246,12 +247,14 @@ export function createConsoleApp() {
     const db = c.get("services").db;
     const { items, next } = await listDeadLetters(db, filter.data, PAGE, before);
     const states = await subjectStates(db, items);
+    const kinds = (await db.selectDistinct({ kind: deadLetters.kind }).from(deadLetters).orderBy(deadLetters.kind).limit(50).all()).map((r) => r.kind);
     return page(
       c,
       "Dead letters",
       "/console/dead-letters",
       <DeadLettersPage
         q={q}
+        kinds={kinds}
         items={items.map((row) => ({ row, subject: subjectStateOf(states, row) }))}
         next={next ? encodeCursor(next) : null}
         csrf={c.get("session")!.csrf}
