@@ -117,6 +117,17 @@ describe("fiscal delivery (queue, retries, outbox)", () => {
     );
   });
 
+  it("a local failure (a stored body that no longer opens) counts as an attempt and ends FAILED, never a loop", async () => {
+    const one = { ...env, DELIVERY_MAX_ATTEMPTS: "1" } as unknown as Env;
+    const id = await unsentMessage(writer.clientId);
+    await db.update(fiscalMessages).set({ wireBody: "v1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }).where(eq(fiscalMessages.id, id)).run();
+    expect(await deliverFiscalMessage(one, id, 0)).toBe("failed");
+    const m = await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, id)).get();
+    expect(m).toMatchObject({ deliveryStatus: "FAILED", attempts: 1 });
+    expect(m!.lastError).toMatch(/^local error/);
+    expect((await sandbox("GET", `/ifix/__sandbox/messages/${id}`)).status).toBe(404);
+  });
+
   it("a 4xx from iFIX is not retried: REJECTED and dead-lettered", async () => {
     const id = await unsentMessage(writer.clientId);
     // Corrupt the stored signature's input: sign with the right key but tamper the sealed body? Simpler:

@@ -4,10 +4,10 @@ import { getUpstreamConfig } from "../../env";
 import { createDb, type Db } from "../../storage/db";
 import { fiscalMessages } from "../../storage/schema/fiscal-messages";
 import { fiscalOutbox } from "../../storage/schema/fiscal-outbox";
-import { postIfixMessage } from "../../adapters/ifix/client";
+import { postIfixMessage, type PostOutcome } from "../../adapters/ifix/client";
 import { deadLetter } from "../../queues/dead-letters.consumer";
 import { QUEUES } from "../../queues/names";
-import { createLogger } from "../../lib/logger";
+import { createLogger, errorKind } from "../../lib/logger";
 import { openText } from "./at-rest";
 import { DELIVERY_LEASE_MS, enqueueDelivery } from "./messages";
 
@@ -47,9 +47,15 @@ export async function deliverFiscalMessage(env: Env, messageId: string, attempt:
     await db.delete(fiscalOutbox).where(eq(fiscalOutbox.messageId, messageId)).run();
     return "skipped";
   }
-  // The exact signed bytes, as first built: never re-signed or rebuilt.
-  const body = await openText(env, msg.wireBody, msg.id);
-  const outcome = await postIfixMessage(env, msg.type, body, { messageId, attempt: n, requestId });
+  let outcome: PostOutcome;
+  try {
+    // The exact signed bytes, as first built: never re-signed or rebuilt.
+    const body = await openText(env, msg.wireBody, msg.id);
+    outcome = await postIfixMessage(env, msg.type, body, { messageId, attempt: n, requestId });
+  } catch (err) {
+    // A local failure (e.g. configuration) counts as an attempt, so it ends in FAILED, not a loop.
+    outcome = { kind: "retry", httpStatus: null, durationMs: 0, error: `local error (${errorKind(err)})`, retryAfterMs: null, timeout: false };
+  }
   const now = new Date().toISOString();
 
   if (outcome.kind === "ok") {
