@@ -4,6 +4,7 @@ import { createDb, type Db } from "../storage/db";
 import { fiscalOutbox } from "../storage/schema/fiscal-outbox";
 import { DELIVERY_LEASE_MS, type FiscalDeliveryMessage } from "../domain/fiscal/messages";
 import { fanOutReprojection, settleStaleReservations } from "../domain/funds/reconcile";
+import { purgeExpiredPersonalData } from "../domain/funds/retention";
 import { createLogger } from "../lib/logger";
 
 /** Outbox rows never handed to the queue get this long (the request's own send) before a re-send. */
@@ -38,9 +39,10 @@ export async function resendOutbox(env: Env, db: Db, now = Date.now(), pageSize 
 }
 
 /**
- * Every 15 minutes: outbox re-sends, stale PI reservations, and the funds projection's convergence
+ * Every 15 minutes: outbox re-sends, stale PI reservations, the funds projection's convergence
  * (each account re-projected from its Durable Object by the fiscal queue's consumer, fanned out in
- * pages so one cron invocation stays within its D1 query budget however many accounts there are).
+ * pages so one cron invocation stays within its D1 query budget however many accounts there are),
+ * and the purge of beneficiaries' details past their retention (CONTRACT §11).
  */
 export async function runFiscalSweep(_controller: ScheduledController | null, env: Env, _ctx?: ExecutionContext): Promise<void> {
   const db = createDb(env.DB);
@@ -48,5 +50,6 @@ export async function runFiscalSweep(_controller: ScheduledController | null, en
   const resent = await resendOutbox(env, db);
   const reservations = await settleStaleReservations(env, db);
   const accounts = await fanOutReprojection(env, db);
-  log.info("fiscal sweep", { resent, ...reservations, accounts });
+  const purged = await purgeExpiredPersonalData(env, db);
+  log.info("fiscal sweep", { resent, ...reservations, accounts, purged });
 }

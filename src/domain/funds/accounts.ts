@@ -11,9 +11,12 @@ export interface AccountKey {
   ssuCode: string;
 }
 
-/** The Durable Object of one account: one instance per tenant + head of account + SSU. */
+/**
+ * The Durable Object of one account: one instance per tenant + head of account + SSU. Created near
+ * India ("apac": Cloudflare offers no India jurisdiction; the hint applies when an object is first made).
+ */
 export function accountStub(env: Env, k: AccountKey) {
-  return env.FUNDS_ACCOUNT.get(env.FUNDS_ACCOUNT.idFromName(JSON.stringify([k.tenantId, k.headOfAccount, k.ssuCode])));
+  return env.FUNDS_ACCOUNT.get(env.FUNDS_ACCOUNT.idFromName(JSON.stringify([k.tenantId, k.headOfAccount, k.ssuCode])), { locationHint: "apac" });
 }
 
 /** Registers the account in D1 before its object is first changed, so the sweep can always find it. */

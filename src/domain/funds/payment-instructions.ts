@@ -10,6 +10,7 @@ import { randomToken } from "../security/crypto";
 import { openText, sealText } from "../fiscal/at-rest";
 import { enqueueDelivery, prepareMessage } from "../fiscal/messages";
 import { accountStub, projectBalance, tenantAccounts, type AccountKey } from "./accounts";
+import { PURGED } from "./retention";
 import { piStatusFromIfix, type PiLogEntry, type PiState, type PiStatus } from "./types";
 import type { IfixStatus } from "../../adapters/ifix/codec";
 
@@ -71,6 +72,7 @@ export function disburseMessage(row: Pick<PiRow, "piId" | "paymentId" | "tenantI
 }
 
 async function beneficiariesOf(env: Env, row: Pick<PiRow, "piId" | "beneficiariesEnc">): Promise<Beneficiary[]> {
+  if (row.beneficiariesEnc === PURGED) return []; // past retention (CONTRACT §11)
   return JSON.parse(await openText(env, row.beneficiariesEnc, row.piId)) as Beneficiary[];
 }
 
