@@ -67,6 +67,13 @@ describe("iFIX configuration (CONTRACT §2)", () => {
     const scoped = { ...env, IFIX_SIGNATURE_SCOPE: "message" } as unknown as Env;
     const only = JSON.parse((await buildSignedEnvelope(scoped, "program", "create", message)).body);
     expect(await verifyEnvelope([gatewayPublic], only.signature, { anything: true }, only.message, "message")).toBe(true);
+    // IFIX_SIGNING_KEY as a private JWK signs the same way.
+    const jwk = await exportJWK(await importPKCS8(env.IFIX_SIGNING_KEY!, "RS256", { extractable: true }));
+    const asJwk = { ...env, IFIX_SIGNING_KEY: JSON.stringify(jwk) } as unknown as Env;
+    const viaJwk = JSON.parse((await buildSignedEnvelope(asJwk, "program", "create", message)).body);
+    expect(await verifyEnvelope([gatewayPublic], viaJwk.signature, viaJwk.header, viaJwk.message)).toBe(true);
+    const publicOnly = { ...env, IFIX_SIGNING_KEY: JSON.stringify({ kty: "RSA", n: jwk.n, e: jwk.e }) } as unknown as Env;
+    await expect(buildSignedEnvelope(publicOnly, "program", "create", message)).rejects.toMatchObject({ code: "CONFIG_INVALID" });
     const wrong = { ...env, IFIX_SIGNATURE_SCOPE: "everything" } as unknown as Env;
     await expect(buildSignedEnvelope(wrong, "program", "create", message)).rejects.toMatchObject({ code: "CONFIG_INVALID" });
   });
