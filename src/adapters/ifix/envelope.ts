@@ -22,7 +22,7 @@ export interface SignedEnvelope {
 /** Builds the header, signs header+message (or message alone), and fixes the wire text once. */
 export async function buildSignedEnvelope(
   env: Env,
-  type: IfixType,
+  _type: IfixType, // the URL carries the type; the header has no field for it
   action: "create" | "update",
   message: Record<string, unknown>,
   opts: { messageId?: string; now?: number } = {},
@@ -38,7 +38,6 @@ export async function buildSignedEnvelope(
     receiver_id: c.IFIX_RECEIVER_ID,
   };
   const signature = await signEnvelope(key, header, message, c.IFIX_SIGNATURE_SCOPE as SignatureScope);
-  void type;
   return { messageId: header.message_id, header, body: JSON.stringify({ signature, header, message }) };
 }
 
