@@ -6,7 +6,7 @@ import { fiscalOutbox } from "../../storage/schema/fiscal-outbox";
 import { auditInsert } from "../../storage/audit";
 import { ApiError } from "../../http/errors";
 import { enqueueDelivery } from "../../domain/fiscal/messages";
-import { replayClaimThroughClaimsArea } from "./claims-replay";
+import { replayFailedClaim } from "../../domain/claims/replay";
 
 /** What a replay changed on its subject: its status before and after. */
 export interface ReplayOutcome {
@@ -16,7 +16,8 @@ export interface ReplayOutcome {
 
 /** Claims: the claims area's own rule (FAILED → QUEUED with the same bytes; a portal 409 is refused). */
 export async function replayClaim(env: Env, db: Db, claimId: string, actor: string, requestId: string | null): Promise<ReplayOutcome> {
-  return replayClaimThroughClaimsArea(env, db, claimId, actor, requestId);
+  await replayFailedClaim(env, db, claimId, actor, requestId);
+  return { before: "FAILED", after: "QUEUED" };
 }
 
 /**

@@ -4,24 +4,22 @@ import type { Db } from "../../storage/db";
 import { claims } from "../../storage/schema/claims";
 import { auditInsert } from "../../storage/audit";
 import { ApiError } from "../../http/errors";
-import { ENQUEUE_GRACE_MS, transition } from "../../domain/claims/ledger";
-import { deliverMessage } from "../../domain/claims/messages";
-import { enqueue, LIVE_EXCLUDED } from "../../domain/claims/submit";
-import type { ReplayOutcome } from "./replayers";
+import { ENQUEUE_GRACE_MS, transition } from "./ledger";
+import { deliverMessage } from "./messages";
+import { enqueue, LIVE_EXCLUDED } from "./submit";
 
 /**
- * The claims area's replay rule, as POST /v1/admin/claims/{claimId}/replay applies it (its handler
- * keeps the rule inline in src/http/routes/claims/replay.ts, with no domain function to call, so the
- * same steps are taken here with the claims ledger's own building blocks): only a FAILED claim; a
- * portal 409 is refused with PORTAL_CONFLICT; a month that has a live corrected claim is refused with
- * DUPLICATE_PERIOD_CLAIM; the claim goes back to QUEUED through the ledger's guarded `transition`
- * (webhook outbox included) and its stored wire bytes are handed to the delivery queue again.
+ * The replay rule (CONTRACT §5), shared by POST /v1/admin/claims/{id}/replay and the console's
+ * dead-letter replay: only a FAILED claim goes back to QUEUED, with the same stored wire bytes; a
+ * claim the portal refused with 409 answers PORTAL_CONFLICT (the same bytes cannot succeed); a
+ * month that has a live corrected claim meanwhile answers DUPLICATE_PERIOD_CLAIM. Audited in the
+ * same D1 batch as the change.
  */
-export async function replayClaimThroughClaimsArea(env: Env, db: Db, claimId: string, actor: string, requestId: string | null): Promise<ReplayOutcome> {
+export async function replayFailedClaim(env: Env, db: Db, claimId: string, actor: string, requestId: string | null) {
   const row = await db.select().from(claims).where(eq(claims.id, claimId.toLowerCase())).get();
-  if (!row) throw new ApiError("NOT_FOUND", "the dead letter's claim no longer exists");
+  if (!row) throw new ApiError("NOT_FOUND", "claim not found");
   if (row.status !== "FAILED") {
-    throw new ApiError("INVALID_STATE", `the claim is ${row.status}, not FAILED: replaying it could send it twice`, {
+    throw new ApiError("INVALID_STATE", `a ${row.status} claim is not replayed (only FAILED ones): it could be sent twice`, {
       details: [{ path: "status", message: row.status }],
     });
   }
@@ -57,7 +55,7 @@ export async function replayClaimThroughClaimsArea(env: Env, db: Db, claimId: st
     // The partial unique index (one live claim per ASHA and month) refused the change.
     throw new ApiError("DUPLICATE_PERIOD_CLAIM", "another live claim exists for this ASHA and month");
   }
-  if (!t.applied) throw new ApiError("INVALID_STATE", "the claim changed meanwhile: not replayed");
+  if (!t.applied) throw new ApiError("INVALID_STATE", "the claim changed meanwhile; read it again");
   await enqueue(env, [deliverMessage(row.id, dispatchId)]);
-  return { before: "FAILED", after: "QUEUED" };
+  return t.row;
 }
