@@ -47,3 +47,43 @@ export function generateDevKeys({ gatewayUrl, sandboxUrl }) {
     },
   };
 }
+
+// dotenv: single quotes are literal (for JSON values); double quotes expand \n (for PEM keys).
+const quote = (v) => (v.includes("\n") ? JSON.stringify(v) : `'${v}'`);
+const toDevVars = (vars) =>
+  Object.entries(vars)
+    .map(([k, v]) => `${k}=${quote(String(v))}`)
+    .join("\n") + "\n";
+
+/**
+ * The two .dev.vars files for a local gateway + sandbox pair: the gateway's (ENVIRONMENT=development,
+ * its keys, any extra variables) and the sandbox's (SANDBOX_CONFIG: the credentials and keys it shares
+ * with the gateway).
+ */
+export function devVarsFiles(keys, extraGatewayVars = {}) {
+  const sandboxConfig = {
+    assam: { clientId: keys.gateway.ASSAM_CLIENT_ID, clientSecret: keys.gateway.ASSAM_CLIENT_SECRET },
+    umang: { apiToken: keys.gateway.UMANG_API_TOKEN, clientId: keys.gateway.UMANG_CLIENT_ID, clientSecret: keys.gateway.UMANG_CLIENT_SECRET },
+    ifix: {
+      senderId: keys.sandbox.ifixSenderId,
+      privateKeyPem: keys.sandbox.ifixPrivatePem,
+      trustedKeys: { [keys.sandbox.gatewaySenderId]: [keys.sandbox.gatewayPublicPem] },
+    },
+  };
+  return {
+    gateway:
+      "# Development only: written with fresh random keys. Never use these anywhere else.\n" +
+      toDevVars({ ENVIRONMENT: "development", ...keys.gateway, ...extraGatewayVars }),
+    sandbox: "# Development only.\n" + toDevVars({ SANDBOX_CONFIG: JSON.stringify(sandboxConfig) }),
+  };
+}
+
+/** Reads a .dev.vars file written by devVarsFiles. */
+export function parseDevVars(text) {
+  const out = {};
+  for (const line of text.split("\n")) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m) out[m[1]] = m[2].startsWith('"') ? JSON.parse(m[2]) : m[2].replace(/^'(.*)'$/, "$1");
+  }
+  return out;
+}

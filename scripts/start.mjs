@@ -8,54 +8,28 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { generateDevKeys } from "./dev-keys.mjs";
+import { devVarsFiles, generateDevKeys, parseDevVars } from "./dev-keys.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 8787);
 const SANDBOX_PORT = Number(process.env.SANDBOX_PORT ?? 8788);
+// Debugger ports, settable so a second copy (e.g. the console's browser test) can run beside this one.
+const GATEWAY_INSPECTOR_PORT = process.env.GATEWAY_INSPECTOR_PORT ?? "9229";
+const SANDBOX_INSPECTOR_PORT = process.env.SANDBOX_INSPECTOR_PORT ?? "9230";
 const gatewayUrl = `http://127.0.0.1:${GATEWAY_PORT}`;
 const sandboxUrl = `http://127.0.0.1:${SANDBOX_PORT}`;
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
-
-// dotenv: single quotes are literal (for JSON values); double quotes expand \n (for PEM keys).
-const quote = (v) => (v.includes("\n") ? JSON.stringify(v) : `'${v}'`);
-const toDevVars = (vars) =>
-  Object.entries(vars)
-    .map(([k, v]) => `${k}=${quote(String(v))}`)
-    .join("\n") + "\n";
-
-function parseDevVars(file) {
-  const out = {};
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (m) out[m[1]] = m[2].startsWith('"') ? JSON.parse(m[2]) : m[2].replace(/^'(.*)'$/, "$1");
-  }
-  return out;
-}
 
 // 1. Development keys: generated once per machine, kept in git-ignored .dev.vars files.
 const gatewayVars = join(root, ".dev.vars");
 const sandboxVars = join(root, "src", "sandbox", ".dev.vars");
 if (!existsSync(gatewayVars) || !existsSync(sandboxVars)) {
-  const keys = generateDevKeys({ gatewayUrl, sandboxUrl });
-  writeFileSync(
-    gatewayVars,
-    "# Development only: written by `npm start` with fresh random keys. Never use these anywhere else.\n" +
-      toDevVars({ ENVIRONMENT: "development", ...keys.gateway }),
-  );
-  const sandboxConfig = {
-    assam: { clientId: keys.gateway.ASSAM_CLIENT_ID, clientSecret: keys.gateway.ASSAM_CLIENT_SECRET },
-    umang: { apiToken: keys.gateway.UMANG_API_TOKEN, clientId: keys.gateway.UMANG_CLIENT_ID, clientSecret: keys.gateway.UMANG_CLIENT_SECRET },
-    ifix: {
-      senderId: keys.sandbox.ifixSenderId,
-      privateKeyPem: keys.sandbox.ifixPrivatePem,
-      trustedKeys: { [keys.sandbox.gatewaySenderId]: [keys.sandbox.gatewayPublicPem] },
-    },
-  };
-  writeFileSync(sandboxVars, "# Development only: written by `npm start`.\n" + toDevVars({ SANDBOX_CONFIG: JSON.stringify(sandboxConfig) }));
+  const files = devVarsFiles(generateDevKeys({ gatewayUrl, sandboxUrl }));
+  writeFileSync(gatewayVars, files.gateway);
+  writeFileSync(sandboxVars, files.sandbox);
   console.log("[start] wrote development keys to .dev.vars and src/sandbox/.dev.vars");
 }
-const vars = parseDevVars(gatewayVars);
+const vars = parseDevVars(readFileSync(gatewayVars, "utf8"));
 
 // 2. Migrations on the local D1 (the same files the tests apply).
 const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { cwd: root, stdio: "inherit", env: { ...process.env, CI: "true" } });
@@ -89,8 +63,8 @@ function shutdown(code = 0) {
 process.on("SIGINT", () => shutdown(0));
 process.on("SIGTERM", () => shutdown(0));
 
-run("sandbox", ["dev", "-c", "src/sandbox/wrangler.toml", "--ip", "127.0.0.1", "--port", String(SANDBOX_PORT), "--inspector-port", "9230", "--show-interactive-dev-session=false"]);
-run("gateway", ["dev", "--ip", "127.0.0.1", "--port", String(GATEWAY_PORT), "--test-scheduled", "--inspector-port", "9229", "--show-interactive-dev-session=false"]);
+run("sandbox", ["dev", "-c", "src/sandbox/wrangler.toml", "--ip", "127.0.0.1", "--port", String(SANDBOX_PORT), "--inspector-port", SANDBOX_INSPECTOR_PORT, "--show-interactive-dev-session=false"]);
+run("gateway", ["dev", "--ip", "127.0.0.1", "--port", String(GATEWAY_PORT), "--test-scheduled", "--inspector-port", GATEWAY_INSPECTOR_PORT, "--show-interactive-dev-session=false"]);
 
 async function waitFor(url, ms = 90_000) {
   const until = Date.now() + ms;

@@ -7,7 +7,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { generateDevKeys } from "../../scripts/dev-keys.mjs";
+import { devVarsFiles, generateDevKeys, parseDevVars } from "../../scripts/dev-keys.mjs";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -52,13 +52,6 @@ const freePort = () =>
     });
   });
 
-// dotenv as start.mjs writes it: single quotes literal, JSON double quotes for multi-line values.
-const quote = (v) => (v.includes("\n") ? JSON.stringify(v) : `'${v}'`);
-const devVars = (vars) =>
-  Object.entries(vars)
-    .map(([k, v]) => `${k}=${quote(String(v))}`)
-    .join("\n") + "\n";
-
 /**
  * Starts `node scripts/start.mjs` in a temporary copy of the project (node_modules linked) with
  * `extraVars` added to its .dev.vars, and waits until the gateway answers /healthz and the demo
@@ -71,41 +64,30 @@ export async function startGateway(extraVars = {}) {
   const work = tempDir("amrit-console-e2e-");
   for (const f of ["package.json", "wrangler.toml", "tsconfig.json"]) cpSync(join(ROOT, f), join(work, f));
   for (const d of ["scripts", "migrations"]) cpSync(join(ROOT, d), join(work, d), { recursive: true });
-  // start.mjs pins the inspector ports (9229/9230); give this copy free ones so it can run beside a
-  // developer's `npm start` or another test run. Only the copy is changed.
   const [gatewayInspector, sandboxInspector] = [await freePort(), await freePort()];
-  const startScript = join(work, "scripts", "start.mjs");
-  writeFileSync(
-    startScript,
-    readFileSync(startScript, "utf8")
-      .replace('"--inspector-port", "9229"', `"--inspector-port", "${gatewayInspector}"`)
-      .replace('"--inspector-port", "9230"', `"--inspector-port", "${sandboxInspector}"`),
-  );
   cpSync(join(ROOT, "src"), join(work, "src"), {
     recursive: true,
     filter: (p) => !p.split(sep).includes(".wrangler") && !p.endsWith(".dev.vars"),
   });
   symlinkSync(join(ROOT, "node_modules"), join(work, "node_modules"), "dir");
 
-  const keys = generateDevKeys({ gatewayUrl: gateway, sandboxUrl: sandbox });
-  writeFileSync(join(work, ".dev.vars"), devVars({ ENVIRONMENT: "development", ...keys.gateway, ...extraVars }));
-  const sandboxConfig = {
-    assam: { clientId: keys.gateway.ASSAM_CLIENT_ID, clientSecret: keys.gateway.ASSAM_CLIENT_SECRET },
-    umang: { apiToken: keys.gateway.UMANG_API_TOKEN, clientId: keys.gateway.UMANG_CLIENT_ID, clientSecret: keys.gateway.UMANG_CLIENT_SECRET },
-    ifix: {
-      senderId: keys.sandbox.ifixSenderId,
-      privateKeyPem: keys.sandbox.ifixPrivatePem,
-      trustedKeys: { [keys.sandbox.gatewaySenderId]: [keys.sandbox.gatewayPublicPem] },
-    },
-  };
-  writeFileSync(join(work, "src", "sandbox", ".dev.vars"), devVars({ SANDBOX_CONFIG: JSON.stringify(sandboxConfig) }));
+  const files = devVarsFiles(generateDevKeys({ gatewayUrl: gateway, sandboxUrl: sandbox }), extraVars);
+  writeFileSync(join(work, ".dev.vars"), files.gateway);
+  writeFileSync(join(work, "src", "sandbox", ".dev.vars"), files.sandbox);
 
   let log = "";
   const child = spawn(process.execPath, ["scripts/start.mjs"], {
     cwd: work,
     detached: true, // its own process group: wrangler and workerd under it stop together
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, GATEWAY_PORT: String(gatewayPort), SANDBOX_PORT: String(sandboxPort), WRANGLER_SEND_METRICS: "false" },
+    env: {
+      ...process.env,
+      GATEWAY_PORT: String(gatewayPort),
+      SANDBOX_PORT: String(sandboxPort),
+      GATEWAY_INSPECTOR_PORT: String(gatewayInspector),
+      SANDBOX_INSPECTOR_PORT: String(sandboxInspector),
+      WRANGLER_SEND_METRICS: "false",
+    },
   });
   child.stdout.on("data", (d) => (log += d));
   child.stderr.on("data", (d) => (log += d));
@@ -137,7 +119,7 @@ export async function startGateway(extraVars = {}) {
   }
 
   // The admin key, read back from the generated .dev.vars the start script runs with.
-  const adminKey = /^ADMIN_API_KEY='([^']+)'/m.exec(readFileSync(join(work, ".dev.vars"), "utf8"))[1];
+  const adminKey = parseDevVars(readFileSync(join(work, ".dev.vars"), "utf8")).ADMIN_API_KEY;
   try {
     const exited = () => {
       if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode})`);
