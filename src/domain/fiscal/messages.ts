@@ -129,12 +129,9 @@ export interface FiscalMessageView {
   }[];
 }
 
-export async function getMessageView(db: Db, messageId: string): Promise<(FiscalMessageView & { ownerId: string }) | null> {
-  const m = await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, messageId)).get();
-  if (!m) return null;
-  const cbs = await db.select().from(fiscalCallbacks).where(eq(fiscalCallbacks.targetMessageId, messageId)).orderBy(asc(fiscalCallbacks.id)).all();
+/** The caller-facing fields of a fiscal message row (its list item; the detail adds callbacks). */
+export function messageSummary(m: typeof fiscalMessages.$inferSelect) {
   return {
-    ownerId: m.ownerId,
     messageId: m.id,
     type: m.type,
     action: m.action,
@@ -151,6 +148,16 @@ export async function getMessageView(db: Db, messageId: string): Promise<(Fiscal
     createdAt: m.createdAt,
     updatedAt: m.updatedAt,
     deliveredAt: m.deliveredAt,
+  };
+}
+
+export async function getMessageView(db: Db, messageId: string): Promise<(FiscalMessageView & { ownerId: string }) | null> {
+  const m = await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, messageId)).get();
+  if (!m) return null;
+  const cbs = await db.select().from(fiscalCallbacks).where(eq(fiscalCallbacks.targetMessageId, messageId)).orderBy(asc(fiscalCallbacks.id)).all();
+  return {
+    ownerId: m.ownerId,
+    ...messageSummary(m),
     callbacks: cbs.map((c) => ({
       messageId: c.messageId,
       senderId: c.senderId,

@@ -20,7 +20,7 @@ import {
   type IfixType,
 } from "../../../adapters/ifix/codec";
 import { FISCAL_DELIVERY_STATUSES, FISCAL_MESSAGE_STATUSES, IFIX_TYPES, fiscalMessages } from "../../../storage/schema/fiscal-messages";
-import { enqueueDelivery, getMessageView, prepareMessage } from "../../../domain/fiscal/messages";
+import { enqueueDelivery, getMessageView, messageSummary, prepareMessage } from "../../../domain/fiscal/messages";
 import { receiveCallback } from "../../../domain/fiscal/callbacks";
 import { getIfixConfig } from "../../../adapters/ifix/config";
 import type { Context } from "hono";
@@ -232,24 +232,7 @@ export function registerFiscalRoutes(app: Router) {
       .limit(q.limit + 1)
       .all();
     const page = rows.slice(0, q.limit);
-    const items = page.map((m) => ({
-      messageId: m.id,
-      type: m.type,
-      action: m.action,
-      parentMessageId: m.parentId,
-      transactionId: m.transactionId,
-      linkedId: m.linkedId,
-      piId: m.piId,
-      status: m.status,
-      statusMessage: m.statusMessage,
-      deliveryStatus: m.deliveryStatus,
-      attempts: m.attempts,
-      lastHttpStatus: m.lastHttpStatus,
-      lastError: m.lastError,
-      createdAt: m.createdAt,
-      updatedAt: m.updatedAt,
-      deliveredAt: m.deliveredAt,
-    }));
+    const items = page.map(messageSummary);
     const last = page[page.length - 1];
     return c.json({ items, nextCursor: rows.length > q.limit ? encodeCursor([last.createdAt, last.id]) : null }, 200);
   });
