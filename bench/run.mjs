@@ -3,7 +3,9 @@
 // Builds the gateway and the sandbox bundles, runs each scenario on workerd through the Miniflare API,
 // and writes bench/results/<scenario>.json, bench/results/latest.json and bench/results/latest.md.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { ROOT, buildBundles, ensureDir, log, machineInfo } from "./lib/harness.mjs";
 import overhead from "./scenarios/overhead.mjs";
 import claims from "./scenarios/claims.mjs";
@@ -63,12 +65,25 @@ export function renderMarkdown(latest) {
     }
     const t = s.table(r);
     out.push(mdTable(t.rows), "");
+    if (r.loadAverageAtStart) out.push(`- run ${r.machine?.date?.slice(0, 16).replace("T", " ")} UTC on ${r.machine?.built ?? "the working tree"}; machine load average when it started: ${r.loadAverageAtStart.join(" / ")} (1 / 5 / 15 min, ${r.machine?.cores} cores); took ${r.elapsedS} s`);
     for (const n of t.notes ?? []) out.push(`- ${n}`);
     out.push("");
     for (const g of r.goals ?? []) goals.push([s.name, g.goal, g.met ? "yes" : "**no**", g.figure]);
   }
   if (goals.length > 1) out.push("#### Goals", "", mdTable(goals), "");
   return out.join("\n");
+}
+
+const MARKER = "<!-- latest results: written by bench/run.mjs after each full run -->";
+
+/** Puts the latest table into bench/README.md, below its marker (full runs only: --quick figures are indicative). */
+export function updateReadme(md) {
+  const readme = join(ROOT, "bench", "README.md");
+  if (!existsSync(readme)) return;
+  const text = readFileSync(readme, "utf8");
+  const at = text.indexOf(MARKER);
+  if (at < 0) return;
+  writeFileSync(readme, `${text.slice(0, at + MARKER.length)}\n\n${md.replace(/^####/gm, "###")}\n`);
 }
 
 async function main() {
@@ -87,6 +102,8 @@ async function main() {
     if (args.only && !args.only.includes(s.name)) continue;
     log(`── ${s.name}: ${s.title}`);
     const t0 = Date.now();
+    // Other work on the machine (tests of other areas, say) competes for the same cores: recorded.
+    const loadAtStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
     let result;
     try {
       result = await s.run({ bundles, quick: args.quick, machine });
@@ -94,7 +111,7 @@ async function main() {
       console.error(err);
       result = { error: String(err?.message ?? err).slice(0, 500) };
     }
-    const record = { scenario: s.name, title: s.title, machine, quick: args.quick, elapsedS: Math.round((Date.now() - t0) / 1000), ...result };
+    const record = { scenario: s.name, title: s.title, machine, quick: args.quick, elapsedS: Math.round((Date.now() - t0) / 1000), loadAverageAtStart: loadAtStart, ...result };
     writeFileSync(join(RESULTS, `${s.name}.json`), JSON.stringify(record, null, 2) + "\n");
     latest.scenarios[s.name] = record;
     log(`── ${s.name} done in ${record.elapsedS} s${result.error ? ` (error: ${result.error})` : ""}`);
@@ -102,12 +119,24 @@ async function main() {
   writeFileSync(latestPath, JSON.stringify(latest, null, 2) + "\n");
   const md = renderMarkdown(latest);
   writeFileSync(join(RESULTS, "latest.md"), md + "\n");
+  if (!args.quick) updateReadme(md);
   console.log("\n" + md);
   log(`all done in ${Math.round((Date.now() - started) / 1000)} s; results in bench/results/`);
   process.exit(0);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+// `node bench/run.mjs --render`: rewrite latest.md (and the README table) from latest.json without running anything.
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.argv.includes("--render")) {
+    const latest = JSON.parse(readFileSync(join(RESULTS, "latest.json"), "utf8"));
+    const md = renderMarkdown(latest);
+    writeFileSync(join(RESULTS, "latest.md"), md + "\n");
+    if (!latest.quick) updateReadme(md);
+    console.log(md);
+  } else {
+    main().catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
+  }
+}

@@ -297,13 +297,14 @@ function gatewayWorkerOptions() {
  * (D1, KV, Durable Objects survive a dispose + restart, as they survive a crash in production).
  * `vars` override wrangler.toml's vars (e.g. ASSAM_MAX_RPS for the cut-off run).
  */
-export async function startGateway(topo, bundles, { persistDir, vars = {}, rateLimit = 1_000_000 } = {}) {
+export async function startGateway(topo, bundles, { persistDir, vars = {}, rateLimit = 1_000_000, inspectorPort, consumer } = {}) {
   const base = gatewayWorkerOptions();
   const tomlVars = unstable_readConfig({ config: join(ROOT, "wrangler.toml") }).vars ?? {};
   const sink = logSink();
   const s = await startMiniflare({
     host: "127.0.0.1",
     port: topo.gatewayPort,
+    ...(inspectorPort ? { inspectorPort, inspectorHost: "127.0.0.1" } : {}),
     resourcePersistencePath: persistDir,
     handleStructuredLogs: (e) => sink.handle(e),
     workers: [
@@ -313,13 +314,67 @@ export async function startGateway(topo, bundles, { persistDir, vars = {}, rateL
         modules: true,
         scriptPath: bundles.gateway,
         bindings: { ...tomlVars, ...topo.keys.gateway, ENVIRONMENT: "bench", ...vars },
+        // `consumer`: override a queue consumer's settings (diagnostics only; results use wrangler.toml's).
+        queueConsumers: consumer ? Object.fromEntries(Object.entries(base.queueConsumers).map(([q, c]) => [q, consumer[q] ? { ...c, ...consumer[q] } : c])) : base.queueConsumers,
         // Per-client limit raised for load runs (wrangler.toml: 600 a minute per client).
         // rateLimit null: no binding at all (the code treats it as optional), for attribution runs.
         ratelimits: rateLimit === null ? {} : { CLIENT_RATE_LIMITER: { ...base.ratelimits.CLIENT_RATE_LIMITER, simple: { limit: rateLimit, period: 60 } } },
       },
     ],
   });
-  return { ...s, logs: sink, dispose: () => s.mf.dispose() };
+  return { ...s, logs: sink, inspectorPort, dispose: () => s.mf.dispose() };
+}
+
+/**
+ * Samples the JS heap of the gateway Worker's own isolate (not workerd's internals, local D1 or the
+ * queue broker, which run in other isolates) over the DevTools protocol: a forced GC, then
+ * Runtime.getHeapUsage, every `everyMs`. Needs the gateway started with an inspector port.
+ */
+export async function sampleWorkerHeap(gw, everyMs = 5000) {
+  const targets = await (await fetch(`http://127.0.0.1:${gw.inspectorPort}/json`)).json();
+  const target = targets.find((t) => /gateway/.test(`${t.id} ${t.title} ${t.url}`)) ?? targets[0];
+  if (!target) throw new Error("no inspector target for the gateway");
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  let id = 0;
+  const pending = new Map();
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data);
+    if (m.id && pending.has(m.id)) {
+      pending.get(m.id)(m.result);
+      pending.delete(m.id);
+    }
+  };
+  const call = (method) =>
+    new Promise((resolve) => {
+      const n = ++id;
+      pending.set(n, resolve);
+      ws.send(JSON.stringify({ id: n, method }));
+      setTimeout(() => pending.has(n) && (pending.delete(n), resolve(null)), 2000);
+    });
+  const samples = [];
+  const started = Date.now();
+  const tick = async () => {
+    // Live heap: collect garbage first, so the figure is what the Worker holds, not GC timing.
+    await call("HeapProfiler.collectGarbage");
+    const r = await call("Runtime.getHeapUsage");
+    if (r?.usedSize !== undefined) samples.push({ t: Math.round((Date.now() - started) / 1000), usedMiB: round(r.usedSize / 2 ** 20, 1), totalMiB: round(r.totalSize / 2 ** 20, 1) });
+  };
+  await tick();
+  const timer = setInterval(tick, everyMs);
+  return {
+    target: target.title ?? target.id,
+    samples,
+    stop() {
+      clearInterval(timer);
+      ws.close();
+      const used = samples.map((x) => x.usedMiB);
+      return { target: target.title ?? target.id, startMiB: used[0] ?? null, peakMiB: used.length ? Math.max(...used) : null, endMiB: used.at(-1) ?? null, samples: samples.filter((_, i) => i % 3 === 0) };
+    },
+  };
 }
 
 /** Applies migrations/*.sql to the gateway's D1 in file order (as `wrangler d1 migrations apply` does). */
@@ -341,10 +396,11 @@ export async function applyMigrations(gw, dir = join(ROOT, "migrations")) {
 export const tempDir = (prefix) => mkdtempSync(join(os.tmpdir(), `amrit-bench-${prefix}-`));
 
 /** Starts sandbox + gateway (+ passthrough when asked), migrates, and creates a client with all scopes. */
-export async function startStack(bundles, { persistDir = tempDir("state"), vars, passthrough = false, rateLimit } = {}) {
+export async function startStack(bundles, { persistDir = tempDir("state"), vars, passthrough = false, rateLimit, inspect = false, consumer } = {}) {
   const topo = await createTopology();
   const sandbox = await startSandbox(topo, bundles);
-  const gateway = await startGateway(topo, bundles, { persistDir, vars, rateLimit });
+  const inspectorPort = inspect ? await freePort() : undefined;
+  const gateway = await startGateway(topo, bundles, { persistDir, vars, rateLimit, inspectorPort, consumer });
   await applyMigrations(gateway, bundles.migrations);
   const pt = passthrough ? await startPassthrough(topo) : null;
   const stack = {
@@ -359,7 +415,7 @@ export async function startStack(bundles, { persistDir = tempDir("state"), vars,
     admin: { "X-API-Key": topo.keys.gateway.ADMIN_API_KEY, "Content-Type": "application/json" },
     async restartGateway() {
       await stack.gateway.dispose();
-      stack.gateway = await startGateway(topo, bundles, { persistDir, vars, rateLimit });
+      stack.gateway = await startGateway(topo, bundles, { persistDir, vars, rateLimit, inspectorPort, consumer });
       return stack.gateway;
     },
     async stop() {

@@ -107,7 +107,7 @@ export default {
             const url = `${stack.topo.gatewayUrl}${concrete}${qs ? `?${qs}` : ""}`;
             const headers = { ...extra };
             // Health routes need the end user's token: usually send one so validation beyond it is reached.
-            if (path.startsWith("/v1/health") && !headers["X-Health-Token"] && segs[0].length % 5 !== 0) headers["X-Health-Token"] = `Bearer ${segs[1] || "t"}`;
+            if (path.startsWith("/v1/health") && !headers["X-Health-Token"] && segs[0].length % 5 !== 0) headers["X-Health-Token"] = `Bearer ${encodeURIComponent(segs[1]) || "t"}`;
             if (cred === "client") headers["X-API-Key"] = client.apiKey;
             if (cred === "admin") headers["X-API-Key"] = stack.topo.keys.gateway.ADMIN_API_KEY;
             if (cred === "junk-bearer") headers.Authorization = "Bearer eyJhbGciOiJub25lIn0.e30.";
