@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import SummaryLineReporter from "./test/reporters/summary-line";
 import { createSandbox } from "./src/sandbox";
 // @ts-expect-error plain ESM helper shared with scripts/start.mjs
 import { generateDevKeys } from "./scripts/dev-keys.mjs";
@@ -81,5 +82,5 @@ export default defineConfig(async () => {
     },
   };
 
-  return { test: { onConsoleLog, projects: [workers, e2e] } };
+  return { test: { onConsoleLog, reporters: ["default", new SummaryLineReporter()], projects: [workers, e2e] } };
 });
