@@ -47,7 +47,7 @@ export function renderMarkdown(latest) {
   const m = latest.machine;
   const out = [
     `Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryMiB} MiB, ${m.os}; Node ${m.node}; workerd ${m.workerd}; miniflare ${m.miniflare}; ` +
-      `autocannon ${m.autocannon}; commit ${m.gitCommit} (${m.built ?? "working tree"}); ${m.date}${latest.quick ? "; **--quick run (short durations, 1 run each): indicative only**" : ""}.`,
+      `autocannon ${m.autocannon}. Each scenario says when and from which commit it ran${latest.quick ? "; **--quick run (short durations, 1 run each): indicative only**" : ""}.`,
     "",
   ];
   const goals = [["scenario", "goal", "met", "figure"]];
@@ -65,7 +65,11 @@ export function renderMarkdown(latest) {
     }
     const t = s.table(r);
     out.push(mdTable(t.rows), "");
-    if (r.loadAverageAtStart) out.push(`- run ${r.machine?.date?.slice(0, 16).replace("T", " ")} UTC on ${r.machine?.built ?? "the working tree"}; machine load average when it started: ${r.loadAverageAtStart.join(" / ")} (1 / 5 / 15 min, ${r.machine?.cores} cores); took ${r.elapsedS} s`);
+    out.push(
+      `- run ${r.machine?.date?.slice(0, 16).replace("T", " ")} UTC on ${r.machine?.built ?? `the working tree at ${r.machine?.gitCommit}`}` +
+        (r.loadAverageAtStart ? `; machine load average when it started: ${r.loadAverageAtStart.join(" / ")} (1 / 5 / 15 min, ${r.machine?.cores} cores)` : "") +
+        `; took ${r.elapsedS} s${r.quick ? "; **--quick**" : ""}`,
+    );
     for (const n of t.notes ?? []) out.push(`- ${n}`);
     out.push("");
     for (const g of r.goals ?? []) goals.push([s.name, g.goal, g.met ? "yes" : "**no**", g.figure]);
