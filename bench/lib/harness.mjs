@@ -283,7 +283,8 @@ export async function startPassthrough(topo) {
 let cachedWorkerOptions;
 function gatewayWorkerOptions() {
   // The bindings exactly as wrangler.toml declares them (queues, consumers, dead-letter queue, DOs, D1,
-  // KV, rate limiter, crons), converted by wrangler itself; only the vars are ours.
+  // KV, rate limiter, crons), converted by wrangler itself; only the vars are ours. (Wrangler prints
+  // "Using secrets defined in .dev.vars" here: those values are not used, `bindings` is replaced.)
   if (!cachedWorkerOptions) {
     const all = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml")).workerOptions;
     const keep = ["compatibilityDate", "compatibilityFlags", "cronTriggers", "kvNamespaces", "d1Databases", "queueProducers", "queueConsumers", "durableObjects", "ratelimits"];
