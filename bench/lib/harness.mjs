@@ -7,6 +7,7 @@ import http from "node:http";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import autocannon from "autocannon";
@@ -23,9 +24,8 @@ export const log = (...a) => console.log(`[bench ${new Date().toISOString().slic
 
 export function machineInfo() {
   const cpus = os.cpus();
-  let workerd = JSON.parse(readFileSync(join(ROOT, "node_modules", "workerd", "package.json"), "utf8")).version;
-  const v = spawnSync(join(BIN, "workerd"), ["--version"], { encoding: "utf8" });
-  if (v.status === 0 && v.stdout.trim()) workerd = v.stdout.trim();
+  // The workerd binary Miniflare itself spawns (it may carry its own, newer than the top-level one).
+  const workerd = workerdInfo();
   const pkg = (name) => {
     try {
       return JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
@@ -47,6 +47,28 @@ export function machineInfo() {
     gitCommit: git || null,
     date: new Date().toISOString(),
   };
+}
+
+export function workerdInfo() {
+  const req = createRequire(join(ROOT, "node_modules", "miniflare", "package.json"));
+  let dir;
+  try {
+    dir = dirname(req.resolve("workerd/package.json"));
+  } catch {
+    dir = join(ROOT, "node_modules", "workerd");
+  }
+  const version = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version;
+  const platformPkg = `@cloudflare/workerd-${process.platform}-${process.arch === "x64" ? "64" : process.arch}`;
+  let bin = null;
+  for (const base of [join(ROOT, "node_modules", "miniflare", "node_modules"), join(ROOT, "node_modules")]) {
+    const p = join(base, platformPkg, "bin", "workerd");
+    if (existsSync(p)) {
+      bin = p;
+      break;
+    }
+  }
+  const v = bin ? spawnSync(bin, ["--version"], { encoding: "utf8" }) : null;
+  return `${v?.status === 0 ? v.stdout.trim() : "workerd"} (npm ${version}, as spawned by miniflare)`;
 }
 
 export const median = (xs) => {
