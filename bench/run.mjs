@@ -15,18 +15,19 @@ import resilience from "./scenarios/resilience.mjs";
 import fuzz from "./scenarios/fuzz.mjs";
 
 const SCENARIOS = [overhead, claims, cutoff, funds, resilience, fuzz];
-const RESULTS = ensureDir(join(ROOT, "bench", "results"));
+let RESULTS = join(ROOT, "bench", "results");
 
 function parseArgs(argv) {
-  const args = { quick: false, only: null, fromHead: false };
+  const args = { quick: false, only: null, fromHead: false, results: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") args.quick = true;
     else if (a === "--from-head") args.fromHead = true;
+    else if (a === "--results") args.results = argv[++i];
     else if (a === "--only") args.only = argv[++i].split(",");
     else if (a.startsWith("--only=")) args.only = a.slice(7).split(",");
     else if (a === "--help" || a === "-h") {
-      console.log(`usage: npm run bench -- [--quick] [--from-head] [--only ${SCENARIOS.map((s) => s.name).join(",")}]`);
+      console.log(`usage: npm run bench -- [--quick] [--from-head] [--results <dir>] [--only ${SCENARIOS.map((s) => s.name).join(",")}]`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -92,6 +93,9 @@ export function updateReadme(md) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
+  // --results <dir>: write elsewhere (a trial run that must not replace the committed results).
+  if (args.results) RESULTS = args.results;
+  ensureDir(RESULTS);
   const machine = machineInfo();
   log(`machine: ${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, workerd ${machine.workerd}`);
   log("building the gateway and sandbox bundles (wrangler deploy --dry-run)");
@@ -123,7 +127,7 @@ async function main() {
   writeFileSync(latestPath, JSON.stringify(latest, null, 2) + "\n");
   const md = renderMarkdown(latest);
   writeFileSync(join(RESULTS, "latest.md"), md + "\n");
-  if (!args.quick) updateReadme(md);
+  if (!args.quick && !args.results) updateReadme(md);
   console.log("\n" + md);
   log(`all done in ${Math.round((Date.now() - started) / 1000)} s; results in bench/results/`);
   process.exit(0);
