@@ -31,7 +31,9 @@ if (!cmd) {
   console.error("usage: node scripts/bootstrap.mjs <command> [args…]");
   process.exit(2);
 }
-const env = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ""}` };
+// Vite's note about its future native config loader is about vitest.config.ts's import style, not
+// about anything a test run does; it would print on every run.
+const env = { VITE_CONFIG_NATIVE_IGNORE_WARNING: "true", ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ""}` };
 const resolved = cmd === "node" ? localNode : existsSync(join(bin, cmd)) ? join(bin, cmd) : cmd;
 const child = spawn(resolved, args, { cwd: root, stdio: "inherit", env });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { ApiError, type ErrorCode, type ErrorDetail } from "../http/errors";
 import { tokenProviders, type TokenProvider, type FetchedToken } from "./token-providers";
 
 /** A cached upstream token. `expiresAt` lives inside the value: KV's own TTL has a 60 s floor. */
@@ -27,10 +28,23 @@ export class TokenBroker extends DurableObject<Env> {
   private current = new Map<TokenProvider, CachedToken>();
   private inflight = new Map<TokenProvider, Promise<CachedToken>>();
 
-  /** The current token; `rejected` is a token the upstream just refused (401): never hand it out again. */
-  async getToken(provider: TokenProvider, rejected?: string): Promise<CachedToken> {
+  /**
+   * The current token; `rejected` is a token the upstream just refused (401): never hand it out
+   * again. Answers an outcome rather than throwing: an exception thrown across RPC reaches the caller
+   * as a plain Error (its code and status lost) and is reported as uncaught here.
+   */
+  async getToken(provider: TokenProvider, rejected?: string): Promise<TokenOutcome> {
+    try {
+      const t = await this.acquire(provider, rejected);
+      return { ok: true, token: t.token, expiresAt: t.expiresAt };
+    } catch (err) {
+      return { ok: false, failure: toFailure(err) };
+    }
+  }
+
+  private acquire(provider: TokenProvider, rejected?: string): Promise<CachedToken> {
     const cur = this.current.get(provider);
-    if (isFresh(cur) && cur.token !== rejected) return cur;
+    if (isFresh(cur) && cur.token !== rejected) return Promise.resolve(cur);
     const pending = this.inflight.get(provider);
     if (pending) return pending;
     const p = this.refresh(provider, cur).finally(() => this.inflight.delete(provider));
@@ -61,9 +75,35 @@ export class TokenBroker extends DurableObject<Env> {
   }
 }
 
+/** Why a token could not be had, in a form that crosses RPC intact. */
+export interface TokenFailure {
+  code: ErrorCode;
+  message: string;
+  details: ErrorDetail[];
+  /** The token endpoint's HTTP status, when it answered. */
+  httpStatus: number | null;
+}
+
+export type TokenOutcome = { ok: true; token: string; expiresAt: number } | { ok: false; failure: TokenFailure };
+
+function toFailure(err: unknown): TokenFailure {
+  const httpStatus = typeof (err as { httpStatus?: unknown })?.httpStatus === "number" ? (err as { httpStatus: number }).httpStatus : null;
+  if (err instanceof ApiError) return { code: err.code, message: err.message, details: err.details, httpStatus };
+  return { code: "UPSTREAM_UNAVAILABLE", message: "the upstream token could not be obtained", details: [], httpStatus };
+}
+
+/** A token refresh that failed, rebuilt on the caller's side of the RPC with its code and status. */
+export class UpstreamTokenError extends ApiError {
+  readonly httpStatus: number | null;
+  constructor(failure: TokenFailure) {
+    super(failure.code, failure.message, { details: failure.details });
+    this.httpStatus = failure.httpStatus;
+  }
+}
+
 /**
  * Reads an upstream token: KV first (cheap, every isolate), the broker when missing, stale, or
- * just refused by the upstream.
+ * just refused by the upstream. Throws UpstreamTokenError when none can be had.
  */
 export async function getUpstreamToken(env: Env, provider: TokenProvider, opts: { rejected?: string } = {}): Promise<string> {
   if (!opts.rejected) {
@@ -71,6 +111,8 @@ export async function getUpstreamToken(env: Env, provider: TokenProvider, opts: 
     if (isFresh(hit)) return hit.token;
   }
   const broker = env.TOKEN_BROKER.get(env.TOKEN_BROKER.idFromName(provider));
-  const t = await broker.getToken(provider, opts.rejected);
-  return t.token;
+  // RPC's generated stub type flattens the union; the value is exactly a TokenOutcome.
+  const outcome = (await broker.getToken(provider, opts.rejected)) as unknown as TokenOutcome;
+  if (!outcome.ok) throw new UpstreamTokenError(outcome.failure);
+  return outcome.token;
 }

@@ -10,6 +10,8 @@ export type Principal =
 export interface Services {
   db: Db;
   logger: Logger;
+  /** Runs work after the response (ctx.waitUntil): for best-effort writes such as the transaction log. */
+  defer: (work: Promise<unknown>) => void;
 }
 
 export interface AppEnv {

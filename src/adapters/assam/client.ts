@@ -1,13 +1,12 @@
 import type { Env } from "../../env";
 import { getUpstreamConfig } from "../../env";
-import { getUpstreamToken } from "../../durable-objects/token-broker";
 import type { Db } from "../../storage/db";
 import { recordUpstreamCall } from "../../storage/upstream-calls";
 import { parseRetryAfter } from "../../domain/claims/backoff";
 import { getAssamConfig, usesOAuth, type AssamConfig } from "./config";
 import { decodeAnswer, type PortalAnswer } from "./codec";
 import { paceAssam } from "./pace";
-import { AssamTokenError } from "./token";
+import { getUpstreamToken, UpstreamTokenError } from "../../durable-objects/token-broker";
 
 /** What one exchange with the portal came to (after at most one token renewal). */
 export type PortalResult =
@@ -59,7 +58,7 @@ async function exchange(
     try {
       creds = await credentials(env, conf, rejected);
     } catch (err) {
-      const status = err instanceof AssamTokenError ? err.httpStatus : null;
+      const status = err instanceof UpstreamTokenError ? err.httpStatus : null;
       return { kind: "retry", reason: "token", httpStatus: status, retryAfterMs: null, errorCode: "TOKEN_UNAVAILABLE", durationMs: 0 };
     }
     // The first round may give up on a long wait; the 401 renewal round waits, having already spent one.

@@ -8,9 +8,10 @@ import { getAssamConfig, usesOAuth } from "./config";
 import { paceAssam } from "./pace";
 
 /** Thrown when the portal's token endpoint does not give a token; the caller retries later. */
-export class AssamTokenError extends Error {
+/** The token endpoint failed; `httpStatus` (when it answered) survives the broker's RPC. */
+export class AssamTokenError extends ApiError {
   constructor(readonly httpStatus: number | null, readonly reason: string) {
-    super(`assam token: ${reason}`);
+    super(reason === "timeout" ? "UPSTREAM_TIMEOUT" : "UPSTREAM_UNAVAILABLE", `assam token: ${reason}`);
     this.name = "AssamTokenError";
   }
 }

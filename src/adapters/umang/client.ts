@@ -16,6 +16,8 @@ export interface CallContext {
   requestId?: string | null;
   logger?: Logger;
   db?: Db;
+  /** When given, the transaction-log row is written after the response instead of before it. */
+  defer?: (work: Promise<unknown>) => void;
 }
 
 export type OpAnswer =
@@ -44,7 +46,7 @@ export async function sendOp(env: Env, op: string, fields: Record<string, unknow
     const line = { outcome, httpStatus, durationMs, errorCode };
     if (outcome === "ok" || outcome === "rejected") logger.info("umang call", line);
     else logger.warn("umang call", line);
-    await recordUpstreamCall(db, {
+    const write = recordUpstreamCall(db, {
       portal: "umang",
       operation: op,
       requestId: ctx.requestId ?? null,
@@ -55,6 +57,8 @@ export async function sendOp(env: Env, op: string, fields: Record<string, unknow
       durationMs,
       errorCode,
     });
+    if (ctx.defer) ctx.defer(write);
+    else await write;
   };
 
   const controller = new AbortController();
@@ -129,19 +133,9 @@ export async function callOp(env: Env, op: string, fields: Record<string, unknow
   return unwrap(answer);
 }
 
-/**
- * The session accessToken through the broker. Errors thrown inside the Durable Object reach us as
- * plain Errors over RPC (the ApiError class does not survive), so they are mapped again here.
- */
-async function sessionToken(env: Env, rejected?: string): Promise<string> {
-  try {
-    return await getUpstreamToken(env, "umang", rejected ? { rejected } : {});
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
-    const message = err instanceof Error ? err.message : "";
-    if (/did not answer within/.test(message)) throw new ApiError("UPSTREAM_TIMEOUT", "UMANG did not answer the session request in time");
-    throw unavailable("UMANG session could not be obtained");
-  }
+/** The session accessToken through the broker (its failures keep their code: 502, 504, 503). */
+function sessionToken(env: Env, rejected?: string): Promise<string> {
+  return getUpstreamToken(env, "umang", rejected ? { rejected } : {});
 }
 
 function unwrap(answer: OpAnswer): unknown {

@@ -8,6 +8,14 @@ export const services = (): MiddlewareHandler<AppEnv> => async (c, next) => {
   c.set("services", {
     db: createDb(c.env.DB),
     logger: createLogger({ requestId: c.get("requestId") }),
+    defer: (work) => {
+      const settled = work.catch(() => undefined);
+      try {
+        c.executionCtx.waitUntil(settled);
+      } catch {
+        // No execution context (app.fetch called directly): the work still runs to its end.
+      }
+    },
   });
   await next();
 };

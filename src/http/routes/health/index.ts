@@ -85,7 +85,7 @@ function handlerFor(op: HealthOperation) {
       tokenFields[op.userToken] = op.userToken === "xAuthToken" ? `Bearer ${token}` : token;
     }
     const { db, logger } = c.get("services");
-    const ctx = { requestId: c.get("requestId"), db, logger };
+    const ctx = { requestId: c.get("requestId"), db, logger, defer: c.get("services").defer };
     const call = (wire: Record<string, unknown>) => callOp(c.env, op.op, { ...wire, ...tokenFields }, ctx, { gatewayAuth: op.gatewayAuth });
     const pd = op.run ? await op.run(call, input) : await call(op.toWire(input));
     // Personal health data: never cached by anything between the gateway and the caller.
