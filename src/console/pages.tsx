@@ -10,6 +10,20 @@ import { rupeesToPaise } from "../lib/money";
 
 const IST_OFFSET_MS = 5.5 * 3600_000;
 /** Times are stored in UTC; operators read IST. */
+/** The from/to pair of a filter form, entered in IST (the route converts it to UTC). */
+const IstRange = ({ from, to }: { from?: string; to?: string }) => (
+  <>
+    <label>
+      From (IST)
+      <input type="datetime-local" name="from" value={from ?? ""} />
+    </label>
+    <label>
+      To (IST)
+      <input type="datetime-local" name="to" value={to ?? ""} />
+    </label>
+  </>
+);
+
 export const ist = (iso: string | null | undefined) => {
   if (!iso) return "";
   const t = Date.parse(iso);
@@ -254,14 +268,7 @@ export const TransactionsPage: FC<{ q: Record<string, string>; items: TxItem[]; 
         Request id
         <input name="requestId" value={q.requestId ?? ""} />
       </label>
-      <label>
-        From (IST)
-        <input type="datetime-local" name="from" value={q.from ?? ""} />
-      </label>
-      <label>
-        To (IST)
-        <input type="datetime-local" name="to" value={q.to ?? ""} />
-      </label>
+      <IstRange from={q.from} to={q.to} />
       <button type="submit">Search</button>
       <a class="button secondary" href="/console/transactions">
         Clear
@@ -382,14 +389,7 @@ export const DeadLettersPage: FC<{
         Subject id
         <input name="subjectId" value={q.subjectId ?? ""} />
       </label>
-      <label>
-        From (IST)
-        <input type="datetime-local" name="from" value={q.from ?? ""} />
-      </label>
-      <label>
-        To (IST)
-        <input type="datetime-local" name="to" value={q.to ?? ""} />
-      </label>
+      <IstRange from={q.from} to={q.to} />
       <button type="submit">Filter</button>
     </form>
     <Flash ok={ok} error={error} />
