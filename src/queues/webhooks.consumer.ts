@@ -1,6 +1,8 @@
 import { eq } from "drizzle-orm";
 import type { Env } from "../env";
-import { getUpstreamConfig, readVar } from "../env";
+import { getUpstreamConfig } from "../env";
+import { ApiError } from "../http/errors";
+import { getClaimsWebhookConfig } from "../adapters/assam/config";
 import { createDb } from "../storage/db";
 import { claimWebhooks } from "../storage/schema/claim-webhooks";
 import { recordUpstreamCall } from "../storage/upstream-calls";
@@ -40,8 +42,16 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, _c
 }
 
 export async function deliverWebhook(env: Env, db: ReturnType<typeof createDb>, id: string): Promise<"skipped" | "delivered" | "retry" | "failed"> {
-  const url = readVar(env, "CLAIMS_WEBHOOK_URL");
-  const secret = readVar(env, "CLAIMS_WEBHOOK_SECRET");
+  let conf;
+  try {
+    conf = getClaimsWebhookConfig(env);
+  } catch (err) {
+    // Misconfigured (e.g. a URL without its secret): leave the row owed and say which variable.
+    createLogger({ webhookId: id }).warn("claim webhook not sent: configuration", { reason: err instanceof ApiError ? err.message : "invalid" });
+    return "skipped";
+  }
+  const url = conf.CLAIMS_WEBHOOK_URL;
+  const secret = conf.CLAIMS_WEBHOOK_SECRET;
   // Not configured here: leave the row owed; a configured deployment's sweep will send it.
   if (!url || !secret) return "skipped";
   const row = await db.select().from(claimWebhooks).where(eq(claimWebhooks.id, id)).get();

@@ -89,4 +89,25 @@ describe("claim status webhooks (CLAIMS_WEBHOOK_URL)", () => {
     await runClaimsConsumer([{ type: "deliver", claimId: body.claimId, dispatchId: "nowh" }]);
     expect(await db().select().from(claimWebhooks).where(eq(claimWebhooks.claimId, body.claimId)).all()).toEqual([]);
   });
+
+  it("a webhook URL without its secret stops neither delivery nor the outbox; the event waits for the fix", async () => {
+    const noSecret = { ...env, CLAIMS_WEBHOOK_URL: `${env.TEST_SANDBOX_URL}/assam/__sandbox/webhook` } as unknown as Env;
+    const body = claimBody({ schedule: "cutoff" });
+    await call("POST", "/v1/claims", { token: client.token, body });
+    await forceQueued([body.claimId], "nosecret");
+    await runClaimsConsumer([{ type: "deliver", claimId: body.claimId, dispatchId: "nosecret" }], noSecret);
+    const claim = await call("GET", `/v1/claims/${body.claimId}`, { token: client.token });
+    expect(claim.json.status).toBe("PENDING");
+    const rows = await db().select().from(claimWebhooks).where(eq(claimWebhooks.claimId, body.claimId)).all();
+    expect(rows).toHaveLength(1);
+    const batch = createMessageBatch("amrit-webhooks", [{ id: "w-nosecret", timestamp: new Date(), attempts: 1, body: { type: "claim-webhook", id: rows[0].id } }]);
+    const ctx = createExecutionContext();
+    await consumeWebhooks(batch, noSecret, ctx);
+    await getQueueResult(batch, ctx);
+    expect((await db().select().from(claimWebhooks).where(eq(claimWebhooks.id, rows[0].id)).get())!.state).toBe("PENDING");
+    expect(await received(body.claimId)).toEqual([]);
+    // Once the secret is set, the owed event goes out.
+    await runWebhooks([rows[0].id]);
+    expect((await db().select().from(claimWebhooks).where(eq(claimWebhooks.id, rows[0].id)).get())!.state).toBe("DELIVERED");
+  });
 });

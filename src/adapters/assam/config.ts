@@ -15,8 +15,6 @@ export const getAssamConfig = defineConfig(
       ASSAM_API_KEY: cfg.optional(),
       PARTNER_CODE: cfg.withDefault("AMRIT"),
       ASSAM_MAX_RPS: cfg.int(20, 1, 10_000),
-      CLAIMS_WEBHOOK_URL: z.string().url().optional(),
-      CLAIMS_WEBHOOK_SECRET: cfg.optional(),
     })
     .superRefine((v, ctx) => {
       const hasId = !!v.ASSAM_CLIENT_ID;
@@ -27,11 +25,24 @@ export const getAssamConfig = defineConfig(
       if (!hasId && !hasSecret && !v.ASSAM_API_KEY) {
         ctx.addIssue({ code: "custom", path: ["ASSAM_CLIENT_ID"], message: "set ASSAM_CLIENT_ID/ASSAM_CLIENT_SECRET or ASSAM_API_KEY" });
       }
-      if (v.CLAIMS_WEBHOOK_URL && !v.CLAIMS_WEBHOOK_SECRET) {
-        ctx.addIssue({ code: "custom", path: ["CLAIMS_WEBHOOK_SECRET"], message: "webhooks are signed: set the secret" });
-      }
     }),
 );
 
 export type AssamConfig = ReturnType<typeof getAssamConfig>;
 export const usesOAuth = (c: AssamConfig) => !!(c.ASSAM_CLIENT_ID && c.ASSAM_CLIENT_SECRET);
+
+/**
+ * Claim webhooks (optional): validated on their own so that a webhook misconfiguration never stops
+ * claim delivery. Status changes are still written to the webhook outbox while it is wrong, and sent
+ * once it is fixed.
+ */
+export const getClaimsWebhookConfig = defineConfig(
+  "claims webhook",
+  z
+    .object({ CLAIMS_WEBHOOK_URL: z.string().url().optional(), CLAIMS_WEBHOOK_SECRET: cfg.optional() })
+    .superRefine((v, ctx) => {
+      if (v.CLAIMS_WEBHOOK_URL && !v.CLAIMS_WEBHOOK_SECRET) {
+        ctx.addIssue({ code: "custom", path: ["CLAIMS_WEBHOOK_SECRET"], message: "webhooks are signed: set the secret" });
+      }
+    }),
+);
