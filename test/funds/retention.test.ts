@@ -8,6 +8,7 @@ import { fiscalMessages } from "../../src/storage/schema/fiscal-messages";
 import { purgeExpiredPersonalData, PURGED } from "../../src/domain/funds/retention";
 import type { Env } from "../../src/env";
 import { account, allot, pi, piBody } from "./helpers";
+import { programInput } from "../fiscal/helpers";
 
 const db = createDb(env.DB);
 let owner: TestClient;
@@ -44,5 +45,27 @@ describe("beneficiaries' details are kept only while reconciliation needs them (
     expect(openView.beneficiaries).toHaveLength(1);
     // Within retention (a shorter period set to a long one): nothing more purged.
     expect(await purgeExpiredPersonalData({ ...env, PI_DATA_RETENTION_DAYS: "3650" } as unknown as Env, db)).toBe(0);
+  });
+
+  it("other settled fiscal messages lose their signed body after the retention period; queued ones keep it", async () => {
+    const writer = await createClient(["fiscal:write", "fiscal:read"], "retention writer");
+    const sent = await call("POST", "/v1/fiscal/programs", { token: writer.token, body: programInput() });
+    expect(sent.status).toBe(202);
+    const id = sent.json.messageId;
+    await vi.waitFor(async () => expect((await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, id)).get())!.deliveryStatus).toBe("DELIVERED"), { timeout: 10_000, interval: 100 });
+    const longAgo = new Date(Date.now() - 400 * 86_400_000).toISOString();
+    // Kept within the period, even when settled.
+    expect(await purgeExpiredPersonalData({ ...env, PI_DATA_RETENTION_DAYS: "3650" } as unknown as Env, db)).toBe(0);
+    await db.update(fiscalMessages).set({ updatedAt: longAgo }).where(eq(fiscalMessages.id, id)).run();
+    // A message still waiting for delivery keeps its bytes whatever its age.
+    await db.update(fiscalMessages).set({ deliveryStatus: "QUEUED" }).where(eq(fiscalMessages.id, id)).run();
+    await purgeExpiredPersonalData(env as unknown as Env, db);
+    expect((await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, id)).get())!.wireBody).not.toBe(PURGED);
+    await db.update(fiscalMessages).set({ deliveryStatus: "DELIVERED" }).where(eq(fiscalMessages.id, id)).run();
+    expect(await purgeExpiredPersonalData(env as unknown as Env, db)).toBeGreaterThanOrEqual(1);
+    const after = (await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, id)).get())!;
+    expect(after.wireBody).toBe(PURGED);
+    const view = await call("GET", `/v1/fiscal/messages/${id}`, { token: writer.token });
+    expect(view.json).toMatchObject({ messageId: id, type: "program", deliveryStatus: "DELIVERED" });
   });
 });

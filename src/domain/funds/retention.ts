@@ -1,4 +1,4 @@
-import { and, inArray, lt, ne } from "drizzle-orm";
+import { and, inArray, isNull, lt, ne } from "drizzle-orm";
 import { z } from "zod";
 import { cfg, defineConfig, type Env } from "../../env";
 import type { Db } from "../../storage/db";
@@ -10,7 +10,9 @@ export const PURGED = "purged";
 
 /**
  * PI_DATA_RETENTION_DAYS (default 365): how long after a payment instruction reaches a final status
- * its beneficiaries (names, account codes) and its signed disburse body are kept for reconciliation.
+ * its beneficiaries (names, account codes) and its signed disburse body are kept for reconciliation;
+ * also how long the signed body of any other settled fiscal message (which may name individuals) is
+ * kept after its last change.
  */
 export const getRetentionConfig = defineConfig("data retention", z.object({ PI_DATA_RETENTION_DAYS: cfg.int(365, 1, 3650) }));
 
@@ -40,6 +42,21 @@ export async function purgeExpiredPersonalData(env: Env, db: Db, now = Date.now(
         .set({ wireBody: PURGED })
         .where(and(inArray(fiscalMessages.id, rows.map((r) => r.messageId)), ne(fiscalMessages.deliveryStatus, "QUEUED"))),
     ]);
+    purged += rows.length;
+    if (rows.length < 90) break;
+  }
+  // Other fiscal messages (programs, estimates, sanctions…): their signed bodies may name
+  // individuals. Once delivery is settled (not QUEUED) and the retention period has passed since
+  // their last change, the body goes; type, ids, statuses and callbacks stay.
+  for (let page = 0; page < maxPages; page++) {
+    const rows = await db
+      .select({ id: fiscalMessages.id })
+      .from(fiscalMessages)
+      .where(and(isNull(fiscalMessages.piId), ne(fiscalMessages.deliveryStatus, "QUEUED"), lt(fiscalMessages.updatedAt, cutoff), ne(fiscalMessages.wireBody, PURGED)))
+      .limit(90)
+      .all();
+    if (!rows.length) break;
+    await db.update(fiscalMessages).set({ wireBody: PURGED }).where(inArray(fiscalMessages.id, rows.map((r) => r.id)));
     purged += rows.length;
     if (rows.length < 90) break;
   }
