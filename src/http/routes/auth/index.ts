@@ -58,7 +58,8 @@ type Fail = { fail: [400 | 413 | 415, string] };
 async function readTokenRequest(c: Context<AppEnv>): Promise<Record<string, string> | Fail> {
   const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
   if (Number(c.req.header("content-length") ?? 0) > MAX_BODY_BYTES) return { fail: [413, "body too large"] };
-  const text = await c.req.text();
+  // Decoded from bytes: workerd warns when .text() reads a form-encoded body.
+  const text = new TextDecoder().decode(await c.req.arrayBuffer());
   if (text.length > MAX_BODY_BYTES) return { fail: [413, "body too large"] };
   const out: Record<string, string> = {};
   if (type === "application/x-www-form-urlencoded") {
