@@ -33,6 +33,25 @@ export const ist = (iso: string | null | undefined) => {
 const pct = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
 const ms = (x: number | null) => (x === null ? "–" : `${x} ms`);
 
+/** A record shown as label / value rows (the detail pages). */
+const Facts: FC<{ rows: [string, string][] }> = ({ rows }) => (
+  <table>
+    <tbody>
+      {rows.map(([k, v]) => (
+        <tr>
+          <th>{k}</th>
+          <td>{v}</td>
+        </tr>
+      ))}
+    </tbody>
+  </table>
+);
+
+/** The keyset pager under a list: the same filter, one page further back. */
+const Older: FC<{ path: string; q: Record<string, string>; next: string | null }> = ({ path, q, next }) => (
+  <div class="pager">{next ? <a href={withQuery(path, { ...q, before: next })}>Older →</a> : null}</div>
+);
+
 export const SignInPage: FC<{ error?: string; notice?: string }> = ({ error, notice }) => (
   <div class="signin">
     <h1>AMRIT gateway console</h1>
@@ -313,36 +332,27 @@ export const TransactionsPage: FC<{ q: Record<string, string>; items: TxItem[]; 
       </table>
     </div>
     {items.length === 0 ? <p class="muted">No calls match.</p> : null}
-    <div class="pager">{next ? <a href={withQuery("/console/transactions", { ...q, before: next })}>Older →</a> : null}</div>
+    <Older path="/console/transactions" q={q} next={next} />
   </>
 );
 
 export const TransactionDetail: FC<{ t: TxItem }> = ({ t }) => (
   <>
-    <table>
-      <tbody>
-        {(
-          [
-            ["When", ist(t.at)],
-            ["Portal", t.portal],
-            ["Operation", t.operation],
-            ["Outcome", t.outcome],
-            ["HTTP status", String(t.httpStatus ?? "–")],
-            ["Error code", t.errorCode ?? "–"],
-            ["Duration", `${t.durationMs} ms`],
-            ["Attempt", String(t.attempt)],
-            ["Subject", t.subjectId ?? "–"],
-            ["Request id", t.requestId ?? "–"],
-            ["Tracker", t.tracker ?? "–"],
-          ] as const
-        ).map(([k, v]) => (
-          <tr>
-            <th>{k}</th>
-            <td>{v}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <Facts
+      rows={[
+        ["When", ist(t.at)],
+        ["Portal", t.portal],
+        ["Operation", t.operation],
+        ["Outcome", t.outcome],
+        ["HTTP status", String(t.httpStatus ?? "–")],
+        ["Error code", t.errorCode ?? "–"],
+        ["Duration", `${t.durationMs} ms`],
+        ["Attempt", String(t.attempt)],
+        ["Subject", t.subjectId ?? "–"],
+        ["Request id", t.requestId ?? "–"],
+        ["Tracker", t.tracker ?? "–"],
+      ]}
+    />
     <h2>Request body (redacted)</h2>
     {t.requestBody ? <pre>{t.requestBody}</pre> : <p class="muted">Not kept (UMANG bodies are never stored).</p>}
     <h2>Response body (redacted)</h2>
@@ -427,7 +437,7 @@ export const DeadLettersPage: FC<{
       </table>
     </div>
     {items.length === 0 ? <p class="muted">No dead letters match.</p> : null}
-    <div class="pager">{next ? <a href={withQuery("/console/dead-letters", { ...q, before: next })}>Older →</a> : null}</div>
+    <Older path="/console/dead-letters" q={q} next={next} />
     {items.length ? (
       <form method="post" action="/console/dead-letters/replay">
         <Csrf token={csrf} />
@@ -452,27 +462,18 @@ const DuplicateWarning: FC = () => (
 export const DeadLetterDetail: FC<{ row: DeadLetterRow; subject: SubjectState; body: string; csrf: string; ok?: string; error?: string }> = (p) => (
   <>
     <Flash ok={p.ok} error={p.error} />
-    <table>
-      <tbody>
-        {(
-          [
-            ["Id", p.row.id],
-            ["Recorded", ist(p.row.createdAt)],
-            ["Queue", p.row.queue],
-            ["Kind", p.row.kind],
-            ["Subject", p.row.subjectId ?? "–"],
-            ["Subject now", subjectText(p.subject)],
-            ["Reason", p.row.reason ?? "–"],
-            ["Replays", `${p.row.replayCount}${p.row.replayedAt ? ` (last ${ist(p.row.replayedAt)})` : ""}`],
-          ] as const
-        ).map(([k, v]) => (
-          <tr>
-            <th>{k}</th>
-            <td>{v}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <Facts
+      rows={[
+        ["Id", p.row.id],
+        ["Recorded", ist(p.row.createdAt)],
+        ["Queue", p.row.queue],
+        ["Kind", p.row.kind],
+        ["Subject", p.row.subjectId ?? "–"],
+        ["Subject now", subjectText(p.subject)],
+        ["Reason", p.row.reason ?? "–"],
+        ["Replays", `${p.row.replayCount}${p.row.replayedAt ? ` (last ${ist(p.row.replayedAt)})` : ""}`],
+      ]}
+    />
     <h2>Message (redacted)</h2>
     <pre>{p.body}</pre>
     <h2>Replay</h2>
@@ -669,7 +670,7 @@ export const AuditPage: FC<{ q: Record<string, string>; items: AuditItem[]; next
       </table>
     </div>
     {items.length === 0 ? <p class="muted">No entries match.</p> : null}
-    <div class="pager">{next ? <a href={withQuery("/console/audit", { ...q, before: next })}>Older →</a> : null}</div>
+    <Older path="/console/audit" q={q} next={next} />
   </>
 );
 
