@@ -6,6 +6,7 @@ import { alerts, type AlertKind } from "../storage/schema/alerts";
 import { upstreamCalls } from "../storage/schema/upstream-calls";
 import { deadLetters } from "../storage/schema/dead-letters";
 import { openDeadLetter } from "../console/ops/dead-letters";
+import { failedCalls } from "../console/ops/overview";
 import { recordUpstreamCall } from "../storage/upstream-calls";
 import { hmacSha256Hex } from "../domain/security/crypto";
 import { createLogger } from "../lib/logger";
@@ -61,7 +62,7 @@ export async function evaluateAlerts(env: Env, db: Db, now = Date.now()): Promis
     .select({
       portal: upstreamCalls.portal,
       calls: count(),
-      failures: sql<number>`sum(case when ${upstreamCalls.outcome} in ('retry','failed','timeout','network') then 1 else 0 end)`,
+      failures: failedCalls(),
     })
     .from(upstreamCalls)
     .where(and(gte(upstreamCalls.at, since), sql`${upstreamCalls.portal} != 'webhook'`))

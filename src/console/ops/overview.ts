@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gte, sql, sum, notInArray } from "drizzle-orm";
+import { and, count, desc, eq, gte, inArray, sql, sum, notInArray } from "drizzle-orm";
 import type { Db } from "../../storage/db";
 import { claims, CLAIM_STATUSES } from "../../storage/schema/claims";
 import { upstreamCalls } from "../../storage/schema/upstream-calls";
@@ -9,6 +9,8 @@ import { openDeadLetter } from "./dead-letters";
 export const PORTALS = ["assam", "umang", "ifix", "webhook"] as const;
 /** Outcomes that count against an upstream's health; `rejected` is the portal judging the content. */
 export const FAILED_OUTCOMES = ["retry", "failed", "timeout", "network"] as const;
+/** In a query grouped over `upstream_calls`: how many of the group's calls failed (FAILED_OUTCOMES). */
+export const failedCalls = () => sql<number>`sum(case when ${inArray(upstreamCalls.outcome, [...FAILED_OUTCOMES])} then 1 else 0 end)`;
 
 export interface ClaimsCell {
   period: string;
@@ -69,7 +71,7 @@ export async function upstreamHealth(db: Db, since: string): Promise<PortalHealt
     .select({
       portal: upstreamCalls.portal,
       calls: count(),
-      failures: sql<number>`sum(case when ${upstreamCalls.outcome} in ('retry','failed','timeout','network') then 1 else 0 end)`,
+      failures: failedCalls(),
     })
     .from(upstreamCalls)
     .where(gte(upstreamCalls.at, since))
