@@ -106,6 +106,9 @@ describe("POST /v1/claims (CONTRACT §5)", () => {
     expectError(await post({ ...body, period: "2026-13" }), 400, "VALIDATION_FAILED");
     expectError(await post({ ...body, extra: 1 }), 400, "VALIDATION_FAILED");
     expectError(await post({ ...body, activities: [{ code: "HBNC_VISIT", count: 1 }, { code: "HBNC_VISIT", count: 2 }] }), 400, "VALIDATION_FAILED");
+    // Each amount is valid alone; their total is past exact integer paise (was a 500).
+    const huge = Array.from({ length: 200 }, (_, i) => ({ code: `C${i}`, count: 1, amount: 9_999_999_999_999 }));
+    expectError(await post({ ...body, period: "2025-01", activities: huge }), 400, "VALIDATION_FAILED");
     expect(await claimRow(body.claimId)).toBeUndefined();
   });
 

@@ -7,6 +7,7 @@ import { claims, type ClaimItem } from "../../storage/schema/claims";
 import { claimSubmissions } from "../../storage/schema/claim-submissions";
 import { ApiError, type ErrorDetail } from "../../http/errors";
 import { createLogger } from "../../lib/logger";
+import { MAX_PAISE } from "../../lib/money";
 import { sha256Hex } from "../security/crypto";
 import { encodeSubmission } from "../../adapters/assam/codec";
 import { loadCatalogue, versionInForce, versionNamed, type CatalogueVersion } from "./catalogue";
@@ -65,6 +66,11 @@ async function normalise(input: ClaimInput, version: CatalogueVersion | null): P
     .map((a) => ({ code: a.code, count: a.count, amountPaise: a.amountPaise ?? rates.get(a.code)! * a.count }))
     .sort((x, y) => (x.code < y.code ? -1 : x.code > y.code ? 1 : 0));
   const totalPaise = items.reduce((s, i) => s + i.amountPaise, 0);
+  // Paise must stay exact integers: an item or total past MAX_PAISE would be stored imprecisely and
+  // make every answer about the claim fail (paiseToRupees refuses it).
+  if (totalPaise > MAX_PAISE) {
+    throw new ApiError("VALIDATION_FAILED", "the claim's total amount is out of range", { details: [{ path: "activities", message: "total amount too large" }] });
+  }
   const contentHash = await sha256Hex(
     JSON.stringify({
       ashaId: input.ashaId,
