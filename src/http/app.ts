@@ -52,8 +52,10 @@ export function handleError(err: unknown, c: Context<AppEnv>): Response {
 export function createApp() {
   const app = createRouter();
   app.use("*", requestId(), services(), accessLog());
-  app.use("/v1/*", async (c, next) => (c.req.path === "/v1/auth/token" ? next() : jsonBody()(c, next)));
-  app.use("/ifix/*", jsonBody());
+  const body = jsonBody();
+  // The token endpoint reads its own body: every failure there is RFC 6749-shaped.
+  app.use("/v1/*", async (c, next) => (c.req.path === "/v1/auth/token" ? next() : body(c, next)));
+  app.use("/ifix/*", body);
 
   registerSystemRoutes(app);
   registerAuthRoutes(app);

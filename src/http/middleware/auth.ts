@@ -75,9 +75,7 @@ export const requireAuth = (opts: AuthOptions = {}): MiddlewareHandler<AppEnv> =
   } else {
     const allowed = opts.scopes ?? [];
     const ok = allowed.some((s) => principal.scopes.includes(s));
-    if (opts.adminOnly && !ok) throw new ApiError("FORBIDDEN", "this route needs the admin key");
-    if (!ok && !opts.adminOnly) throw new ApiError("FORBIDDEN", `this route needs scope ${allowed.join(" or ")}`);
-    if (!ok) throw new ApiError("FORBIDDEN", `this route needs scope ${allowed.join(" or ")}`);
+    if (!ok) throw new ApiError("FORBIDDEN", opts.adminOnly ? "this route needs the admin key" : `this route needs scope ${allowed.join(" or ")}`);
     const limiter = c.env.CLIENT_RATE_LIMITER;
     if (limiter) {
       const { success } = await limiter.limit({ key: principal.id });
