@@ -1,7 +1,7 @@
 import { Hono, type Context } from "hono";
 import type { Child } from "hono/jsx";
 import { z } from "zod";
-import { and, desc, eq, gte, lt, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, gte, lt, type SQL } from "drizzle-orm";
 import type { Router } from "../http/router";
 import { ApiError } from "../http/errors";
 import { actorOf, type Principal } from "../http/context";
@@ -182,9 +182,9 @@ export function createConsoleApp() {
       upstreamHealth(db, new Date(now - 86_400_000).toISOString()),
       deadLetterCounts(db),
       fundsByHead(db),
-      db.select({ id: alerts.id }).from(alerts).where(gte(alerts.at, new Date(now - 86_400_000).toISOString())).all(),
+      db.select({ n: count() }).from(alerts).where(gte(alerts.at, new Date(now - 86_400_000).toISOString())).get(),
     ]);
-    return page(c, "Overview", "/console", <OverviewPage claims={claimsData} hour={hour} day={day} deadLetters={dl} funds={funds} alertsToday={alertsToday.length} />);
+    return page(c, "Overview", "/console", <OverviewPage claims={claimsData} hour={hour} day={day} deadLetters={dl} funds={funds} alertsToday={Number(alertsToday?.n ?? 0)} />);
   });
 
   app.post("/sign-in", async (c) => {
