@@ -77,31 +77,28 @@ export async function upstreamHealth(db: Db, since: string): Promise<PortalHealt
     .where(gte(upstreamCalls.at, since))
     .groupBy(upstreamCalls.portal)
     .all();
-  const out: PortalHealth[] = [];
-  for (const portal of PORTALS) {
-    const a = agg.find((r) => r.portal === portal);
-    const calls = Number(a?.calls ?? 0);
-    const failures = Number(a?.failures ?? 0);
-    const last = calls
-      ? await db
-          .select({ at: upstreamCalls.at, operation: upstreamCalls.operation, outcome: upstreamCalls.outcome, httpStatus: upstreamCalls.httpStatus, errorCode: upstreamCalls.errorCode })
-          .from(upstreamCalls)
-          .where(and(eq(upstreamCalls.portal, portal), gte(upstreamCalls.at, since), notInArray(upstreamCalls.outcome, ["ok"])))
-          .orderBy(desc(upstreamCalls.id))
-          .limit(1)
-          .get()
-      : undefined;
-    out.push({
-      portal,
-      calls,
-      failures,
-      successRate: calls ? (calls - failures) / calls : null,
-      p50: await percentile(db, portal, since, calls, 0.5),
-      p95: await percentile(db, portal, since, calls, 0.95),
-      lastError: last ?? null,
-    });
-  }
-  return out;
+  // Each portal's last error and percentiles are independent reads: asked for together, not one after another.
+  return Promise.all(
+    PORTALS.map(async (portal): Promise<PortalHealth> => {
+      const a = agg.find((r) => r.portal === portal);
+      const calls = Number(a?.calls ?? 0);
+      const failures = Number(a?.failures ?? 0);
+      const [last, p50, p95] = await Promise.all([
+        calls
+          ? db
+              .select({ at: upstreamCalls.at, operation: upstreamCalls.operation, outcome: upstreamCalls.outcome, httpStatus: upstreamCalls.httpStatus, errorCode: upstreamCalls.errorCode })
+              .from(upstreamCalls)
+              .where(and(eq(upstreamCalls.portal, portal), gte(upstreamCalls.at, since), notInArray(upstreamCalls.outcome, ["ok"])))
+              .orderBy(desc(upstreamCalls.id))
+              .limit(1)
+              .get()
+          : undefined,
+        percentile(db, portal, since, calls, 0.5),
+        percentile(db, portal, since, calls, 0.95),
+      ]);
+      return { portal, calls, failures, successRate: calls ? (calls - failures) / calls : null, p50, p95, lastError: last ?? null };
+    }),
+  );
 }
 
 export async function deadLetterCounts(db: Db): Promise<{ open: number; total: number }> {
