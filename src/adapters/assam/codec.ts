@@ -1,5 +1,6 @@
 import { periodBounds, istIso } from "../../domain/claims/periods";
 import type { ClaimItem } from "../../storage/schema/claims";
+import { paiseToRupees } from "../../lib/money";
 
 /** Seed 000 §3.3 request body. */
 export interface WireSubmission {
@@ -35,7 +36,7 @@ export function encodeSubmission(c: SubmissionSource, partnerCode: string, gener
     verified_by: { employee_id: c.verifierEmployeeId, name: c.verifierName },
     items: c.items
       .filter((i) => i.count > 0)
-      .map((i) => ({ activity_code: i.code, count: i.count, incentive_amount: i.amountPaise / 100 })),
+      .map((i) => ({ activity_code: i.code, count: i.count, incentive_amount: paiseToRupees(i.amountPaise) })),
   };
   return JSON.stringify(body);
 }
