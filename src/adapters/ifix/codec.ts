@@ -19,8 +19,10 @@ export type FiscalKind = keyof typeof KIND_TO_TYPE;
 export const FISCAL_KINDS = Object.keys(KIND_TO_TYPE) as [FiscalKind, ...FiscalKind[]];
 
 const CODE = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
-const code = (example: string) => z.string().min(2).max(64).regex(CODE, "letters, digits and . _ : / @ + -").openapi({ example });
-const identifier = (example: string) => z.string().min(1).max(128).regex(CODE, "letters, digits and . _ : / @ + -").openapi({ example });
+/** A code (2–64 of letters, digits and . _ : / @ + -), as iFIX and the funds routes take them. */
+export const code = (example: string) => z.string().min(2).max(64).regex(CODE, "letters, digits and . _ : / @ + -").openapi({ example });
+/** An identifier (1–128 of the same characters). */
+export const identifier = (example: string) => z.string().min(1).max(128).regex(CODE, "letters, digits and . _ : / @ + -").openapi({ example });
 
 /** Rupees as a JSON number, > 0, at most two decimals (held as paise inside). */
 export const rupees = () =>

@@ -5,7 +5,7 @@ import { callerSecurity as anyCaller } from "../../router";
 import { requireAuth, canSee } from "../../middleware/auth";
 import { ApiError, commonErrorResponses, errorResponse } from "../../errors";
 import { actorOf, ownerOf } from "../../context";
-import { rupees, toPaise } from "../../../adapters/ifix/codec";
+import { code, identifier as ident, rupees, toPaise } from "../../../adapters/ifix/codec";
 import { getIfixConfig } from "../../../adapters/ifix/config";
 import { cursorParam, decodeCursor, encodeCursor, limitParam, listOf } from "../../pagination";
 import { fundsAccounts } from "../../../storage/schema/funds-accounts";
@@ -16,10 +16,6 @@ import { createPaymentInstruction, getPiView, listPis, setPiStatusByApi } from "
 import type { PiStatus } from "../../../domain/funds/types";
 
 const callerSecurity = anyCaller as unknown as Array<Record<string, string[]>>;
-
-const CODE = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
-const code = (example: string) => z.string().min(2).max(64).regex(CODE, "letters, digits and . _ : / @ + -").openapi({ example });
-const ident = (example: string) => z.string().min(1).max(128).regex(CODE, "letters, digits and . _ : / @ + -").openapi({ example });
 
 const Balance = z.object({ allotted: z.number(), withdrawn: z.number(), committed: z.number(), available: z.number() });
 
