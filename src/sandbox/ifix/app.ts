@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { importPKCS8, importSPKI } from "jose";
 import { canonicalize } from "../../adapters/ifix/jcs";
 import { signEnvelope, verifyEnvelope, type SignatureScope } from "../../adapters/ifix/signing";
+import { sha256Hex } from "../../domain/security/crypto";
 
 /**
  * iFIX sandbox (seed 002): receives the seven message types at /ifix/v1/<type>, verifies their
@@ -94,11 +95,6 @@ export function createIfixSandbox(opts: IfixSandboxOptions = {}) {
     return trusted.get(sender);
   };
 
-  const hashOf = async (v: unknown) => {
-    const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalize(v)));
-    return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  };
-
   async function buildCallback(type: IfixSandboxType, req: Received, status: string, index: number): Promise<QueuedCallback> {
     const header = {
       message_id: reuseId ? req.messageId : crypto.randomUUID(),
@@ -157,7 +153,7 @@ export function createIfixSandbox(opts: IfixSandboxOptions = {}) {
     }
     const messageId = header.message_id;
     if (typeof messageId !== "string" || !messageId) return c.json(errors("INVALID_REQUEST", "header.message_id is required"), 400);
-    const hash = await hashOf({ header, message });
+    const hash = await sha256Hex(canonicalize({ header, message }));
     const seen = received.get(messageId);
     if (seen) {
       seen.posts++;
