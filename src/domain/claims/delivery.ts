@@ -98,7 +98,7 @@ export async function deliverClaim(env: Env, db: Db, msg: { claimId: string; dis
       fromStatus: "QUEUED",
       leaseOwner: lease,
       patch: { ...counted, ...settled, status, receipt: result.answer.receipt, errors: status === "REJECTED" ? result.answer.errors : [], lastPolledAt: Date.now() },
-      delivery: record(status === "ACCEPTED" ? "accepted" : status === "REJECTED" ? "rejected" : "pending", result.httpStatus, result.durationMs, null),
+      delivery: record(pollOutcome(status), result.httpStatus, result.durationMs, null),
     });
     return status === "REJECTED" ? "rejected" : "delivered";
   }
