@@ -6,6 +6,7 @@ import type { Db } from "../../storage/db";
 import { createDb } from "../../storage/db";
 import { recordUpstreamCall } from "../../storage/upstream-calls";
 import { ApiError } from "../../http/errors";
+import { redactString } from "../../lib/redact";
 import { getUpstreamToken } from "../../durable-objects/token-broker";
 import { getUmangConfig, type UmangConfig } from "./config";
 import { buildEnvelope, buildHeaders, newTracker } from "./envelope";
@@ -102,7 +103,7 @@ export async function sendOp(env: Env, op: string, fields: Record<string, unknow
     // UMANG's own failures ({"rs":"F","rc":"PE004","rd":"Sorry, …","pd":null}): the platform, not the caller.
     const rc = typeof parsed.rc === "string" ? parsed.rc : null;
     await finish("failed", status, "UPSTREAM_UNAVAILABLE");
-    throw unavailable("UMANG could not process the request", [{ rc, message: typeof parsed.rd === "string" ? parsed.rd : null }]);
+    throw unavailable("UMANG could not process the request", [{ rc, message: typeof parsed.rd === "string" ? redactString(parsed.rd) : null }]);
   }
   const code = failureCode(failure.status);
   await finish("rejected", status, code);
