@@ -5,7 +5,6 @@ import { createLogger } from "../../lib/logger";
 import type { Db } from "../../storage/db";
 import { createDb } from "../../storage/db";
 import { recordUpstreamCall } from "../../storage/upstream-calls";
-import { ApiError } from "../../http/errors";
 import { redactString } from "../../lib/redact";
 import { getUpstreamToken } from "../../durable-objects/token-broker";
 import { getUmangConfig, type UmangConfig } from "./config";
