@@ -129,7 +129,15 @@ const pick = (q: Record<string, string>, keys: string[]) => {
 
 const zodMessage = (e: z.ZodError) => e.issues.map((i) => `${i.path.join(".") || "filter"}: ${i.message}`).join("; ");
 
-async function signInPrincipal(c: C, form: Record<string, string>): Promise<{ principal: Principal; generation: number } | { refused: string }> {
+type SignIn = { principal: Principal; generation: number } | { refused: string };
+
+/** A live client, by key or by id and secret, signs in only when it holds scope `ops`. */
+const operatorOf = (row: typeof clients.$inferSelect): SignIn =>
+  row.scopes.includes("ops")
+    ? { principal: { kind: "client", id: row.id, name: row.name, scopes: row.scopes }, generation: row.generation }
+    : { refused: "This client has no ops scope: the console is for operators." };
+
+async function signInPrincipal(c: C, form: Record<string, string>): Promise<SignIn> {
   const db = c.get("services").db;
   const key = (form.key ?? "").trim();
   const clientId = (form.clientId ?? "").trim();
@@ -137,19 +145,13 @@ async function signInPrincipal(c: C, form: Record<string, string>): Promise<{ pr
   if (key && key.length <= 512) {
     if (timingSafeEqual(key, getAuthConfig(c.env).ADMIN_API_KEY)) return { principal: { kind: "admin", id: "admin" }, generation: 0 };
     const row = await db.select().from(clients).where(eq(clients.apiKeyHash, await sha256Hex(key))).get();
-    if (row && !row.revokedAt) {
-      if (!row.scopes.includes("ops")) return { refused: "This client has no ops scope: the console is for operators." };
-      return { principal: { kind: "client", id: row.id, name: row.name, scopes: row.scopes }, generation: row.generation };
-    }
+    if (row && !row.revokedAt) return operatorOf(row);
     return { refused: "Unknown or revoked key." };
   }
   if (clientId && secret && clientId.length <= 128 && secret.length <= 256) {
     const row = await db.select().from(clients).where(eq(clients.id, clientId)).get();
     const ok = timingSafeEqual(await sha256Hex(secret), row?.secretHash ?? "0".repeat(64));
-    if (row && !row.revokedAt && ok) {
-      if (!row.scopes.includes("ops")) return { refused: "This client has no ops scope: the console is for operators." };
-      return { principal: { kind: "client", id: row.id, name: row.name, scopes: row.scopes }, generation: row.generation };
-    }
+    if (row && !row.revokedAt && ok) return operatorOf(row);
     return { refused: "Unknown client or wrong secret." };
   }
   return { refused: "Enter a key, or a client id and secret." };
