@@ -2,13 +2,14 @@ import { createRoute } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { Router } from "../../router";
 
-import { requireAuth, canSee } from "../../middleware/auth";
+import { requireAuth } from "../../middleware/auth";
 import { ApiError, commonErrorResponses, errorResponse } from "../../errors";
 import { claims } from "../../../storage/schema/claims";
 import { transition, viewOf } from "../../../domain/claims/ledger";
 import { pollClaim } from "../../../domain/claims/delivery";
 import { ClaimIdParam, claimContent } from "./schemas";
 import { clientSecurity } from "./schemas";
+import { visibleClaim } from "./visible";
 
 const writeAuth = requireAuth({ scopes: ["claims:write"] });
 
@@ -52,8 +53,7 @@ export function registerClaimActionRoutes(app: Router) {
   app.openapi(refreshRoute, async (c) => {
     const { claimId } = c.req.valid("param");
     const db = c.get("services").db;
-    const row = await db.select().from(claims).where(eq(claims.id, claimId.toLowerCase())).get();
-    if (!row || !canSee(c.get("principal"), row.ownerId)) throw new ApiError("NOT_FOUND", "claim not found");
+    const row = await visibleClaim(db, c.get("principal"), claimId);
     if (!(REFRESHABLE as readonly string[]).includes(row.status)) {
       throw new ApiError("INVALID_STATE", `a ${row.status} claim is not polled`, { details: [{ path: "status", message: row.status }] });
     }
@@ -70,8 +70,7 @@ export function registerClaimActionRoutes(app: Router) {
   app.openapi(cancelRoute, async (c) => {
     const { claimId } = c.req.valid("param");
     const db = c.get("services").db;
-    const row = await db.select().from(claims).where(eq(claims.id, claimId.toLowerCase())).get();
-    if (!row || !canSee(c.get("principal"), row.ownerId)) throw new ApiError("NOT_FOUND", "claim not found");
+    const row = await visibleClaim(db, c.get("principal"), claimId);
     const invalid = (status: string) => new ApiError("INVALID_STATE", `a ${status} claim cannot be cancelled`, { details: [{ path: "status", message: status }] });
     if (row.status !== "SCHEDULED") throw invalid(row.status);
     const t = await transition(c.env, db, { row, fromStatus: "SCHEDULED", patch: { status: "CANCELLED" } });

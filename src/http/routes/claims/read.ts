@@ -3,12 +3,13 @@ import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import type { Router } from "../../router";
 
 import { requireAuth, canSee } from "../../middleware/auth";
-import { ApiError, commonErrorResponses, errorResponse } from "../../errors";
+import { commonErrorResponses, errorResponse } from "../../errors";
 import { claims, CLAIM_STATUSES } from "../../../storage/schema/claims";
 import { claimsByIds, viewOf, viewsOf } from "../../../domain/claims/ledger";
 import { cursorParam, decodeCursor, encodeCursor, limitParam, listOf } from "../../pagination";
 import { ClaimIdParam, ClaimSchema, claimContent, Period } from "./schemas";
 import { clientSecurity } from "./schemas";
+import { visibleClaim } from "./visible";
 
 const readAuth = requireAuth({ scopes: ["claims:read"] });
 
@@ -75,8 +76,7 @@ export function registerReadClaimRoutes(app: Router) {
   app.openapi(getRoute, async (c) => {
     const { claimId } = c.req.valid("param");
     const db = c.get("services").db;
-    const row = await db.select().from(claims).where(eq(claims.id, claimId.toLowerCase())).get();
-    if (!row || !canSee(c.get("principal"), row.ownerId)) throw new ApiError("NOT_FOUND", "claim not found");
+    const row = await visibleClaim(db, c.get("principal"), claimId);
     return c.json(await viewOf(db, row), 200);
   });
 
