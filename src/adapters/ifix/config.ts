@@ -14,6 +14,13 @@ const base64Key32 = () =>
     }
   }, "base64 of 32 bytes");
 
+/** IFIX_SIGNATURE_SCOPE: unset or empty → header+message (CONTRACT §7); read the same way for sending and verifying. */
+const signatureScopeSetting = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v === "" ? "header+message" : v))
+  .pipe(z.enum(["header+message", "message"] as const satisfies readonly SignatureScope[]));
+
 /** What sending to iFIX needs (CONTRACT §2). */
 export const getIfixConfig = defineConfig(
   "ifix",
@@ -23,11 +30,7 @@ export const getIfixConfig = defineConfig(
     IFIX_RECEIVER_ID: z.string().min(1).max(256),
     IFIX_CALLBACK_URL: cfg.url(),
     IFIX_SIGNING_KEY: cfg.secret(),
-    IFIX_SIGNATURE_SCOPE: z
-      .string()
-      .optional()
-      .transform((v) => (v === undefined || v === "" ? "header+message" : v))
-      .pipe(z.enum(["header+message", "message"])),
+    IFIX_SIGNATURE_SCOPE: signatureScopeSetting,
     DATA_ENCRYPTION_KEY: base64Key32(),
   }),
 );
@@ -37,11 +40,7 @@ export const getIfixTrustConfig = defineConfig(
   "ifix callbacks",
   z.object({
     IFIX_TRUSTED_KEYS: cfg.secret(),
-    IFIX_SIGNATURE_SCOPE: z
-      .string()
-      .optional()
-      .transform((v) => (v === undefined || v === "" ? "header+message" : v))
-      .pipe(z.enum(["header+message", "message"])),
+    IFIX_SIGNATURE_SCOPE: signatureScopeSetting,
   }),
 );
 
@@ -82,4 +81,4 @@ export function getDataKey(env: Env): Promise<CryptoKey> {
   );
 }
 
-export const signatureScope = (env: Env): SignatureScope => getIfixTrustConfig(env).IFIX_SIGNATURE_SCOPE as SignatureScope;
+export const signatureScope = (env: Env): SignatureScope => getIfixTrustConfig(env).IFIX_SIGNATURE_SCOPE;

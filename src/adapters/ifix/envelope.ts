@@ -1,6 +1,6 @@
 import type { Env } from "../../env";
 import { getIfixConfig, getSigningKey } from "./config";
-import { signEnvelope, type SignatureScope } from "./signing";
+import { signEnvelope } from "./signing";
 import type { IfixType } from "./codec";
 
 export interface IfixHeader {
@@ -37,7 +37,7 @@ export async function buildSignedEnvelope(
     sender_uri: c.IFIX_CALLBACK_URL,
     receiver_id: c.IFIX_RECEIVER_ID,
   };
-  const signature = await signEnvelope(key, header, message, c.IFIX_SIGNATURE_SCOPE as SignatureScope);
+  const signature = await signEnvelope(key, header, message, c.IFIX_SIGNATURE_SCOPE);
   return { messageId: header.message_id, header, body: JSON.stringify({ signature, header, message }) };
 }
 
