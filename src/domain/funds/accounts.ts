@@ -76,3 +76,13 @@ export async function tenantAccounts(db: Db, tenantId: string, filter: { headOfA
     .limit(limit)
     .all();
 }
+
+/**
+ * The accounts that may pay a PI: the one it names, or else the tenant's accounts in sorted order
+ * (narrowed by whichever of head of account and SSU it gives), as the IFMS adapter chooses.
+ */
+export async function candidateAccounts(db: Db, tenantId: string, headOfAccount: string | null | undefined, ssuCode: string | null | undefined, limit: number): Promise<AccountKey[]> {
+  if (headOfAccount && ssuCode) return [{ tenantId, headOfAccount, ssuCode }];
+  const rows = await tenantAccounts(db, tenantId, { headOfAccount: headOfAccount ?? undefined, ssuCode: ssuCode ?? undefined }, limit);
+  return rows.map((a) => ({ tenantId: a.tenantId, headOfAccount: a.headOfAccount, ssuCode: a.ssuCode }));
+}

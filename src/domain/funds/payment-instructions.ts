@@ -9,7 +9,7 @@ import { paiseToRupees } from "../../lib/money";
 import { randomToken } from "../security/crypto";
 import { openText, sealText } from "../fiscal/at-rest";
 import { enqueueDelivery, prepareMessage } from "../fiscal/messages";
-import { accountStub, projectBalance, tenantAccounts, type AccountKey } from "./accounts";
+import { accountStub, candidateAccounts, projectBalance, type AccountKey } from "./accounts";
 import { PURGED } from "./retention";
 import { piStatusFromIfix, type PiLogEntry, type PiState, type PiStatus } from "./types";
 import type { IfixStatus } from "../../adapters/ifix/codec";
@@ -150,14 +150,7 @@ export async function createPaymentInstruction(env: Env, db: Db, ownerId: string
     });
   }
 
-  const candidates: AccountKey[] =
-    input.headOfAccount && input.ssuCode
-      ? [{ tenantId: input.tenantId, headOfAccount: input.headOfAccount, ssuCode: input.ssuCode }]
-      : (await tenantAccounts(db, input.tenantId, { headOfAccount: input.headOfAccount, ssuCode: input.ssuCode })).map((a) => ({
-          tenantId: a.tenantId,
-          headOfAccount: a.headOfAccount,
-          ssuCode: a.ssuCode,
-        }));
+  const candidates = await candidateAccounts(db, input.tenantId, input.headOfAccount, input.ssuCode, 100);
   for (const account of candidates) {
     // An error here leaves the reservation for the sweep, which settles it with abandonPi.
     const r = await accountStub(env, account).commitPi(piId, input.paymentId, input.amount);

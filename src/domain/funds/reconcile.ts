@@ -3,7 +3,7 @@ import type { Env } from "../../env";
 import type { Db } from "../../storage/db";
 import { fundsAccounts } from "../../storage/schema/funds-accounts";
 import { paymentInstructions } from "../../storage/schema/payment-instructions";
-import { accountStub, projectBalance, tenantAccounts, type AccountKey } from "./accounts";
+import { accountStub, candidateAccounts, projectBalance, type AccountKey } from "./accounts";
 import { finalizePi, piRowUpdate } from "./payment-instructions";
 
 /** Reservations older than this are settled by the sweep (no request runs this long). */
@@ -15,14 +15,7 @@ export const RESERVATION_TIMEOUT_MS = 2 * 60_000;
  * reservation is dropped and the paymentId is free again.
  */
 export async function settleReservation(env: Env, db: Db, row: typeof paymentInstructions.$inferSelect): Promise<"finalized" | "dropped"> {
-  const candidates: AccountKey[] =
-    row.requestedHeadOfAccount && row.requestedSsuCode
-      ? [{ tenantId: row.tenantId, headOfAccount: row.requestedHeadOfAccount, ssuCode: row.requestedSsuCode }]
-      : (await tenantAccounts(db, row.tenantId, { headOfAccount: row.requestedHeadOfAccount ?? undefined, ssuCode: row.requestedSsuCode ?? undefined }, 1000)).map((a) => ({
-          tenantId: a.tenantId,
-          headOfAccount: a.headOfAccount,
-          ssuCode: a.ssuCode,
-        }));
+  const candidates = await candidateAccounts(db, row.tenantId, row.requestedHeadOfAccount, row.requestedSsuCode, 1000);
   for (const account of candidates) {
     const r = await accountStub(env, account).abandonPi(row.piId);
     if (r.committed && r.pi) {
