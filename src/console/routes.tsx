@@ -101,7 +101,10 @@ async function formOf(c: C): Promise<Record<string, string>> {
   const text = await c.req.text();
   if (text.length > MAX_FORM_BYTES) throw new ApiError("PAYLOAD_TOO_LARGE", "form too large");
   if (type === "multipart/form-data") {
-    const fd = await new Request("http://x", { method: "POST", headers: { "content-type": c.req.header("content-type")! }, body: text }).formData();
+    // A malformed multipart body (no boundary, broken parts) is the sender's error, not ours.
+    const fd = await new Request("http://x", { method: "POST", headers: { "content-type": c.req.header("content-type")! }, body: text }).formData().catch(() => {
+      throw new ApiError("VALIDATION_FAILED", "the form could not be read");
+    });
     const out: Record<string, string> = {};
     fd.forEach((v, k) => {
       if (typeof v === "string") out[k] = v;

@@ -99,6 +99,14 @@ describe("console sign-in and sessions", () => {
     expect(res.headers.get("set-cookie")).toBeNull();
   });
 
+  it("a sign-in form that cannot be read is a 400, not a server error", async () => {
+    for (const contentType of ["multipart/form-data", "multipart/form-data; boundary=x"]) {
+      const res = await browse("POST", "/console/sign-in", { headers: { "Content-Type": contentType }, body: "not a multipart body" });
+      expect(res.status, contentType).toBe(400);
+      expect(res.text).toContain("could not be read");
+    }
+  });
+
   it("ends an operator client's session when it is revoked or rotated", async () => {
     const a = await createClient(["ops"], "ops a");
     const sa = await signIn({ key: a.apiKey });

@@ -17,12 +17,12 @@ export interface Page {
 export async function browse(
   method: "GET" | "POST",
   path: string,
-  opts: { cookie?: string; form?: Record<string, string>; origin?: string; headers?: Record<string, string> } = {},
+  opts: { cookie?: string; form?: Record<string, string>; origin?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<Page> {
   const headers = new Headers(opts.headers);
   if (opts.cookie) headers.set("Cookie", opts.cookie);
   if (opts.origin) headers.set("Origin", opts.origin);
-  let body: string | undefined;
+  let body = opts.body;
   if (opts.form) {
     body = new URLSearchParams(opts.form).toString();
     headers.set("Content-Type", "application/x-www-form-urlencoded");
