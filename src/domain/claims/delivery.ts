@@ -176,12 +176,13 @@ export type PollStep = "skipped" | "unchanged" | "changed" | "paced" | "error";
 export async function pollClaim(
   env: Env,
   db: Db,
-  claimId: string,
+  /** The claim's id, or its row when the caller has just read it (saves reading it again). */
+  target: string | ClaimRow,
   opts: { from: ClaimStatus[]; maxWaitMs: number; requestId?: string },
 ): Promise<{ step: PollStep; row: ClaimRow | null; result?: PortalResult }> {
-  const row = await db.select().from(claims).where(eq(claims.id, claimId)).get();
+  const row = typeof target === "string" ? await db.select().from(claims).where(eq(claims.id, target)).get() : target;
   if (!row || !opts.from.includes(row.status)) return { step: "skipped", row: row ?? null };
-  const result = await pollPortal(env, { db, claimId, attempt: row.polls + 1, maxWaitMs: opts.maxWaitMs, requestId: opts.requestId });
+  const result = await pollPortal(env, { db, claimId: row.id, attempt: row.polls + 1, maxWaitMs: opts.maxWaitMs, requestId: opts.requestId });
   if (result.kind === "paced") return { step: "paced", row, result };
   const now = Date.now();
   const seen = { polls: row.polls + 1, lastPolledAt: now };

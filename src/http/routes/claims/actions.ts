@@ -57,7 +57,7 @@ export function registerClaimActionRoutes(app: Router) {
     if (!(REFRESHABLE as readonly string[]).includes(row.status)) {
       throw new ApiError("INVALID_STATE", `a ${row.status} claim is not polled`, { details: [{ path: "status", message: row.status }] });
     }
-    const r = await pollClaim(c.env, db, row.id, { from: [...REFRESHABLE], maxWaitMs: 5_000, requestId: c.get("requestId") });
+    const r = await pollClaim(c.env, db, row, { from: [...REFRESHABLE], maxWaitMs: 5_000, requestId: c.get("requestId") });
     if (r.step === "paced") throw new ApiError("UPSTREAM_UNAVAILABLE", "the portal's pace allows no request now; try again shortly", { headers: { "Retry-After": "5" } });
     if (r.step === "error" && r.result) {
       if (r.result.kind === "retry" && r.result.reason === "timeout") throw new ApiError("UPSTREAM_TIMEOUT", "the portal did not answer in time");
