@@ -2,6 +2,7 @@ import type { Env } from "../../env";
 import { getUpstreamConfig } from "../../env";
 import { createDb } from "../../storage/db";
 import { recordUpstreamCall } from "../../storage/upstream-calls";
+import { parseRetryAfter } from "../../lib/retry-after";
 import { ifixUrl } from "./envelope";
 import type { IfixType } from "./codec";
 
@@ -9,14 +10,6 @@ export type PostOutcome =
   | { kind: "ok"; httpStatus: number; durationMs: number }
   | { kind: "rejected"; httpStatus: number; durationMs: number; error: string }
   | { kind: "retry"; httpStatus: number | null; durationMs: number; error: string; retryAfterMs: number | null; timeout: boolean };
-
-/** Retry-After as seconds or an HTTP date → ms (null when absent or unreadable). */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
-  if (!value) return null;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
-}
 
 /**
  * Posts one signed message (exact bytes) to `${IFIX_BASE_URL}/ifix/v1/<type>` and logs the call in

@@ -1,5 +1,5 @@
-/** Queues take at most 12 h of delay (delaySeconds ≤ 43200). */
-export const MAX_DELAY_SECONDS = 43_200;
+import { MAX_DELAY_SECONDS } from "../../lib/retry-after";
+export { MAX_DELAY_SECONDS, parseRetryAfter } from "../../lib/retry-after";
 
 /**
  * Exponential backoff with full jitter: a random delay in [0, base × 2^(attempt−1)], capped at 12 h,
@@ -22,14 +22,4 @@ export function retryDelaySeconds(attempt: number, baseMs: number, retryAfterMs?
   const jittered = backoffMs(attempt, baseMs, null, random);
   const floor = retryAfterMs ? Math.ceil(retryAfterMs / 1000) : 0;
   return Math.min(MAX_DELAY_SECONDS, Math.max(Math.round(jittered / 1000), floor));
-}
-
-/** Retry-After: delta-seconds or an HTTP date (RFC 9110 §10.2.3), in ms; null when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
-  if (!value) return null;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Math.min(Number(v), MAX_DELAY_SECONDS) * 1000;
-  const at = Date.parse(v);
-  if (Number.isNaN(at)) return null;
-  return Math.min(Math.max(0, at - now), MAX_DELAY_SECONDS * 1000);
 }

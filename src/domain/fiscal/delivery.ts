@@ -8,10 +8,11 @@ import { postIfixMessage, type PostOutcome } from "../../adapters/ifix/client";
 import { deadLetter } from "../../queues/dead-letters.consumer";
 import { QUEUES } from "../../queues/names";
 import { createLogger, errorKind } from "../../lib/logger";
+import { MAX_DELAY_SECONDS } from "../../lib/retry-after";
 import { openText } from "./at-rest";
 import { DELIVERY_LEASE_MS, enqueueDelivery } from "./messages";
 
-export const MAX_DELAY_MS = 12 * 60 * 60 * 1000;
+export const MAX_DELAY_MS = MAX_DELAY_SECONDS * 1000;
 
 /**
  * Delay before retry `attempt` (1-based count of attempts made): base × 2^(attempt−1), with jitter

@@ -8,6 +8,7 @@ import { buildSignedEnvelope } from "../../adapters/ifix/envelope";
 import type { IfixType } from "../../adapters/ifix/codec";
 import { sealText } from "./at-rest";
 import { createLogger } from "../../lib/logger";
+import { MAX_DELAY_SECONDS } from "../../lib/retry-after";
 
 /** A queued delivery's lease: how long the queue is trusted with it before the sweep re-sends. */
 export const DELIVERY_LEASE_MS = 5 * 60_000;
@@ -82,7 +83,7 @@ export async function prepareMessage(
  */
 export async function enqueueDelivery(env: Env, db: Db, messageId: string, attempt: number, delayMs = 0, requestId?: string): Promise<boolean> {
   // The queue counts whole seconds; sub-second backoffs (tests, tiny bases) round to the nearest.
-  const delaySeconds = Math.min(43_200, Math.max(0, Math.round(delayMs / 1000)));
+  const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.round(delayMs / 1000)));
   try {
     const body: FiscalDeliveryMessage = { type: "fiscal.deliver", messageId, attempt, ...(requestId ? { requestId } : {}) };
     await env.FISCAL_DELIVERY.send(body, delaySeconds ? { delaySeconds } : undefined);
