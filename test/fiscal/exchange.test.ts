@@ -136,6 +136,13 @@ describe("outgoing iFIX messages (CONTRACT §7)", () => {
     expectError(await call("POST", "/v1/fiscal/programs", { body: programInput() }), 401, "UNAUTHORIZED");
   });
 
+  it("a body the signature's JCS cannot canonicalize (lone surrogate, nesting over 64) is a 400, not an error while signing", async () => {
+    expectError(await call("POST", "/v1/fiscal/programs", { token: writer.token, body: { ...programInput(), name: "Program \udc00" } }), 400, "VALIDATION_FAILED");
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 70; i++) deep = { d: deep };
+    expectError(await call("POST", "/v1/fiscal/programs", { token: writer.token, body: { ...programInput(), additionalDetails: deep } }), 400, "VALIDATION_FAILED");
+  });
+
   it("the stored signature verifies with the gateway's public key over JCS(header)+JCS(message)", async () => {
     const sent = await call("POST", "/v1/fiscal/receipts", { token: writer.token, body: { ...programInput(), netAmount: 12.3, grossAmount: 12.3 } });
     await waitForDelivery(writer.token, sent.json.messageId);

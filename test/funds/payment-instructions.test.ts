@@ -107,6 +107,14 @@ describe("payment instructions (CONTRACT §7)", () => {
     expectError(await pi(owner.token, piBody({ tenantId: `pb.none${crypto.randomUUID().slice(0, 6)}` }, 1)), 422, "INSUFFICIENT_FUNDS");
   });
 
+  it("a beneficiary name the signature cannot canonicalize (a lone surrogate) is a 400 before any funds move", async () => {
+    const acc = await funded(100);
+    const body = piBody(acc, 10, { beneficiaries: [{ name: "Asha \ud800", accountCode: "11@SBIN0000001", amount: 10 }] });
+    expectError(await pi(owner.token, body), 400, "VALIDATION_FAILED");
+    expect(await balance(acc)).toMatchObject({ committed: 0, available: 100 });
+    expect((await pi(owner.token, { ...body, beneficiaries: [{ name: "Asha", accountCode: "11@SBIN0000001", amount: 10 }] })).status).toBe(201);
+  });
+
   it("one live PI per paymentId (409 PI_EXISTS, race-free); another client's → 409 CONFLICT; FAILED frees it", async () => {
     const acc = await funded(1000);
     const body = piBody(acc, 10);

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { paiseToRupees, rupeesToPaise } from "../../lib/money";
 import { IFIX_STATUSES, IFIX_TYPES } from "../../storage/schema/fiscal-messages";
+import { canonicalize } from "./jcs";
 
 export type IfixType = (typeof IFIX_TYPES)[number];
 export type IfixStatus = (typeof IFIX_STATUSES)[number];
@@ -68,10 +69,28 @@ const nodeShape = {
   additionalDetails: z.record(z.string(), z.unknown()).optional(),
 };
 
+/**
+ * What the signature's JCS (RFC 8785, I-JSON) can canonicalize: JSON may carry lone surrogates
+ * ("\ud800") and deep nesting (additionalDetails) that it refuses. Checked on input, so such a body
+ * is a 400 before anything is written or committed, not an error while signing.
+ */
+export const signable = (value: unknown): boolean => {
+  try {
+    canonicalize(value);
+    return true;
+  } catch {
+    return false;
+  }
+};
+export const SIGNABLE = "strings must be well-formed Unicode (no lone surrogates) and nesting at most 64 levels";
+
 // Three levels, as the seed's examples nest (a message, its children, theirs).
 const Leaf = z.strictObject(nodeShape).openapi("FiscalMessageLeaf");
 const Middle = z.strictObject({ ...nodeShape, children: z.array(Leaf).max(500).optional() }).openapi("FiscalMessageChild");
-export const FiscalMessageInput = z.strictObject({ ...nodeShape, children: z.array(Middle).max(500).optional() }).openapi("FiscalMessageInput");
+export const FiscalMessageInput = z
+  .strictObject({ ...nodeShape, children: z.array(Middle).max(500).optional() })
+  .refine(signable, SIGNABLE)
+  .openapi("FiscalMessageInput");
 export type FiscalNode = z.infer<typeof Leaf> & { children?: FiscalNode[] };
 export type FiscalMessageInputT = z.infer<typeof FiscalMessageInput>;
 

@@ -5,7 +5,7 @@ import { callerSecurity as anyCaller } from "../../router";
 import { requireAuth, canSee } from "../../middleware/auth";
 import { ApiError, commonErrorResponses, errorResponse } from "../../errors";
 import { actorOf, ownerOf } from "../../context";
-import { code, identifier as ident, rupees, toPaise } from "../../../adapters/ifix/codec";
+import { SIGNABLE, code, identifier as ident, rupees, signable, toPaise } from "../../../adapters/ifix/codec";
 import { getIfixConfig } from "../../../adapters/ifix/config";
 import { cursorParam, decodeCursor, encodeCursor, limitParam, listOf } from "../../pagination";
 import { fundsAccounts } from "../../../storage/schema/funds-accounts";
@@ -71,7 +71,7 @@ const PiBody = z
     ssuCode: code("SSU001").optional(),
     amount: rupees(),
     beneficiaries: z
-      .array(z.strictObject({ name: z.string().trim().min(1).max(256), accountCode: code("1234567890@SBIN0003491"), amount: rupees() }))
+      .array(z.strictObject({ name: z.string().trim().min(1).max(256).refine(signable, SIGNABLE), accountCode: code("1234567890@SBIN0003491"), amount: rupees() }))
       .min(1)
       .max(500),
   })
