@@ -12,6 +12,22 @@ import {
   type StatusResult,
 } from "../domain/funds/types";
 
+type PiSqlRow = { pi_id: string; payment_id: string; amount: number; status: string; released: number; updated_seq: number; created_at: string; updated_at: string };
+
+function piFromRow(r: PiSqlRow): PiState & { abandoned: boolean } {
+  return {
+    piId: r.pi_id,
+    paymentId: r.payment_id,
+    amount: r.amount,
+    status: r.status as PiStatus,
+    released: r.released === 1,
+    updatedSeq: r.updated_seq,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    abandoned: r.status === "ABANDONED",
+  };
+}
+
 /**
  * One funds account (tenant + head of account + SSU), the only writer of its balance.
  *
@@ -72,25 +88,8 @@ export class FundsAccount extends DurableObject<Env> {
   }
 
   private readPi(piId: string): (PiState & { abandoned: boolean }) | null {
-    const rows = this.sql
-      .exec<{ pi_id: string; payment_id: string; amount: number; status: string; released: number; updated_seq: number; created_at: string; updated_at: string }>(
-        "SELECT * FROM pis WHERE pi_id = ?",
-        piId,
-      )
-      .toArray();
-    if (!rows.length) return null;
-    const r = rows[0];
-    return {
-      piId: r.pi_id,
-      paymentId: r.payment_id,
-      amount: r.amount,
-      status: r.status as PiStatus,
-      released: r.released === 1,
-      updatedSeq: r.updated_seq,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-      abandoned: r.status === "ABANDONED",
-    };
+    const rows = this.sql.exec<PiSqlRow>("SELECT * FROM pis WHERE pi_id = ?", piId).toArray();
+    return rows.length ? piFromRow(rows[0]) : null;
   }
 
   private strip(pi: PiState & { abandoned?: boolean }): PiState {
@@ -240,8 +239,8 @@ export class FundsAccount extends DurableObject<Env> {
   /** PIs changed after `seq` (oldest first), for the sweep's copy into D1. */
   pisSince(seq: number, limit = 200): PiState[] {
     return this.sql
-      .exec<{ pi_id: string }>("SELECT pi_id FROM pis WHERE updated_seq > ? AND status <> 'ABANDONED' ORDER BY updated_seq LIMIT ?", seq, limit)
+      .exec<PiSqlRow>("SELECT * FROM pis WHERE updated_seq > ? AND status <> 'ABANDONED' ORDER BY updated_seq LIMIT ?", seq, limit)
       .toArray()
-      .map((r) => this.strip(this.readPi(r.pi_id)!));
+      .map((r) => this.strip(piFromRow(r)));
   }
 }
