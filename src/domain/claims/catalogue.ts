@@ -49,6 +49,9 @@ export const catalogueView = (v: CatalogueVersion) => ({
   createdAt: v.createdAt,
 });
 
+/** The stored row's public part (the row also holds its content hash and author). */
+const asVersion = (r: CatalogueVersion): CatalogueVersion => ({ version: r.version, effectiveFrom: r.effectiveFrom, activities: r.activities, createdAt: r.createdAt });
+
 const contentHash = (c: CatalogueInput) =>
   sha256Hex(JSON.stringify({ e: c.effectiveFrom, a: [...c.activities].sort((x, y) => (x.code < y.code ? -1 : 1)).map((a) => [a.code, a.name, a.amountPaise]) }));
 
@@ -64,10 +67,7 @@ export async function putCatalogueVersion(
 ): Promise<{ created: boolean; conflict: boolean; version: CatalogueVersion }> {
   const hash = await contentHash(input);
   const existing = await db.select().from(catalogueVersions).where(eq(catalogueVersions.version, input.version)).get();
-  if (existing) {
-    const view = { version: existing.version, effectiveFrom: existing.effectiveFrom, activities: existing.activities, createdAt: existing.createdAt };
-    return { created: false, conflict: existing.contentHash !== hash, version: view };
-  }
+  if (existing) return { created: false, conflict: existing.contentHash !== hash, version: asVersion(existing) };
   const createdAt = new Date().toISOString();
   const row = { version: input.version, effectiveFrom: input.effectiveFrom, activities: input.activities, contentHash: hash, createdAt, createdBy: actor };
   const before = versionInForce(await loadCatalogue(db), input.effectiveFrom);
@@ -88,11 +88,7 @@ export async function putCatalogueVersion(
     // A concurrent PUT of the same version: answer as if it came second.
     const again = await db.select().from(catalogueVersions).where(eq(catalogueVersions.version, input.version)).get();
     if (!again) throw err;
-    return {
-      created: false,
-      conflict: again.contentHash !== hash,
-      version: { version: again.version, effectiveFrom: again.effectiveFrom, activities: again.activities, createdAt: again.createdAt },
-    };
+    return { created: false, conflict: again.contentHash !== hash, version: asVersion(again) };
   }
-  return { created: true, conflict: false, version: { version: row.version, effectiveFrom: row.effectiveFrom, activities: row.activities, createdAt } };
+  return { created: true, conflict: false, version: asVersion(row) };
 }
