@@ -7,9 +7,8 @@ import type { ReconciliationRow } from "./ops/reconciliation";
 import { CLAIM_STATUSES } from "../storage/schema/claims";
 import { PI_STATUSES } from "../storage/schema/payment-instructions";
 import { rupeesToPaise } from "../lib/money";
+import { IST_OFFSET_MS } from "../domain/claims/periods";
 
-const IST_OFFSET_MS = 5.5 * 3600_000;
-/** Times are stored in UTC; operators read IST. */
 /** The from/to pair of a filter form, entered in IST (the route converts it to UTC). */
 const IstRange = ({ from, to }: { from?: string; to?: string }) => (
   <>
@@ -24,6 +23,7 @@ const IstRange = ({ from, to }: { from?: string; to?: string }) => (
   </>
 );
 
+/** Times are stored in UTC; operators read IST. */
 export const ist = (iso: string | null | undefined) => {
   if (!iso) return "";
   const t = Date.parse(iso);

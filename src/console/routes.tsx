@@ -47,6 +47,7 @@ import {
 import { claimsReconciliation, reconciliationCsv } from "./ops/reconciliation";
 import { listPaymentsForOps, setPaymentStatusAsOperator } from "./ops/payments";
 import { getAlertConfig } from "../cron/alerts.job";
+import { PERIOD_RE, currentIstPeriod } from "../domain/claims/periods";
 
 const PAGE = 50;
 const BULK_REPLAY_MAX = 100;
@@ -314,17 +315,17 @@ export function createConsoleApp() {
   app.get("/reconciliation", async (c) => {
     const db = c.get("services").db;
     const q = c.req.query("period");
-    const period = q && /^\d{4}-(0[1-9]|1[0-2])$/.test(q) ? q : undefined;
+    const period = q && PERIOD_RE.test(q) ? q : undefined;
     if (q && !period) throw new ApiError("VALIDATION_FAILED", "period must be YYYY-MM");
     const periods = (await db.selectDistinct({ period: claims.period }).from(claims).orderBy(desc(claims.period)).limit(24).all()).map((r) => r.period);
-    const chosen = period ?? periods[0] ?? new Date(Date.now() + 5.5 * 3600_000).toISOString().slice(0, 7);
+    const chosen = period ?? periods[0] ?? currentIstPeriod();
     const r = await claimsReconciliation(db, chosen);
     return page(c, `Claims reconciliation ${chosen}`, "/console/reconciliation", <ReconciliationPage period={chosen} rows={r.rows} total={r.total} periods={periods} />);
   });
 
   app.get("/reconciliation.csv", async (c) => {
     const period = c.req.query("period") ?? "";
-    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(period)) throw new ApiError("VALIDATION_FAILED", "period must be YYYY-MM");
+    if (!PERIOD_RE.test(period)) throw new ApiError("VALIDATION_FAILED", "period must be YYYY-MM");
     const csv = reconciliationCsv(await claimsReconciliation(c.get("services").db, period));
     c.header("Content-Disposition", `attachment; filename="claims-${period}.csv"`);
     return c.body(csv, 200, { "Content-Type": "text/csv; charset=utf-8" });
