@@ -117,6 +117,8 @@ export class FundsAccount extends DurableObject<Env> {
         this.sql.exec("UPDATE account SET sanctioned = 1, allotted = allotted + ? WHERE id = 1", amount);
       } else if (type === "ADDITIONAL_ALLOTMENT") {
         if (!b.sanctioned) return { ok: false, code: "SANCTION_NOT_FOUND", balance: b };
+        // Balances are read back as JS numbers: an allotted total past 2^53 paise would not be exact.
+        if (!Number.isSafeInteger(b.allotted + amount)) return { ok: false, code: "TOTAL_TOO_LARGE", balance: b };
         this.sql.exec("UPDATE account SET allotted = allotted + ? WHERE id = 1", amount);
       } else {
         if (!b.sanctioned) return { ok: false, code: "SANCTION_NOT_FOUND", balance: b };

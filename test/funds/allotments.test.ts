@@ -28,6 +28,18 @@ describe("allotments (CONTRACT §7, JIT virtual allotments)", () => {
     expect(await summaryOf(reader.token, acc.tenantId)).toEqual([{ ...acc, allotted: 1000.5, withdrawn: 0, committed: 0, available: 1000.5 }]);
   });
 
+  it("an allotment that would take the account's total past what paise hold exactly is a 400, not applied", async () => {
+    const acc = account();
+    const max = 9_999_999_999_999; // the largest amount in rupees an allotment takes
+    expect((await allot(ops.token, acc, "INITIAL_ALLOTMENT", max)).status).toBe(201);
+    for (let i = 0; i < 8; i++) expect((await allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", max)).status).toBe(201);
+    const over = await allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", max);
+    expectError(over, 400, "VALIDATION_FAILED");
+    const [item] = await summaryOf(reader.token, acc.tenantId);
+    expect(item.allotted).toBe(89_999_999_999_991);
+    expect((await allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", 1)).status).toBe(201);
+  });
+
   it("ADDITIONAL adds (201); without a sanction → 404 SANCTION_NOT_FOUND; WITHDRAWAL deducts or 422", async () => {
     const acc = account();
     expectError(await allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", 10), 404, "SANCTION_NOT_FOUND");

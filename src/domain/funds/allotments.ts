@@ -77,6 +77,11 @@ export async function applyAllotment(env: Env, db: Db, ownerId: string, i: Allot
     await db.delete(fundsAllotments).where(and(eq(fundsAllotments.txnId, i.txnId), eq(fundsAllotments.state, "PENDING"))).run();
     if (r.code === "SANCTION_EXISTS") throw new ApiError("SANCTION_EXISTS", "this account already has its initial allotment");
     if (r.code === "SANCTION_NOT_FOUND") throw new ApiError("SANCTION_NOT_FOUND", "no initial allotment for this account yet");
+    if (r.code === "TOTAL_TOO_LARGE") {
+      throw new ApiError("VALIDATION_FAILED", "the account's allotted total would be larger than amounts are held exactly", {
+        details: [{ path: "amount", message: `at most ${paiseToRupees(Number.MAX_SAFE_INTEGER - r.balance.allotted)} more can be allotted to this account` }],
+      });
+    }
     if (r.code === "INSUFFICIENT_FUNDS") {
       throw new ApiError("INSUFFICIENT_FUNDS", "the withdrawal is more than the available funds", { details: [{ available: paiseToRupees(r.balance.available) }] });
     }

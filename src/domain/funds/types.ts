@@ -38,7 +38,7 @@ export interface PiState {
 
 export type AllotResult =
   | { ok: true; duplicate: boolean; txnId: string; type: AllotmentType; amount: number; seq: number; balance: Balance; at: string }
-  | { ok: false; code: "SANCTION_EXISTS" | "SANCTION_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "TXN_CONFLICT"; balance: Balance };
+  | { ok: false; code: "SANCTION_EXISTS" | "SANCTION_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "TXN_CONFLICT" | "TOTAL_TOO_LARGE"; balance: Balance };
 
 export type CommitResult =
   | { ok: true; duplicate: boolean; pi: PiState; balance: Balance }
