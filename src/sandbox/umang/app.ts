@@ -1,6 +1,7 @@
 import { Hono, type Context } from "hono";
 import { DEVELOPMENT_DEFAULTS } from "../../env";
 import { isValidAadhaar } from "../../domain/health/verhoeff";
+import { randomToken, sha256Hex } from "../../domain/security/crypto";
 import {
   DEFAULT_PROFILE,
   districts,
@@ -113,21 +114,12 @@ interface Txn extends Expiring {
 type Body = Record<string, any>;
 type Answer = { pd: unknown } | { fail: string } | { raw: Response };
 
-const randomId = (prefix: string) => {
-  const b = new Uint8Array(24);
-  crypto.getRandomValues(b);
-  return `${prefix}.${btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
-};
+const randomId = (prefix: string) => `${prefix}.${randomToken(24)}`;
 const otp6 = () => {
   const b = new Uint32Array(1);
   crypto.getRandomValues(b);
   return String(b[0] % 1_000_000).padStart(6, "0");
 };
-
-async function sha256(text: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(d)].map((x) => x.toString(16).padStart(2, "0")).join("");
-}
 
 export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
   const apiToken = opts.apiToken ?? DEVELOPMENT_DEFAULTS.UMANG_API_TOKEN;
@@ -548,11 +540,11 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
 
   async function record(op: string, body: Body, c: Context) {
     const kept: Body = {};
-    for (const [k, v] of Object.entries(body)) kept[k] = SECRET_FIELDS.has(k) && typeof v === "string" ? `sha256:${await sha256(v)}` : v;
+    for (const [k, v] of Object.entries(body)) kept[k] = SECRET_FIELDS.has(k) && typeof v === "string" ? `sha256:${await sha256Hex(v)}` : v;
     lastBodies.set(op, kept);
     const headers: Record<string, string | null> = {};
     for (const h of ["deptid", "srvid", "subsid", "subsid2", "formtrkr", "content-type"]) headers[h] = c.req.header(h) ?? null;
-    headers.authorization = `sha256:${await sha256(c.req.header("authorization") ?? "")}`;
+    headers.authorization = `sha256:${await sha256Hex(c.req.header("authorization") ?? "")}`;
     lastHeaders.set(op, headers);
   }
 
