@@ -148,10 +148,7 @@ export async function transition(env: Env, db: Db, spec: TransitionSpec): Promis
   const webhookId = statusChanges && webhooksEnabled(env) ? crypto.randomUUID() : null;
 
   const statements: Parameters<Db["batch"]>[0][number][] = [];
-  if (webhookId) {
-    const payload = webhookPayload(webhookId, spec.row, spec.fromStatus, patch, now);
-    statements.push(webhookInsert(db, webhookId, spec.row, spec.fromStatus, patch, now, guard));
-  }
+  if (webhookId) statements.push(webhookInsert(db, webhookId, spec.row, spec.fromStatus, patch, now, guard));
   const update = db.update(claims).set(patch).where(and(...guard)).returning();
   statements.push(update);
   if (spec.delivery) {
