@@ -232,7 +232,7 @@ export async function setPiStatusByApi(env: Env, db: Db, row: PiRow, to: PiStatu
     action: "funds.pi_status_override",
     targetType: "payment_instruction",
     targetId: row.piId,
-    before: { status: r.ok ? r.from : r.from },
+    before: { status: r.from },
     after: { status: r.ok ? r.to : r.from, requested: to, reason, accepted: r.ok, released: r.ok ? r.released : false },
     requestId,
   });
