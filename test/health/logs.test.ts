@@ -110,7 +110,16 @@ describe("no secret reaches a log line or the transaction log", () => {
     }
 
     // The transaction log: operation, outcome, status, timing, tracker, request id; no bodies for UMANG.
-    const rows = (await env.DB.prepare("SELECT * FROM upstream_calls WHERE portal = 'umang'").all()).results;
+    // Rows are written after each response (waitUntil): wait until every logged call has its row.
+    const calls = lines.map((l) => safeParse(l)).filter((l) => l?.msg === "umang call").length;
+    const rows = await vi.waitFor(
+      async () => {
+        const r = (await env.DB.prepare("SELECT * FROM upstream_calls WHERE portal = 'umang'").all()).results;
+        expect(r.length).toBeGreaterThanOrEqual(calls);
+        return r;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
     expect(rows.length).toBeGreaterThan(15);
     const dump = JSON.stringify(rows);
     for (const s of secrets) if (dump.includes(s)) throw new Error(`a secret reached upstream_calls (${secrets.indexOf(s)})`);
