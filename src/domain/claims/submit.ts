@@ -1,4 +1,4 @@
-import { and, inArray, notInArray } from "drizzle-orm";
+import { and, eq, inArray, notInArray } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Env } from "../../env";
 import { readVar } from "../../env";
@@ -265,7 +265,7 @@ async function settleRace(ctx: SubmitContext, input: ClaimInput, row: ClaimRow, 
   const holder = await ctx.db
     .select()
     .from(claims)
-    .where(and(inArray(claims.ashaId, [row.ashaId]), inArray(claims.period, [row.period]), notInArray(claims.status, [...LIVE_EXCLUDED])))
+    .where(and(eq(claims.ashaId, row.ashaId), eq(claims.period, row.period), notInArray(claims.status, [...LIVE_EXCLUDED])))
     .get();
   if (holder) {
     const err = duplicatePeriod(holder, ctx.ownerId);
