@@ -109,6 +109,13 @@ describe("POST /v1/claims (CONTRACT §5)", () => {
     // Each amount is valid alone; their total is past exact integer paise (was a 500).
     const huge = Array.from({ length: 200 }, (_, i) => ({ code: `C${i}`, count: 1, amount: 9_999_999_999_999 }));
     expectError(await post({ ...body, period: "2025-01", activities: huge }), 400, "VALIDATION_FAILED");
+    // One claim may total at most ₹1 crore, so a month's sums stay exact paise too.
+    const overCap = expectError(await post({ ...body, period: "2025-01", activities: [{ code: "HBNC_VISIT", count: 1, amount: 10_000_001 }] }), 400, "VALIDATION_FAILED");
+    expect(overCap.details).toEqual([{ path: "activities", message: "total amount above 10000000 rupees" }]);
+    const atCap = claimBody({ schedule: "cutoff", activities: [{ code: "HBNC_VISIT", count: 1, amount: 10_000_000 }] });
+    const accepted = await post(atCap);
+    expect(accepted.status).toBe(202);
+    expect(accepted.json.totalAmount).toBe(10_000_000);
     expect(await claimRow(body.claimId)).toBeUndefined();
   });
 

@@ -7,13 +7,15 @@ import { claims, type ClaimItem } from "../../storage/schema/claims";
 import { claimSubmissions } from "../../storage/schema/claim-submissions";
 import { ApiError, type ErrorDetail } from "../../http/errors";
 import { createLogger } from "../../lib/logger";
-import { MAX_PAISE } from "../../lib/money";
 import { sha256Hex } from "../security/crypto";
 import { encodeSubmission } from "../../adapters/assam/codec";
 import { loadCatalogue, versionInForce, versionNamed, type CatalogueVersion } from "./catalogue";
 import { periodEnded } from "./periods";
 import { chunk, claimsByIds, ENQUEUE_GRACE_MS, viewsOf, type ClaimRow, type ClaimView } from "./ledger";
 import { deliverMessage, type ClaimsQueueMessage } from "./messages";
+
+/** ₹1,00,00,000 (one crore) in paise: the most one claim may total. */
+export const MAX_CLAIM_TOTAL_PAISE = 1_00_00_000 * 100;
 
 /** A claim as the caller sent it, after schema validation (amounts already in paise). */
 export interface ClaimInput {
@@ -66,10 +68,13 @@ async function normalise(input: ClaimInput, version: CatalogueVersion | null): P
     .map((a) => ({ code: a.code, count: a.count, amountPaise: a.amountPaise ?? rates.get(a.code)! * a.count }))
     .sort((x, y) => (x.code < y.code ? -1 : x.code > y.code ? 1 : 0));
   const totalPaise = items.reduce((s, i) => s + i.amountPaise, 0);
-  // Paise must stay exact integers: an item or total past MAX_PAISE would be stored imprecisely and
-  // make every answer about the claim fail (paiseToRupees refuses it).
-  if (totalPaise > MAX_PAISE) {
-    throw new ApiError("VALIDATION_FAILED", "the claim's total amount is out of range", { details: [{ path: "activities", message: "total amount too large" }] });
+  // A sanity bound far above any ASHA's monthly incentive. It keeps paise exact everywhere they are
+  // added up: one claim, and a month's report or reconciliation (over 9 million claims before a sum
+  // could pass Number.MAX_SAFE_INTEGER; Assam has about 33,000 ASHAs).
+  if (totalPaise > MAX_CLAIM_TOTAL_PAISE) {
+    throw new ApiError("VALIDATION_FAILED", "the claim's total amount is out of range", {
+      details: [{ path: "activities", message: `total amount above ${MAX_CLAIM_TOTAL_PAISE / 100} rupees` }],
+    });
   }
   const contentHash = await sha256Hex(
     JSON.stringify({
