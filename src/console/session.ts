@@ -1,11 +1,10 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie, deleteCookie } from "hono/cookie";
 import { SignJWT, jwtVerify, decodeProtectedHeader } from "jose";
-import { eq } from "drizzle-orm";
 import type { AppEnv, Principal } from "../http/context";
 import { getAuthConfig } from "../env";
 import { signingKeys } from "../http/middleware/auth";
-import { clients } from "../storage/schema/clients";
+import { liveClient } from "../domain/clients";
 import { randomToken, sha256Hex, timingSafeEqual } from "../domain/security/crypto";
 
 /**
@@ -82,8 +81,8 @@ export async function readSession(c: Context<ConsoleEnv>): Promise<ConsoleSessio
     return { principal: { kind: "admin", id: "admin" }, csrf, expiresAt: exp };
   }
   if (kind !== "client" || typeof payload.gen !== "number") return null;
-  const row = await c.get("services").db.select().from(clients).where(eq(clients.id, sub)).get();
-  if (!row || row.revokedAt || row.generation !== payload.gen || !row.scopes.includes("ops")) return null;
+  const row = await liveClient(c.get("services").db, sub, payload.gen);
+  if (!row || !row.scopes.includes("ops")) return null;
   return { principal: { kind: "client", id: row.id, name: row.name, scopes: row.scopes }, csrf, expiresAt: exp };
 }
 

@@ -43,6 +43,15 @@ export async function createClient(db: Db, input: { name: string; scopes: Scope[
   return { clientId: id, clientSecret: creds.clientSecret, apiKey: creds.apiKey, scopes };
 }
 
+/**
+ * The client row behind a token or session issued at `generation`, or null once the client is
+ * revoked or rotated (rotation bumps the generation): how both ends at once.
+ */
+export async function liveClient(db: Db, id: string, generation: number) {
+  const row = await db.select().from(clients).where(eq(clients.id, id)).get();
+  return row && !row.revokedAt && row.generation === generation ? row : null;
+}
+
 export async function getClient(db: Db, id: string) {
   const row = await db.select().from(clients).where(eq(clients.id, id)).get();
   return row ? publicView(row) : null;

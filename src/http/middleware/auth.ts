@@ -7,6 +7,7 @@ import { clients } from "../../storage/schema/clients";
 import { parseSigningKeys, verifyCallerToken, type SigningKey } from "../../domain/security/caller-tokens";
 import { sha256Hex, timingSafeEqual } from "../../domain/security/crypto";
 import type { Scope } from "../../domain/security/scopes";
+import { liveClient } from "../../domain/clients";
 
 const keyCache = new WeakMap<object, SigningKey[]>();
 
@@ -39,8 +40,8 @@ export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | 
     if (!m) return null;
     const claims = await verifyCallerToken(signingKeys(c.env), m[1]);
     if (!claims) return null;
-    const row = await db.select().from(clients).where(eq(clients.id, claims.clientId)).get();
-    if (!row || row.revokedAt || row.generation !== claims.generation) return null;
+    const row = await liveClient(db, claims.clientId, claims.generation);
+    if (!row) return null;
     return { kind: "client", id: row.id, name: row.name, scopes: claims.scopes.filter((s) => row.scopes.includes(s)) };
   }
   if (apiKey) {
