@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ApiError } from "./http/errors";
+import { GatewayError } from "./errors";
 
 /** Every binding and variable the Worker is given (wrangler.toml, secrets, .dev.vars). */
 export interface Env {
@@ -13,6 +13,8 @@ export interface Env {
   RATE_PACER: DurableObjectNamespace<import("./durable-objects/rate-pacer").RatePacer>;
   TOKEN_BROKER: DurableObjectNamespace<import("./durable-objects/token-broker").TokenBroker>;
   CLIENT_RATE_LIMITER?: RateLimit;
+  /** Failed credentials per caller address (API keys, tokens, secrets, the admin key). */
+  CREDENTIAL_FAILURE_LIMITER?: RateLimit;
 
   ENVIRONMENT?: string;
   ADMIN_API_KEY?: string;
@@ -111,7 +113,7 @@ export function defineConfig<S extends z.ZodObject<z.ZodRawShape>>(
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       const names = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
-      throw new ApiError("CONFIG_INVALID", `${area} is not configured: ${names.join(", ")} missing or malformed`, {
+      throw new GatewayError("CONFIG_INVALID", `${area} is not configured: ${names.join(", ")} missing or malformed`, {
         details: parsed.error.issues.map((i) => ({
           path: String(i.path[0]),
           message: raw[String(i.path[0])] === undefined ? "missing" : "malformed",

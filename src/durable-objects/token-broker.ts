@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { ApiError, type ErrorCode, type ErrorDetail } from "../http/errors";
+import { GatewayError, type ErrorCode, type ErrorDetail } from "../errors";
 import { tokenProviders, type TokenProvider, type FetchedToken } from "./token-providers";
 
 /** A cached upstream token. `expiresAt` lives inside the value: KV's own TTL has a 60 s floor. */
@@ -88,12 +88,12 @@ export type TokenOutcome = { ok: true; token: string; expiresAt: number } | { ok
 
 function toFailure(err: unknown): TokenFailure {
   const httpStatus = typeof (err as { httpStatus?: unknown })?.httpStatus === "number" ? (err as { httpStatus: number }).httpStatus : null;
-  if (err instanceof ApiError) return { code: err.code, message: err.message, details: err.details, httpStatus };
+  if (err instanceof GatewayError) return { code: err.code, message: err.message, details: err.details, httpStatus };
   return { code: "UPSTREAM_UNAVAILABLE", message: "the upstream token could not be obtained", details: [], httpStatus };
 }
 
 /** A token refresh that failed, rebuilt on the caller's side of the RPC with its code and status. */
-export class UpstreamTokenError extends ApiError {
+export class UpstreamTokenError extends GatewayError {
   readonly httpStatus: number | null;
   constructor(failure: TokenFailure) {
     super(failure.code, failure.message, { details: failure.details });

@@ -1,7 +1,7 @@
 import { HTTPException } from "hono/http-exception";
 import type { Context } from "hono";
 import type { AppEnv } from "./context";
-import { ApiError, codeToStatus, errorBody, type ErrorCode } from "./errors";
+import { GatewayError, codeToStatus, errorBody, type ErrorCode } from "./errors";
 import { createRouter } from "./router";
 import { requestId } from "./middleware/request-id";
 import { services } from "./middleware/services";
@@ -32,7 +32,7 @@ const STATUS_CODE: Record<number, ErrorCode> = {
 
 export function handleError(err: unknown, c: Context<AppEnv>): Response {
   const requestId = c.get("requestId") ?? crypto.randomUUID();
-  if (err instanceof ApiError) {
+  if (err instanceof GatewayError) {
     for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
     if (codeToStatus(err.code) >= 500) {
       (c.get("services")?.logger ?? createLogger({ requestId })).warn("request failed", { code: err.code, reason: err.message });

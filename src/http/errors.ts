@@ -1,10 +1,12 @@
-import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "@hono/zod-openapi";
+import { ERROR_CODES, GatewayError, type ErrorCode, type ErrorDetail } from "../errors";
+
+export { GatewayError, notFound, type ErrorCode, type ErrorDetail } from "../errors";
 
 /**
- * The closed set of error codes (CONTRACT §3, §5–§7). Each maps to exactly one HTTP status, so a
- * route can only answer a code with its status.
+ * Each error code maps to exactly one HTTP status (CONTRACT §3, §5–§7), so a route can only answer a
+ * code with its status. The codes and the error class live in src/errors.ts, free of HTTP.
  */
 export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
@@ -41,36 +43,14 @@ export const ERROR_STATUS = {
   UPSTREAM_UNAVAILABLE: 502,
   CONFIG_INVALID: 503,
   UPSTREAM_TIMEOUT: 504,
-} as const satisfies Record<string, ContentfulStatusCode>;
-
-export type ErrorCode = keyof typeof ERROR_STATUS;
-export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
+} as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 export function codeToStatus(code: ErrorCode): ContentfulStatusCode {
   return ERROR_STATUS[code];
 }
 
-export interface ErrorDetail {
-  path?: string;
-  message?: string;
-  [key: string]: unknown;
-}
-
-/** A failure the caller should see: code, safe message, optional details, optional headers. */
-export class ApiError extends HTTPException {
-  readonly code: ErrorCode;
-  readonly details: ErrorDetail[];
-  readonly headers: Record<string, string>;
-
-  constructor(code: ErrorCode, message: string, opts: { details?: ErrorDetail[]; headers?: Record<string, string>; cause?: unknown } = {}) {
-    super(codeToStatus(code), { message, cause: opts.cause });
-    this.code = code;
-    this.details = opts.details ?? [];
-    this.headers = opts.headers ?? {};
-  }
-}
-
-export const notFound = (what = "resource") => new ApiError("NOT_FOUND", `${what} not found`);
+/** The HTTP status of a gateway error. */
+export const statusOf = (err: GatewayError): ContentfulStatusCode => codeToStatus(err.code);
 
 export const ErrorBodySchema = z
   .object({

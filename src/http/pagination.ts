@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { ApiError } from "./errors";
+import { GatewayError } from "./errors";
 import { fromBase64, toBase64Url } from "../domain/security/crypto";
 
 /** Opaque keyset cursors: base64url JSON of the last row's sort key. */
@@ -15,7 +15,7 @@ export function decodeCursor<T>(cursor: string | undefined, schema: z.ZodType<T>
   } catch {
     /* fall through */
   }
-  throw new ApiError("VALIDATION_FAILED", "the cursor is not valid", { details: [{ path: "cursor", message: "not a cursor this API issued" }] });
+  throw new GatewayError("VALIDATION_FAILED", "the cursor is not valid", { details: [{ path: "cursor", message: "not a cursor this API issued" }] });
 }
 
 export const limitParam = (max = 500, def = 50) =>

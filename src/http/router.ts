@@ -1,6 +1,6 @@
 import { OpenAPIHono, type Hook } from "@hono/zod-openapi";
 import type { AppEnv } from "./context";
-import { ApiError } from "./errors";
+import { GatewayError } from "./errors";
 
 /** Turns zod issues into the `details` of a 400 VALIDATION_FAILED. */
 export function zodDetails(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string; code?: string; keys?: string[] }>) {
@@ -16,7 +16,7 @@ export function zodDetails(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyK
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const defaultHook: Hook<any, AppEnv, any, any> = (result) => {
   if (!result.success) {
-    throw new ApiError("VALIDATION_FAILED", "the request is not valid", { details: zodDetails(result.error.issues) });
+    throw new GatewayError("VALIDATION_FAILED", "the request is not valid", { details: zodDetails(result.error.issues) });
   }
 };
 

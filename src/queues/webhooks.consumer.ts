@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { Env } from "../env";
 import { getUpstreamConfig } from "../env";
-import { ApiError } from "../http/errors";
+import { GatewayError } from "../errors";
 import { getClaimsWebhookConfig } from "../adapters/assam/config";
 import { createDb } from "../storage/db";
 import { claimWebhooks } from "../storage/schema/claim-webhooks";
@@ -47,7 +47,7 @@ export async function deliverWebhook(env: Env, db: ReturnType<typeof createDb>, 
     conf = getClaimsWebhookConfig(env);
   } catch (err) {
     // Misconfigured (e.g. a URL without its secret): leave the row owed and say which variable.
-    createLogger({ webhookId: id }).warn("claim webhook not sent: configuration", { reason: err instanceof ApiError ? err.message : "invalid" });
+    createLogger({ webhookId: id }).warn("claim webhook not sent: configuration", { reason: err instanceof GatewayError ? err.message : "invalid" });
     return "skipped";
   }
   const url = conf.CLAIMS_WEBHOOK_URL;

@@ -88,7 +88,7 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     const { createScheduledController, createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
     const inputs = [claimBody(), claimBody()].map((b) => ({ ...b, activities: b.activities.map((a) => ({ code: a.code, count: a.count, amountPaise: a.amount === undefined ? undefined : a.amount * 100 })), schedule: "now" as const }));
     const out = await submitClaims({ env: env as unknown as Env, db: db(), ownerId: client.clientId, requestId: "crash-test", skipEnqueue: true }, inputs);
-    expect(out.map((o) => o.httpStatus)).toEqual([202, 202]);
+    expect(out.map((o) => ("error" in o ? o.error.code : o.httpStatus))).toEqual([202, 202]);
     const ids = inputs.map((i) => i.claimId);
     await new Promise((r) => setTimeout(r, 500));
     expect([...(await waitForStatuses(ids, ["QUEUED"], 100)).values()]).toEqual(["QUEUED", "QUEUED"]);

@@ -5,7 +5,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { checkAlerts } from "../../src/cron/alerts.job";
 import { handleScheduled } from "../../src/cron";
 import { alerts } from "../../src/storage/schema/alerts";
-import { ApiError } from "../../src/http/errors";
+import { GatewayError } from "../../src/errors";
 import { hmacSha256Hex } from "../../src/domain/security/crypto";
 import { call } from "../helpers/gateway";
 import { sandbox } from "../helpers/sandbox";
@@ -76,7 +76,7 @@ describe("alerts from the 15-minute cron", () => {
       ["ALERT_WEBHOOK_URL", "not a url"],
     ]) {
       const err = await checkAlerts(withVars({ [name]: value })).catch((e) => e);
-      expect(err, name).toBeInstanceOf(ApiError);
+      expect(err, name).toBeInstanceOf(GatewayError);
       expect(err.code).toBe("CONFIG_INVALID");
       expect(err.message).toContain(name);
       expect(err.message).not.toContain(value); // the variable is named, its value never echoed

@@ -5,7 +5,7 @@ import { call, createClient, expectError, type TestClient } from "../helpers/gat
 import { createDb } from "../../src/storage/db";
 import { receiveCallback } from "../../src/domain/fiscal/callbacks";
 import { importVerifyKey, KeyFormatError } from "../../src/adapters/ifix/keys";
-import { ApiError } from "../../src/http/errors";
+import { GatewayError } from "../../src/errors";
 import type { Env } from "../../src/env";
 import { callbackHeader, postCallback, programInput, signedCallback, waitForDelivery } from "./helpers";
 
@@ -146,7 +146,7 @@ describe("iFIX callbacks: signature, de-duplication, freshness (CONTRACT §7)", 
     const msgScope = { ...rotated, IFIX_SIGNATURE_SCOPE: "message" } as Env;
     const m = await signedCallback({ header: callbackHeader(), message: message("SUCCESSFUL", { k: "scope" }) }, { scope: "message" });
     expect((await receiveCallback(msgScope, db, "allocation", m)).acknowledged).toBe(true);
-    await expect(receiveCallback(rotated, db, "allocation", { ...m, message: { ...m.message, k: "scope2" } })).rejects.toBeInstanceOf(ApiError);
+    await expect(receiveCallback(rotated, db, "allocation", { ...m, message: { ...m.message, k: "scope2" } })).rejects.toBeInstanceOf(GatewayError);
   });
 
   it("refuses RSA keys under 2048 bits and non-RSA keys", async () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { z } from "zod";
 import { cfg, defineConfig, readVar, type Env } from "../../src/env";
-import { ApiError } from "../../src/http/errors";
+import { GatewayError } from "../../src/errors";
+import { codeToStatus } from "../../src/http/errors";
 import { createApp } from "../../src/http/app";
 
 describe("configuration (CONTRACT §2)", () => {
@@ -13,12 +14,12 @@ describe("configuration (CONTRACT §2)", () => {
       try {
         getDemo({ DEMO_BASE_URL: "https://x.example", DEMO_RPS: "5" } as unknown as Env);
       } catch (err) {
-        return err as ApiError;
+        return err as GatewayError;
       }
     })()!;
-    expect(e).toBeInstanceOf(ApiError);
+    expect(e).toBeInstanceOf(GatewayError);
     expect(e.code).toBe("CONFIG_INVALID");
-    expect(e.status).toBe(503);
+    expect(codeToStatus(e.code)).toBe(503);
     expect(e.message).toContain("DEMO_SECRET");
     expect(e.details).toEqual([{ path: "DEMO_SECRET", message: "missing" }]);
   });
@@ -28,7 +29,7 @@ describe("configuration (CONTRACT §2)", () => {
       getDemo({ DEMO_BASE_URL: "not a url", DEMO_SECRET: "s3cr3t-value", DEMO_RPS: "many" } as unknown as Env);
       expect.unreachable();
     } catch (err) {
-      const e = err as ApiError;
+      const e = err as GatewayError;
       expect(e.details).toEqual(expect.arrayContaining([{ path: "DEMO_BASE_URL", message: "malformed" }, { path: "DEMO_RPS", message: "malformed" }]));
       expect(JSON.stringify(e.details) + e.message).not.toContain("s3cr3t-value");
     }

@@ -1,6 +1,6 @@
 import type { Env } from "../../env";
 import type { FetchedToken } from "../../durable-objects/token-providers";
-import { ApiError } from "../../http/errors";
+import { GatewayError } from "../../errors";
 import { getUpstreamConfig } from "../../env";
 import { createDb } from "../../storage/db";
 import { recordUpstreamCall } from "../../storage/upstream-calls";
@@ -9,7 +9,7 @@ import { paceAssam } from "./pace";
 
 /** Thrown when the portal's token endpoint does not give a token; the caller retries later. */
 /** The token endpoint failed; `httpStatus` (when it answered) survives the broker's RPC. */
-export class AssamTokenError extends ApiError {
+export class AssamTokenError extends GatewayError {
   constructor(readonly httpStatus: number | null, readonly reason: string) {
     super(reason === "timeout" ? "UPSTREAM_TIMEOUT" : "UPSTREAM_UNAVAILABLE", `assam token: ${reason}`);
     this.name = "AssamTokenError";
@@ -23,7 +23,7 @@ export class AssamTokenError extends ApiError {
  */
 export async function fetchAssamToken(env: Env): Promise<FetchedToken> {
   const conf = getAssamConfig(env);
-  if (!usesOAuth(conf)) throw new ApiError("CONFIG_INVALID", "assam uses a static API key: no token to fetch");
+  if (!usesOAuth(conf)) throw new GatewayError("CONFIG_INVALID", "assam uses a static API key: no token to fetch");
   const { UPSTREAM_TIMEOUT_MS } = getUpstreamConfig(env);
   await paceAssam(env, conf.ASSAM_MAX_RPS, 60_000);
   const started = Date.now();

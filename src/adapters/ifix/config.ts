@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { cfg, defineConfig, type Env } from "../../env";
-import { ApiError } from "../../http/errors";
+import { GatewayError } from "../../errors";
 import { fromBase64 } from "../../domain/security/crypto";
 import { importSigningKey, importTrustedKeys } from "./keys";
 import type { SignatureScope } from "./signing";
@@ -62,7 +62,7 @@ function cached<T>(env: Env, name: string, make: () => Promise<T>): Promise<T> {
 }
 
 const malformed = (area: string, name: string) =>
-  new ApiError("CONFIG_INVALID", `${area} is not configured: ${name} missing or malformed`, { details: [{ path: name, message: "malformed" }] });
+  new GatewayError("CONFIG_INVALID", `${area} is not configured: ${name} missing or malformed`, { details: [{ path: name, message: "malformed" }] });
 
 export function getSigningKey(env: Env): Promise<CryptoKey> {
   const c = getIfixConfig(env);

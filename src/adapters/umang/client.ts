@@ -117,7 +117,7 @@ export interface CallOptions {
 /**
  * One op as the routes use it: the session accessToken added when the op carries `authorization`
  * (and, when UMANG refuses it with a 401, one retry with a token refreshed through the broker),
- * `rs:"S"` → `pd`, `rs:"F"` → the mapped ApiError.
+ * `rs:"S"` → `pd`, `rs:"F"` → the mapped GatewayError.
  */
 export async function callOp(env: Env, op: string, fields: Record<string, unknown>, ctx: CallContext = {}, opts: CallOptions = {}): Promise<unknown> {
   const cfg = getUmangConfig(env);

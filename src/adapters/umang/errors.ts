@@ -1,4 +1,4 @@
-import { ApiError, type ErrorCode } from "../../http/errors";
+import { GatewayError, type ErrorCode } from "../../errors";
 import { redactString } from "../../lib/redact";
 
 /** The cause UMANG reports inside `pd` of an `rs:"F"`, e.g. `404 Not Found: [{"error":{"code":1417,"message":"…"}}]`. */
@@ -73,14 +73,14 @@ const MESSAGES: Partial<Record<ErrorCode, string>> = {
   UPSTREAM_UNAVAILABLE: "UMANG is unavailable",
 };
 
-export function failureError(f: UpstreamFailure): ApiError {
+export function failureError(f: UpstreamFailure): GatewayError {
   const code = failureCode(f.status);
-  return new ApiError(code, f.message ? `${MESSAGES[code]}: ${f.message}` : MESSAGES[code]!, {
+  return new GatewayError(code, f.message ? `${MESSAGES[code]}: ${f.message}` : MESSAGES[code]!, {
     details: [{ status: f.status, code: f.code, message: f.message }],
   });
 }
 
 export const unavailable = (message: string, details: Record<string, unknown>[] = []) =>
-  new ApiError("UPSTREAM_UNAVAILABLE", message, { details });
+  new GatewayError("UPSTREAM_UNAVAILABLE", message, { details });
 
-export const timedOut = (ms: number) => new ApiError("UPSTREAM_TIMEOUT", `UMANG did not answer within ${ms} ms`);
+export const timedOut = (ms: number) => new GatewayError("UPSTREAM_TIMEOUT", `UMANG did not answer within ${ms} ms`);

@@ -4,7 +4,7 @@ import type { Db } from "../../storage/db";
 import { fiscalMessages } from "../../storage/schema/fiscal-messages";
 import { fiscalOutbox } from "../../storage/schema/fiscal-outbox";
 import { auditInsert } from "../../storage/audit";
-import { ApiError } from "../../http/errors";
+import { GatewayError } from "../../http/errors";
 import { enqueueDelivery } from "../../domain/fiscal/messages";
 import { replayFailedClaim } from "../../domain/claims/replay";
 
@@ -29,14 +29,14 @@ export async function replayClaim(env: Env, db: Db, claimId: string, actor: stri
  */
 export async function replayFiscalMessage(env: Env, db: Db, messageId: string, actor: string, requestId: string | null): Promise<ReplayOutcome> {
   const msg = await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, messageId)).get();
-  if (!msg) throw new ApiError("NOT_FOUND", "the dead letter's fiscal message no longer exists");
+  if (!msg) throw new GatewayError("NOT_FOUND", "the dead letter's fiscal message no longer exists");
   if (msg.deliveryStatus === "REJECTED") {
-    throw new ApiError("INVALID_STATE", "iFIX rejected this message (4xx): sending the same signed bytes again cannot succeed", {
+    throw new GatewayError("INVALID_STATE", "iFIX rejected this message (4xx): sending the same signed bytes again cannot succeed", {
       details: [{ path: "deliveryStatus", message: msg.deliveryStatus }],
     });
   }
   if (msg.deliveryStatus !== "FAILED") {
-    throw new ApiError("INVALID_STATE", `the fiscal message is ${msg.deliveryStatus}, not FAILED: replaying it could send it twice`, {
+    throw new GatewayError("INVALID_STATE", `the fiscal message is ${msg.deliveryStatus}, not FAILED: replaying it could send it twice`, {
       details: [{ path: "deliveryStatus", message: msg.deliveryStatus }],
     });
   }
@@ -59,7 +59,7 @@ export async function replayFiscalMessage(env: Env, db: Db, messageId: string, a
       requestId,
     }),
   ]);
-  if ((results[0] as unknown[]).length === 0) throw new ApiError("INVALID_STATE", "the fiscal message changed meanwhile: not replayed");
+  if ((results[0] as unknown[]).length === 0) throw new GatewayError("INVALID_STATE", "the fiscal message changed meanwhile: not replayed");
   // Attempt 0: the outbox row just written. Should the send fail, the fiscal sweep re-sends the unleased row.
   const outbox = await db.select().from(fiscalOutbox).where(eq(fiscalOutbox.messageId, messageId)).get();
   await enqueueDelivery(env, db, messageId, outbox?.attempt ?? 0);

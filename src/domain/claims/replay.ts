@@ -3,7 +3,7 @@ import type { Env } from "../../env";
 import type { Db } from "../../storage/db";
 import { claims } from "../../storage/schema/claims";
 import { auditInsert } from "../../storage/audit";
-import { ApiError } from "../../http/errors";
+import { GatewayError } from "../../errors";
 import { ENQUEUE_GRACE_MS, transition } from "./ledger";
 import { deliverMessage } from "./messages";
 import { enqueue, LIVE_EXCLUDED } from "./submit";
@@ -17,21 +17,21 @@ import { enqueue, LIVE_EXCLUDED } from "./submit";
  */
 export async function replayFailedClaim(env: Env, db: Db, claimId: string, actor: string, requestId: string | null) {
   const row = await db.select().from(claims).where(eq(claims.id, claimId.toLowerCase())).get();
-  if (!row) throw new ApiError("NOT_FOUND", "claim not found");
+  if (!row) throw new GatewayError("NOT_FOUND", "claim not found");
   if (row.status !== "FAILED") {
-    throw new ApiError("INVALID_STATE", `a ${row.status} claim is not replayed (only FAILED ones): it could be sent twice`, {
+    throw new GatewayError("INVALID_STATE", `a ${row.status} claim is not replayed (only FAILED ones): it could be sent twice`, {
       details: [{ path: "status", message: row.status }],
     });
   }
   if (row.failureCode === "PORTAL_CONFLICT") {
-    throw new ApiError("PORTAL_CONFLICT", "the portal holds a different payload under this submission_id; replaying the same bytes cannot succeed");
+    throw new GatewayError("PORTAL_CONFLICT", "the portal holds a different payload under this submission_id; replaying the same bytes cannot succeed");
   }
   const live = await db
     .select({ id: claims.id })
     .from(claims)
     .where(and(eq(claims.ashaId, row.ashaId), eq(claims.period, row.period), ne(claims.id, row.id), notInArray(claims.status, [...LIVE_EXCLUDED])))
     .get();
-  if (live) throw new ApiError("DUPLICATE_PERIOD_CLAIM", "another live claim exists for this ASHA and month", { details: [{ path: "period", claimId: live.id }] });
+  if (live) throw new GatewayError("DUPLICATE_PERIOD_CLAIM", "another live claim exists for this ASHA and month", { details: [{ path: "period", claimId: live.id }] });
   const dispatchId = crypto.randomUUID();
   let t;
   try {
@@ -53,9 +53,9 @@ export async function replayFailedClaim(env: Env, db: Db, claimId: string, actor
     });
   } catch {
     // The partial unique index (one live claim per ASHA and month) refused the change.
-    throw new ApiError("DUPLICATE_PERIOD_CLAIM", "another live claim exists for this ASHA and month");
+    throw new GatewayError("DUPLICATE_PERIOD_CLAIM", "another live claim exists for this ASHA and month");
   }
-  if (!t.applied) throw new ApiError("INVALID_STATE", "the claim changed meanwhile; read it again");
+  if (!t.applied) throw new GatewayError("INVALID_STATE", "the claim changed meanwhile; read it again");
   await enqueue(env, [deliverMessage(row.id, dispatchId)]);
   return t.row;
 }

@@ -5,7 +5,7 @@ import { readVar } from "../../env";
 import type { Db } from "../../storage/db";
 import { claims, type ClaimItem } from "../../storage/schema/claims";
 import { claimSubmissions } from "../../storage/schema/claim-submissions";
-import { ApiError, type ErrorDetail } from "../../http/errors";
+import { GatewayError, type ErrorDetail } from "../../errors";
 import { createLogger } from "../../lib/logger";
 import { sha256Hex } from "../security/crypto";
 import { encodeSubmission } from "../../adapters/assam/codec";
@@ -29,7 +29,7 @@ export interface ClaimInput {
 
 export type SubmitOutcome =
   | { claimId: string; httpStatus: 200 | 202; claim: ClaimView }
-  | { claimId: string; httpStatus: number; error: ApiError };
+  | { claimId: string; error: GatewayError };
 
 export const LIVE_EXCLUDED = ["REJECTED", "FAILED", "CANCELLED"] as const;
 
@@ -47,19 +47,19 @@ interface Normalised {
  */
 async function normalise(input: ClaimInput, version: CatalogueVersion | null): Promise<Normalised> {
   const kept = input.activities.filter((a) => a.count > 0);
-  if (!kept.length) throw new ApiError("EMPTY_CLAIM", "the claim has no activity with a count above zero");
+  if (!kept.length) throw new GatewayError("EMPTY_CLAIM", "the claim has no activity with a count above zero");
   const rates = new Map((version?.activities ?? []).map((a) => [a.code, a.amountPaise]));
   if (version) {
     const unknown = kept.filter((a) => !rates.has(a.code));
     if (unknown.length) {
-      throw new ApiError("UNKNOWN_ACTIVITY", `activity code not in catalogue version ${version.version}`, {
+      throw new GatewayError("UNKNOWN_ACTIVITY", `activity code not in catalogue version ${version.version}`, {
         details: unknown.map((a) => ({ path: "activities", code: a.code, message: `not in catalogue version ${version.version}` })),
       });
     }
   } else {
     const missing = kept.filter((a) => a.amountPaise === undefined);
     if (missing.length) {
-      throw new ApiError("AMOUNT_REQUIRED", "no catalogue applies to this period: every activity needs an amount", {
+      throw new GatewayError("AMOUNT_REQUIRED", "no catalogue applies to this period: every activity needs an amount", {
         details: missing.map((a) => ({ path: "activities", code: a.code, message: "amount required" })),
       });
     }
@@ -72,7 +72,7 @@ async function normalise(input: ClaimInput, version: CatalogueVersion | null): P
   // added up: one claim, and a month's report or reconciliation (over 9 million claims before a sum
   // could pass Number.MAX_SAFE_INTEGER; Assam has about 33,000 ASHAs).
   if (totalPaise > MAX_CLAIM_TOTAL_PAISE) {
-    throw new ApiError("VALIDATION_FAILED", "the claim's total amount is out of range", {
+    throw new GatewayError("VALIDATION_FAILED", "the claim's total amount is out of range", {
       details: [{ path: "activities", message: `total amount above ${MAX_CLAIM_TOTAL_PAISE / 100} rupees` }],
     });
   }
@@ -87,10 +87,10 @@ async function normalise(input: ClaimInput, version: CatalogueVersion | null): P
   return { items, totalPaise, catalogueVersion: version?.version ?? null, contentHash };
 }
 
-const reuseOfForeignId = () => new ApiError("IDEMPOTENCY_CONFLICT", "this claimId is already in use");
+const reuseOfForeignId = () => new GatewayError("IDEMPOTENCY_CONFLICT", "this claimId is already in use");
 
 /** The same claimId again: 200 with the recorded claim when the content is the same, else 409. */
-async function replayOutcome(input: ClaimInput, existing: ClaimRow, ownerId: string, catalogue: CatalogueVersion[]): Promise<ApiError | null> {
+async function replayOutcome(input: ClaimInput, existing: ClaimRow, ownerId: string, catalogue: CatalogueVersion[]): Promise<GatewayError | null> {
   if (existing.ownerId !== ownerId) return reuseOfForeignId();
   try {
     const n = await normalise(input, versionNamed(catalogue, existing.catalogueVersion));
@@ -98,11 +98,11 @@ async function replayOutcome(input: ClaimInput, existing: ClaimRow, ownerId: str
   } catch {
     /* content that cannot even be normalised the same way is different content */
   }
-  return new ApiError("IDEMPOTENCY_CONFLICT", "this claimId was used with different content", { details: [{ path: "claimId", message: "different content" }] });
+  return new GatewayError("IDEMPOTENCY_CONFLICT", "this claimId was used with different content", { details: [{ path: "claimId", message: "different content" }] });
 }
 
 const duplicatePeriod = (live: ClaimRow, ownerId: string) =>
-  new ApiError("DUPLICATE_PERIOD_CLAIM", `ASHA ${live.ashaId} already has a claim for ${live.period}`, {
+  new GatewayError("DUPLICATE_PERIOD_CLAIM", `ASHA ${live.ashaId} already has a claim for ${live.period}`, {
     details: [
       live.ownerId === ownerId
         ? { path: "period", claimId: live.id, status: live.status, message: "existing claim for this ASHA and month" }
@@ -128,10 +128,10 @@ export interface SubmitContext {
  * query limits. Each new claim's row and wire body are written in one D1 batch, then enqueued; a
  * failed enqueue is recovered by the sweep (the row carries its lease deadline).
  */
-export async function submitClaims(ctx: SubmitContext, inputs: (ClaimInput | ApiError)[]): Promise<SubmitOutcome[]> {
+export async function submitClaims(ctx: SubmitContext, inputs: (ClaimInput | GatewayError)[]): Promise<SubmitOutcome[]> {
   const { db, env, ownerId } = ctx;
   const now = ctx.now ?? Date.now();
-  const valid = inputs.filter((i): i is ClaimInput => !(i instanceof ApiError));
+  const valid = inputs.filter((i): i is ClaimInput => !(i instanceof GatewayError));
   const existing = await claimsByIds(db, valid.map((i) => i.claimId));
   const catalogue = await loadCatalogue(db);
   const live = new Map<string, ClaimRow>();
@@ -149,21 +149,21 @@ export async function submitClaims(ctx: SubmitContext, inputs: (ClaimInput | Api
   const outcomes: (SubmitOutcome | { claimId: string; pending: ClaimRow; wire: string; input: ClaimInput })[] = [];
 
   for (const input of inputs) {
-    if (input instanceof ApiError) {
-      outcomes.push({ claimId: "", httpStatus: input.status, error: input });
+    if (input instanceof GatewayError) {
+      outcomes.push({ claimId: "", error: input });
       continue;
     }
     const prior = existing.get(input.claimId);
     if (prior) {
       const err = await replayOutcome(input, prior, ownerId, catalogue);
-      if (err) outcomes.push({ claimId: input.claimId, httpStatus: err.status, error: err });
+      if (err) outcomes.push({ claimId: input.claimId, error: err });
       else outcomes.push({ claimId: input.claimId, httpStatus: 200, claim: undefined as unknown as ClaimView });
       continue;
     }
     try {
       const n = await normalise(input, versionInForce(catalogue, input.period));
       if (input.schedule === "now" && !periodEnded(input.period, now)) {
-        throw new ApiError("PERIOD_OPEN", `period ${input.period} has not ended in IST; use schedule "cutoff" to hold it until the cut-off`, {
+        throw new GatewayError("PERIOD_OPEN", `period ${input.period} has not ended in IST; use schedule "cutoff" to hold it until the cut-off`, {
           details: [{ path: "period", message: "not ended yet (IST)" }],
         });
       }
@@ -204,8 +204,8 @@ export async function submitClaims(ctx: SubmitContext, inputs: (ClaimInput | Api
       live.set(liveKey(row.ashaId, row.period), row);
       outcomes.push({ claimId: row.id, pending: row, wire, input });
     } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      outcomes.push({ claimId: input.claimId, httpStatus: err.status, error: err });
+      if (!(err instanceof GatewayError)) throw err;
+      outcomes.push({ claimId: input.claimId, error: err });
     }
   }
 
@@ -265,7 +265,7 @@ async function settleRace(ctx: SubmitContext, input: ClaimInput, row: ClaimRow, 
   const winner = (await claimsByIds(ctx.db, [row.id])).get(row.id);
   if (winner) {
     const err = await replayOutcome(input, winner, ctx.ownerId, catalogue);
-    return err ? { claimId: row.id, httpStatus: err.status, error: err } : { claimId: row.id, httpStatus: 200, claim: undefined as unknown as ClaimView };
+    return err ? { claimId: row.id, error: err } : { claimId: row.id, httpStatus: 200, claim: undefined as unknown as ClaimView };
   }
   const holder = await ctx.db
     .select()
@@ -274,7 +274,7 @@ async function settleRace(ctx: SubmitContext, input: ClaimInput, row: ClaimRow, 
     .get();
   if (holder) {
     const err = duplicatePeriod(holder, ctx.ownerId);
-    return { claimId: row.id, httpStatus: err.status, error: err };
+    return { claimId: row.id, error: err };
   }
   throw cause;
 }

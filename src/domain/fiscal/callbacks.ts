@@ -3,7 +3,7 @@ import type { Env } from "../../env";
 import type { Db } from "../../storage/db";
 import { fiscalMessages, IFIX_STATUSES } from "../../storage/schema/fiscal-messages";
 import { fiscalCallbacks } from "../../storage/schema/fiscal-callbacks";
-import { ApiError } from "../../http/errors";
+import { GatewayError } from "../../errors";
 import { canonicalize } from "../../adapters/ifix/jcs";
 import { verifyEnvelope } from "../../adapters/ifix/signing";
 import { getTrustedKeys, signatureScope } from "../../adapters/ifix/config";
@@ -49,7 +49,7 @@ export interface CallbackAnswer {
  * else linked_id, else message_id) and, for a PI's disburse, the PI.
  */
 export async function receiveCallback(env: Env, db: Db, type: IfixType, body: unknown, now = Date.now()): Promise<CallbackAnswer> {
-  const bad = (why: string) => new ApiError("BAD_SIGNATURE", "the signature does not verify", { details: [{ message: why }] });
+  const bad = (why: string) => new GatewayError("BAD_SIGNATURE", "the signature does not verify", { details: [{ message: why }] });
   if (!isObj(body) || !isObj(body.header) || !isObj(body.message)) throw bad("signature, header and message are required");
   const { header, message } = body;
   if (typeof body.signature !== "string" || body.signature.length === 0) throw bad("signature missing");
@@ -61,7 +61,7 @@ export async function receiveCallback(env: Env, db: Db, type: IfixType, body: un
 
   const messageId = header.message_id;
   if (typeof messageId !== "string" || messageId.length === 0 || messageId.length > 128) {
-    throw new ApiError("VALIDATION_FAILED", "header.message_id is required", { details: [{ path: "header.message_id", message: "a string of 1 to 128 characters" }] });
+    throw new GatewayError("VALIDATION_FAILED", "header.message_id is required", { details: [{ path: "header.message_id", message: "a string of 1 to 128 characters" }] });
   }
   const contentHash = await sha256Hex(canonicalize(message));
   const dedupe = and(eq(fiscalCallbacks.senderId, senderId), eq(fiscalCallbacks.messageId, messageId), eq(fiscalCallbacks.contentHash, contentHash));
@@ -69,8 +69,8 @@ export async function receiveCallback(env: Env, db: Db, type: IfixType, body: un
   if (seen) return seen.answer as CallbackAnswer;
 
   const ts = parseMessageTs(header.message_ts);
-  if (ts === null) throw new ApiError("STALE_MESSAGE", "header.message_ts is missing or not a time", { details: [{ path: "header.message_ts", message: "unix seconds or milliseconds" }] });
-  if (Math.abs(now - ts) > FRESHNESS_MS) throw new ApiError("STALE_MESSAGE", "message_ts is more than 5 minutes from now");
+  if (ts === null) throw new GatewayError("STALE_MESSAGE", "header.message_ts is missing or not a time", { details: [{ path: "header.message_ts", message: "unix seconds or milliseconds" }] });
+  if (Math.abs(now - ts) > FRESHNESS_MS) throw new GatewayError("STALE_MESSAGE", "message_ts is more than 5 minutes from now");
 
   // The message it answers.
   let target: { id: string; piId: string | null } | undefined;

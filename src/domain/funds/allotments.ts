@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import type { Env } from "../../env";
 import type { Db } from "../../storage/db";
 import { fundsAllotments } from "../../storage/schema/funds-allotments";
-import { ApiError } from "../../http/errors";
+import { GatewayError } from "../../errors";
 import { auditInsert } from "../../storage/audit";
 import { paiseToRupees } from "../../lib/money";
 import { accountStub, balanceView, projectBalance, registerAccount, type AccountKey } from "./accounts";
@@ -65,9 +65,9 @@ export async function applyAllotment(env: Env, db: Db, ownerId: string, i: Allot
   if (i.type === "INITIAL_ALLOTMENT") await db.batch([claim, registerAccount(db, i)]);
   else await claim.run();
   const row = await db.select().from(fundsAllotments).where(eq(fundsAllotments.txnId, i.txnId)).get();
-  if (!row || row.ownerId !== ownerId) throw new ApiError("CONFLICT", "this txnId is already in use");
+  if (!row || row.ownerId !== ownerId) throw new GatewayError("CONFLICT", "this txnId is already in use");
   if (!sameContent(row, i)) {
-    throw new ApiError("IDEMPOTENCY_CONFLICT", "this txnId was used with different content");
+    throw new GatewayError("IDEMPOTENCY_CONFLICT", "this txnId was used with different content");
   }
   if (row.state === "APPLIED" && row.result) return { status: 200, body: row.result as AllotmentView };
 
@@ -75,17 +75,17 @@ export async function applyAllotment(env: Env, db: Db, ownerId: string, i: Allot
   if (!r.ok) {
     // Nothing changed: free the txnId so the same transaction can be sent again later.
     await db.delete(fundsAllotments).where(and(eq(fundsAllotments.txnId, i.txnId), eq(fundsAllotments.state, "PENDING"))).run();
-    if (r.code === "SANCTION_EXISTS") throw new ApiError("SANCTION_EXISTS", "this account already has its initial allotment");
-    if (r.code === "SANCTION_NOT_FOUND") throw new ApiError("SANCTION_NOT_FOUND", "no initial allotment for this account yet");
+    if (r.code === "SANCTION_EXISTS") throw new GatewayError("SANCTION_EXISTS", "this account already has its initial allotment");
+    if (r.code === "SANCTION_NOT_FOUND") throw new GatewayError("SANCTION_NOT_FOUND", "no initial allotment for this account yet");
     if (r.code === "TOTAL_TOO_LARGE") {
-      throw new ApiError("VALIDATION_FAILED", "the account's allotted total would be larger than amounts are held exactly", {
+      throw new GatewayError("VALIDATION_FAILED", "the account's allotted total would be larger than amounts are held exactly", {
         details: [{ path: "amount", message: `at most ${paiseToRupees(Number.MAX_SAFE_INTEGER - r.balance.allotted)} more can be allotted to this account` }],
       });
     }
     if (r.code === "INSUFFICIENT_FUNDS") {
-      throw new ApiError("INSUFFICIENT_FUNDS", "the withdrawal is more than the available funds", { details: [{ available: paiseToRupees(r.balance.available) }] });
+      throw new GatewayError("INSUFFICIENT_FUNDS", "the withdrawal is more than the available funds", { details: [{ available: paiseToRupees(r.balance.available) }] });
     }
-    throw new ApiError("IDEMPOTENCY_CONFLICT", "this txnId was used with different content");
+    throw new GatewayError("IDEMPOTENCY_CONFLICT", "this txnId was used with different content");
   }
   const body = view(i, r);
   const before: Balance = { ...r.balance };

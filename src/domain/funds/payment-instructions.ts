@@ -3,7 +3,7 @@ import type { Env } from "../../env";
 import type { Db } from "../../storage/db";
 import { paymentInstructions } from "../../storage/schema/payment-instructions";
 import { fiscalMessages } from "../../storage/schema/fiscal-messages";
-import { ApiError } from "../../http/errors";
+import { GatewayError } from "../../errors";
 import { auditInsert } from "../../storage/audit";
 import { paiseToRupees } from "../../lib/money";
 import { randomToken } from "../security/crypto";
@@ -112,7 +112,7 @@ export async function createPaymentInstruction(env: Env, db: Db, ownerId: string
   const total = input.beneficiaries.reduce((s, b) => s + b.amount, 0);
   // Every addend is a safe integer; a sum past 2^53 could round into a false match, so it never matches.
   if (!Number.isSafeInteger(total) || total !== input.amount) {
-    throw new ApiError("AMOUNT_MISMATCH", "the beneficiaries' amounts do not add up to amount", {
+    throw new GatewayError("AMOUNT_MISMATCH", "the beneficiaries' amounts do not add up to amount", {
       details: [{ path: "beneficiaries", message: `sum ${paiseToRupees(total)} ≠ amount ${paiseToRupees(input.amount)}` }],
     });
   }
@@ -144,8 +144,8 @@ export async function createPaymentInstruction(env: Env, db: Db, ownerId: string
       .from(paymentInstructions)
       .where(and(eq(paymentInstructions.paymentId, input.paymentId), eq(paymentInstructions.live, 1)))
       .get();
-    if (live && live.ownerId !== ownerId) throw new ApiError("CONFLICT", "this paymentId is already in use");
-    throw new ApiError("PI_EXISTS", "this paymentId already has a payment instruction that has not failed", {
+    if (live && live.ownerId !== ownerId) throw new GatewayError("CONFLICT", "this paymentId is already in use");
+    throw new GatewayError("PI_EXISTS", "this paymentId already has a payment instruction that has not failed", {
       details: live ? [{ piId: live.piId, status: live.status }] : [],
     });
   }
@@ -161,7 +161,7 @@ export async function createPaymentInstruction(env: Env, db: Db, ownerId: string
     if (r.code === "ABANDONED") break;
   }
   await db.delete(paymentInstructions).where(and(eq(paymentInstructions.piId, piId), eq(paymentInstructions.status, "RESERVED"))).run();
-  throw new ApiError("INSUFFICIENT_FUNDS", "no account has enough available funds for this payment", {
+  throw new GatewayError("INSUFFICIENT_FUNDS", "no account has enough available funds for this payment", {
     details: [{ path: "amount", message: `${paiseToRupees(input.amount)} is more than the available funds` }],
   });
 }
@@ -224,9 +224,9 @@ export async function getPiView(env: Env, db: Db, row: PiRow, revealTo: string |
 /** An API status call (audited as a PI status override). Every call lands in the PI's log. */
 export async function setPiStatusByApi(env: Env, db: Db, row: PiRow, to: PiStatus, reason: string | null, actor: string, requestId: string) {
   const account = accountOf(row);
-  if (!account || row.status === "RESERVED") throw new ApiError("INVALID_STATE", "the payment instruction is still being created");
+  if (!account || row.status === "RESERVED") throw new GatewayError("INVALID_STATE", "the payment instruction is still being created");
   const r = await accountStub(env, account).setPiStatus(row.piId, to, { eventId: `api:${crypto.randomUUID()}`, source: "api", reason });
-  if (!r.ok && r.code === "NOT_FOUND") throw new ApiError("NOT_FOUND", "payment instruction not found");
+  if (!r.ok && r.code === "NOT_FOUND") throw new GatewayError("NOT_FOUND", "payment instruction not found");
   const audit = auditInsert(db, {
     actor,
     action: "funds.pi_status_override",
@@ -238,7 +238,7 @@ export async function setPiStatusByApi(env: Env, db: Db, row: PiRow, to: PiStatu
   });
   if (!r.ok) {
     await audit.run();
-    throw new ApiError("INVALID_STATE", `a payment instruction cannot move from ${r.from} to ${r.to}`, { details: [{ from: r.from, to: r.to }] });
+    throw new GatewayError("INVALID_STATE", `a payment instruction cannot move from ${r.from} to ${r.to}`, { details: [{ from: r.from, to: r.to }] });
   }
   await db.batch([audit, ...(r.changed ? [piRowUpdate(db, r.pi), projectBalance(db, account, r.balance)] : [])]);
 }

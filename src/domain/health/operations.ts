@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { ApiError } from "../../http/errors";
+import { GatewayError } from "../../errors";
 import * as R from "./responses";
 import {
   Aadhaar,
@@ -741,5 +741,5 @@ async function findInPages(call: OpCall, id: string, what: string): Promise<unkn
     const size = typeof pd?.size === "number" ? pd.size : 0;
     if (requests.length < limit || (page + 1) * limit >= size) break;
   }
-  throw new ApiError("NOT_FOUND", `${what} not found`);
+  throw new GatewayError("NOT_FOUND", `${what} not found`);
 }

@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import type { Router } from "../../router";
 
 import { requireAuth } from "../../middleware/auth";
-import { ApiError, commonErrorResponses, errorResponse } from "../../errors";
+import { GatewayError, commonErrorResponses, errorResponse } from "../../errors";
 import { claims } from "../../../storage/schema/claims";
 import { transition, viewOf } from "../../../domain/claims/ledger";
 import { pollClaim } from "../../../domain/claims/delivery";
@@ -55,13 +55,13 @@ export function registerClaimActionRoutes(app: Router) {
     const db = c.get("services").db;
     const row = await visibleClaim(db, c.get("principal"), claimId);
     if (!(REFRESHABLE as readonly string[]).includes(row.status)) {
-      throw new ApiError("INVALID_STATE", `a ${row.status} claim is not polled`, { details: [{ path: "status", message: row.status }] });
+      throw new GatewayError("INVALID_STATE", `a ${row.status} claim is not polled`, { details: [{ path: "status", message: row.status }] });
     }
     const r = await pollClaim(c.env, db, row, { from: [...REFRESHABLE], maxWaitMs: 5_000, requestId: c.get("requestId") });
-    if (r.step === "paced") throw new ApiError("UPSTREAM_UNAVAILABLE", "the portal's pace allows no request now; try again shortly", { headers: { "Retry-After": "5" } });
+    if (r.step === "paced") throw new GatewayError("UPSTREAM_UNAVAILABLE", "the portal's pace allows no request now; try again shortly", { headers: { "Retry-After": "5" } });
     if (r.step === "error" && r.result) {
-      if (r.result.kind === "retry" && r.result.reason === "timeout") throw new ApiError("UPSTREAM_TIMEOUT", "the portal did not answer in time");
-      throw new ApiError("UPSTREAM_UNAVAILABLE", "the portal could not be read now");
+      if (r.result.kind === "retry" && r.result.reason === "timeout") throw new GatewayError("UPSTREAM_TIMEOUT", "the portal did not answer in time");
+      throw new GatewayError("UPSTREAM_UNAVAILABLE", "the portal could not be read now");
     }
     const fresh = await db.select().from(claims).where(eq(claims.id, row.id)).get();
     return c.json(await viewOf(db, fresh!), 200);
@@ -71,7 +71,7 @@ export function registerClaimActionRoutes(app: Router) {
     const { claimId } = c.req.valid("param");
     const db = c.get("services").db;
     const row = await visibleClaim(db, c.get("principal"), claimId);
-    const invalid = (status: string) => new ApiError("INVALID_STATE", `a ${status} claim cannot be cancelled`, { details: [{ path: "status", message: status }] });
+    const invalid = (status: string) => new GatewayError("INVALID_STATE", `a ${status} claim cannot be cancelled`, { details: [{ path: "status", message: status }] });
     if (row.status !== "SCHEDULED") throw invalid(row.status);
     const t = await transition(c.env, db, { row, fromStatus: "SCHEDULED", patch: { status: "CANCELLED" } });
     if (!t.applied) {

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Router } from "../../router";
 import { adminSecurity } from "../../router";
 import { requireAuth } from "../../middleware/auth";
-import { ApiError, commonErrorResponses, errorResponse } from "../../errors";
+import { GatewayError, commonErrorResponses, errorResponse } from "../../errors";
 import { actorOf } from "../../context";
 import { rupeesToPaise } from "../../../lib/money";
 import { catalogueView, loadCatalogue, putCatalogueVersion, versionInForce } from "../../../domain/claims/catalogue";
@@ -90,7 +90,7 @@ export function registerCatalogueRoutes(app: Router) {
       actorOf(c.get("principal")),
       c.get("requestId"),
     );
-    if (r.conflict) throw new ApiError("CONFLICT", `catalogue version ${body.version} exists with other content; versions are immutable, store a new one`);
+    if (r.conflict) throw new GatewayError("CONFLICT", `catalogue version ${body.version} exists with other content; versions are immutable, store a new one`);
     return c.json(catalogueView(r.version), r.created ? 201 : 200);
   });
 
@@ -98,7 +98,7 @@ export function registerCatalogueRoutes(app: Router) {
 
   app.openapi(inForceRoute, async (c) => {
     const v = versionInForce(await loadCatalogue(c.get("services").db), c.req.valid("query").period);
-    if (!v) throw new ApiError("NOT_FOUND", "no catalogue version applies to that period");
+    if (!v) throw new GatewayError("NOT_FOUND", "no catalogue version applies to that period");
     return c.json(catalogueView(v), 200);
   });
 }

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Router } from "../../router";
 
 import { requireAuth } from "../../middleware/auth";
-import { ApiError, commonErrorResponses, errorResponse } from "../../errors";
+import { GatewayError, commonErrorResponses, errorResponse, statusOf } from "../../errors";
 import { ownerOf } from "../../context";
 import { submitClaims } from "../../../domain/claims/submit";
 import { ClaimInputSchema, claimContent, parseClaimItem, toClaimInput, ClaimSchema } from "./schemas";
@@ -77,7 +77,7 @@ export function registerCreateClaimRoutes(app: Router) {
     const body = c.req.valid("json");
     const key = c.req.header("idempotency-key");
     if (key !== undefined && key.toLowerCase() !== body.claimId.toLowerCase()) {
-      throw new ApiError("VALIDATION_FAILED", "Idempotency-Key must equal claimId", { details: [{ path: "Idempotency-Key", message: "must equal claimId" }] });
+      throw new GatewayError("VALIDATION_FAILED", "Idempotency-Key must equal claimId", { details: [{ path: "Idempotency-Key", message: "must equal claimId" }] });
     }
     const [outcome] = await submitClaims(
       { env: c.env, db: c.get("services").db, ownerId: ownerOf(c.get("principal")!), requestId: c.get("requestId") },
@@ -95,7 +95,7 @@ export function registerCreateClaimRoutes(app: Router) {
       const raw = claims[i] as { claimId?: unknown } | null;
       const claimId = o.claimId || (raw && typeof raw === "object" && typeof raw.claimId === "string" ? raw.claimId : null);
       return "error" in o
-        ? { claimId, httpStatus: o.httpStatus, error: { code: o.error.code, message: o.error.message, details: o.error.details } }
+        ? { claimId, httpStatus: statusOf(o.error), error: { code: o.error.code, message: o.error.message, details: o.error.details } }
         : { claimId, httpStatus: o.httpStatus, claim: o.claim };
     });
     return c.json({ results }, 200);

@@ -4,7 +4,7 @@ import { DELIVERY_OUTCOMES } from "../../../storage/schema/claim-deliveries";
 import { rupeesToPaise } from "../../../lib/money";
 import { PERIOD_RE } from "../../../domain/claims/periods";
 import { zodDetails } from "../../router";
-import { ApiError } from "../../errors";
+import { GatewayError } from "../../errors";
 import type { ClaimInput } from "../../../domain/claims/submit";
 
 export const Period = z.string().regex(PERIOD_RE, "a month as YYYY-MM").openapi({ example: "2026-01" });
@@ -63,9 +63,9 @@ export function toClaimInput(b: z.infer<typeof ClaimInputSchema>): ClaimInput {
 }
 
 /** Parses one claim of a batch with the single-claim rules: a bad one becomes its own 400. */
-export function parseClaimItem(raw: unknown): ClaimInput | ApiError {
+export function parseClaimItem(raw: unknown): ClaimInput | GatewayError {
   const r = ClaimInputSchema.safeParse(raw);
-  if (!r.success) return new ApiError("VALIDATION_FAILED", "the claim is not valid", { details: zodDetails(r.error.issues) });
+  if (!r.success) return new GatewayError("VALIDATION_FAILED", "the claim is not valid", { details: zodDetails(r.error.issues) });
   return toClaimInput(r.data);
 }
 

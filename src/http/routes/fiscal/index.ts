@@ -5,7 +5,7 @@ import { callerSecurity as anyCaller } from "../../router";
 
 const callerSecurity = anyCaller as unknown as Array<Record<string, string[]>>;
 import { requireAuth, canSee } from "../../middleware/auth";
-import { ApiError, commonErrorResponses, errorResponse } from "../../errors";
+import { GatewayError, commonErrorResponses, errorResponse } from "../../errors";
 import { ownerOf } from "../../context";
 import {
   FISCAL_KINDS,
@@ -167,10 +167,10 @@ const callbackRoute = (type: IfixType) =>
 /** 400 for fields a type needs, 422 AMOUNT_MISMATCH for a disbursement's sums. */
 function checkRules(type: IfixType, body: FiscalMessageInputT) {
   const missing = requiredFieldIssues(type, body);
-  if (missing.length) throw new ApiError("VALIDATION_FAILED", "the request is not valid", { details: missing });
+  if (missing.length) throw new GatewayError("VALIDATION_FAILED", "the request is not valid", { details: missing });
   if (type === "disburse") {
     const mismatches = amountMismatches(body as FiscalNode);
-    if (mismatches.length) throw new ApiError("AMOUNT_MISMATCH", "net and gross amounts must equal the sums of the children", { details: mismatches });
+    if (mismatches.length) throw new GatewayError("AMOUNT_MISMATCH", "net and gross amounts must equal the sums of the children", { details: mismatches });
   }
 }
 
@@ -208,7 +208,7 @@ export function registerFiscalRoutes(app: Router) {
       .from(fiscalMessages)
       .where(and(eq(fiscalMessages.id, messageId), eq(fiscalMessages.type, type)))
       .get();
-    if (!original || !canSee(c.get("principal"), original.ownerId)) throw new ApiError("NOT_FOUND", "message not found");
+    if (!original || !canSee(c.get("principal"), original.ownerId)) throw new GatewayError("NOT_FOUND", "message not found");
     checkRules(type, body);
     return c.json(await send(c, type, "update", body, messageId), 202);
   });
@@ -240,7 +240,7 @@ export function registerFiscalRoutes(app: Router) {
   app.openapi(getRoute, async (c) => {
     const { messageId } = c.req.valid("param");
     const view = await getMessageView(c.get("services").db, messageId);
-    if (!view || !canSee(c.get("principal"), view.ownerId)) throw new ApiError("NOT_FOUND", "message not found");
+    if (!view || !canSee(c.get("principal"), view.ownerId)) throw new GatewayError("NOT_FOUND", "message not found");
     const { ownerId: _o, ...rest } = view;
     return c.json(rest as z.infer<typeof MessageView>, 200);
   });

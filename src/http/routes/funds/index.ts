@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import type { Router } from "../../router";
 import { callerSecurity as anyCaller } from "../../router";
 import { requireAuth, canSee } from "../../middleware/auth";
-import { ApiError, commonErrorResponses, errorResponse } from "../../errors";
+import { GatewayError, commonErrorResponses, errorResponse } from "../../errors";
 import { actorOf, ownerOf } from "../../context";
 import { SIGNABLE, code, identifier as ident, rupees, signable, toPaise } from "../../../adapters/ifix/codec";
 import { getIfixConfig } from "../../../adapters/ifix/config";
@@ -185,7 +185,7 @@ const statusRoute = createRoute({
 
 async function visiblePi(c: { get: (k: "services") => { db: import("../../../storage/db").Db } }, piId: string, principal: Parameters<typeof canSee>[0]) {
   const row = await c.get("services").db.select().from(paymentInstructions).where(eq(paymentInstructions.piId, piId)).get();
-  if (!row || !canSee(principal, row.ownerId)) throw new ApiError("NOT_FOUND", "payment instruction not found");
+  if (!row || !canSee(principal, row.ownerId)) throw new GatewayError("NOT_FOUND", "payment instruction not found");
   return row;
 }
 
@@ -254,7 +254,7 @@ export function registerFundsRoutes(app: Router) {
     const p = c.get("principal")!;
     const row = await visiblePi(c, piId, p);
     const view = await getPiView(c.env, c.get("services").db, row, p.id);
-    if (!view) throw new ApiError("NOT_FOUND", "payment instruction not found");
+    if (!view) throw new GatewayError("NOT_FOUND", "payment instruction not found");
     return c.json(view as z.infer<typeof PiView>, 200);
   });
 
@@ -266,7 +266,7 @@ export function registerFundsRoutes(app: Router) {
     const row = await visiblePi(c, piId, p);
     await setPiStatusByApi(c.env, db, row, status as PiStatus, reason || null, actorOf(p), c.get("requestId"));
     const view = await getPiView(c.env, db, row, p.id);
-    if (!view) throw new ApiError("NOT_FOUND", "payment instruction not found");
+    if (!view) throw new GatewayError("NOT_FOUND", "payment instruction not found");
     return c.json(view as z.infer<typeof PiView>, 200);
   });
 }

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { desc, lt } from "drizzle-orm";
 import type { Router } from "../../router";
 import { requireAuth } from "../../middleware/auth";
-import { ApiError, commonErrorResponses, errorResponse } from "../../errors";
+import { GatewayError, commonErrorResponses, errorResponse } from "../../errors";
 import { actorOf } from "../../context";
 import { cursorParam, decodeCursor, encodeCursor, limitParam, listOf } from "../../pagination";
 import { TransactionFilter, listTransactions } from "../../../console/ops/transactions";
@@ -224,7 +224,7 @@ export function registerOpsRoutes(app: Router) {
   app.openapi(getRoute, async (c) => {
     const db = c.get("services").db;
     const row = await getDeadLetter(db, c.req.valid("param").id);
-    if (!row) throw new ApiError("NOT_FOUND", "dead letter not found");
+    if (!row) throw new GatewayError("NOT_FOUND", "dead letter not found");
     return c.json(view(row, subjectStateOf(await subjectStates(db, [row]), row)), 200);
   });
 
