@@ -6,7 +6,7 @@ import { deadLetters } from "../../storage/schema/dead-letters";
 import { claims } from "../../storage/schema/claims";
 import { fiscalMessages } from "../../storage/schema/fiscal-messages";
 import { auditInsert } from "../../storage/audit";
-import { ApiError } from "../../http/errors";
+import { GatewayError } from "../../http/errors";
 import { redact } from "../../lib/redact";
 import { replayClaim, replayFiscalMessage, type ReplayOutcome } from "./replayers";
 
@@ -64,12 +64,11 @@ export const ownerAreaOf = (row: Pick<DeadLetterRow, "kind" | "body">): "claim" 
   return "unknown";
 };
 
-const subjectIdOf = (row: Pick<DeadLetterRow, "kind" | "body" | "subjectId">): string | null => {
-  const body = (row.body ?? {}) as Record<string, unknown>;
-  if (typeof body.claimId === "string") return body.claimId;
-  if (typeof body.messageId === "string") return body.messageId;
-  return row.subjectId ?? null;
-};
+/**
+ * The row's own subject id, taken from the message before its body was redacted for storage: the
+ * stored body is for reading, never for acting on (redaction may change what it shows).
+ */
+const subjectIdOf = (row: Pick<DeadLetterRow, "subjectId">): string | null => row.subjectId ?? null;
 
 export async function subjectStates(db: Db, rows: DeadLetterRow[]): Promise<Map<string, SubjectState>> {
   const out = new Map<string, SubjectState>();
@@ -140,11 +139,11 @@ export interface ReplayResult {
  */
 export async function replayDeadLetter(env: Env, db: Db, id: string, actor: string, requestId: string | null): Promise<ReplayResult> {
   const row = await getDeadLetter(db, id);
-  if (!row) throw new ApiError("NOT_FOUND", "dead letter not found");
+  if (!row) throw new GatewayError("NOT_FOUND", "dead letter not found");
   const area = ownerAreaOf(row);
   const subjectId = subjectIdOf(row);
   if (area === "unknown" || !subjectId) {
-    throw new ApiError("BUSINESS_RULE", `no replay rule for dead letters of kind ${row.kind}: nothing is re-sent`, {
+    throw new GatewayError("BUSINESS_RULE", `no replay rule for dead letters of kind ${row.kind}: nothing is re-sent`, {
       details: [{ path: "kind", message: row.kind }],
     });
   }
@@ -181,7 +180,7 @@ export async function replayDeadLetters(env: Env, db: Db, f: DeadLetterFilter, m
     try {
       results.push(await replayDeadLetter(env, db, row.id, actor, requestId));
     } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
+      if (!(err instanceof GatewayError)) throw err;
       results.push({ id: row.id, ok: false, subjectType: ownerAreaOf(row), subjectId: subjectIdOf(row), outcome: err.code, message: err.message });
     }
   }
