@@ -3,10 +3,11 @@ import type { Child } from "hono/jsx";
 import { z } from "zod";
 import { and, count, desc, eq, gte, lt, type SQL } from "drizzle-orm";
 import type { Router } from "../http/router";
-import { ApiError } from "../http/errors";
-import { actorOf, type Principal } from "../http/context";
+import { GatewayError, statusOf } from "../http/errors";
+import { ADMIN_PRINCIPAL, actorOf, clientPrincipal, type Principal } from "../http/context";
 import { getAuthConfig } from "../env";
 import { clients } from "../storage/schema/clients";
+import { toRecord } from "../domain/clients";
 import { auditLog } from "../storage/schema/audit-log";
 import { alerts } from "../storage/schema/alerts";
 import { deadLetters } from "../storage/schema/dead-letters";
@@ -94,17 +95,17 @@ const errorPage = (c: C, status: number, message: string) =>
 /** Form fields of a POST (urlencoded or multipart), size-limited. */
 async function formOf(c: C): Promise<Record<string, string>> {
   const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > MAX_FORM_BYTES) throw new ApiError("PAYLOAD_TOO_LARGE", "form too large");
+  if (declared > MAX_FORM_BYTES) throw new GatewayError("PAYLOAD_TOO_LARGE", "form too large");
   const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
   if (type !== "application/x-www-form-urlencoded" && type !== "multipart/form-data") {
-    throw new ApiError("UNSUPPORTED_MEDIA_TYPE", "send the form as a web form");
+    throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", "send the form as a web form");
   }
   const text = await c.req.text();
-  if (text.length > MAX_FORM_BYTES) throw new ApiError("PAYLOAD_TOO_LARGE", "form too large");
+  if (text.length > MAX_FORM_BYTES) throw new GatewayError("PAYLOAD_TOO_LARGE", "form too large");
   if (type === "multipart/form-data") {
     // A malformed multipart body (no boundary, broken parts) is the sender's error, not ours.
     const fd = await new Request("http://x", { method: "POST", headers: { "content-type": c.req.header("content-type")! }, body: text }).formData().catch(() => {
-      throw new ApiError("VALIDATION_FAILED", "the form could not be read");
+      throw new GatewayError("VALIDATION_FAILED", "the form could not be read");
     });
     const out: Record<string, string> = {};
     fd.forEach((v, k) => {
@@ -118,7 +119,7 @@ async function formOf(c: C): Promise<Record<string, string>> {
 /** A signed-in POST: form read, CSRF token checked (403 otherwise). */
 async function protectedForm(c: C): Promise<Record<string, string>> {
   const form = await formOf(c);
-  if (!(await checkCsrf(c, form))) throw new ApiError("FORBIDDEN", "the form's CSRF token is missing or wrong: reload the page and try again");
+  if (!(await checkCsrf(c, form))) throw new GatewayError("FORBIDDEN", "the form's CSRF token is missing or wrong: reload the page and try again");
   return form;
 }
 
@@ -138,7 +139,7 @@ type SignIn = { principal: Principal; generation: number } | { refused: string }
 /** A live client, by key or by id and secret, signs in only when it holds scope `ops`. */
 const operatorOf = (row: typeof clients.$inferSelect): SignIn =>
   row.scopes.includes("ops")
-    ? { principal: { kind: "client", id: row.id, name: row.name, scopes: row.scopes }, generation: row.generation }
+    ? { principal: clientPrincipal(toRecord(row)), generation: row.generation }
     : { refused: "This client has no ops scope: the console is for operators." };
 
 async function signInPrincipal(c: C, form: Record<string, string>): Promise<SignIn> {
@@ -147,7 +148,7 @@ async function signInPrincipal(c: C, form: Record<string, string>): Promise<Sign
   const clientId = (form.clientId ?? "").trim();
   const secret = form.clientSecret ?? "";
   if (key && key.length <= 512) {
-    if (timingSafeEqual(key, getAuthConfig(c.env).ADMIN_API_KEY)) return { principal: { kind: "admin", id: "admin" }, generation: 0 };
+    if (timingSafeEqual(key, getAuthConfig(c.env).ADMIN_API_KEY)) return { principal: ADMIN_PRINCIPAL, generation: 0 };
     const row = await db.select().from(clients).where(eq(clients.apiKeyHash, await sha256Hex(key))).get();
     if (row && !row.revokedAt) return operatorOf(row);
     return { refused: "Unknown or revoked key." };
@@ -169,7 +170,7 @@ export function createConsoleApp() {
   });
   app.onError((err, c) => {
     hardenHeaders(c);
-    if (err instanceof ApiError && err.status < 500) return errorPage(c, err.status, err.message);
+    if (err instanceof GatewayError && statusOf(err) < 500) return errorPage(c, statusOf(err), err.message);
     createLogger({ requestId: c.get("requestId") }).error("console error", { kind: err instanceof Error ? err.name : typeof err });
     return errorPage(c, 500, `Internal error (request ${c.get("requestId") ?? "?"}).`);
   });
@@ -194,12 +195,12 @@ export function createConsoleApp() {
   });
 
   app.post("/sign-in", async (c) => {
-    if (!sameOrigin(c)) throw new ApiError("FORBIDDEN", "cross-site sign-in refused");
+    if (!sameOrigin(c)) throw new GatewayError("FORBIDDEN", "cross-site sign-in refused");
     const limiter = c.env.CLIENT_RATE_LIMITER;
     if (limiter) {
       const ip = c.req.header("cf-connecting-ip") ?? "local";
       const { success } = await limiter.limit({ key: `console-sign-in:${ip}` });
-      if (!success) throw new ApiError("RATE_LIMITED", "too many sign-in attempts; wait a minute");
+      if (!success) throw new GatewayError("RATE_LIMITED", "too many sign-in attempts; wait a minute");
     }
     const form = await formOf(c);
     const result = await signInPrincipal(c, form);
@@ -239,7 +240,7 @@ export function createConsoleApp() {
   app.get("/transactions/:id", async (c) => {
     const id = Number(c.req.param("id"));
     const t = Number.isSafeInteger(id) && id > 0 ? await getTransaction(c.get("services").db, id) : null;
-    if (!t) throw new ApiError("NOT_FOUND", "no such call in the transaction log");
+    if (!t) throw new GatewayError("NOT_FOUND", "no such call in the transaction log");
     return page(c, `Call ${t.id}`, "/console/transactions", <TransactionDetail t={t} />);
   });
 
@@ -272,7 +273,7 @@ export function createConsoleApp() {
   const detail = async (c: C, id: string, flash: { ok?: string; error?: string } = {}, status: 200 | 409 | 422 | 404 = 200) => {
     const db = c.get("services").db;
     const row = await getDeadLetter(db, id);
-    if (!row) throw new ApiError("NOT_FOUND", "no such dead letter");
+    if (!row) throw new GatewayError("NOT_FOUND", "no such dead letter");
     const states = await subjectStates(db, [row]);
     return page(
       c,
@@ -289,7 +290,7 @@ export function createConsoleApp() {
     const form = await protectedForm(c);
     const raw = pick(form, ["kind", "queue", "subjectId", "state", "from", "to"]);
     const filter = DeadLetterFilter.safeParse({ ...raw, from: istInput(raw.from), to: istInput(raw.to) });
-    if (!filter.success) throw new ApiError("VALIDATION_FAILED", zodMessage(filter.error));
+    if (!filter.success) throw new GatewayError("VALIDATION_FAILED", zodMessage(filter.error));
     const db = c.get("services").db;
     if (form.confirm !== "yes") {
       const n = await countDeadLetters(db, filter.data);
@@ -307,7 +308,7 @@ export function createConsoleApp() {
       const r = await replayDeadLetter(c.env, c.get("services").db, id, actorOf(c.get("principal")), c.get("requestId"));
       return detail(c, id, { ok: `Replayed: ${r.message}.` });
     } catch (err) {
-      if (err instanceof ApiError && (err.status === 409 || err.status === 422)) return detail(c, id, { error: `Not replayed: ${err.message}` }, err.status);
+      if (err instanceof GatewayError && (statusOf(err) === 409 || statusOf(err) === 422)) return detail(c, id, { error: `Not replayed: ${err.message}` }, statusOf(err) as 409 | 422);
       throw err;
     }
   });
@@ -316,7 +317,7 @@ export function createConsoleApp() {
     const db = c.get("services").db;
     const q = c.req.query("period");
     const period = q && PERIOD_RE.test(q) ? q : undefined;
-    if (q && !period) throw new ApiError("VALIDATION_FAILED", "period must be YYYY-MM");
+    if (q && !period) throw new GatewayError("VALIDATION_FAILED", "period must be YYYY-MM");
     const periods = (await db.selectDistinct({ period: claims.period }).from(claims).orderBy(desc(claims.period)).limit(24).all()).map((r) => r.period);
     const chosen = period ?? periods[0] ?? currentIstPeriod();
     const r = await claimsReconciliation(db, chosen);
@@ -325,7 +326,7 @@ export function createConsoleApp() {
 
   app.get("/reconciliation.csv", async (c) => {
     const period = c.req.query("period") ?? "";
-    if (!PERIOD_RE.test(period)) throw new ApiError("VALIDATION_FAILED", "period must be YYYY-MM");
+    if (!PERIOD_RE.test(period)) throw new GatewayError("VALIDATION_FAILED", "period must be YYYY-MM");
     const csv = reconciliationCsv(await claimsReconciliation(c.get("services").db, period));
     c.header("Content-Disposition", `attachment; filename="claims-${period}.csv"`);
     return c.body(csv, 200, { "Content-Type": "text/csv; charset=utf-8" });
@@ -366,7 +367,7 @@ export function createConsoleApp() {
       const r = await setPaymentStatusAsOperator(c.env, c.get("services").db, piId, form.status ?? "", form.reason ?? "", actorOf(c.get("principal")), c.get("requestId"));
       return paymentsPage(c, { ok: `${r.piId}: ${r.before} → ${r.after}.` });
     } catch (err) {
-      if (err instanceof ApiError && [400, 404, 409].includes(err.status)) return paymentsPage(c, { error: `Not changed: ${err.message}` }, err.status as 400);
+      if (err instanceof GatewayError && [400, 404, 409].includes(statusOf(err))) return paymentsPage(c, { error: `Not changed: ${err.message}` }, statusOf(err) as 400);
       throw err;
     }
   });
@@ -378,7 +379,7 @@ export function createConsoleApp() {
       const a = getAlertConfig(c.env);
       config = { webhook: !!a.ALERT_WEBHOOK_URL, failureRate: `${(a.ALERT_FAILURE_RATE / 100).toFixed(1)}%`, deadLetters: a.ALERT_DEAD_LETTERS };
     } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
+      if (!(err instanceof GatewayError)) throw err;
       return page(c, "Alerts", "/console/alerts", <p class="error">{err.message}</p>);
     }
     return page(c, "Alerts", "/console/alerts", <AlertsPage items={rows} config={config} />);

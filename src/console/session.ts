@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie, deleteCookie } from "hono/cookie";
 import { SignJWT, jwtVerify, decodeProtectedHeader } from "jose";
-import type { AppEnv, Principal } from "../http/context";
+import { ADMIN_PRINCIPAL, clientPrincipal, type AppEnv, type Principal } from "../http/context";
 import { getAuthConfig } from "../env";
 import { signingKeys } from "../http/middleware/auth";
 import { liveClient } from "../domain/clients";
@@ -78,12 +78,12 @@ export async function readSession(c: Context<ConsoleEnv>): Promise<ConsoleSessio
   if (kind === "admin") {
     if (sub !== "admin" || typeof payload.akf !== "string") return null;
     if (!timingSafeEqual(payload.akf, await adminFingerprint(getAuthConfig(c.env).ADMIN_API_KEY))) return null;
-    return { principal: { kind: "admin", id: "admin" }, csrf, expiresAt: exp };
+    return { principal: ADMIN_PRINCIPAL, csrf, expiresAt: exp };
   }
   if (kind !== "client" || typeof payload.gen !== "number") return null;
-  const row = await liveClient(c.get("services").db, sub, payload.gen);
+  const row = await liveClient(c.get("services").db, sub, payload.gen, c.get("services").defer);
   if (!row || !row.scopes.includes("ops")) return null;
-  return { principal: { kind: "client", id: row.id, name: row.name, scopes: row.scopes }, csrf, expiresAt: exp };
+  return { principal: clientPrincipal(row), csrf, expiresAt: exp };
 }
 
 /** Resolves the session for console pages; without one, GETs redirect to the sign-in form. */

@@ -1,11 +1,22 @@
 import type { Env } from "../env";
 import type { Logger } from "../lib/logger";
 import type { Db } from "../storage/db";
+import type { ClientRecord } from "../domain/client-directory";
+import { ALL_TENANTS } from "../domain/security/scopes";
 
-/** Who is calling. Admin = ADMIN_API_KEY; clients carry scopes (CONTRACT §4). */
+/** Who is calling. Admin = ADMIN_API_KEY; clients carry scopes and tenants (CONTRACT §4). */
 export type Principal =
-  | { kind: "admin"; id: "admin" }
-  | { kind: "client"; id: string; name: string; scopes: string[] };
+  | { kind: "admin"; id: "admin"; tenants: readonly string[] }
+  | { kind: "client"; id: string; name: string; scopes: string[]; tenants: readonly string[] };
+
+/** The admin key reaches every tenant. */
+export const ADMIN_PRINCIPAL: Principal = Object.freeze({ kind: "admin", id: "admin", tenants: Object.freeze([ALL_TENANTS]) });
+
+/**
+ * A client as a principal. Scopes and tenants come from the client's record (not from the token),
+ * so a change to them takes effect for tokens already issued, within the directory's bound.
+ */
+export const clientPrincipal = (r: ClientRecord): Principal => ({ kind: "client", id: r.id, name: r.name, scopes: r.scopes, tenants: r.tenants });
 
 export interface Services {
   db: Db;

@@ -1,13 +1,13 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { eq } from "drizzle-orm";
-import type { AppEnv, Principal } from "../context";
-import { ApiError } from "../errors";
+import { ADMIN_PRINCIPAL, clientPrincipal, type AppEnv, type Principal } from "../context";
+import { GatewayError } from "../errors";
 import { getAuthConfig, type Env } from "../../env";
-import { clients } from "../../storage/schema/clients";
 import { parseSigningKeys, verifyCallerToken, type SigningKey } from "../../domain/security/caller-tokens";
 import { sha256Hex, timingSafeEqual } from "../../domain/security/crypto";
-import type { Scope } from "../../domain/security/scopes";
-import { liveClient } from "../../domain/clients";
+import { tenantAllowed, type Scope } from "../../domain/security/scopes";
+import { clientLoader, liveClient } from "../../domain/clients";
+import { clientDirectory } from "../../domain/client-directory";
+import { credentialFailures } from "./credential-failures";
 
 const keyCache = new WeakMap<object, SigningKey[]>();
 
@@ -17,8 +17,8 @@ export function signingKeys(env: Env): SigningKey[] {
     try {
       keys = parseSigningKeys(getAuthConfig(env).JWT_SIGNING_KEY);
     } catch (err) {
-      if (err instanceof ApiError) throw err;
-      throw new ApiError("CONFIG_INVALID", "auth is not configured: JWT_SIGNING_KEY malformed", {
+      if (err instanceof GatewayError) throw err;
+      throw new GatewayError("CONFIG_INVALID", "auth is not configured: JWT_SIGNING_KEY malformed", {
         details: [{ path: "JWT_SIGNING_KEY", message: "malformed" }],
       });
     }
@@ -28,11 +28,15 @@ export function signingKeys(env: Env): SigningKey[] {
 }
 
 const unauthorized = (message = "missing or invalid credentials") =>
-  new ApiError("UNAUTHORIZED", message, { headers: { "WWW-Authenticate": 'Bearer realm="amrit-edge-gateway"' } });
+  new GatewayError("UNAUTHORIZED", message, { headers: { "WWW-Authenticate": 'Bearer realm="amrit-edge-gateway"' } });
 
-/** Resolves the caller from `Authorization: Bearer` or `X-API-Key`; the admin key is a principal too. */
-export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | null> {
-  const db = c.get("services").db;
+/**
+ * Resolves the caller from `Authorization: Bearer` or `X-API-Key`; the admin key is a principal too.
+ * No D1 read while the client's record is fresh in the isolate's directory (CONTRACT §4).
+ * `undefined` = no credentials presented; `null` = credentials presented that do not hold.
+ */
+export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | null | undefined> {
+  const { db, defer } = c.get("services");
   const auth = c.req.header("authorization");
   const apiKey = c.req.header("x-api-key");
   if (auth) {
@@ -40,23 +44,23 @@ export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | 
     if (!m) return null;
     const claims = await verifyCallerToken(signingKeys(c.env), m[1]);
     if (!claims) return null;
-    const row = await liveClient(db, claims.clientId, claims.generation);
-    if (!row) return null;
-    return { kind: "client", id: row.id, name: row.name, scopes: claims.scopes.filter((s) => row.scopes.includes(s)) };
+    const row = await liveClient(db, claims.clientId, claims.generation, defer);
+    return row ? clientPrincipal(row) : null;
   }
   if (apiKey) {
     const adminKey = getAuthConfig(c.env).ADMIN_API_KEY;
-    if (timingSafeEqual(apiKey, adminKey)) return { kind: "admin", id: "admin" };
-    const row = await db.select().from(clients).where(eq(clients.apiKeyHash, await sha256Hex(apiKey))).get();
-    if (!row || row.revokedAt) return null;
-    return { kind: "client", id: row.id, name: row.name, scopes: row.scopes };
+    if (timingSafeEqual(apiKey, adminKey)) return ADMIN_PRINCIPAL;
+    const row = await clientDirectory.byKeyHash(clientLoader(db), await sha256Hex(apiKey), defer);
+    return row && !row.revoked ? clientPrincipal(row) : null;
   }
-  return null;
+  return undefined;
 }
 
 export interface AuthOptions {
   /** Scopes any one of which admits a client. */
   scopes?: Scope[];
+  /** Scopes a client must hold besides one of `scopes` (e.g. `health:bridge`). */
+  alsoRequires?: Scope[];
   /** Whether the admin key is admitted (default true). */
   admin?: boolean;
   /** Only the admin key (and, when set, clients holding one of `scopes`). */
@@ -64,23 +68,39 @@ export interface AuthOptions {
 }
 
 /**
- * 401 without valid credentials, 403 when they lack the route's scope. Clients are rate limited per
- * client id by the CLIENT_RATE_LIMITER binding (429 RATE_LIMITED with Retry-After).
+ * 401 without valid credentials, 403 when they lack the route's scope. Credentials that do not hold
+ * count against the caller's address (CREDENTIAL_FAILURE_LIMITER); past its limit the address gets
+ * 429 for every credential it presents, right or wrong, until the window passes, so keys cannot be
+ * guessed at speed. Clients are rate limited per client id by CLIENT_RATE_LIMITER.
  */
 export const requireAuth = (opts: AuthOptions = {}): MiddlewareHandler<AppEnv> => async (c, next) => {
-  const principal = c.get("principal") ?? (await resolvePrincipal(c));
-  if (!principal) throw unauthorized();
+  let principal = c.get("principal");
+  if (!principal) {
+    const failures = credentialFailures(c);
+    failures.refuseIfBlocked();
+    const resolved = await resolvePrincipal(c);
+    if (resolved === undefined) throw unauthorized();
+    if (resolved === null) {
+      await failures.record();
+      throw unauthorized();
+    }
+    principal = resolved;
+  }
   c.set("principal", principal);
   if (principal.kind === "admin") {
-    if (opts.admin === false) throw new ApiError("FORBIDDEN", "the admin key cannot call this route; use a client");
+    if (opts.admin === false) throw new GatewayError("FORBIDDEN", "the admin key cannot call this route; use a client");
   } else {
     const allowed = opts.scopes ?? [];
-    const ok = allowed.some((s) => principal.scopes.includes(s));
-    if (!ok) throw new ApiError("FORBIDDEN", opts.adminOnly ? "this route needs the admin key" : `this route needs scope ${allowed.join(" or ")}`);
+    const held = principal.scopes;
+    if (!allowed.some((s) => held.includes(s))) {
+      throw new GatewayError("FORBIDDEN", opts.adminOnly ? "this route needs the admin key" : `this route needs scope ${allowed.join(" or ")}`);
+    }
+    const missing = (opts.alsoRequires ?? []).filter((s) => !held.includes(s));
+    if (missing.length) throw new GatewayError("FORBIDDEN", `this route also needs scope ${missing.join(" and ")}`);
     const limiter = c.env.CLIENT_RATE_LIMITER;
     if (limiter) {
       const { success } = await limiter.limit({ key: principal.id });
-      if (!success) throw new ApiError("RATE_LIMITED", "too many requests for this client", { headers: { "Retry-After": "60" } });
+      if (!success) throw new GatewayError("RATE_LIMITED", "too many requests for this client", { headers: { "Retry-After": "60" } });
     }
   }
   await next();
@@ -89,4 +109,11 @@ export const requireAuth = (opts: AuthOptions = {}): MiddlewareHandler<AppEnv> =
 /** True when the principal may see a resource owned by `ownerId` (admin sees everything). */
 export function canSee(principal: Principal | undefined, ownerId: string): boolean {
   return !!principal && (principal.kind === "admin" || principal.id === ownerId);
+}
+
+/** 403 unless the principal's tenants admit `tenantId` (CONTRACT §4). */
+export function requireTenant(principal: Principal, tenantId: string): void {
+  if (!tenantAllowed(principal.tenants, tenantId)) {
+    throw new GatewayError("FORBIDDEN", "this client may not act for that tenant", { details: [{ path: "tenantId", message: "outside the client's tenants" }] });
+  }
 }

@@ -1,58 +1,19 @@
 import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../context";
-import { ApiError } from "../errors";
+import { GatewayError } from "../errors";
 import { JsonSyntaxError, parseStrictJson } from "../../lib/json";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-export interface BodyOptions {
-  maxBytes?: number;
-  /** Extra media types accepted besides JSON (e.g. the token endpoint's form encoding). */
-  allowForm?: boolean;
-}
+const tooLarge = (max: number) => new GatewayError("PAYLOAD_TOO_LARGE", `body is over ${max} bytes`);
 
 /**
- * For requests with a body: 413 over the limit (checked on the bytes, not only Content-Length),
- * 415 unless JSON, 400 for malformed JSON. The parsed body is handed to the zod validators.
+ * Reads a request body up to `max` bytes from its stream, stopping (and cancelling the stream) at
+ * the first chunk past the limit: a chunked body is never read whole first. Null when it is over.
  */
-export const jsonBody = (opts: BodyOptions = {}): MiddlewareHandler<AppEnv> => async (c, next) => {
-  const method = c.req.method;
-  if (method === "GET" || method === "HEAD" || method === "OPTIONS" || method === "DELETE") {
-    if (method !== "DELETE" || !c.req.raw.body) return next();
-  }
-  const max = opts.maxBytes ?? MAX_BODY_BYTES;
-  const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > max) throw new ApiError("PAYLOAD_TOO_LARGE", `body is over ${max} bytes`);
-
-  const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
-  const isJson = type === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(type);
-  const isForm = opts.allowForm && type === "application/x-www-form-urlencoded";
-  const buf = await readLimited(c.req.raw, max);
-  if (buf.byteLength === 0 && !type) {
-    // A body-less POST (e.g. refresh, rotate) is fine; routes needing a body fail validation.
-    c.set("jsonBody", {});
-    return next();
-  }
-  if (!isJson && !isForm) throw new ApiError("UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
-  const text = new TextDecoder().decode(buf);
-  // Hono's validators read the body through this cache (it holds promises at run time).
-  const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
-  cache.text = Promise.resolve(text);
-  cache.arrayBuffer = Promise.resolve(buf);
-  if (isForm) return next();
-  let parsed: unknown;
-  try {
-    parsed = parseStrictJson(text);
-  } catch (err) {
-    const message = err instanceof JsonSyntaxError ? err.message : "malformed JSON";
-    throw new ApiError("VALIDATION_FAILED", "the body is not valid JSON", { details: [{ path: "", message }] });
-  }
-  c.set("jsonBody", parsed);
-  await next();
-};
-
-async function readLimited(req: Request, max: number): Promise<ArrayBuffer> {
-  if (!req.body) return new ArrayBuffer(0);
+export async function readLimited(req: Request, max: number): Promise<Uint8Array | null> {
+  if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -61,8 +22,8 @@ async function readLimited(req: Request, max: number): Promise<ArrayBuffer> {
     if (done) break;
     size += value.byteLength;
     if (size > max) {
-      await reader.cancel();
-      throw new ApiError("PAYLOAD_TOO_LARGE", `body is over ${max} bytes`);
+      await reader.cancel().catch(() => undefined);
+      return null;
     }
     chunks.push(value);
   }
@@ -72,5 +33,41 @@ async function readLimited(req: Request, max: number): Promise<ArrayBuffer> {
     out.set(ch, off);
     off += ch.byteLength;
   }
-  return out.buffer;
+  return out;
 }
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json$/;
+
+/**
+ * For requests with a body: 413 over the limit (Hono's bodyLimit: the declared length, or the
+ * streamed bytes when there is none), 415 unless JSON, 400 for malformed JSON or a number whose
+ * literal a double cannot hold exactly. The body is read once through Hono's own request API, so
+ * the route's validators read the same text; the strictly parsed value is `c.get("jsonBody")`.
+ * A body-less request (no bytes, no Content-Type) passes: routes needing a body fail validation.
+ */
+export const jsonBody = (opts: { maxBytes?: number } = {}): MiddlewareHandler<AppEnv> => {
+  const max = opts.maxBytes ?? MAX_BODY_BYTES;
+  const limit = bodyLimit({
+    maxSize: max,
+    onError: () => {
+      throw tooLarge(max);
+    },
+  });
+  return async (c, next) => {
+    const method = c.req.method;
+    if ((method === "GET" || method === "HEAD" || method === "OPTIONS" || method === "DELETE") && !c.req.raw.body) return next();
+    return limit(c, async () => {
+      const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+      const text = await c.req.text();
+      if (text.length === 0 && !type) return next();
+      if (!JSON_TYPE.test(type)) throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
+      try {
+        c.set("jsonBody", parseStrictJson(text));
+      } catch (err) {
+        const message = err instanceof JsonSyntaxError ? err.message : "malformed JSON";
+        throw new GatewayError("VALIDATION_FAILED", "the body is not valid JSON", { details: [{ path: "", message }] });
+      }
+      await next();
+    });
+  };
+};

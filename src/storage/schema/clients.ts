@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { sqliteTable, text, integer, index } from "drizzle-orm/sqlite-core";
 
 /** API callers. Secrets and keys are stored only as SHA-256 hashes; both are shown once. */
@@ -7,6 +8,8 @@ export const clients = sqliteTable(
     id: text("id").primaryKey(),
     name: text("name").notNull(),
     scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
+    /** Tenant ids whose funds and fiscal messages it may touch; ["*"] = all, [] = none (CONTRACT §4). */
+    tenants: text("tenants", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
     secretHash: text("secret_hash").notNull(),
     apiKeyHash: text("api_key_hash").notNull().unique(),
     /** Bumped by rotation: tokens carry it, so a rotation or revocation ends old tokens at once. */

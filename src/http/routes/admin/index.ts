@@ -3,24 +3,31 @@ import { and, desc, eq, lt, gte, lte, type SQL } from "drizzle-orm";
 import type { Router } from "../../router";
 import { adminSecurity } from "../../router";
 import { requireAuth } from "../../middleware/auth";
-import { ApiError, commonErrorResponses, errorResponse } from "../../errors";
+import { GatewayError, commonErrorResponses, errorResponse } from "../../errors";
 import { actorOf } from "../../context";
 import { SCOPES } from "../../../domain/security/scopes";
-import { createClient, listClients, revokeClient, rotateClient, getClient } from "../../../domain/clients";
+import { createClient, listClients, revokeClient, rotateClient, getClient, updateClient } from "../../../domain/clients";
 import { auditLog } from "../../../storage/schema/audit-log";
 import { cursorParam, decodeCursor, encodeCursor, limitParam, listOf } from "../../pagination";
 
 const adminOnly = requireAuth({ adminOnly: true });
 const adminOrOps = requireAuth({ adminOnly: true, scopes: ["ops"] });
 
+const TENANT = /^(\*|[A-Za-z0-9][A-Za-z0-9._:/@+-]{1,63})$/;
+const Tenants = z
+  .array(z.string().regex(TENANT, "a tenant id (iFIX location_code, e.g. pb.jalandhar) or *"))
+  .max(500)
+  .openapi({ description: 'Tenant ids whose funds and fiscal messages the client may touch; ["*"] = all; absent or [] = none', example: ["pb.jalandhar"] });
+
 const Credentials = z
-  .object({ clientId: z.string(), clientSecret: z.string(), apiKey: z.string(), scopes: z.array(z.enum(SCOPES)) })
+  .object({ clientId: z.string(), clientSecret: z.string(), apiKey: z.string(), scopes: z.array(z.enum(SCOPES)), tenants: z.array(z.string()) })
   .openapi("ClientCredentials");
 const ClientView = z
   .object({
     clientId: z.string(),
     name: z.string(),
     scopes: z.array(z.string()),
+    tenants: z.array(z.string()),
     generation: z.number().int(),
     revokedAt: z.string().nullable(),
     createdAt: z.string(),
@@ -42,7 +49,7 @@ const createClientRoute = createRoute({
       content: {
         "application/json": {
           schema: z
-            .strictObject({ name: z.string().trim().min(1).max(120), scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length) })
+            .strictObject({ name: z.string().trim().min(1).max(120), scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length), tenants: Tenants.optional() })
             .openapi("CreateClient"),
         },
       },
@@ -72,6 +79,35 @@ const rotateRoute = createRoute({
   responses: {
     200: { description: "New credentials", content: { "application/json": { schema: Credentials } } },
     404: errorResponse("No such client (or revoked)"),
+    409: errorResponse("CONFLICT: a concurrent rotation of the same client won; rotate again if new credentials are still needed"),
+    ...commonErrorResponses,
+  },
+});
+
+const updateRoute = createRoute({
+  method: "patch",
+  path: "/v1/admin/clients/{clientId}",
+  tags: ["admin"],
+  summary: "Change what a client may do (scopes, tenants); takes effect everywhere within 10 seconds",
+  security: adminSecurity,
+  middleware: [adminOnly] as const,
+  request: {
+    params: ClientIdParam,
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .strictObject({ scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length).optional(), tenants: Tenants.optional() })
+            .refine((b) => b.scopes !== undefined || b.tenants !== undefined, "give scopes, tenants or both")
+            .openapi("UpdateClient"),
+        },
+      },
+    },
+  },
+  responses: {
+    200: { description: "The client after the change", content: { "application/json": { schema: ClientView } } },
+    404: errorResponse("No such client"),
     ...commonErrorResponses,
   },
 });
@@ -139,16 +175,24 @@ export function registerAdminRoutes(app: Router) {
 
   app.openapi(rotateRoute, async (c) => {
     const { clientId } = c.req.valid("param");
-    const creds = await rotateClient(c.get("services").db, clientId, actorOf(c.get("principal")), c.get("requestId"));
-    if (!creds) throw new ApiError("NOT_FOUND", "client not found");
+    const r = await rotateClient(c.get("services").db, clientId, actorOf(c.get("principal")), c.get("requestId"));
+    if (!r.ok && r.reason === "not_found") throw new GatewayError("NOT_FOUND", "client not found");
+    if (!r.ok) throw new GatewayError("CONFLICT", "a concurrent rotation of this client won; its credentials are the current ones");
     c.header("Cache-Control", "no-store");
-    return c.json(creds as z.infer<typeof Credentials>, 200);
+    return c.json(r.value as z.infer<typeof Credentials>, 200);
+  });
+
+  app.openapi(updateRoute, async (c) => {
+    const { clientId } = c.req.valid("param");
+    const view = await updateClient(c.get("services").db, clientId, c.req.valid("json"), actorOf(c.get("principal")), c.get("requestId"));
+    if (!view) throw new GatewayError("NOT_FOUND", "client not found");
+    return c.json(view, 200);
   });
 
   app.openapi(revokeRoute, async (c) => {
     const { clientId } = c.req.valid("param");
     const db = c.get("services").db;
-    if (!(await getClient(db, clientId))) throw new ApiError("NOT_FOUND", "client not found");
+    if (!(await getClient(db, clientId))) throw new GatewayError("NOT_FOUND", "client not found");
     const view = await revokeClient(db, clientId, actorOf(c.get("principal")), c.get("requestId"));
     return c.json(view!, 200);
   });

@@ -7,7 +7,8 @@ import { clients } from "../../../storage/schema/clients";
 import { issueCallerToken } from "../../../domain/security/caller-tokens";
 import { sha256Hex, timingSafeEqual } from "../../../domain/security/crypto";
 import { signingKeys } from "../../middleware/auth";
-import { MAX_BODY_BYTES } from "../../middleware/body";
+import { MAX_BODY_BYTES, readLimited } from "../../middleware/body";
+import { credentialFailures } from "../../middleware/credential-failures";
 
 const TokenRequest = z
   .object({
@@ -58,9 +59,11 @@ type Fail = { fail: [400 | 413 | 415, string] };
 async function readTokenRequest(c: Context<AppEnv>): Promise<Record<string, string> | Fail> {
   const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
   if (Number(c.req.header("content-length") ?? 0) > MAX_BODY_BYTES) return { fail: [413, "body too large"] };
-  // Decoded from bytes: workerd warns when .text() reads a form-encoded body.
-  const text = new TextDecoder().decode(await c.req.arrayBuffer());
-  if (text.length > MAX_BODY_BYTES) return { fail: [413, "body too large"] };
+  // Read from the stream up to the limit (a chunked body is cut off at 1 MiB, not read whole first);
+  // decoded from bytes: workerd warns when .text() reads a form-encoded body.
+  const bytes = await readLimited(c.req.raw, MAX_BODY_BYTES);
+  if (!bytes) return { fail: [413, "body too large"] };
+  const text = new TextDecoder().decode(bytes);
   const out: Record<string, string> = {};
   if (type === "application/x-www-form-urlencoded") {
     for (const [k, v] of new URLSearchParams(text)) out[k] = v;
@@ -102,12 +105,17 @@ export function registerAuthRoutes(app: Router) {
     if (form.grant_type !== "client_credentials") return oauthError(c, 400, "unsupported_grant_type", "only client_credentials");
     if (!form.client_id || !form.client_secret) return oauthError(c, 400, "invalid_request", "client_id and client_secret are required");
 
+    const failures = credentialFailures(c, "token");
+    failures.refuseIfBlocked();
     const keys = signingKeys(c.env);
     const row = await c.get("services").db.select().from(clients).where(eq(clients.id, form.client_id.slice(0, 128))).get();
     const presented = await sha256Hex(form.client_secret);
     // Compare even when the client is unknown, so timing does not reveal which client ids exist.
     const matches = timingSafeEqual(presented, row?.secretHash ?? "0".repeat(64));
-    if (!row || row.revokedAt || !matches) return oauthError(c, 401, "invalid_client", "unknown client or bad secret");
+    if (!row || row.revokedAt || !matches) {
+      await failures.record();
+      return oauthError(c, 401, "invalid_client", "unknown client or bad secret");
+    }
 
     const { token, expiresIn } = await issueCallerToken(keys, { clientId: row.id, scopes: row.scopes, generation: row.generation });
     c.header("Cache-Control", "no-store");
