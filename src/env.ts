@@ -49,6 +49,8 @@ export interface Env {
   IFIX_SIGNATURE_SCOPE?: string;
   /** AES-GCM key (base64, 32 bytes) for beneficiaries' details at rest (CONTRACT §11). */
   DATA_ENCRYPTION_KEY?: string;
+  /** "1" only in the benchmark's round-trip pass: responses carry X-Round-Trips (src/lib/round-trips.ts). */
+  TRACE_ROUND_TRIPS?: string;
   /** Optional operators' alert webhook (issue 6). */
   ALERT_WEBHOOK_URL?: string;
   [key: string]: unknown;
