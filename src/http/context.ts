@@ -19,7 +19,10 @@ export const ADMIN_PRINCIPAL: Principal = Object.freeze({ kind: "admin", id: "ad
 export const clientPrincipal = (r: ClientRecord): Principal => ({ kind: "client", id: r.id, name: r.name, scopes: r.scopes, tenants: r.tenants });
 
 export interface Services {
-  db: Db;
+  /** D1 through a read-replication session (see middleware/services.ts); made on first use. */
+  readonly db: Db;
+  /** D1 without a session (the primary): for the caller check. */
+  primary: Db;
   logger: Logger;
   /** Runs work after the response (ctx.waitUntil): for best-effort writes such as the transaction log. */
   defer: (work: Promise<unknown>) => void;

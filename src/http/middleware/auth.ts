@@ -36,7 +36,7 @@ const unauthorized = (message = "missing or invalid credentials") =>
  * `undefined` = no credentials presented; `null` = credentials presented that do not hold.
  */
 export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | null | undefined> {
-  const { db, defer } = c.get("services");
+  const { primary: db, defer } = c.get("services");
   const auth = c.req.header("authorization");
   const apiKey = c.req.header("x-api-key");
   if (auth) {
