@@ -49,22 +49,46 @@ export async function issueCallerToken(keys: SigningKey[], claims: CallerClaims,
     .setIssuedAt(nowSeconds)
     .setExpirationTime(nowSeconds + TOKEN_TTL_SECONDS)
     .setJti(crypto.randomUUID())
-    .sign(key.secret);
+    .sign(await cryptoKeyOf(key));
   return { token, expiresIn: TOKEN_TTL_SECONDS };
 }
 
+// Tokens verified in this isolate, until they expire: a caller's next requests skip the HMAC (the
+// client's liveness — revocation, rotation — is still checked on every request, by the directory).
+const MAX_VERIFIED = 10_000;
+const verified = new Map<string, { claims: CallerClaims; expMs: number; keys: SigningKey[] }>();
+
 /** Verifies a caller token; null when it is malformed, expired, or signed by an unknown key. */
 export async function verifyCallerToken(keys: SigningKey[], token: string): Promise<CallerClaims | null> {
+  const hit = verified.get(token);
+  if (hit) {
+    if (hit.keys === keys && hit.expMs > Date.now()) return hit.claims;
+    verified.delete(token);
+  }
   try {
     const { kid, alg } = decodeProtectedHeader(token);
     if (alg !== "HS256") return null;
     const key = keys.find((k) => k.kid === kid);
     if (!key) return null;
-    const { payload } = await jwtVerify(token, key.secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ["HS256"] });
-    if (typeof payload.sub !== "string" || typeof payload.scope !== "string" || typeof payload.gen !== "number") return null;
-    return { clientId: payload.sub, scopes: payload.scope.split(" ").filter(Boolean), generation: payload.gen };
+    const { payload } = await jwtVerify(token, await cryptoKeyOf(key), { issuer: ISSUER, audience: AUDIENCE, algorithms: ["HS256"] });
+    if (typeof payload.sub !== "string" || typeof payload.scope !== "string" || typeof payload.gen !== "number" || typeof payload.exp !== "number") return null;
+    const claims = { clientId: payload.sub, scopes: payload.scope.split(" ").filter(Boolean), generation: payload.gen };
+    verified.set(token, { claims, expMs: payload.exp * 1000, keys });
+    if (verified.size > MAX_VERIFIED) verified.delete(verified.keys().next().value as string);
+    return claims;
   } catch (err) {
     if (err instanceof joseErrors.JOSEError || err instanceof TypeError || err instanceof SyntaxError) return null;
     return null;
   }
+}
+
+// jose imports a raw secret on every call; the imported key is kept with its SigningKey instead.
+const imported = new WeakMap<SigningKey, Promise<CryptoKey>>();
+function cryptoKeyOf(key: SigningKey): Promise<CryptoKey> {
+  let k = imported.get(key);
+  if (!k) {
+    k = crypto.subtle.importKey("raw", key.secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    imported.set(key, k);
+  }
+  return k;
 }
