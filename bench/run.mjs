@@ -13,8 +13,9 @@ import cutoff from "./scenarios/cutoff.mjs";
 import funds from "./scenarios/funds.mjs";
 import resilience from "./scenarios/resilience.mjs";
 import fuzz from "./scenarios/fuzz.mjs";
+import roundtrips from "./scenarios/roundtrips.mjs";
 
-const SCENARIOS = [overhead, claims, cutoff, funds, resilience, fuzz];
+const SCENARIOS = [overhead, roundtrips, claims, cutoff, funds, resilience, fuzz];
 let RESULTS = join(ROOT, "bench", "results");
 
 function parseArgs(argv) {

@@ -455,8 +455,9 @@ export async function startStack(bundles, { persistDir = tempDir("state"), vars,
   return stack;
 }
 
-export async function createClient(stack, scopes, name = "bench client") {
-  const r = await fetch(`${stack.topo.gatewayUrl}/v1/admin/clients`, { method: "POST", headers: stack.admin, body: JSON.stringify({ name, scopes }) });
+/** A client of the running gateway; `tenants` defaults to all (CONTRACT v3 §4: absent would be none). */
+export async function createClient(stack, scopes, name = "bench client", tenants = ["*"]) {
+  const r = await fetch(`${stack.topo.gatewayUrl}/v1/admin/clients`, { method: "POST", headers: stack.admin, body: JSON.stringify({ name, scopes, tenants }) });
   if (r.status !== 201) throw new Error(`creating a client failed: ${r.status} ${await r.text()}`);
   return r.json();
 }
