@@ -30,11 +30,32 @@ export async function recordUpstreamCall(db: Db, call: UpstreamCallReport) {
   }
 }
 
-// 14 columns: 7 rows per statement keep under D1's 100 bound parameters.
-const ROWS_PER_STATEMENT = 7;
 /** How long a row waits for others to share its write; and the most rows one flush takes. */
 export const FLUSH_AFTER_MS = 50;
-const MAX_ROWS_PER_FLUSH = 7 * 40;
+const MAX_ROWS_PER_FLUSH = 280;
+
+// The insert is written once, by hand: building it with the query builder for every row was a
+// visible share of a pass-through request's CPU. 13 columns × 7 rows stay under D1's 100 parameters.
+const COLUMNS = ["at", "portal", "operation", "subject_id", "request_id", "tracker", "attempt", "outcome", "http_status", "duration_ms", "error_code", "request_body", "response_body"] as const;
+const ROWS_PER_STATEMENT = 7;
+const insertSql = (rows: number) =>
+  `INSERT INTO upstream_calls (${COLUMNS.join(", ")}) VALUES ${Array.from({ length: rows }, () => `(${COLUMNS.map(() => "?").join(", ")})`).join(", ")}`;
+const INSERT_FULL = insertSql(ROWS_PER_STATEMENT);
+const values = (r: UpstreamCall) => [
+  r.at,
+  r.portal,
+  r.operation,
+  r.subjectId ?? null,
+  r.requestId ?? null,
+  r.tracker ?? null,
+  r.attempt ?? 1,
+  r.outcome,
+  r.httpStatus ?? null,
+  r.durationMs,
+  r.errorCode ?? null,
+  r.requestBody ?? null,
+  r.responseBody ?? null,
+];
 
 /**
  * Rows reported during the requests of one isolate, written together: one D1 batch of multi-row
@@ -46,25 +67,30 @@ class TransactionLogBuffer {
   private rows: UpstreamCall[] = [];
   private pending: Promise<void> | null = null;
 
-  add(db: Db, row: UpstreamCall): Promise<void> {
+  constructor(private readonly d1: D1Database) {}
+
+  add(row: UpstreamCall): Promise<void> {
     this.rows.push(row);
-    if (this.rows.length >= MAX_ROWS_PER_FLUSH) return this.flush(db);
-    this.pending ??= new Promise<void>((resolve) => setTimeout(resolve, FLUSH_AFTER_MS)).then(() => this.flush(db));
+    if (this.rows.length >= MAX_ROWS_PER_FLUSH) return this.flush();
+    this.pending ??= new Promise<void>((resolve) => setTimeout(resolve, FLUSH_AFTER_MS)).then(() => this.flush());
     return this.pending;
   }
 
-  async flush(db: Db): Promise<void> {
+  async flush(): Promise<void> {
     this.pending = null;
     const rows = this.rows.splice(0, MAX_ROWS_PER_FLUSH);
     if (!rows.length) return;
-    const statements = [];
-    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) statements.push(db.insert(upstreamCalls).values(rows.slice(i, i + ROWS_PER_STATEMENT)));
+    const statements: D1PreparedStatement[] = [];
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      const part = rows.slice(i, i + ROWS_PER_STATEMENT);
+      statements.push(this.d1.prepare(part.length === ROWS_PER_STATEMENT ? INSERT_FULL : insertSql(part.length)).bind(...part.flatMap(values)));
+    }
     try {
-      await db.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
+      await this.d1.batch(statements);
     } catch {
       /* the transaction log is best-effort */
     }
-    if (this.rows.length) await this.flush(db);
+    if (this.rows.length) await this.flush();
   }
 }
 
@@ -78,7 +104,7 @@ const buffers = new WeakMap<Db, TransactionLogBuffer>();
 export function transactionLog(db: Db, defer?: (work: Promise<unknown>) => void): UpstreamCallRecorder {
   if (!defer) return (report) => recordUpstreamCall(db, report);
   let buffer = buffers.get(db);
-  if (!buffer) buffers.set(db, (buffer = new TransactionLogBuffer()));
+  if (!buffer) buffers.set(db, (buffer = new TransactionLogBuffer(db.$client)));
   const b = buffer;
-  return (report) => defer(b.add(db, toRow(report)));
+  return (report) => defer(b.add(toRow(report)));
 }

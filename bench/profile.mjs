@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// `npm run bench:profile -- [path] [seconds]`: a CPU profile of the gateway's isolate while it serves
+// one route under load (16 connections), summarised by self time per function. Where the time of a
+// request goes, independent of how busy the machine is (proportions, not speeds).
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, buildBundles, createClient, ensureDir, load, log, startStack } from "./lib/harness.mjs";
+
+const path = process.argv[2] ?? "/v1/health/states";
+const seconds = Number(process.argv[3] ?? 8);
+
+const bundles = buildBundles();
+const stack = await startStack(bundles, { inspect: true });
+try {
+  const client = await createClient(stack, ["health", "health:bridge", "claims:read"], "profile");
+  const targets = await (await fetch(`http://127.0.0.1:${stack.gateway.inspectorPort}/json`)).json();
+  const target = targets.find((t) => /gateway/.test(`${t.id} ${t.title} ${t.url}`)) ?? targets[0];
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((r, j) => ((ws.onopen = r), (ws.onerror = j)));
+  let id = 0;
+  const pending = new Map();
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data);
+    if (m.id && pending.has(m.id)) (pending.get(m.id)(m.result), pending.delete(m.id));
+  };
+  const call = (method, params = {}) => new Promise((r) => ((pending.set(++id, r)), ws.send(JSON.stringify({ id, method, params }))));
+  const req = { url: `${stack.topo.gatewayUrl}${path}`, headers: { "X-API-Key": client.apiKey } };
+  await load({ ...req, connections: 8, duration: 2 }); // warm
+  await call("Profiler.enable");
+  await call("Profiler.setSamplingInterval", { interval: 200 });
+  await call("Profiler.start");
+  const r = await load({ ...req, connections: 16, duration: seconds });
+  const { profile } = await call("Profiler.stop");
+  ws.close();
+  const dt = profile.timeDeltas;
+  const self = new Map();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const total = profile.samples.length;
+  for (const s of profile.samples) {
+    const n = byId.get(s);
+    const f = n.callFrame;
+    const key = `${f.functionName || "(anonymous)"} ${f.url.split("/").slice(-2).join("/")}:${f.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + 1);
+  }
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40);
+  log(`${path}: ${Math.round(r.rps)} req/s over ${seconds} s; ${total} samples; self time, top 40:`);
+  for (const [k, v] of top) console.log(`${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+  ensureDir(join(ROOT, "bench", "results"));
+  writeFileSync(join(ROOT, "bench", ".build", "profile.cpuprofile"), JSON.stringify(profile));
+  void dt;
+} finally {
+  await stack.stop();
+}
+process.exit(0);
