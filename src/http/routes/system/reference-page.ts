@@ -26,6 +26,7 @@ export const referencePage = (title: string) => html`<!doctype html>
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width,initial-scale=1" />
     <title>${title} — API reference</title>
+    <link rel="icon" href="data:," />
   </head>
   <body>
     <noscript>This reference needs JavaScript. The document itself: <a href="/openapi.json">/openapi.json</a>.</noscript>
