@@ -7,14 +7,11 @@
 //
 //   node scripts/bootstrap.mjs node scripts/openapi.mjs [--bundle dist/index.js] [--out openapi.json] [--lint] [--types file]
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { buildGateway, root, startGateway } from "./lib/worker.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = join(root, "node_modules", ".bin");
 
 const { values: args } = parseArgs({
@@ -26,37 +23,26 @@ const { values: args } = parseArgs({
   },
 });
 
-function run(cmd, argv, what, env = {}) {
-  const r = spawnSync(join(bin, cmd), argv, { cwd: root, stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", ...env } });
+function run(cmd, argv, what) {
+  const r = spawnSync(join(bin, cmd), argv, { cwd: root, stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
   if (r.status !== 0) {
     console.error(`[openapi] ${what} failed (${r.status})`);
     process.exit(r.status ?? 1);
   }
 }
 
-/** The gateway's bundle: the one given, or a fresh `wrangler deploy --dry-run` into a temporary folder. */
-function bundle() {
-  if (args.bundle) return { path: resolve(root, args.bundle), cleanup() {} };
-  // Inside the project: workerd refuses module paths that climb out of its starting folder.
-  mkdirSync(join(root, ".wrangler"), { recursive: true });
-  const out = mkdtempSync(join(root, ".wrangler", "openapi-build-"));
-  run("wrangler", ["deploy", "--dry-run", "--env", "", "--outdir", out], "building the gateway", { WRANGLER_LOG: "warn" });
-  return { path: join(out, "index.js"), cleanup: () => rmSync(out, { recursive: true, force: true }) };
-}
+/** The gateway's bundle: the one given, or a fresh `wrangler deploy --dry-run`. */
+const bundle = () => (args.bundle ? { path: resolve(root, args.bundle), cleanup() {} } : buildGateway());
 
-/** Fetches /openapi.json from the bundle running on workerd with wrangler.jsonc's bindings (local top level). */
-export async function servedDocument(scriptPath) {
-  const all = unstable_getMiniflareWorkerOptions(join(root, "wrangler.jsonc")).workerOptions;
-  const keep = ["compatibilityDate", "compatibilityFlags", "kvNamespaces", "d1Databases", "queueProducers", "durableObjects", "ratelimits"];
-  const mf = new Miniflare(convertV4MiniflareOptions({
-    workers: [{ name: "gateway", modules: true, scriptPath, ...Object.fromEntries(keep.map((k) => [k, all[k]])), bindings: { ENVIRONMENT: "openapi" } }],
-  }));
+/** /openapi.json as the bundle serves it on workerd with wrangler.jsonc's bindings. */
+async function servedDocument(scriptPath) {
+  const gw = await startGateway(scriptPath, { ENVIRONMENT: "openapi" });
   try {
-    const res = await mf.dispatchFetch("http://gateway.local/openapi.json");
+    const res = await gw.fetch("http://gateway.local/openapi.json");
     if (res.status !== 200) throw new Error(`/openapi.json answered ${res.status}: ${await res.text()}`);
     return await res.text();
   } finally {
-    await mf.dispose();
+    await gw.dispose();
   }
 }
 

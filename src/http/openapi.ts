@@ -54,7 +54,14 @@ const REQUEST_EXAMPLES: Record<string, Record<string, { summary: string; value: 
   "post /v1/funds/allotments": {
     initial: {
       summary: "The initial allotment of a head of account",
-      value: { txnId: "VA/2026-27/000123", tenantId: "pb.jalandhar", headOfAccount: "2215-01-102-01-00", ssuCode: "SSU001", type: "INITIAL_ALLOTMENT", amount: 500000 },
+      value: {
+        txnId: "VA/2026-27/000123",
+        tenantId: "pb.jalandhar",
+        headOfAccount: "2215-01-102-01-00",
+        ssuCode: "SSU001",
+        type: "INITIAL_ALLOTMENT",
+        amount: 500000,
+      },
     },
   },
   "post /v1/payment-instructions": {
@@ -76,7 +83,13 @@ const REQUEST_EXAMPLES: Record<string, Record<string, { summary: string; value: 
   "post /v1/fiscal/{kind}": {
     program: {
       summary: "A program (kind programs)",
-      value: { name: "NHM ASHA incentives 2026-27", locationCode: "pb.jalandhar", programCode: "PG/2026-27/000001", currencyCode: "INR", localeCode: "en_IN" },
+      value: {
+        name: "NHM ASHA incentives 2026-27",
+        locationCode: "pb.jalandhar",
+        programCode: "PG/2026-27/000001",
+        currencyCode: "INR",
+        localeCode: "en_IN",
+      },
     },
   },
   "post /v1/admin/clients": {
@@ -99,7 +112,10 @@ const REQUEST_EXAMPLES: Record<string, Record<string, { summary: string; value: 
     },
   },
   "post /v1/auth/token": {
-    credentials: { summary: "Client credentials (RFC 6749 §4.4)", value: { grant_type: "client_credentials", client_id: "cl_…", client_secret: "…" } },
+    credentials: {
+      summary: "Client credentials (RFC 6749 §4.4)",
+      value: { grant_type: "client_credentials", client_id: "cl_…", client_secret: "…" },
+    },
   },
 };
 

@@ -9,7 +9,9 @@ import { call, GATEWAY } from "../helpers/gateway";
 
 const doc = async () => (await call("GET", "/openapi.json")).json;
 const operations = (d: any) =>
-  Object.entries(d.paths as Record<string, Record<string, any>>).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ method, path, op })));
+  Object.entries(d.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, op]) => ({ method, path, op })),
+  );
 
 describe("GET /openapi.json is tool-grade (issue 12)", () => {
   it("gives every operation a unique operationId, derived where a route names none", async () => {
@@ -25,7 +27,9 @@ describe("GET /openapi.json is tool-grade (issue 12)", () => {
     const d = await doc();
     const flow = d.components.securitySchemes.oauth2.flows.clientCredentials;
     expect(flow.tokenUrl).toBe("/v1/auth/token");
-    expect(Object.keys(flow.scopes)).toEqual(expect.arrayContaining(["claims:write", "claims:read", "health", "health:bridge", "fiscal:disburse", "ops"]));
+    expect(Object.keys(flow.scopes)).toEqual(
+      expect.arrayContaining(["claims:write", "claims:read", "health", "health:bridge", "fiscal:disburse", "ops"]),
+    );
     const sec = (method: string, path: string) => d.paths[path][method].security;
     expect(sec("post", "/v1/claims")).toEqual([{ oauth2: ["claims:write"] }, { apiKey: [] }, { adminKey: [] }]);
     expect(sec("get", "/v1/admin/audit")).toEqual([{ oauth2: ["ops"] }, { apiKey: [] }, { adminKey: [] }]);
@@ -52,7 +56,13 @@ describe("GET /openapi.json is tool-grade (issue 12)", () => {
 
   it("carries examples on the main request bodies", async () => {
     const d = await doc();
-    for (const [method, path] of [["post", "/v1/claims"], ["post", "/v1/payment-instructions"], ["post", "/v1/funds/allotments"], ["put", "/v1/admin/catalogue"], ["post", "/v1/admin/clients"]]) {
+    for (const [method, path] of [
+      ["post", "/v1/claims"],
+      ["post", "/v1/payment-instructions"],
+      ["post", "/v1/funds/allotments"],
+      ["put", "/v1/admin/catalogue"],
+      ["post", "/v1/admin/clients"],
+    ]) {
       const media = d.paths[path][method].requestBody.content["application/json"];
       expect(Object.keys(media.examples ?? {}).length, `${method} ${path}`).toBeGreaterThan(0);
     }
@@ -63,7 +73,17 @@ describe("GET /openapi.json is tool-grade (issue 12)", () => {
     const hook = d.webhooks.claimStatusChanged.post;
     expect(hook.parameters.map((p: any) => p.name)).toEqual(["webhook-id", "webhook-timestamp", "webhook-signature"]);
     expect(hook.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/ClaimStatusChanged" });
-    const row = { id: crypto.randomUUID(), ashaId: "AS-ASHA-000001", period: "2026-01", status: "PENDING", receipt: null, errors: [], attempts: 1, totalPaise: 70000, catalogueVersion: "2026-01" };
+    const row = {
+      id: crypto.randomUUID(),
+      ashaId: "AS-ASHA-000001",
+      period: "2026-01",
+      status: "PENDING",
+      receipt: null,
+      errors: [],
+      attempts: 1,
+      totalPaise: 70000,
+      catalogueVersion: "2026-01",
+    };
     const payload = JSON.parse(webhookPayload("evt-1", row as never, "QUEUED", { status: "PENDING" } as never, new Date().toISOString()));
     expect(Object.keys(payload).sort()).toEqual(Object.keys(CLAIM_WEBHOOK_PAYLOAD_SCHEMA.properties).sort());
     expect(Object.keys(payload.data).sort()).toEqual(Object.keys(CLAIM_WEBHOOK_PAYLOAD_SCHEMA.properties.data.properties).sort());
