@@ -70,7 +70,8 @@ describe("setup's admin steps against the real Worker", () => {
   let gw;
   const keys = generateDevKeys({ gatewayUrl: "http://gateway.local", sandboxUrl: "http://sandbox.local" });
   before(async () => {
-    bundle = buildGateway();
+    // CI has just built it (npm run build): AMRIT_GATEWAY_BUNDLE=dist/index.js saves a second build.
+    bundle = process.env.AMRIT_GATEWAY_BUNDLE ? { path: join(root, process.env.AMRIT_GATEWAY_BUNDLE), cleanup() {} } : buildGateway();
     gw = await startGateway(bundle.path, { ...keys.gateway, ENVIRONMENT: "test" });
     await gw.migrate();
   });
