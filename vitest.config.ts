@@ -35,7 +35,7 @@ export default defineConfig(async () => {
   const workers = {
     plugins: [
       cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
+        wrangler: { configPath: "./wrangler.jsonc" },
         miniflare: {
           bindings: {
             ...keys.gateway,

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs a project command under the project's own Node (the `node` package, 22.x), installing
-// dependencies first when they are missing or older than package-lock.json. This file itself runs
-// on whatever Node the machine has (20 here), so it uses nothing newer than Node 18.
+// dependencies first (`npm ci`: exactly package-lock.json, never rewriting it) when they are missing
+// or older than the lockfile, and copying the API reference's script into the static assets. This
+// file itself runs on whatever Node the machine has (20 here), so it uses nothing newer than Node 18.
 //
 //   node scripts/bootstrap.mjs <bin> [args...]   e.g. node scripts/bootstrap.mjs vitest run
 import { spawn, spawnSync } from "node:child_process";
@@ -21,10 +22,15 @@ function needsInstall() {
 }
 
 if (needsInstall()) {
-  console.error("[bootstrap] installing dependencies (npm install)…");
-  const r = spawnSync("npm", ["install", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
+  console.error("[bootstrap] installing dependencies (npm ci)…");
+  // npm is a .cmd on Windows: spawn it through the shell there.
+  const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit", shell: process.platform === "win32" });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
+
+// /docs serves Scalar's script from the Worker's static assets (public/), copied from node_modules.
+const assets = spawnSync(process.execPath, [join(root, "scripts", "docs-assets.mjs")], { cwd: root, stdio: "inherit" });
+if (assets.status !== 0) process.exit(assets.status ?? 1);
 
 const [cmd, ...args] = process.argv.slice(2);
 if (!cmd) {

@@ -63,7 +63,7 @@ function shutdown(code = 0) {
 process.on("SIGINT", () => shutdown(0));
 process.on("SIGTERM", () => shutdown(0));
 
-run("sandbox", ["dev", "-c", "src/sandbox/wrangler.toml", "--ip", "127.0.0.1", "--port", String(SANDBOX_PORT), "--inspector-port", SANDBOX_INSPECTOR_PORT, "--show-interactive-dev-session=false"]);
+run("sandbox", ["dev", "-c", "src/sandbox/wrangler.jsonc", "--ip", "127.0.0.1", "--port", String(SANDBOX_PORT), "--inspector-port", SANDBOX_INSPECTOR_PORT, "--show-interactive-dev-session=false"]);
 run("gateway", ["dev", "--ip", "127.0.0.1", "--port", String(GATEWAY_PORT), "--test-scheduled", "--inspector-port", GATEWAY_INSPECTOR_PORT, "--show-interactive-dev-session=false"]);
 
 async function waitFor(url, ms = 90_000) {

@@ -1,60 +1,29 @@
 import { z } from "zod";
 import { GatewayError } from "./errors";
 
-/** Every binding and variable the Worker is given (wrangler.toml, secrets, .dev.vars). */
-export interface Env {
-  DB: D1Database;
-  TOKEN_CACHE: KVNamespace;
-  CLAIMS_DELIVERY: Queue;
-  FISCAL_DELIVERY: Queue;
-  WEBHOOKS: Queue;
-  DEAD_LETTERS: Queue;
-  FUNDS_ACCOUNT: DurableObjectNamespace<import("./durable-objects/funds-account").FundsAccount>;
-  RATE_PACER: DurableObjectNamespace<import("./durable-objects/rate-pacer").RatePacer>;
-  TOKEN_BROKER: DurableObjectNamespace<import("./durable-objects/token-broker").TokenBroker>;
-  CLIENT_RATE_LIMITER?: RateLimit;
-  /** Failed credentials per caller address (API keys, tokens, secrets, the admin key). */
-  CREDENTIAL_FAILURE_LIMITER?: RateLimit;
-
-  ENVIRONMENT?: string;
-  ADMIN_API_KEY?: string;
-  JWT_SIGNING_KEY?: string;
-  UPSTREAM_TIMEOUT_MS?: string;
-  ASSAM_BASE_URL?: string;
-  ASSAM_CLIENT_ID?: string;
-  ASSAM_CLIENT_SECRET?: string;
+/**
+ * Every binding and variable the Worker is given. The bindings, the vars and the required secrets are
+ * generated from wrangler.jsonc by `wrangler types` (worker-configuration.d.ts, `GatewayBindings`:
+ * `npm run types` after changing the configuration; CI checks the two agree). Secrets are optional
+ * there because a local run may leave them to the development defaults. Added here: the secrets a
+ * deployment may leave unset, which no configuration file names.
+ */
+export interface Env extends GatewayBindings {
+  /** Static Assam key, used only when no client credentials are set. */
   ASSAM_API_KEY?: string;
-  PARTNER_CODE?: string;
-  ASSAM_MAX_RPS?: string;
-  DELIVERY_MAX_ATTEMPTS?: string;
-  DELIVERY_BACKOFF_BASE_MS?: string;
-  CLAIMS_WEBHOOK_URL?: string;
+  /** HMAC key for the claims webhook, when CLAIMS_WEBHOOK_URL is set. */
   CLAIMS_WEBHOOK_SECRET?: string;
-  UMANG_BASE_URL?: string;
-  UMANG_API_TOKEN?: string;
-  UMANG_DEPT_ID?: string;
-  UMANG_SERVICE_ID?: string;
-  UMANG_TKN?: string;
-  UMANG_USER_ID?: string;
-  UMANG_MODE?: string;
-  UMANG_PLATFORM?: string;
-  UMANG_CLIENT_ID?: string;
-  UMANG_CLIENT_SECRET?: string;
-  IFIX_BASE_URL?: string;
-  IFIX_SENDER_ID?: string;
-  IFIX_RECEIVER_ID?: string;
-  IFIX_CALLBACK_URL?: string;
-  IFIX_SIGNING_KEY?: string;
-  IFIX_TRUSTED_KEYS?: string;
-  IFIX_SIGNATURE_SCOPE?: string;
-  /** AES-GCM key (base64, 32 bytes) for beneficiaries' details at rest (CONTRACT §11). */
-  DATA_ENCRYPTION_KEY?: string;
-  /** "1" only in the benchmark's round-trip pass: responses carry X-Round-Trips (src/lib/round-trips.ts). */
+  /** HMAC key for operators' alerts, when ALERT_WEBHOOK_URL is set. */
+  ALERT_WEBHOOK_SECRET?: string;
+  /**
+   * "1" only in the benchmark's round-trip pass (bench/scenarios/roundtrips.mjs): answers carry
+   * X-Round-Trips (src/lib/round-trips.ts). Deliberately in no configuration file.
+   */
   TRACE_ROUND_TRIPS?: string;
-  /** Optional operators' alert webhook (issue 6). */
-  ALERT_WEBHOOK_URL?: string;
-  [key: string]: unknown;
 }
+
+/** The names in Env that hold configuration strings (vars and secrets): what readVar and defineConfig read. */
+export type ConfigName = { [K in keyof Env]-?: NonNullable<Env[K]> extends string ? K : never }[keyof Env];
 
 export const isDevelopment = (env: Env): boolean => env.ENVIRONMENT === "development";
 
@@ -64,7 +33,7 @@ export const isDevelopment = (env: Env): boolean => env.ENVIRONMENT === "develop
  * The keys here are throw-away development values, never secrets: `npm start` writes fresh random
  * ones into .dev.vars on first run.
  */
-export const DEVELOPMENT_DEFAULTS: Readonly<Record<string, string>> = {
+export const DEVELOPMENT_DEFAULTS: Readonly<Partial<Record<ConfigName, string>>> = {
   ADMIN_API_KEY: "dev-admin-key-NOT-FOR-PRODUCTION",
   JWT_SIGNING_KEY: "dev:ZGV2ZWxvcG1lbnQtb25seS1qd3Qta2V5LW5vdC1hLXNlY3JldA",
   ASSAM_BASE_URL: "http://127.0.0.1:8788/assam",
@@ -84,7 +53,7 @@ export const DEVELOPMENT_DEFAULTS: Readonly<Record<string, string>> = {
 };
 
 /** Reads a variable, falling back to its development default only under ENVIRONMENT=development. */
-export function readVar(env: Env, name: string): string | undefined {
+export function readVar(env: Env, name: ConfigName): string | undefined {
   const value = env[name];
   if (typeof value === "string" && value.trim() !== "") return value;
   if (isDevelopment(env)) return DEVELOPMENT_DEFAULTS[name];
@@ -100,7 +69,8 @@ const cache = new WeakMap<object, Map<string, unknown>>();
  */
 export function defineConfig<S extends z.ZodObject<z.ZodRawShape>>(
   area: string,
-  schema: S,
+  // A name that is not in Env (wrangler.jsonc or the optional secrets above) is a type error.
+  schema: S & (Exclude<keyof S["shape"], ConfigName> extends never ? unknown : { notInEnv: Exclude<keyof S["shape"], ConfigName> }),
 ): (env: Env) => z.infer<S> {
   return (env: Env) => {
     let perEnv = cache.get(env);
@@ -111,7 +81,7 @@ export function defineConfig<S extends z.ZodObject<z.ZodRawShape>>(
     const hit = perEnv.get(area);
     if (hit) return hit as z.infer<S>;
     const raw: Record<string, string | undefined> = {};
-    for (const name of Object.keys(schema.shape)) raw[name] = readVar(env, name);
+    for (const name of Object.keys(schema.shape) as ConfigName[]) raw[name] = readVar(env, name);
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       const names = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];

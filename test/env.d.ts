@@ -1,5 +1,6 @@
 import type { Env as GatewayEnv } from "../src/env";
 
+// The Worker's own Env (generated bindings + optional secrets) plus what vitest.config.ts adds for tests.
 declare global {
   namespace Cloudflare {
     interface GlobalProps {

@@ -87,7 +87,7 @@ export function percentile(sorted, p) {
 // ---------------------------------------------------------------- build
 
 /**
- * Bundles the gateway (wrangler.toml) and the sandbox (src/sandbox/wrangler.toml) as wrangler deploys
+ * Bundles the gateway (wrangler.jsonc) and the sandbox (src/sandbox/wrangler.jsonc) as wrangler deploys
  * them. `fromHead`: from the committed tree (`git archive HEAD`) instead of the working tree, so
  * uncommitted work in progress elsewhere in the tree does not end up in the figures.
  */
@@ -104,8 +104,8 @@ export function buildBundles({ fromHead = false } = {}) {
   const env = { ...process.env, PATH: `${BIN}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", CI: "true" };
   const built = {};
   for (const [name, config, file] of [
-    ["gateway", "wrangler.toml", "index.js"],
-    ["sandbox", "src/sandbox/wrangler.toml", "worker.js"],
+    ["gateway", "wrangler.jsonc", "index.js"],
+    ["sandbox", "src/sandbox/wrangler.jsonc", "worker.js"],
   ]) {
     const out = join(BUILD, name);
     rmSync(out, { recursive: true, force: true });
@@ -304,11 +304,11 @@ export async function startPassthrough(topo) {
 
 let cachedWorkerOptions;
 function gatewayWorkerOptions() {
-  // The bindings exactly as wrangler.toml declares them (queues, consumers, dead-letter queue, DOs, D1,
+  // The bindings exactly as wrangler.jsonc declares them (queues, consumers, dead-letter queue, DOs, D1,
   // KV, rate limiter, crons), converted by wrangler itself; only the vars are ours. (Wrangler prints
   // "Using secrets defined in .dev.vars" here: those values are not used, `bindings` is replaced.)
   if (!cachedWorkerOptions) {
-    const all = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml")).workerOptions;
+    const all = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.jsonc")).workerOptions;
     const keep = ["compatibilityDate", "compatibilityFlags", "cronTriggers", "kvNamespaces", "d1Databases", "queueProducers", "queueConsumers", "durableObjects", "ratelimits"];
     cachedWorkerOptions = Object.fromEntries(keep.map((k) => [k, all[k]]));
   }
@@ -316,13 +316,13 @@ function gatewayWorkerOptions() {
 }
 
 /**
- * The gateway bundle on workerd with every binding of wrangler.toml, persisted under `persistDir`
+ * The gateway bundle on workerd with every binding of wrangler.jsonc, persisted under `persistDir`
  * (D1, KV, Durable Objects survive a dispose + restart, as they survive a crash in production).
- * `vars` override wrangler.toml's vars (e.g. ASSAM_MAX_RPS for the cut-off run).
+ * `vars` override wrangler.jsonc's vars (e.g. ASSAM_MAX_RPS for the cut-off run).
  */
 export async function startGateway(topo, bundles, { persistDir, vars = {}, rateLimit = 1_000_000, inspectorPort, consumer } = {}) {
   const base = gatewayWorkerOptions();
-  const tomlVars = unstable_readConfig({ config: join(ROOT, "wrangler.toml") }).vars ?? {};
+  const tomlVars = unstable_readConfig({ config: join(ROOT, "wrangler.jsonc") }).vars ?? {};
   const sink = logSink();
   const s = await startMiniflare({
     host: "127.0.0.1",
@@ -337,9 +337,9 @@ export async function startGateway(topo, bundles, { persistDir, vars = {}, rateL
         modules: true,
         scriptPath: bundles.gateway,
         bindings: { ...tomlVars, ...topo.keys.gateway, ENVIRONMENT: "bench", ...vars },
-        // `consumer`: override a queue consumer's settings (diagnostics only; results use wrangler.toml's).
+        // `consumer`: override a queue consumer's settings (diagnostics only; results use wrangler.jsonc's).
         queueConsumers: consumer ? Object.fromEntries(Object.entries(base.queueConsumers).map(([q, c]) => [q, consumer[q] ? { ...c, ...consumer[q] } : c])) : base.queueConsumers,
-        // Per-client limit raised for load runs (wrangler.toml: 600 a minute per client).
+        // Per-client limit raised for load runs (wrangler.jsonc: 600 a minute per client).
         // rateLimit null: no binding at all (the code treats it as optional), for attribution runs.
         ratelimits: rateLimit === null ? {} : { CLIENT_RATE_LIMITER: { ...base.ratelimits.CLIENT_RATE_LIMITER, simple: { limit: rateLimit, period: 60 } } },
       },

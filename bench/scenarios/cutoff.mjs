@@ -106,7 +106,7 @@ export default {
         method:
           `${total} claims seeded through POST /v1/claims/batch (500 a batch, schedule cutoff, period ${period}), then the cut-off cron (${CUTOFF_CRON}) fired once ` +
           `through the Worker's scheduled handler; ASSAM_MAX_RPS raised from 20 to ${CUTOFF_PACE} for this run; deliveries counted at the Assam sandbox's /__sandbox/stats` +
-          (consumer ? `; queue consumer overridden: ${JSON.stringify(consumer)}` : "; queue consumers as in wrangler.toml"),
+          (consumer ? `; queue consumer overridden: ${JSON.stringify(consumer)}` : "; queue consumers as in wrangler.jsonc"),
         seeded,
         seedS,
         seedErrors,

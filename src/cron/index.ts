@@ -7,7 +7,7 @@ import { runAlerts } from "./alerts.job";
 
 type Job = (controller: ScheduledController, env: Env, ctx: ExecutionContext) => Promise<void>;
 
-/** Cron expressions as in wrangler.toml (UTC). 20:30 UTC on the last day = 02:00 IST on the 1st. */
+/** Cron expressions as in wrangler.jsonc (UTC). 20:30 UTC on the last day = 02:00 IST on the 1st. */
 export const CRONS = { monthlyCutoff: "30 20 L * *", quarterHourly: "*/15 * * * *" } as const;
 
 const SCHEDULE: Record<string, Record<string, Job>> = {

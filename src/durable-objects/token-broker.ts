@@ -110,7 +110,7 @@ export async function getUpstreamToken(env: Env, provider: TokenProvider, opts: 
     const hit = await env.TOKEN_CACHE.get<CachedToken>(kvKey(provider), "json");
     if (isFresh(hit)) return hit.token;
   }
-  const broker = env.TOKEN_BROKER.get(env.TOKEN_BROKER.idFromName(provider));
+  const broker = env.TOKEN_BROKER.get(env.TOKEN_BROKER.idFromName(provider), { locationHint: "apac" });
   // RPC's generated stub type flattens the union; the value is exactly a TokenOutcome.
   const outcome = (await broker.getToken(provider, opts.rejected)) as unknown as TokenOutcome;
   if (!outcome.ok) throw new UpstreamTokenError(outcome.failure);

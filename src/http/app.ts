@@ -16,6 +16,7 @@ import { registerHealthRoutes } from "./routes/health";
 import { registerFiscalRoutes } from "./routes/fiscal";
 import { registerFundsRoutes } from "./routes/funds";
 import { registerConsole, registerOpsRoutes } from "../console";
+import { registerOpenApiComponents } from "./openapi";
 
 const STATUS_CODE: Record<number, ErrorCode> = {
   400: "VALIDATION_FAILED",
@@ -67,18 +68,7 @@ export function createApp() {
   registerConsole(app);
   registerOpsRoutes(app);
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
-    type: "http",
-    scheme: "bearer",
-    bearerFormat: "JWT",
-    description: "A token from POST /v1/auth/token",
-  });
-  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
-    type: "apiKey",
-    in: "header",
-    name: "X-API-Key",
-    description: "A client's API key, or ADMIN_API_KEY for /v1/admin/*",
-  });
+  registerOpenApiComponents(app);
 
   app.notFound((c) => c.json(errorBody("NOT_FOUND", "no such route", c.get("requestId") ?? crypto.randomUUID()), 404));
   app.onError(handleError);
@@ -87,13 +77,5 @@ export function createApp() {
 
 export type App = ReturnType<typeof createApp>;
 
-export const OPENAPI_INFO = {
-  openapi: "3.1.0",
-  info: {
-    title: "AMRIT edge gateway",
-    version: "1.0.0",
-    description:
-      "One versioned JSON API in front of the Assam ASHA Incentive Portal, UMANG/NDHM and iFIX. Errors use the envelope " +
-      '{"error":{"code","message","details","requestId"}}. Money is JSON numbers in rupees with at most two decimals.',
-  },
-};
+/** The OpenAPI document's header (kept here for importers; the document is built in ./openapi). */
+export { OPENAPI_INFO } from "./openapi";

@@ -1,4 +1,4 @@
-/** Queue names as in wrangler.toml; a deployment may prefix them, so match on the suffix. */
+/** Queue names as in wrangler.jsonc; a deployment may prefix them (staging-amrit-…), so match on the suffix. */
 export const QUEUES = {
   claimsDelivery: "amrit-claims-delivery",
   fiscalDelivery: "amrit-fiscal-delivery",

@@ -2,7 +2,7 @@ import { createSandbox, type Sandbox, type SandboxOptions } from "./index";
 import { DroppedConnection } from "./faults";
 
 /**
- * The sandbox portals as a Worker of their own, for `npm start` (src/sandbox/wrangler.toml, port
+ * The sandbox portals as a Worker of their own, for `npm start` (src/sandbox/wrangler.jsonc, port
  * 8788). SANDBOX_CONFIG (JSON, written by scripts/start.mjs into src/sandbox/.dev.vars) carries the
  * credentials and keys it shares with the gateway; SANDBOX_FAULTS optional initial faults.
  * State is in memory: restarting the sandbox starts the portals clean.

@@ -62,8 +62,8 @@ export async function startGateway(extraVars = {}) {
   const gateway = `http://127.0.0.1:${gatewayPort}`;
   const sandbox = `http://127.0.0.1:${sandboxPort}`;
   const work = tempDir("amrit-console-e2e-");
-  for (const f of ["package.json", "wrangler.toml", "tsconfig.json"]) cpSync(join(ROOT, f), join(work, f));
-  for (const d of ["scripts", "migrations"]) cpSync(join(ROOT, d), join(work, d), { recursive: true });
+  for (const f of ["package.json", "wrangler.jsonc", "tsconfig.json"]) cpSync(join(ROOT, f), join(work, f));
+  for (const d of ["scripts", "migrations", "public"]) cpSync(join(ROOT, d), join(work, d), { recursive: true });
   const [gatewayInspector, sandboxInspector] = [await freePort(), await freePort()];
   cpSync(join(ROOT, "src"), join(work, "src"), {
     recursive: true,

@@ -58,11 +58,12 @@ describe("HTTP conventions (CONTRACT §3)", () => {
     expect(doc.status).toBe(200);
     expect(doc.json.openapi).toBe("3.1.0");
     for (const p of ["/healthz", "/v1/auth/token", "/v1/admin/clients", "/v1/admin/clients/{clientId}/rotate", "/v1/admin/audit"]) expect(doc.json.paths).toHaveProperty([p]);
-    expect(doc.json.components.securitySchemes).toHaveProperty("bearerAuth");
+    expect(doc.json.components.securitySchemes).toHaveProperty("oauth2");
     const page = await call("GET", "/docs");
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");
-    expect(page.text).toContain("/v1/auth/token");
-    expect(page.text).not.toMatch(/<script[^>]+src=|<link[^>]+href="https?:/);
+    // Scalar's reference, from this origin's static assets (test/http/openapi.test.ts loads them).
+    expect(page.text).toContain('<script src="/docs/assets/scalar-api-reference.js">');
+    expect(page.text).not.toMatch(/<script[^>]+src="(https?:)?\/\/|<link[^>]+href="(https?:)?\/\//);
   });
 });

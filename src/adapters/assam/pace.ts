@@ -14,7 +14,7 @@ export interface PaceGrant {
  * `maxWaitMs`. Answers `granted: false` (nothing reserved) when the wait would be longer.
  */
 export async function paceAssam(env: Env, maxRps: number, maxWaitMs: number): Promise<PaceGrant> {
-  const pacer = env.RATE_PACER.get(env.RATE_PACER.idFromName(ASSAM_PACER));
+  const pacer = env.RATE_PACER.get(env.RATE_PACER.idFromName(ASSAM_PACER), { locationHint: "apac" });
   const grant = await pacer.acquire(maxRps, maxWaitMs);
   if (grant.granted && grant.waitMs > 0) await new Promise((r) => setTimeout(r, grant.waitMs));
   return grant;

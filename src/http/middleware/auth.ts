@@ -73,7 +73,11 @@ export interface AuthOptions {
  * 429 for every credential it presents, right or wrong, until the window passes, so keys cannot be
  * guessed at speed. Clients are rate limited per client id by CLIENT_RATE_LIMITER.
  */
-export const requireAuth = (opts: AuthOptions = {}): MiddlewareHandler<AppEnv> => async (c, next) => {
+/** The options a `requireAuth` middleware was made with (the OpenAPI document reads each route's scopes from them). */
+export const authOptionsOf = (middleware: unknown): AuthOptions | undefined =>
+  typeof middleware === "function" ? (middleware as { authOptions?: AuthOptions }).authOptions : undefined;
+
+export const requireAuth = (opts: AuthOptions = {}): MiddlewareHandler<AppEnv> => Object.assign(async (c: Context<AppEnv>, next: () => Promise<void>) => {
   let principal = c.get("principal");
   if (!principal) {
     const failures = credentialFailures(c);
@@ -104,7 +108,7 @@ export const requireAuth = (opts: AuthOptions = {}): MiddlewareHandler<AppEnv> =
     }
   }
   await next();
-};
+}, { authOptions: opts });
 
 /** True when the principal may see a resource owned by `ownerId` (admin sees everything). */
 export function canSee(principal: Principal | undefined, ownerId: string): boolean {
