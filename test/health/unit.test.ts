@@ -66,6 +66,21 @@ describe("the pd failure strings", () => {
     expect(parseFailurePd({ error: 1 })).toBeNull();
   });
 
+  it("reads adversarial pd strings in one pass (issue 15 item 19: the old regex backtracked cubically on whitespace)", () => {
+    // The regex this replaced needed ~n³ steps on these (n = 4,000 spaces took over half a minute);
+    // the scanner looks at each character once, so 200,000 characters are nothing. The assertions are
+    // on the answers: a hang would fail the test through its timeout, never a timing threshold.
+    const n = 200_000;
+    const spaces = " ".repeat(n);
+    expect(parseFailurePd(`400${spaces}x`)).toBeNull();
+    expect(parseFailurePd(`${spaces}400${spaces}Bad Request${spaces}`)).toBeNull();
+    expect(parseFailurePd(`400 ${"\t \n".repeat(n / 3)}[no colon`)).toBeNull();
+    expect(parseFailurePd(`${spaces}404${spaces}Not Found${spaces}:${spaces}[no body]${spaces}`)).toEqual({ status: 404, code: null, message: "Not Found" });
+    const long = parseFailurePd(`400 Bad Request: [{"error":{"code":7,"message":"${"m ".repeat(n)}"}}]`);
+    expect(long).toMatchObject({ status: 400, code: 7 });
+    expect(long!.message.length).toBeLessThanOrEqual(501);
+  });
+
   it("never carries an Aadhaar-like number or a bearer token from the portal's message into an error", () => {
     const p = parseFailurePd('400 Bad Request: [{"error":{"code":9,"message":"bad aadhaar 4996 1234 5671 for Bearer abc.def"}}]');
     expect(p!.message).not.toContain("4996");
