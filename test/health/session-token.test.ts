@@ -123,6 +123,17 @@ describe("UMANG session token", () => {
     ok(await health("GET", "/v1/health/patient"));
   });
 
+  it("a session that lives 20 s is cached and reused within its life (issue 15 item 18)", async () => {
+    // Before: isFresh demanded 30 s of life left from a value stored as life minus a tenth, so a
+    // token shorter than ~34 s was stale the moment it was cached and every call fetched a session.
+    await umang("PUT", "/__sandbox/config", { sessionTtlSeconds: 20 });
+    for (let i = 0; i < 3; i++) ok(await health("GET", "/v1/health/patient"));
+    await concurrently(4);
+    expect((await sandboxStats()).sessionCalls).toBe(1);
+    const hit = (await cached()) as { expiresAt: number; issuedAt: number };
+    expect(hit.expiresAt - hit.issuedAt).toBe(20_000);
+  });
+
   it("routes without `authorization` never fetch a session", async () => {
     ok(await health("GET", "/v1/health/states"));
     expect((await sandboxStats()).sessionCalls).toBe(0);
