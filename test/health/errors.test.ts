@@ -1,10 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { env } from "cloudflare:workers";
 import { call, createClient, expectError } from "../helpers/gateway";
 import { clearFaults, setFaults } from "../helpers/sandbox";
 import { healthClient, health, lastBody, newUser, sandboxStats, umang } from "./helpers";
 import { createApp } from "../../src/http/app";
 import type { Env } from "../../src/env";
+import { sendOp } from "../../src/adapters/umang/client";
+import type { UpstreamCallReport } from "../../src/adapters/recorder";
 
 /** CONTRACT §6 error mapping, the user's token header, and what never leaves on bad input. */
 
@@ -86,10 +88,21 @@ describe("rs:\"F\" failures: the status inside pd decides", () => {
 });
 
 describe("UMANG's own failures, broken answers and timeouts", () => {
-  it("PE004 ({rs:F, rc:PE004, pd:null}) → 502 UPSTREAM_UNAVAILABLE", async () => {
+  it("PE004 ({rs:F, rc:PE004, pd:null}) → 502 UPSTREAM_UNAVAILABLE saying only its code; rc and rd go to the log (issue 15 item 11)", async () => {
     await umang("PUT", "/__sandbox/config", { pe004: ["getStates"] });
-    const e = expectError(await health("GET", "/v1/health/states"), 502, "UPSTREAM_UNAVAILABLE");
-    expect(e.details[0]).toMatchObject({ rc: "PE004" });
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "warn").mockImplementation((line: unknown) => void lines.push(String(line)));
+    try {
+      const r = await health("GET", "/v1/health/states");
+      const e = expectError(r, 502, "UPSTREAM_UNAVAILABLE");
+      // CONTRACT §3: a 5xx carries no upstream text, in its message or its details.
+      expect(e.details).toEqual([]);
+      expect(r.text).not.toMatch(/PE004|Sorry|unable to process/);
+      const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === "umang call" && l.operation === "getStates" && l.requestId === e.requestId);
+      expect(logged).toMatchObject({ outcome: "failed", errorCode: "UPSTREAM_UNAVAILABLE", rc: "PE004", rd: expect.stringContaining("Sorry") });
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("a plain-text \"Internal Server Error\" (HTTP 500, as the seed shows for bridgeServices) → 502 UPSTREAM_UNAVAILABLE", async () => {
@@ -97,13 +110,22 @@ describe("UMANG's own failures, broken answers and timeouts", () => {
     expectError(await health("PUT", "/v1/health/bridge-services/SBX_HIP", { body: { name: "AMRIT", type: "HIP" } }), 502, "UPSTREAM_UNAVAILABLE");
   });
 
-  it("5xx from fault injection → 502; dropped connections → 502; 429 → 502", async () => {
+  it("5xx from fault injection → 502; dropped connections → 502; no details in either", async () => {
     await setFaults("umang", { errorRate: 1, pathPattern: "getStates" });
-    expectError(await health("GET", "/v1/health/states"), 502, "UPSTREAM_UNAVAILABLE");
+    expect(expectError(await health("GET", "/v1/health/states"), 502, "UPSTREAM_UNAVAILABLE").details).toEqual([]);
     await setFaults("umang", { dropRate: 1, pathPattern: "getStates" });
-    expectError(await health("GET", "/v1/health/states"), 502, "UPSTREAM_UNAVAILABLE");
-    await setFaults("umang", { rate429: 1, pathPattern: "getStates" });
-    expectError(await health("GET", "/v1/health/states"), 502, "UPSTREAM_UNAVAILABLE");
+    expect(expectError(await health("GET", "/v1/health/states"), 502, "UPSTREAM_UNAVAILABLE").details).toEqual([]);
+  });
+
+  it("a 429 from UMANG → 503 UPSTREAM_RATE_LIMITED with UMANG's wait as Retry-After (issue 15 item 12)", async () => {
+    await setFaults("umang", { rate429: 1, retryAfterSeconds: 7, pathPattern: "getStates" });
+    const r = await health("GET", "/v1/health/states");
+    const e = expectError(r, 503, "UPSTREAM_RATE_LIMITED");
+    expect(r.headers.get("retry-after")).toBe("7");
+    expect(e.details).toEqual([]);
+    // The caller's own limit stays 429 RATE_LIMITED: this one is the gateway's, shared by every caller.
+    await setFaults("umang", { rate429: 1, retryAfterSeconds: 0, pathPattern: "getStates" });
+    expect((await health("GET", "/v1/health/states")).headers.get("retry-after")).toBe("1");
   });
 
   it("no answer within UPSTREAM_TIMEOUT_MS (2000 in tests) → 504 UPSTREAM_TIMEOUT", async () => {
@@ -164,5 +186,17 @@ describe("Aadhaar numbers are checked before they leave", () => {
     // The seed's own example number is valid and goes out.
     expect((await health("POST", "/v1/health/aadhaar/otp", { healthToken: u.token, body: { aadhaar: "694704838997" } })).status).toBe(200);
     expect(await callsOf("aadhaarGenerateOtp")).toBe(before + 1);
+  });
+});
+
+describe("the adapter's walls (issue 11)", () => {
+  it("the UMANG adapter reports each call to the recorder it is given and writes no storage itself", async () => {
+    const reports: UpstreamCallReport[] = [];
+    const answer = await sendOp(env, "getStates", {}, { recorder: (r) => void reports.push(r) });
+    expect(answer.kind).toBe("ok");
+    expect(reports).toEqual([expect.objectContaining({ portal: "umang", operation: "getStates", outcome: "ok", httpStatus: 200, tracker: answer.trkr })]);
+    expect(reports[0]).not.toHaveProperty("requestBody");
+    // Nothing reached the transaction log but what the recorder chose to write (here: nothing).
+    expect(await env.DB.prepare("SELECT 1 FROM upstream_calls WHERE tracker = ?").bind(answer.trkr).first()).toBeNull();
   });
 });

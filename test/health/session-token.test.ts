@@ -11,7 +11,7 @@ import { health, lastBody, sandboxStats, sha, umang } from "./helpers";
 
 const KV_KEY = "upstream-token:umang";
 const broker = () => env.TOKEN_BROKER.get(env.TOKEN_BROKER.idFromName("umang"));
-const cached = () => env.TOKEN_CACHE.get<{ token: string; expiresAt: number }>(KV_KEY, "json");
+const cached = () => env.TOKEN_CACHE.get<{ token: string; expiresAt: number; issuedAt?: number }>(KV_KEY, "json");
 
 async function envelope() {
   return {
@@ -104,6 +104,23 @@ describe("UMANG session token", () => {
     expect((await sandboxStats()).sessionGrants).toEqual(["client_credentials", "refresh_token", "client_credentials"]);
   });
 
+  for (const refreshGrant of ["pe004", "internalError", "slow"] as const) {
+    it(`a refresh answered with ${refreshGrant} falls back to the client credentials at once (issue 15 item 9)`, async () => {
+      // Before: the refresh grant's failure escaped the broker and the bridge ops answered 502/504
+      // for as long as the refresh token lived (30 minutes).
+      ok(await health("GET", "/v1/health/patient"));
+      await umang("PUT", "/__sandbox/config", { refreshGrant });
+      await umang("POST", "/__sandbox/sessions/expire");
+      const results = await concurrently(4);
+      for (const r of results) ok(r);
+      expect((await sandboxStats()).sessionGrants).toEqual(["client_credentials", "refresh_token", "client_credentials"]);
+      // The grant misbehaved, so the next renewal goes straight to the credentials.
+      await umang("POST", "/__sandbox/sessions/expire");
+      ok(await health("GET", "/v1/health/patient"));
+      expect((await sandboxStats()).sessionGrants).toEqual(["client_credentials", "refresh_token", "client_credentials", "client_credentials"]);
+    });
+  }
+
   it("the sandbox's sessions expire after their configured lifetime", async () => {
     await umang("PUT", "/__sandbox/config", { sessionTtlSeconds: 1 });
     const s = await direct("session", { clientId: env.UMANG_CLIENT_ID, clientSecret: env.UMANG_CLIENT_SECRET });
@@ -130,8 +147,8 @@ describe("UMANG session token", () => {
     for (let i = 0; i < 3; i++) ok(await health("GET", "/v1/health/patient"));
     await concurrently(4);
     expect((await sandboxStats()).sessionCalls).toBe(1);
-    const hit = (await cached()) as { expiresAt: number; issuedAt: number };
-    expect(hit.expiresAt - hit.issuedAt).toBe(20_000);
+    const hit = (await cached())!;
+    expect(hit.expiresAt - hit.issuedAt!).toBe(20_000);
   });
 
   it("routes without `authorization` never fetch a session", async () => {

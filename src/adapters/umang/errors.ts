@@ -100,7 +100,25 @@ export function failureError(f: UpstreamFailure): GatewayError {
   });
 }
 
-export const unavailable = (message: string, details: Record<string, unknown>[] = []) =>
-  new GatewayError("UPSTREAM_UNAVAILABLE", message, { details });
+/**
+ * The 5xx answers (CONTRACT §3): a generic message, no details. What UMANG said (rc, rd, status) is
+ * in the log line of the call, never in the caller's answer.
+ */
+export const unavailable = () => new GatewayError("UPSTREAM_UNAVAILABLE", "UMANG is unavailable; try again later");
 
 export const timedOut = (ms: number) => new GatewayError("UPSTREAM_TIMEOUT", `UMANG did not answer within ${ms} ms`);
+
+/** The longest wait passed on to a caller (UMANG's own Retry-After may be longer). */
+const MAX_RETRY_AFTER_SECONDS = 3_600;
+
+/**
+ * UMANG answered 429: the gateway's shared credentials are being limited, not this caller, so it is
+ * 503 UPSTREAM_RATE_LIMITED (the caller's own limit is 429 RATE_LIMITED), with UMANG's wait as
+ * Retry-After (at least 1 s; 1 s when UMANG gave none).
+ */
+export function rateLimited(waitMs: number | null): GatewayError {
+  const seconds = Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil((waitMs ?? 1_000) / 1000)));
+  return new GatewayError("UPSTREAM_RATE_LIMITED", "UMANG is limiting the gateway's requests; retry after the Retry-After delay", {
+    headers: { "Retry-After": String(seconds) },
+  });
+}

@@ -61,6 +61,12 @@ export interface UmangSandboxOptions {
   internalError?: string[] | "*";
   /** Ops answered with UMANG's own failure ({rs:"F", rc:"PE004", pd:null}), or "*" for all. */
   pe004?: string[] | "*";
+  /**
+   * How the `session` op treats `grantType: "refresh_token"`, which seed 001 does not show: "accept"
+   * (as ABDM's gateway sessions do: invented), UMANG's own PE004, a plain-text 500, or "slow" (an
+   * answer after 3 s, past the gateway's timeout in tests).
+   */
+  refreshGrant?: "accept" | "pe004" | "internalError" | "slow";
 }
 
 export type UmangRuntimeConfig = Omit<UmangSandboxOptions, "apiToken" | "clientId" | "clientSecret" | "deptId" | "serviceId">;
@@ -72,6 +78,7 @@ const RUNTIME_DEFAULTS: Required<UmangRuntimeConfig> = {
   clientRoles: ["HIP", "HIU"],
   internalError: [],
   pe004: [],
+  refreshGrant: "accept",
 };
 
 const ENVELOPE = ["tkn", "trkr", "usrid", "srvid", "mode", "pltfrm", "did", "deptid", "subsid", "subsid2", "formtrkr"] as const;
@@ -231,9 +238,14 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
   const hipInSources = (sources: unknown) => Array.isArray(sources) && sources.some((s) => s && typeof s === "object" && "hip" in s);
 
   const ops: Record<string, Handler> = {
-    session: (b) => {
+    session: async (b) => {
       stats.sessionCalls++;
       stats.sessionGrants.push(b.grantType === "refresh_token" ? "refresh_token" : "client_credentials");
+      if (b.grantType === "refresh_token" && config.refreshGrant !== "accept") {
+        if (config.refreshGrant === "pe004") return { raw: Response.json(PE004) };
+        if (config.refreshGrant === "internalError") return { raw: new Response("Internal Server Error", { status: 500 }) };
+        await new Promise((r) => setTimeout(r, 3_000));
+      }
       if (b.clientId !== clientId || b.clientSecret !== clientSecret) return { fail: FAIL.unauthorized };
       if (b.grantType === "refresh_token") {
         if (!live(refreshTokens, b.refreshToken)) return { fail: FAIL.unauthorized };

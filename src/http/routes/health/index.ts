@@ -8,6 +8,7 @@ import { commonErrorResponses, errorResponse } from "../../errors";
 import { HEALTH_OPERATIONS, type HealthOperation } from "../../../domain/health/operations";
 import { HEALTH_TOKEN_HEADER, readHealthToken } from "../../../domain/health/health-token";
 import { callOp } from "../../../adapters/umang/client";
+import { transactionLog } from "../../../storage/upstream-calls";
 
 const healthScope = requireAuth({ scopes: ["health"] });
 const EmptyBody = z.strictObject({}).openapi("HealthEmptyBody");
@@ -84,8 +85,9 @@ function handlerFor(op: HealthOperation) {
       const token = readHealthToken(c.req.header(HEALTH_TOKEN_HEADER));
       tokenFields[op.userToken] = op.userToken === "xAuthToken" ? `Bearer ${token}` : token;
     }
-    const { db, logger } = c.get("services");
-    const ctx = { requestId: c.get("requestId"), db, logger, defer: c.get("services").defer };
+    const { db, logger, defer } = c.get("services");
+    // The transaction log is written after the response (waitUntil), off the request's path.
+    const ctx = { requestId: c.get("requestId"), logger, recorder: transactionLog(db, defer) };
     const call = (wire: Record<string, unknown>) => callOp(c.env, op.op, { ...wire, ...tokenFields }, ctx, { gatewayAuth: op.gatewayAuth });
     const pd = op.run ? await op.run(call, input) : await call(op.toWire(input));
     // Personal health data: never cached by anything between the gateway and the caller.
