@@ -55,7 +55,7 @@ describe("rs:\"F\" failures: the status inside pd decides", () => {
   it("403 → 403 UPSTREAM_FORBIDDEN", async () => {
     const u = await newUser();
     const e = expectError(
-      await health("POST", "/v1/health/users/auth/init", { body: { patientId: u.id, purpose: "CM_ACCESS", authMode: "MOBILE_OTP", requester: { type: "PHR", id: "IN0400XX" } } }),
+      await health("POST", "/v1/health/users/auth/init", { bridge: true, body: { patientId: u.id, purpose: "CM_ACCESS", authMode: "MOBILE_OTP", requester: { type: "PHR", id: "IN0400XX" } } }),
       403,
       "UPSTREAM_FORBIDDEN",
     );
@@ -107,7 +107,7 @@ describe("UMANG's own failures, broken answers and timeouts", () => {
 
   it("a plain-text \"Internal Server Error\" (HTTP 500, as the seed shows for bridgeServices) → 502 UPSTREAM_UNAVAILABLE", async () => {
     await umang("PUT", "/__sandbox/config", { internalError: ["bridgeServices"] });
-    expectError(await health("PUT", "/v1/health/bridge-services/SBX_HIP", { body: { name: "AMRIT", type: "HIP" } }), 502, "UPSTREAM_UNAVAILABLE");
+    expectError(await health("PUT", "/v1/health/bridge-services/SBX_HIP", { bridge: true, body: { name: "AMRIT", type: "HIP" } }), 502, "UPSTREAM_UNAVAILABLE");
   });
 
   it("5xx from fault injection → 502; dropped connections → 502; no details in either", async () => {

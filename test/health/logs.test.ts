@@ -87,7 +87,7 @@ describe("no secret reaches a log line or the transaction log", () => {
     await clearFaults();
 
     // The gateway's own session (carried by patientApi) and credentials; logout with a refresh token.
-    const patient = await health("GET", "/v1/health/patient");
+    const patient = await health("GET", "/v1/health/patient", { bridge: true });
     expect(patient.status).toBe(200);
     const session = await env.TOKEN_CACHE.get<{ token: string }>("upstream-token:umang", "json");
     keep(session!.token, env.UMANG_API_TOKEN!, env.UMANG_CLIENT_SECRET!);

@@ -253,7 +253,7 @@ describe("facilities, programmes and the gateway's own session", () => {
   });
 
   it("PUT /v1/health/bridge-services/{serviceId} → bridgeServices {id, name, type, active, alias, authorization}", async () => {
-    const r = await health("PUT", "/v1/health/bridge-services/SBX_TEST_HIP", { body: { name: "AMRIT HIP", type: "HIP", alias: ["HIP"] } });
+    const r = await health("PUT", "/v1/health/bridge-services/SBX_TEST_HIP", { bridge: true, body: { name: "AMRIT HIP", type: "HIP", alias: ["HIP"] } });
     ok(r);
     expect(r.json).toEqual({ id: "SBX_TEST_HIP", name: "AMRIT HIP", type: "HIP", active: true, alias: ["HIP"] });
     const w = await wireOf("bridgeServices");
@@ -261,7 +261,7 @@ describe("facilities, programmes and the gateway's own session", () => {
   });
 
   it("GET /v1/health/patient → patientApi {authorization} (the session's accessToken, no user token)", async () => {
-    const r = await health("GET", "/v1/health/patient");
+    const r = await health("GET", "/v1/health/patient", { bridge: true });
     ok(r);
     expect(r.json).toMatchObject({ identifier: "anaro@sbx", healthIdNumber: "35-0160-8034-5155" });
     const w = await wireOf("patientApi");
@@ -272,7 +272,7 @@ describe("facilities, programmes and the gateway's own session", () => {
 
   it("POST /v1/health/users/auth/init → initializeAuthentication; /users/auth/confirm → authenticationConfirm", async () => {
     const u = await newUser();
-    const init = await health("POST", "/v1/health/users/auth/init", {
+    const init = await health("POST", "/v1/health/users/auth/init", { bridge: true,
       body: { patientId: u.id, purpose: "KYC_AND_LINK", authMode: "MOBILE_OTP", requester: { type: "HIU", id: "IN0400XX" } },
     });
     ok(init);
@@ -284,7 +284,7 @@ describe("facilities, programmes and the gateway's own session", () => {
       authorization: expect.stringMatching(/^sha256:/),
     });
     const otp = await otpFor(init.json.transactionId);
-    const confirm = await health("POST", "/v1/health/users/auth/confirm", { body: { transactionId: init.json.transactionId, authCode: otp, requesterId: "IN0400XX" } });
+    const confirm = await health("POST", "/v1/health/users/auth/confirm", { bridge: true, body: { transactionId: init.json.transactionId, authCode: otp, requesterId: "IN0400XX" } });
     ok(confirm);
     expect(confirm.json.patient).toMatchObject({ id: u.id });
     expect(await wireOf("authenticationConfirm")).toEqual({

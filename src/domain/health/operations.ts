@@ -57,7 +57,10 @@ export interface HealthOperation<P = unknown, Q = unknown, B = unknown> {
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
   userToken: UserToken;
-  /** Whether the body carries the gateway's `authorization` (the session op's accessToken). */
+  /**
+   * Whether the body carries the gateway's `authorization` (the session op's accessToken): the op acts
+   * with the gateway's own ABDM identity, so its route needs `health:bridge` besides `health`.
+   */
   gatewayAuth: boolean;
   /** Clean input (params + query + body) → the op's body fields (the envelope and tokens are added by the adapter). */
   toWire: (input: P & Q & B) => Wire;
@@ -65,6 +68,16 @@ export interface HealthOperation<P = unknown, Q = unknown, B = unknown> {
   run?: (call: OpCall, input: P & Q & B) => Promise<unknown>;
   /** OpenAPI schema of the answer (the op's `pd`, passed through). */
   response?: z.ZodType;
+}
+
+/**
+ * The scopes a route needs (CONTRACT §4): `health`, and `health:bridge` as well for the ops that carry
+ * the gateway's session `authorization` (seed 001: bridgeServices, patientApi,
+ * initializeAuthentication, authenticationConfirm), which act as the gateway's ABDM bridge for any
+ * ABHA rather than for the user holding a token.
+ */
+export function requiredScopes(op: Pick<HealthOperation, "gatewayAuth">): ["health"] | ["health", "health:bridge"] {
+  return op.gatewayAuth ? ["health", "health:bridge"] : ["health"];
 }
 
 function define<PS extends AnyObject | undefined = undefined, QS extends AnyObject | undefined = undefined, BS extends AnyObject | undefined = undefined>(
