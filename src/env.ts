@@ -157,31 +157,33 @@ export function defineConfig<S extends z.ZodObject<z.ZodRawShape>>(
   };
 }
 
+/** A URL that is https, or plain http only where plainHttpPermitted or in development. */
+const secureUrl = () =>
+  z
+    .string()
+    .url()
+    .superRefine((v, ctx) => {
+      if (!URL.canParse(v)) return; // url() has reported it; zod runs refinements after a failed check
+      const u = new URL(v);
+      if (u.protocol === "https:") return;
+      if (u.protocol === "http:" && (developmentParse || plainHttpPermitted(u))) return;
+      ctx.addIssue({ code: "custom", message: "must use https", params: { reason: INSECURE_URL } });
+    });
+
 /** zod helpers for config values, which always arrive as strings. */
 export const cfg = {
   /**
    * An upstream URL: https, or plain http only under ENVIRONMENT=development or toward a loopback or
    * special-use host (plainHttpPermitted). Otherwise 503 CONFIG_INVALID "<NAME> must use https".
    */
-  url: () =>
-    z
-      .string()
-      .url()
-      .superRefine((v, ctx) => {
-        if (!URL.canParse(v)) return; // url() has reported it; zod runs refinements after a failed check
-        const u = new URL(v);
-        if (u.protocol === "https:") return;
-        if (u.protocol === "http:" && (developmentParse || plainHttpPermitted(u))) return;
-        ctx.addIssue({ code: "custom", message: "must use https", params: { reason: INSECURE_URL } });
-      })
-      .transform((u) => u.replace(/\/+$/, "")),
-  /** An optional URL under the same rule; empty means absent. */
+  url: () => secureUrl().transform((u) => u.replace(/\/+$/, "")),
+  /** An optional URL (a webhook) under the same rule, kept exactly as given; empty means absent. */
   optionalUrl: () =>
     z
       .string()
       .optional()
       .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()))
-      .pipe(cfg.url().optional()),
+      .pipe(secureUrl().optional()),
   secret: () => z.string().min(1),
   int: (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
     z

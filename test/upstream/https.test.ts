@@ -78,3 +78,17 @@ describe("cfg.url()", () => {
     expect(body.error.details).toEqual([{ path: "UMANG_BASE_URL", message: "must use https" }]);
   });
 });
+
+describe("outgoing webhooks follow the same rule", () => {
+  it("CLAIMS_WEBHOOK_URL and ALERT_WEBHOOK_URL must be https outside development", async () => {
+    const { getClaimsWebhookConfig } = await import("../../src/adapters/assam/config");
+    const { getAlertConfig } = await import("../../src/cron/alerts.job");
+    const claims = configError(() => getClaimsWebhookConfig(at({ CLAIMS_WEBHOOK_URL: "http://amrit.example.in/hooks", CLAIMS_WEBHOOK_SECRET: "s" })));
+    expect(claims.details).toEqual([{ path: "CLAIMS_WEBHOOK_URL", message: "must use https" }]);
+    const alerts = configError(() => getAlertConfig(at({ ALERT_WEBHOOK_URL: "http://ops.example.in/alerts" })));
+    expect(alerts.details).toEqual([{ path: "ALERT_WEBHOOK_URL", message: "must use https" }]);
+    expect(getClaimsWebhookConfig(at({ CLAIMS_WEBHOOK_URL: "https://amrit.example.in/hooks", CLAIMS_WEBHOOK_SECRET: "s" })).CLAIMS_WEBHOOK_URL).toBe(
+      "https://amrit.example.in/hooks",
+    );
+  });
+});
