@@ -5,6 +5,8 @@ import { GatewayError } from "./errors";
 export interface Env {
   DB: D1Database;
   TOKEN_CACHE: KVNamespace;
+  /** Dead letters D1 would not take even after the backstop's first try (issue 15 item 16); optional. */
+  DEAD_LETTER_VAULT?: KVNamespace;
   CLAIMS_DELIVERY: Queue;
   FISCAL_DELIVERY: Queue;
   WEBHOOKS: Queue;
