@@ -48,6 +48,20 @@ export async function newUser(password?: string): Promise<{ token: string; id: s
   return { token: r.json.token, id: r.json.user.id, healthId: r.json.user.healthId };
 }
 
+export interface RecordedCall {
+  op: string;
+  body: Record<string, any>;
+  headers: Record<string, string | null>;
+  seedProblem: string | null;
+}
+
+/** The calls of an op the sandbox remembers, oldest first (secrets as "sha256:<hex>"): filter for your own. */
+export async function callsOf(op: string): Promise<RecordedCall[]> {
+  const r = await umang("GET", `/__sandbox/calls/${op}`);
+  if (r.status !== 200) throw new Error(`sandbox calls: ${r.status}`);
+  return r.json;
+}
+
 /** The last body the sandbox received for an op (secrets as "sha256:<hex>"). */
 export async function lastBody(op: string): Promise<Record<string, any>> {
   const r = await umang("GET", `/__sandbox/last/${op}`);
@@ -61,6 +75,7 @@ export const sandboxStats = async () => (await umang("GET", "/__sandbox/stats"))
   calls: Record<string, number>;
   duplicateTrackers: number;
   envelopeRejected: number;
+  seedRejected: number;
 };
 
 export async function sha(text: string): Promise<string> {

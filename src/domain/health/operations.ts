@@ -5,6 +5,7 @@ import {
   Aadhaar,
   AUTH_METHODS,
   AUTH_PURPOSES,
+  AutoApproval,
   Code,
   HealthId,
   IDENTIFIER_TYPES,
@@ -49,6 +50,8 @@ export interface HealthOperation<P = unknown, Q = unknown, B = unknown> {
   id: string;
   /** The UMANG op posted to `${UMANG_BASE_URL}/<op>`. */
   op: string;
+  /** Which of the op's sections in seed 001 this route is, when the seed has two ("<op>#2"). */
+  seedForm?: string;
   method: "get" | "post" | "put";
   path: string;
   summary: string;
@@ -96,9 +99,18 @@ const RequestIdParam = z.strictObject({ requestId: Uuid.openapi({ param: { name:
 const ListQuery = z.strictObject({
   limit: Limit(10),
   offset: Offset,
-  status: z.enum(REQUEST_FILTERS).default("ALL").openapi({ description: "sent as the op's `filter`" }),
+  status: z
+    .enum(REQUEST_FILTERS)
+    .optional()
+    .openapi({ description: "Only requests in this status; absent or ALL: every status (sent as the op's `filter`)" }),
 });
-const listWire = (q: z.output<typeof ListQuery>) => ({ limit: String(q.limit), offset: String(q.offset), filter: q.status });
+/**
+ * The op's `filter`: seed 001 sends the literal "status" (and is answered with requests of every
+ * status), so that is what goes out for "every status". A status name to narrow the list is a
+ * departure: the seed shows no other value; ABDM's request lists filter by these status names.
+ */
+const wireFilter = (status: (typeof REQUEST_FILTERS)[number] | undefined) => (status === undefined || status === "ALL" ? "status" : status);
+const listWire = (q: z.output<typeof ListQuery>) => ({ limit: String(q.limit), offset: String(q.offset), filter: wireFilter(q.status) });
 const NoBody = undefined;
 
 // ---- the table --------------------------------------------------------------------------------
@@ -157,6 +169,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     userToken: "xAuthToken",
     gatewayAuth: false,
     response: R.Word("logout"),
+    // Departure: the seed sends a refreshToken, but no op of the seed gives a user one; sent when the caller has it.
     toWire: (i) => omitUndefined({ refreshToken: i.refreshToken }),
   }),
 
@@ -310,6 +323,8 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     userToken: "xAuthToken",
     gatewayAuth: false,
     response: z.array(R.Provider),
+    // Departure: the seed's example names a district; ABDM's provider search filters by one only when
+    // given, so a state-wide search leaves districtCode out rather than inventing one.
     toWire: (i) => omitUndefined({ name: i.name, stateCode: i.stateCode, districtCode: i.districtCode }),
   }),
   define({
@@ -386,7 +401,9 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     body: z.strictObject({ transactionId: Uuid, authCode: Otp, requesterId: Code("IN0400XX") }).openapi("HealthUserAuthConfirm"),
     userToken: "none",
     gatewayAuth: true,
-    // The seed shows a JSON number; a string keeps an OTP's leading zeros (UMANG's JSON binding coerces it).
+    // Departure: the seed sends authCode as a JSON number; a string keeps an OTP's leading zeros (as a
+    // number 012345 would arrive as 12345). Common JSON binders (Jackson's default) read a digit string
+    // into a numeric field; not yet verified against the live portal.
     toWire: (i) => ({ transactionId: i.transactionId, authCode: i.authCode, requesterId: i.requesterId }),
   }),
 
@@ -464,6 +481,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     method: "get",
     path: "/v1/health/requests",
     summary: "The user's consent, subscription, authorization and locker-setup requests, paged per kind (op patientRequest)",
+    // The seed asks for 105 and 198 (UMANG answers pages of at most 100): limits pass through.
     query: z.strictObject({
       consentLimit: Limit(10),
       consentOffset: Offset,
@@ -473,6 +491,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
       authorizationOffset: Offset,
       lockerSetupLimit: Limit(10),
       lockerSetupOffset: Offset,
+      // The seed sends "ALL"; this op's field is `status`, unlike the lists' `filter`.
       status: z.enum(REQUEST_FILTERS).default("ALL"),
     }),
     userToken: "xAuthToken",
@@ -507,6 +526,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     op: "subscriptionRequests",
     method: "get",
     path: "/v1/health/subscription-requests/{requestId}",
+    seedForm: "subscriptionRequests#2",
     summary: "One subscription request (op subscriptionRequests, details form)",
     description:
       "Seed 001's 'Subscription Details' form posts the same fields as the list (limit, offset, filter); the gateway pages " +
@@ -515,7 +535,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     userToken: "xAuthToken",
     gatewayAuth: false,
     response: R.SubscriptionRequest,
-    toWire: () => ({ limit: "100", offset: "0", filter: "ALL" }),
+    toWire: () => ({ limit: "100", offset: "0", filter: wireFilter(undefined) }),
     run: async (call, i) => findInPages(call, i.requestId, "subscription request"),
   }),
   define({
@@ -635,6 +655,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     op: "patientLockers",
     method: "get",
     path: "/v1/health/lockers/{lockerId}",
+    seedForm: "patientLockers#2",
     summary: "One of the user's health lockers (op patientLockers, with lockerId)",
     params: z.strictObject({ lockerId: Code("driefcasehl").openapi({ param: { name: "lockerId", in: "path" } }) }),
     userToken: "xAuthToken",
@@ -662,7 +683,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     body: z
       .strictObject({
         subscription: SourcesApproval.extend({ requestId: Uuid }).optional(),
-        autoApproval: SourcesApproval.extend({ hiu: z.strictObject({ id: Code("driefcasehl"), name: Name.optional() }) }).optional(),
+        autoApproval: AutoApproval.optional(),
         authorization: z.strictObject({ requestId: Uuid, generatePerpetualToken: z.boolean().default(false) }).optional(),
       })
       .refine((b) => b.subscription || b.autoApproval || b.authorization, "give at least one of subscription, autoApproval, authorization")
@@ -670,6 +691,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     userToken: "xAuthToken",
     gatewayAuth: false,
     response: R.LockerApprovalAnswer,
+    // Departure: the seed's example approves all three parts at once; each part the caller gives is sent.
     toWire: (i) =>
       omitUndefined({
         subscription: i.subscription ? { requestId: i.subscription.requestId, ...wireSources(i.subscription) } : undefined,
@@ -744,7 +766,7 @@ export const SEED_OPS = [
 async function findInPages(call: OpCall, id: string, what: string): Promise<unknown> {
   const limit = 100;
   for (let page = 0; page < 10; page++) {
-    const pd = (await call({ limit: String(limit), offset: String(page * limit), filter: "ALL" })) as {
+    const pd = (await call({ limit: String(limit), offset: String(page * limit), filter: wireFilter(undefined) })) as {
       size?: number;
       requests?: Array<{ id?: string; requestId?: string }>;
     } | null;
