@@ -72,7 +72,7 @@ describe("rs:\"F\" failures: the status inside pd decides", () => {
   it("409 → 409 UPSTREAM_CONFLICT", async () => {
     const u = await newUser();
     const e = expectError(
-      await health("POST", "/v1/health/authorization-requests/2a3319a9-de1e-45eb-acf1-b29a8ff3541b/deny", { healthToken: u.token }),
+      await health("POST", "/v1/health/authorization-requests/deny", { healthToken: u.token, body: { requestId: "2a3319a9-de1e-45eb-acf1-b29a8ff3541b" } }),
       409,
       "UPSTREAM_CONFLICT",
     );

@@ -339,11 +339,11 @@ describe("care contexts and links", () => {
     });
 
     const otp = await otpFor("link:11012");
-    const c = await health("POST", "/v1/health/links/11012/confirm", { healthToken: u.token, body: { otp } });
+    const c = await health("POST", "/v1/health/links/confirm", { healthToken: u.token, body: { linkReference: "11012", otp } });
     ok(c);
     expect(c.json.patient.referenceNumber).toBe("11012");
     expect(await wireOf("linkConfirm", { xAuthToken: await bearer(u.token) })).toEqual({ token: await sha(otp), linkRefNumber: "11012", xAuthToken: await bearer(u.token) });
-    const bad = expectError(await health("POST", "/v1/health/links/99999/confirm", { healthToken: u.token, body: { otp } }), 422, "UPSTREAM_REJECTED");
+    const bad = expectError(await health("POST", "/v1/health/links/confirm", { healthToken: u.token, body: { linkReference: "99999", otp } }), 422, "UPSTREAM_REJECTED");
     expect(bad.details).toEqual([{ status: 400, code: 1413, message: "Invalid link reference" }]);
 
     const links = await health("GET", "/v1/health/links", { healthToken: u.token });
@@ -417,21 +417,21 @@ describe("requests: consents, subscriptions, authorizations", () => {
 
   it("GET /v1/health/subscription-requests/{requestId} → subscriptionRequests (details form)", async () => {
     const u = await newUser();
-    const r = await health("GET", `/v1/health/subscription-requests/${SUB_1}`, { healthToken: u.token });
+    const r = await health("POST", "/v1/health/subscription-requests/lookup", { healthToken: u.token, body: { requestId: SUB_1 } });
     ok(r);
     expect(r.json).toMatchObject({ id: SUB_1, status: "DENIED", hiu: { id: "driefcasehl" } });
     expect(await wireOf("subscriptionRequests", { xAuthToken: await bearer(u.token) }, "subscriptionRequests#2")).toEqual({ limit: "100", offset: "0", filter: "status", xAuthToken: await bearer(u.token) });
-    expectError(await health("GET", `/v1/health/subscription-requests/${crypto.randomUUID()}`, { healthToken: u.token }), 404, "NOT_FOUND");
+    expectError(await health("POST", "/v1/health/subscription-requests/lookup", { healthToken: u.token, body: { requestId: crypto.randomUUID() } }), 404, "NOT_FOUND");
   });
 
   it("POST …/subscription-requests/{id}/deny → denyRequests {requestId, reason}", async () => {
     const u = await newUser();
-    const r = await health("POST", `/v1/health/subscription-requests/${SUB_PENDING}/deny`, { healthToken: u.token, body: { reason: "not required" } });
+    const r = await health("POST", "/v1/health/subscription-requests/deny", { healthToken: u.token, body: { requestId: SUB_PENDING, reason: "not required" } });
     ok(r);
     expect(r.json).toEqual({ requestId: SUB_PENDING, status: "DENIED" });
     expect(await wireOf("denyRequests", { xAuthToken: await bearer(u.token) })).toEqual({ requestId: SUB_PENDING, reason: "not required", xAuthToken: await bearer(u.token) });
     const missing = expectError(
-      await health("POST", `/v1/health/subscription-requests/${crypto.randomUUID()}/deny`, { healthToken: u.token, body: { reason: "x" } }),
+      await health("POST", "/v1/health/subscription-requests/deny", { healthToken: u.token, body: { requestId: crypto.randomUUID(), reason: "x" } }),
       404,
       "UPSTREAM_NOT_FOUND",
     );
@@ -447,9 +447,9 @@ describe("requests: consents, subscriptions, authorizations", () => {
       categories: ["LINK", "DATA"],
       period: { from: "2026-01-01T00:00:00+05:30", to: "2026-06-30T23:59:59Z" },
     };
-    const r = await health("POST", `/v1/health/subscription-requests/${SUB_PENDING}/approve`, {
+    const r = await health("POST", "/v1/health/subscription-requests/approve", {
       healthToken: u.token,
-      body: { isApplicableForAllHips: false, includedSources: [source] },
+      body: { requestId: SUB_PENDING, isApplicableForAllHips: false, includedSources: [source] },
     });
     ok(r);
     expect(r.json.subscriptionId).toEqual(expect.any(String));
@@ -470,9 +470,9 @@ describe("requests: consents, subscriptions, authorizations", () => {
     });
     // The seed's 1514: HIP details with "all HIPs".
     const e = expectError(
-      await health("POST", `/v1/health/subscription-requests/${SUB_PENDING}/approve`, {
+      await health("POST", "/v1/health/subscription-requests/approve", {
         healthToken: u.token,
-        body: { isApplicableForAllHips: true, includedSources: [source] },
+        body: { requestId: SUB_PENDING, isApplicableForAllHips: true, includedSources: [source] },
       }),
       422,
       "UPSTREAM_REJECTED",
@@ -480,24 +480,24 @@ describe("requests: consents, subscriptions, authorizations", () => {
     expect(e.details).toEqual([{ status: 400, code: 1514, message: "HIP details are not allowed in sources when applicable for all HIPs" }]);
     // Clean-side validation: an unknown hiType, a reversed period.
     expectError(
-      await health("POST", `/v1/health/subscription-requests/${SUB_PENDING}/approve`, {
+      await health("POST", "/v1/health/subscription-requests/approve", {
         healthToken: u.token,
-        body: { isApplicableForAllHips: true, includedSources: [{ ...source, hip: undefined, hiTypes: ["XRay"] }] },
+        body: { requestId: SUB_PENDING, isApplicableForAllHips: true, includedSources: [{ ...source, hip: undefined, hiTypes: ["XRay"] }] },
       }),
       400,
       "VALIDATION_FAILED",
     );
     expectError(
-      await health("POST", `/v1/health/subscription-requests/${SUB_PENDING}/approve`, {
+      await health("POST", "/v1/health/subscription-requests/approve", {
         healthToken: u.token,
-        body: { isApplicableForAllHips: true, includedSources: [{ ...source, hip: undefined, period: { from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z" } }] },
+        body: { requestId: SUB_PENDING, isApplicableForAllHips: true, includedSources: [{ ...source, hip: undefined, period: { from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z" } }] },
       }),
       400,
       "VALIDATION_FAILED",
     );
   });
 
-  it("PUT /v1/health/subscriptions/{subscriptionId} → editRequests {hiuId, subscriptionEditAndApprovalRequest, subscriptionId}", async () => {
+  it("POST /v1/health/subscriptions/edit → editRequests {hiuId, subscriptionEditAndApprovalRequest, subscriptionId}", async () => {
     const u = await newUser();
     const body = {
       hiuId: "Test-HIU",
@@ -506,7 +506,7 @@ describe("requests: consents, subscriptions, authorizations", () => {
         { categories: ["LINK", "DATA"], hiTypes: ["DiagnosticReport", "Prescription"], period: { from: "2021-12-02T04:39:04.368Z", to: "2025-12-03T04:39:04.368Z" }, purpose: { code: "PATRQT", text: "Self Requested" } },
       ],
     };
-    const r = await health("PUT", `/v1/health/subscriptions/${SUB_1}`, { healthToken: u.token, body });
+    const r = await health("POST", "/v1/health/subscriptions/edit", { healthToken: u.token, body: { ...body, subscriptionId: SUB_1 } });
     ok(r);
     expect(await wireOf("editRequests", { xAuthToken: await bearer(u.token) })).toEqual({
       hiuId: "Test-HIU",
@@ -520,7 +520,7 @@ describe("requests: consents, subscriptions, authorizations", () => {
       subscriptionId: SUB_1,
       xAuthToken: await bearer(u.token),
     });
-    const e = expectError(await health("PUT", `/v1/health/subscriptions/${crypto.randomUUID()}`, { healthToken: u.token, body }), 404, "UPSTREAM_NOT_FOUND");
+    const e = expectError(await health("POST", "/v1/health/subscriptions/edit", { healthToken: u.token, body: { ...body, subscriptionId: crypto.randomUUID() } }), 404, "UPSTREAM_NOT_FOUND");
     expect(e.details).toEqual([{ status: 404, code: 1450, message: "Cannot find the subscription request" }]);
   });
 
@@ -534,7 +534,7 @@ describe("requests: consents, subscriptions, authorizations", () => {
 
   it("POST …/authorization-requests/{id}/grant → grantAuthorizationRequests {requestId}", async () => {
     const u = await newUser();
-    const r = await health("POST", `/v1/health/authorization-requests/${AUTH_PENDING}/grant`, { healthToken: u.token });
+    const r = await health("POST", "/v1/health/authorization-requests/grant", { healthToken: u.token, body: { requestId: AUTH_PENDING } });
     ok(r);
     expect(r.json).toMatchObject({ requestId: AUTH_PENDING, status: "GRANTED", expiry: null, requester: { id: "driefcasehl" } });
     expect(await wireOf("grantAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({ requestId: AUTH_PENDING, xAuthToken: await bearer(u.token) });
@@ -542,7 +542,7 @@ describe("requests: consents, subscriptions, authorizations", () => {
 
   it("POST …/authorization-requests/{id}/approve → approveAuthorizationRequests {requestId, generatePerpetualToken}", async () => {
     const u = await newUser();
-    const r = await health("POST", `/v1/health/authorization-requests/${AUTH_PENDING}/approve`, { healthToken: u.token, body: { generatePerpetualToken: true } });
+    const r = await health("POST", "/v1/health/authorization-requests/approve", { healthToken: u.token, body: { requestId: AUTH_PENDING, generatePerpetualToken: true } });
     ok(r);
     expect(r.json).toMatchObject({ requestId: AUTH_PENDING, status: "GRANTED" });
     expect(await wireOf("approveAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({ requestId: AUTH_PENDING, generatePerpetualToken: "true", xAuthToken: await bearer(u.token) });
@@ -550,17 +550,17 @@ describe("requests: consents, subscriptions, authorizations", () => {
 
   it("POST …/authorization-requests/{id}/revoke → revokeAuthorizationRequests; twice → the seed's 1510", async () => {
     const u = await newUser();
-    const r = await health("POST", `/v1/health/authorization-requests/${AUTH_GRANTED}/revoke`, { healthToken: u.token });
+    const r = await health("POST", "/v1/health/authorization-requests/revoke", { healthToken: u.token, body: { requestId: AUTH_GRANTED } });
     ok(r);
     expect(r.json).toEqual({ requestId: AUTH_GRANTED, status: "REVOKED" });
     expect(await wireOf("revokeAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({ requestId: AUTH_GRANTED, xAuthToken: await bearer(u.token) });
-    const e = expectError(await health("POST", `/v1/health/authorization-requests/${AUTH_GRANTED}/revoke`, { healthToken: u.token }), 422, "UPSTREAM_REJECTED");
+    const e = expectError(await health("POST", "/v1/health/authorization-requests/revoke", { healthToken: u.token, body: { requestId: AUTH_GRANTED } }), 422, "UPSTREAM_REJECTED");
     expect(e.details).toEqual([{ status: 400, code: 1510, message: "Authorization already revoked" }]);
   });
 
   it("POST …/authorization-requests/{id}/deny → denyAuthorizationRequests {requestId}", async () => {
     const u = await newUser();
-    const r = await health("POST", `/v1/health/authorization-requests/${AUTH_PENDING}/deny`, { healthToken: u.token });
+    const r = await health("POST", "/v1/health/authorization-requests/deny", { healthToken: u.token, body: { requestId: AUTH_PENDING } });
     ok(r);
     expect(r.json).toEqual({ requestId: AUTH_PENDING, status: "DENIED" });
     expect(await wireOf("denyAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({ requestId: AUTH_PENDING, xAuthToken: await bearer(u.token) });
@@ -568,9 +568,9 @@ describe("requests: consents, subscriptions, authorizations", () => {
 });
 
 describe("health lockers", () => {
-  it("GET /v1/health/lockers → patientLockers, with and without its optional fields", async () => {
+  it("POST /v1/health/lockers/search {patientId} and GET /v1/health/lockers → patientLockers, the seed's two forms", async () => {
     const u = await newUser();
-    const r = await health("GET", `/v1/health/lockers?patientId=${encodeURIComponent(u.id)}&includeInactive=false`, { healthToken: u.token });
+    const r = await health("POST", "/v1/health/lockers/search", { healthToken: u.token, body: { patientId: u.id } });
     ok(r);
     expect(r.json[0]).toMatchObject({ lockerId: "driefcasehl", active: true });
     expect(await wireOf("patientLockers", { xAuthToken: await bearer(u.token) })).toEqual({ patientId: u.id, includeInactive: "no", xAuthToken: await bearer(u.token) });
@@ -639,7 +639,7 @@ describe("reference data and notifications", () => {
     const u = await newUser();
     ok(await health("POST", "/v1/health/pin/forgot/otp", { healthToken: u.token, body: {} }));
     expectError(await health("POST", "/v1/health/pin/forgot/otp", { healthToken: u.token, body: { extra: 1 } }), 400, "VALIDATION_FAILED");
-    expectError(await health("POST", `/v1/health/authorization-requests/${AUTH_PENDING}/revoke`, { healthToken: u.token, body: { reason: "x" } }), 400, "VALIDATION_FAILED");
+    expectError(await health("POST", "/v1/health/authorization-requests/revoke", { healthToken: u.token, body: { requestId: AUTH_PENDING, reason: "x" } }), 400, "VALIDATION_FAILED");
   });
 
   it("GET /v1/health/states → getStates, nothing but the envelope", async () => {
@@ -679,9 +679,27 @@ describe("coverage of the seed", () => {
   it("every op of seed 001 but session has a route, and every section form of the seed has one", () => {
     const routed = new Set(HEALTH_OPERATIONS.map((o) => o.op));
     expect([...SEED_OPS].filter((op) => op !== "session" && !routed.has(op))).toEqual([]);
-    expect(HEALTH_OPERATIONS).toHaveLength(44);
+    expect(HEALTH_OPERATIONS).toHaveLength(45);
     const forms = new Set(HEALTH_OPERATIONS.map((o) => o.seedForm ?? o.op));
     expect(Object.keys(SEED_REQUEST_FIELDS).filter((k) => k !== "session" && !forms.has(k))).toEqual([]);
+  });
+
+  it("no health identifier travels in a URL (issue 12): ids of people and of their requests are in bodies", () => {
+    // Path and query parameters allowed: reference data, facilities, services and lockers, paging.
+    const allowed = new Set(["stateCode", "providerId", "serviceId", "lockerId", "name", "districtCode", "limit", "offset", "status"]);
+    const inUrls = HEALTH_OPERATIONS.flatMap((o) => [
+      ...[...o.path.matchAll(/\{(\w+)\}/g)].map((m) => `${o.id}: ${m[1]}`),
+      ...Object.keys((o.query as unknown as { shape?: Record<string, unknown> } | undefined)?.shape ?? {}).map((k) => `${o.id}: ${k}`),
+    ]);
+    expect(inUrls.filter((p) => !allowed.has(p.split(": ")[1]) && !/^(consent|subscription|authorization|lockerSetup)(Limit|Offset)$/.test(p.split(": ")[1]))).toEqual([]);
+    // What moved into bodies.
+    const bodyFields = (id: string) => Object.keys((HEALTH_OPERATIONS.find((o) => o.id === id)!.body as unknown as { shape: Record<string, unknown> }).shape);
+    expect(bodyFields("healthLockersSearch")).toContain("patientId");
+    for (const id of ["healthSubscriptionRequest", "healthDenySubscriptionRequest", "healthApproveSubscriptionRequest", "healthGrantAuthorizationRequest", "healthApproveAuthorizationRequest", "healthRevokeAuthorizationRequest", "healthDenyAuthorizationRequest"]) {
+      expect(bodyFields(id), id).toContain("requestId");
+    }
+    expect(bodyFields("healthEditSubscription")).toContain("subscriptionId");
+    expect(bodyFields("healthLinkConfirm")).toContain("linkReference");
   });
 
   it("every call the gateway made carried a tracker of its own", async () => {

@@ -17,7 +17,6 @@ import {
   Period,
   PhrAddress,
   Pin,
-  QueryBool,
   REQUEST_FILTERS,
   REQUEST_STATUSES,
   REQUESTER_TYPES,
@@ -95,7 +94,14 @@ const newRequestId = () => crypto.randomUUID();
 // ---- reused input pieces ----------------------------------------------------------------------
 
 const requestIdField = Uuid.optional().openapi({ description: "Idempotency id for ABDM (a UUID); the gateway mints one when absent" });
-const RequestIdParam = z.strictObject({ requestId: Uuid.openapi({ param: { name: "requestId", in: "path" } }) });
+/**
+ * Identifiers of a person's health records (ABHA numbers, PHR addresses, the ids of their consent,
+ * subscription and authorization requests, link references) travel in JSON bodies, never in a URL:
+ * URLs reach Cloudflare's invocation logs. So a route acting on one is a POST with the id in its
+ * body; GET is kept for reads that carry no such id (reference data, facilities, the user's own
+ * lists, whose user is the X-Health-Token).
+ */
+const requestIdInBody = { requestId: Uuid.openapi({ description: "The request's id (kept out of the URL)" }) };
 const ListQuery = z.strictObject({
   limit: Limit(10),
   offset: Offset,
@@ -465,10 +471,9 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     id: "healthLinkConfirm",
     op: "linkConfirm",
     method: "post",
-    path: "/v1/health/links/{linkReference}/confirm",
+    path: "/v1/health/links/confirm",
     summary: "Confirm a link with the OTP (op linkConfirm)",
-    params: z.strictObject({ linkReference: Code("11012").openapi({ param: { name: "linkReference", in: "path" } }) }),
-    body: z.strictObject({ otp: Otp }).openapi("HealthLinkConfirm"),
+    body: z.strictObject({ linkReference: Code("11012"), otp: Otp }).openapi("HealthLinkConfirm"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: (i) => ({ token: i.otp, linkRefNumber: i.linkReference }),
@@ -524,14 +529,15 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
   define({
     id: "healthSubscriptionRequest",
     op: "subscriptionRequests",
-    method: "get",
-    path: "/v1/health/subscription-requests/{requestId}",
+    method: "post",
+    path: "/v1/health/subscription-requests/lookup",
     seedForm: "subscriptionRequests#2",
     summary: "One subscription request (op subscriptionRequests, details form)",
     description:
       "Seed 001's 'Subscription Details' form posts the same fields as the list (limit, offset, filter); the gateway pages " +
-      "through the list (100 a page, at most 10 pages) and answers the request with this id, or 404 NOT_FOUND.",
-    params: RequestIdParam,
+      "through the list (100 a page, at most 10 pages) and answers the request with this id, or 404 NOT_FOUND. " +
+      "A POST so that the id stays out of the URL.",
+    body: z.strictObject(requestIdInBody).openapi("HealthSubscriptionRequestLookup"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     response: R.SubscriptionRequest,
@@ -542,10 +548,9 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     id: "healthDenySubscriptionRequest",
     op: "denyRequests",
     method: "post",
-    path: "/v1/health/subscription-requests/{requestId}/deny",
+    path: "/v1/health/subscription-requests/deny",
     summary: "Deny a subscription request (op denyRequests)",
-    params: RequestIdParam,
-    body: z.strictObject({ reason: z.string().trim().min(1).max(500) }).openapi("HealthDenyRequest"),
+    body: z.strictObject({ ...requestIdInBody, reason: z.string().trim().min(1).max(500) }).openapi("HealthDenyRequest"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: (i) => ({ requestId: i.requestId, reason: i.reason }),
@@ -554,10 +559,9 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     id: "healthApproveSubscriptionRequest",
     op: "approveRequests",
     method: "post",
-    path: "/v1/health/subscription-requests/{requestId}/approve",
+    path: "/v1/health/subscription-requests/approve",
     summary: "Approve a subscription request for all or named HIPs (op approveRequests)",
-    params: RequestIdParam,
-    body: SourcesApproval.openapi("HealthApproveRequest"),
+    body: SourcesApproval.extend(requestIdInBody).openapi("HealthApproveRequest"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: (i) => ({ ...wireSources(i), requestId: i.requestId }),
@@ -565,11 +569,12 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
   define({
     id: "healthEditSubscription",
     op: "editRequests",
-    method: "put",
-    path: "/v1/health/subscriptions/{subscriptionId}",
+    method: "post",
+    path: "/v1/health/subscriptions/edit",
     summary: "Edit and approve a subscription (op editRequests)",
-    params: z.strictObject({ subscriptionId: Uuid.openapi({ param: { name: "subscriptionId", in: "path" } }) }),
-    body: SourcesApproval.extend({ hiuId: Code("Test-HIU") }).openapi("HealthEditSubscription"),
+    body: SourcesApproval.extend({ subscriptionId: Uuid.openapi({ description: "The subscription's id (kept out of the URL)" }), hiuId: Code("Test-HIU") }).openapi(
+      "HealthEditSubscription",
+    ),
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: (i) => ({
@@ -594,9 +599,9 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     id: "healthGrantAuthorizationRequest",
     op: "grantAuthorizationRequests",
     method: "post",
-    path: "/v1/health/authorization-requests/{requestId}/grant",
+    path: "/v1/health/authorization-requests/grant",
     summary: "Grant an authorization request; answers the request (op grantAuthorizationRequests)",
-    params: RequestIdParam,
+    body: z.strictObject(requestIdInBody).openapi("HealthGrantAuthorization"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     response: R.AuthorizationRequest,
@@ -606,10 +611,9 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     id: "healthApproveAuthorizationRequest",
     op: "approveAuthorizationRequests",
     method: "post",
-    path: "/v1/health/authorization-requests/{requestId}/approve",
+    path: "/v1/health/authorization-requests/approve",
     summary: "Approve an authorization request, optionally with a perpetual token (op approveAuthorizationRequests)",
-    params: RequestIdParam,
-    body: z.strictObject({ generatePerpetualToken: z.boolean().default(false) }).openapi("HealthApproveAuthorization"),
+    body: z.strictObject({ ...requestIdInBody, generatePerpetualToken: z.boolean().default(false) }).openapi("HealthApproveAuthorization"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: (i) => ({ requestId: i.requestId, generatePerpetualToken: String(i.generatePerpetualToken) }),
@@ -618,9 +622,9 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     id: "healthRevokeAuthorizationRequest",
     op: "revokeAuthorizationRequests",
     method: "post",
-    path: "/v1/health/authorization-requests/{requestId}/revoke",
+    path: "/v1/health/authorization-requests/revoke",
     summary: "Revoke a granted authorization (op revokeAuthorizationRequests)",
-    params: RequestIdParam,
+    body: z.strictObject(requestIdInBody).openapi("HealthRevokeAuthorization"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: (i) => ({ requestId: i.requestId }),
@@ -629,9 +633,9 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     id: "healthDenyAuthorizationRequest",
     op: "denyAuthorizationRequests",
     method: "post",
-    path: "/v1/health/authorization-requests/{requestId}/deny",
+    path: "/v1/health/authorization-requests/deny",
     summary: "Deny an authorization request (op denyAuthorizationRequests)",
-    params: RequestIdParam,
+    body: z.strictObject(requestIdInBody).openapi("HealthDenyAuthorization"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: (i) => ({ requestId: i.requestId }),
@@ -643,12 +647,30 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     op: "patientLockers",
     method: "get",
     path: "/v1/health/lockers",
-    summary: "The user's health lockers (op patientLockers, list form; both filters optional)",
-    query: z.strictObject({ patientId: z.union([PhrAddress, HealthId]).optional(), includeInactive: QueryBool.optional() }),
+    summary: "The user's health lockers (op patientLockers, the seed's form without parameters)",
     userToken: "xAuthToken",
     gatewayAuth: false,
     response: z.array(R.Locker),
-    toWire: (i) => omitUndefined({ patientId: i.patientId, includeInactive: i.includeInactive === undefined ? undefined : i.includeInactive ? "yes" : "no" }),
+    toWire: () => ({}),
+  }),
+  define({
+    id: "healthLockersSearch",
+    op: "patientLockers",
+    method: "post",
+    path: "/v1/health/lockers/search",
+    summary: "A patient's health lockers, inactive ones too if asked (op patientLockers with patientId and includeInactive)",
+    description: "A POST so that the patient's id stays out of the URL.",
+    body: z
+      .strictObject({
+        patientId: z.union([PhrAddress, HealthId]).openapi({ description: "ABHA number or PHR address (kept out of the URL)" }),
+        includeInactive: z.boolean().default(false),
+      })
+      .openapi("HealthLockersSearch"),
+    userToken: "xAuthToken",
+    gatewayAuth: false,
+    response: z.array(R.Locker),
+    // The seed sends "yes"/"no" strings ("no" in its example).
+    toWire: (i) => ({ patientId: i.patientId, includeInactive: i.includeInactive ? "yes" : "no" }),
   }),
   define({
     id: "healthLocker",

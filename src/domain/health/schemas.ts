@@ -116,10 +116,6 @@ export const AutoApproval = z
  */
 export const Limit = (def: number, max = 1_000) => z.coerce.number().int().min(1).max(max).default(def);
 export const Offset = z.coerce.number().int().min(0).max(1_000_000).default(0);
-/** Query booleans: true/false (also yes/no, 1/0). */
-export const QueryBool = z
-  .enum(["true", "false", "yes", "no", "1", "0"])
-  .transform((v) => v === "true" || v === "yes" || v === "1");
 
 // ---- wire helpers: clean → the seed's shapes -------------------------------------------------
 
