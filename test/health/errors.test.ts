@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { env } from "cloudflare:workers";
 import { call, createClient, expectError } from "../helpers/gateway";
 import { clearFaults, setFaults } from "../helpers/sandbox";
-import { healthClient, health, lastBody, newUser, sandboxStats, umang } from "./helpers";
+import { callsOf as recordedCalls, healthClient, health, newUser, sandboxStats, umang } from "./helpers";
 import { createApp } from "../../src/http/app";
 import type { Env } from "../../src/env";
 import { sendOp } from "../../src/adapters/umang/client";
@@ -160,7 +160,9 @@ describe("the envelope comes from configuration", () => {
   it("tkn, usrid, mode and pltfrm are the configured ones", async () => {
     const res = await states({ UMANG_TKN: "tkn-from-config", UMANG_USER_ID: "user-42", UMANG_MODE: "app", UMANG_PLATFORM: "android" });
     expect(res.status).toBe(200);
-    expect(await lastBody("getStates")).toMatchObject({ tkn: "tkn-from-config", usrid: "user-42", mode: "app", pltfrm: "android", deptid: "379", srvid: "1972" });
+    // Its own call: the only getStates with these values.
+    const mine = (await recordedCalls("getStates")).filter((c) => c.body.usrid === "user-42");
+    expect(mine.at(-1)?.body).toMatchObject({ tkn: "tkn-from-config", usrid: "user-42", mode: "app", pltfrm: "android", deptid: "379", srvid: "1972" });
   });
 
   it("a deptid the portal does not serve is refused by it (outside the pd form) → 502", async () => {
