@@ -63,6 +63,28 @@ export function readVar(env: Env, name: ConfigName): string | undefined {
 const cache = new WeakMap<object, Map<string, unknown>>();
 
 /**
+ * Whether the parse running now may accept plain-http upstream URLs anywhere (development only). Set
+ * by defineConfig around its one synchronous parse and reset right after, so a URL schema used
+ * anywhere else is strict.
+ */
+let developmentParse = false;
+
+const LOOPBACK_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+/** Special-use names (RFC 6761) that no public resolver answers: a plain-http URL to one reaches nothing real. */
+const SPECIAL_USE_HOST = /\.(localhost|test)$/i;
+
+/**
+ * Plain http is accepted for a loopback address (local runs) and for `.test`/`.localhost` hosts (the
+ * tests' sandbox, `http://sandbox.test`): neither can carry a request to a real portal, so no
+ * setting can let a deployment talk to one without TLS. Everything else needs https (seed 000: TLS 1.2+).
+ */
+export function plainHttpPermitted(url: URL): boolean {
+  return LOOPBACK_HOST.test(url.hostname) || SPECIAL_USE_HOST.test(url.hostname);
+}
+
+const INSECURE_URL = "insecure-url";
+
+/**
  * Builds a validator for one adapter's configuration. The first call per `env` object parses the
  * named variables with zod; a missing or malformed one raises 503 CONFIG_INVALID naming it (and only
  * its name: a malformed secret's value is never echoed).
@@ -82,13 +104,23 @@ export function defineConfig<S extends z.ZodObject<z.ZodRawShape>>(
     if (hit) return hit as z.infer<S>;
     const raw: Record<string, string | undefined> = {};
     for (const name of Object.keys(schema.shape) as ConfigName[]) raw[name] = readVar(env, name);
-    const parsed = schema.safeParse(raw);
+    developmentParse = isDevelopment(env);
+    let parsed: z.ZodSafeParseResult<z.infer<S>>;
+    try {
+      parsed = schema.safeParse(raw) as z.ZodSafeParseResult<z.infer<S>>;
+    } finally {
+      developmentParse = false;
+    }
     if (!parsed.success) {
-      const names = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
-      throw new GatewayError("CONFIG_INVALID", `${area} is not configured: ${names.join(", ")} missing or malformed`, {
+      const insecure = (i: z.core.$ZodIssue) => i.code === "custom" && (i as { params?: { reason?: string } }).params?.reason === INSECURE_URL;
+      const named = (issues: z.core.$ZodIssue[]) => [...new Set(issues.map((i) => String(i.path[0])))];
+      const plain = named(parsed.error.issues.filter(insecure));
+      const bad = named(parsed.error.issues.filter((i) => !insecure(i)));
+      const parts = [...(bad.length ? [`${bad.join(", ")} missing or malformed`] : []), ...(plain.length ? [`${plain.join(", ")} must use https`] : [])];
+      throw new GatewayError("CONFIG_INVALID", `${area} is not configured: ${parts.join("; ")}`, {
         details: parsed.error.issues.map((i) => ({
           path: String(i.path[0]),
-          message: raw[String(i.path[0])] === undefined ? "missing" : "malformed",
+          message: insecure(i) ? "must use https" : raw[String(i.path[0])] === undefined ? "missing" : "malformed",
         })),
       });
     }
@@ -97,9 +129,33 @@ export function defineConfig<S extends z.ZodObject<z.ZodRawShape>>(
   };
 }
 
+/** A URL that is https, or plain http only where plainHttpPermitted or in development. */
+const secureUrl = () =>
+  z
+    .string()
+    .url()
+    .superRefine((v, ctx) => {
+      if (!URL.canParse(v)) return; // url() has reported it; zod runs refinements after a failed check
+      const u = new URL(v);
+      if (u.protocol === "https:") return;
+      if (u.protocol === "http:" && (developmentParse || plainHttpPermitted(u))) return;
+      ctx.addIssue({ code: "custom", message: "must use https", params: { reason: INSECURE_URL } });
+    });
+
 /** zod helpers for config values, which always arrive as strings. */
 export const cfg = {
-  url: () => z.string().url().transform((u) => u.replace(/\/+$/, "")),
+  /**
+   * An upstream URL: https, or plain http only under ENVIRONMENT=development or toward a loopback or
+   * special-use host (plainHttpPermitted). Otherwise 503 CONFIG_INVALID "<NAME> must use https".
+   */
+  url: () => secureUrl().transform((u) => u.replace(/\/+$/, "")),
+  /** An optional URL (a webhook) under the same rule, kept exactly as given; empty means absent. */
+  optionalUrl: () =>
+    z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()))
+      .pipe(secureUrl().optional()),
   secret: () => z.string().min(1),
   int: (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
     z

@@ -28,11 +28,7 @@ const rate = (def: string) =>
 export const getAlertConfig = defineConfig(
   "alerts",
   z.object({
-    ALERT_WEBHOOK_URL: z
-      .string()
-      .optional()
-      .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()))
-      .pipe(z.url({ protocol: /^https?$/ }).optional()),
+    ALERT_WEBHOOK_URL: cfg.optionalUrl(),
     ALERT_WEBHOOK_SECRET: cfg.optional(),
     /** Failure rate over the last 15 minutes at or above which an upstream alerts (default 0.2). */
     ALERT_FAILURE_RATE: rate("0.2"),

@@ -6,17 +6,30 @@ import { tokenProviders, type TokenProvider, type FetchedToken } from "./token-p
 /** A cached upstream token. `expiresAt` lives inside the value: KV's own TTL has a 60 s floor. */
 export interface CachedToken {
   token: string;
+  /** When the upstream said the token expires (ms since the epoch). */
   expiresAt: number;
+  /** When it was fetched: the margin kept before expiry is a share of the token's life. */
+  issuedAt?: number;
   refreshToken?: string;
   refreshExpiresAt?: number;
 }
 
 const kvKey = (provider: TokenProvider) => `upstream-token:${provider}`;
 
-/** A token is used until shortly before expiry: 60 s or a tenth of its life, whichever is less. */
+/**
+ * How long before expiry a token stops being handed out: 60 s or a tenth of its life, whichever is
+ * less, so a 20 s token serves 18 s and a 10-minute one 9 minutes. A value without `issuedAt`
+ * (written before it was kept) gets the full 60 s.
+ */
+export function refreshMarginMs(t: CachedToken): number {
+  const life = t.issuedAt === undefined ? NaN : t.expiresAt - t.issuedAt;
+  return life > 0 ? Math.min(60_000, life / 10) : 60_000;
+}
+
+/** A token is used until shortly before expiry (see refreshMarginMs). */
 export function isFresh(t: CachedToken | null | undefined, now = Date.now()): t is CachedToken {
-  if (!t) return false;
-  return t.expiresAt - now > 30_000;
+  if (!t || typeof t.token !== "string" || typeof t.expiresAt !== "number") return false;
+  return t.expiresAt - now > refreshMarginMs(t);
 }
 
 /**
@@ -63,14 +76,17 @@ export class TokenBroker extends DurableObject<Env> {
     const now = Date.now();
     const cached: CachedToken = {
       token: fetched.token,
-      expiresAt: now + fetched.expiresInSeconds * 1000 - Math.min(60_000, fetched.expiresInSeconds * 100),
+      // The real expiry; isFresh keeps the margin, the same for this object and for KV's readers.
+      expiresAt: now + fetched.expiresInSeconds * 1000,
+      issuedAt: now,
       refreshToken: fetched.refreshToken,
       refreshExpiresAt: fetched.refreshExpiresInSeconds ? now + fetched.refreshExpiresInSeconds * 1000 : undefined,
     };
     this.current.set(provider, cached);
     const ttl = Math.max(60, Math.ceil((cached.expiresAt - now) / 1000));
     // The refresh token stays inside this object: KV holds only what callers need.
-    await this.env.TOKEN_CACHE.put(kvKey(provider), JSON.stringify({ token: cached.token, expiresAt: cached.expiresAt }), { expirationTtl: ttl });
+    const shared: CachedToken = { token: cached.token, expiresAt: cached.expiresAt, issuedAt: cached.issuedAt };
+    await this.env.TOKEN_CACHE.put(kvKey(provider), JSON.stringify(shared), { expirationTtl: ttl });
     return cached;
   }
 }

@@ -42,6 +42,7 @@ export const ERROR_STATUS = {
   INTERNAL_ERROR: 500,
   UPSTREAM_UNAVAILABLE: 502,
   CONFIG_INVALID: 503,
+  UPSTREAM_RATE_LIMITED: 503,
   UPSTREAM_TIMEOUT: 504,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
@@ -63,11 +64,15 @@ export const ErrorBodySchema = z
   })
   .openapi("Error");
 
-/** Builds the error envelope of CONTRACT §3. 5xx bodies say only their code and the request id. */
+/**
+ * Builds the error envelope of CONTRACT §3. A 5xx says only its code, a generic message and the
+ * request id: no details (what an upstream said stays in the log); the UPSTREAM_* codes keep the
+ * adapter's own generic message; CONFIG_INVALID names the variable (CONTRACT §2).
+ */
 export function errorBody(code: ErrorCode, message: string, requestId: string, details: ErrorDetail[] = []) {
   const status = codeToStatus(code);
-  if (status >= 500 && code !== "CONFIG_INVALID" && !code.startsWith("UPSTREAM_")) {
-    return { error: { code, message: "internal error", details: [], requestId } };
+  if (status >= 500 && code !== "CONFIG_INVALID") {
+    return { error: { code, message: code.startsWith("UPSTREAM_") ? message : "internal error", details: [], requestId } };
   }
   return { error: { code, message, details, requestId } };
 }

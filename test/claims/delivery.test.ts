@@ -128,9 +128,9 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     const unauthorized = await db().select().from(upstreamCalls).where(eq(upstreamCalls.httpStatus, 401)).all();
     expect(unauthorized.length).toBeGreaterThanOrEqual(1);
 
-    // A short-lived token is renewed before the portal would refuse it (the broker keeps a 30 s
-    // margin): the next delivery fetches a fresh one without meeting a 401.
-    await assamConfig({ tokenTtlSeconds: 32 });
+    // A token serves until a tenth of its life (at most 60 s) before it expires (issue 15 item 18): a
+    // 20 s token is reused 1.5 s later (it used to be stale the moment it was cached, under ~34 s)...
+    await assamConfig({ tokenTtlSeconds: 20 });
     await dropCachedToken();
     const third = [claimBody()];
     await submitBatch(third);
@@ -141,7 +141,21 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     const fourth = [claimBody()];
     await submitBatch(fourth);
     await waitForStatuses(fourth.map((b) => b.claimId), ["PENDING"]);
-    expect((await stats()).tokenIssues).toBe(mid + 1);
+    expect((await stats()).tokenIssues).toBe(mid);
+
+    // ...and renewed before the portal would refuse it: a 2 s token is not used after 1.8 s, so the
+    // next delivery fetches a fresh one without meeting a 401.
+    await assamConfig({ tokenTtlSeconds: 2 });
+    await dropCachedToken();
+    const fifth = [claimBody()];
+    await submitBatch(fifth);
+    await waitForStatuses(fifth.map((b) => b.claimId), ["PENDING"]);
+    const late = (await stats()).tokenIssues;
+    await new Promise((r) => setTimeout(r, 1_900));
+    const sixth = [claimBody()];
+    await submitBatch(sixth);
+    await waitForStatuses(sixth.map((b) => b.claimId), ["PENDING"]);
+    expect((await stats()).tokenIssues).toBe(late + 1);
     expect((await db().select().from(upstreamCalls).where(eq(upstreamCalls.httpStatus, 401)).all()).length).toBe(calls401);
   });
 

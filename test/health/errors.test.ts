@@ -1,10 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { env } from "cloudflare:workers";
 import { call, createClient, expectError } from "../helpers/gateway";
 import { clearFaults, setFaults } from "../helpers/sandbox";
-import { healthClient, health, lastBody, newUser, sandboxStats, umang } from "./helpers";
+import { callsOf as recordedCalls, healthClient, health, newUser, sandboxStats, umang } from "./helpers";
 import { createApp } from "../../src/http/app";
 import type { Env } from "../../src/env";
+import { sendOp } from "../../src/adapters/umang/client";
+import type { UpstreamCallReport } from "../../src/adapters/recorder";
 
 /** CONTRACT §6 error mapping, the user's token header, and what never leaves on bad input. */
 
@@ -53,7 +55,7 @@ describe("rs:\"F\" failures: the status inside pd decides", () => {
   it("403 → 403 UPSTREAM_FORBIDDEN", async () => {
     const u = await newUser();
     const e = expectError(
-      await health("POST", "/v1/health/users/auth/init", { body: { patientId: u.id, purpose: "CM_ACCESS", authMode: "MOBILE_OTP", requester: { type: "PHR", id: "IN0400XX" } } }),
+      await health("POST", "/v1/health/users/auth/init", { bridge: true, body: { patientId: u.id, purpose: "CM_ACCESS", authMode: "MOBILE_OTP", requester: { type: "PHR", id: "IN0400XX" } } }),
       403,
       "UPSTREAM_FORBIDDEN",
     );
@@ -70,7 +72,7 @@ describe("rs:\"F\" failures: the status inside pd decides", () => {
   it("409 → 409 UPSTREAM_CONFLICT", async () => {
     const u = await newUser();
     const e = expectError(
-      await health("POST", "/v1/health/authorization-requests/2a3319a9-de1e-45eb-acf1-b29a8ff3541b/deny", { healthToken: u.token }),
+      await health("POST", "/v1/health/authorization-requests/deny", { healthToken: u.token, body: { requestId: "2a3319a9-de1e-45eb-acf1-b29a8ff3541b" } }),
       409,
       "UPSTREAM_CONFLICT",
     );
@@ -86,24 +88,44 @@ describe("rs:\"F\" failures: the status inside pd decides", () => {
 });
 
 describe("UMANG's own failures, broken answers and timeouts", () => {
-  it("PE004 ({rs:F, rc:PE004, pd:null}) → 502 UPSTREAM_UNAVAILABLE", async () => {
+  it("PE004 ({rs:F, rc:PE004, pd:null}) → 502 UPSTREAM_UNAVAILABLE saying only its code; rc and rd go to the log (issue 15 item 11)", async () => {
     await umang("PUT", "/__sandbox/config", { pe004: ["getStates"] });
-    const e = expectError(await health("GET", "/v1/health/states"), 502, "UPSTREAM_UNAVAILABLE");
-    expect(e.details[0]).toMatchObject({ rc: "PE004" });
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "warn").mockImplementation((line: unknown) => void lines.push(String(line)));
+    try {
+      const r = await health("GET", "/v1/health/states");
+      const e = expectError(r, 502, "UPSTREAM_UNAVAILABLE");
+      // CONTRACT §3: a 5xx carries no upstream text, in its message or its details.
+      expect(e.details).toEqual([]);
+      expect(r.text).not.toMatch(/PE004|Sorry|unable to process/);
+      const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === "umang call" && l.operation === "getStates" && l.requestId === e.requestId);
+      expect(logged).toMatchObject({ outcome: "failed", errorCode: "UPSTREAM_UNAVAILABLE", rc: "PE004", rd: expect.stringContaining("Sorry") });
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("a plain-text \"Internal Server Error\" (HTTP 500, as the seed shows for bridgeServices) → 502 UPSTREAM_UNAVAILABLE", async () => {
     await umang("PUT", "/__sandbox/config", { internalError: ["bridgeServices"] });
-    expectError(await health("PUT", "/v1/health/bridge-services/SBX_HIP", { body: { name: "AMRIT", type: "HIP" } }), 502, "UPSTREAM_UNAVAILABLE");
+    expectError(await health("PUT", "/v1/health/bridge-services/SBX_HIP", { bridge: true, body: { name: "AMRIT", type: "HIP" } }), 502, "UPSTREAM_UNAVAILABLE");
   });
 
-  it("5xx from fault injection → 502; dropped connections → 502; 429 → 502", async () => {
+  it("5xx from fault injection → 502; dropped connections → 502; no details in either", async () => {
     await setFaults("umang", { errorRate: 1, pathPattern: "getStates" });
-    expectError(await health("GET", "/v1/health/states"), 502, "UPSTREAM_UNAVAILABLE");
+    expect(expectError(await health("GET", "/v1/health/states"), 502, "UPSTREAM_UNAVAILABLE").details).toEqual([]);
     await setFaults("umang", { dropRate: 1, pathPattern: "getStates" });
-    expectError(await health("GET", "/v1/health/states"), 502, "UPSTREAM_UNAVAILABLE");
-    await setFaults("umang", { rate429: 1, pathPattern: "getStates" });
-    expectError(await health("GET", "/v1/health/states"), 502, "UPSTREAM_UNAVAILABLE");
+    expect(expectError(await health("GET", "/v1/health/states"), 502, "UPSTREAM_UNAVAILABLE").details).toEqual([]);
+  });
+
+  it("a 429 from UMANG → 503 UPSTREAM_RATE_LIMITED with UMANG's wait as Retry-After (issue 15 item 12)", async () => {
+    await setFaults("umang", { rate429: 1, retryAfterSeconds: 7, pathPattern: "getStates" });
+    const r = await health("GET", "/v1/health/states");
+    const e = expectError(r, 503, "UPSTREAM_RATE_LIMITED");
+    expect(r.headers.get("retry-after")).toBe("7");
+    expect(e.details).toEqual([]);
+    // The caller's own limit stays 429 RATE_LIMITED: this one is the gateway's, shared by every caller.
+    await setFaults("umang", { rate429: 1, retryAfterSeconds: 0, pathPattern: "getStates" });
+    expect((await health("GET", "/v1/health/states")).headers.get("retry-after")).toBe("1");
   });
 
   it("no answer within UPSTREAM_TIMEOUT_MS (2000 in tests) → 504 UPSTREAM_TIMEOUT", async () => {
@@ -138,7 +160,9 @@ describe("the envelope comes from configuration", () => {
   it("tkn, usrid, mode and pltfrm are the configured ones", async () => {
     const res = await states({ UMANG_TKN: "tkn-from-config", UMANG_USER_ID: "user-42", UMANG_MODE: "app", UMANG_PLATFORM: "android" });
     expect(res.status).toBe(200);
-    expect(await lastBody("getStates")).toMatchObject({ tkn: "tkn-from-config", usrid: "user-42", mode: "app", pltfrm: "android", deptid: "379", srvid: "1972" });
+    // Its own call: the only getStates with these values.
+    const mine = (await recordedCalls("getStates")).filter((c) => c.body.usrid === "user-42");
+    expect(mine.at(-1)?.body).toMatchObject({ tkn: "tkn-from-config", usrid: "user-42", mode: "app", pltfrm: "android", deptid: "379", srvid: "1972" });
   });
 
   it("a deptid the portal does not serve is refused by it (outside the pd form) → 502", async () => {
@@ -164,5 +188,17 @@ describe("Aadhaar numbers are checked before they leave", () => {
     // The seed's own example number is valid and goes out.
     expect((await health("POST", "/v1/health/aadhaar/otp", { healthToken: u.token, body: { aadhaar: "694704838997" } })).status).toBe(200);
     expect(await callsOf("aadhaarGenerateOtp")).toBe(before + 1);
+  });
+});
+
+describe("the adapter's walls (issue 11)", () => {
+  it("the UMANG adapter reports each call to the recorder it is given and writes no storage itself", async () => {
+    const reports: UpstreamCallReport[] = [];
+    const answer = await sendOp(env, "getStates", {}, { recorder: (r) => void reports.push(r) });
+    expect(answer.kind).toBe("ok");
+    expect(reports).toEqual([expect.objectContaining({ portal: "umang", operation: "getStates", outcome: "ok", httpStatus: 200, tracker: answer.trkr })]);
+    expect(reports[0]).not.toHaveProperty("requestBody");
+    // Nothing reached the transaction log but what the recorder chose to write (here: nothing).
+    expect(await env.DB.prepare("SELECT 1 FROM upstream_calls WHERE tracker = ?").bind(answer.trkr).first()).toBeNull();
   });
 });

@@ -1,19 +1,38 @@
+import { onTestFinished } from "vitest";
 import { call, createClient, type TestClient } from "../helpers/gateway";
 import { sandbox } from "../helpers/sandbox";
 
-let client: Promise<TestClient> | undefined;
-/** One caller with scope `health` per test file. */
-export const healthClient = () => (client ??= createClient(["health"], "health tests"));
+type Kind = "health" | "bridge";
+const SCOPES = { health: ["health"], bridge: ["health", "health:bridge"] } as const;
+const clients: Partial<Record<Kind, Promise<TestClient>>> = {};
+
+/**
+ * The caller of the current test, created on first use and forgotten when the test ends: nothing is
+ * shared between tests, so each test stands alone whatever runs before it (or with storage that does
+ * not outlive a test). `health`: scope health; `bridge`: health and health:bridge.
+ */
+function clientFor(kind: Kind): Promise<TestClient> {
+  let c = clients[kind];
+  if (!c) {
+    c = clients[kind] = createClient([...SCOPES[kind]], `health tests (${kind})`);
+    onTestFinished(() => void delete clients[kind]);
+  }
+  return c;
+}
+export const healthClient = () => clientFor("health");
+export const bridgeClient = () => clientFor("bridge");
 
 export interface HealthCallOptions {
   body?: unknown;
   healthToken?: string;
   headers?: Record<string, string>;
+  /** Call as a client holding `health:bridge` too (the ops that act with the gateway's ABDM identity). */
+  bridge?: boolean;
 }
 
-/** Calls a health route as the `health` client. */
+/** Calls a health route as the `health` client (or, with `bridge`, the `health` + `health:bridge` one). */
 export async function health(method: string, path: string, opts: HealthCallOptions = {}) {
-  const { token } = await healthClient();
+  const { token } = await clientFor(opts.bridge ? "bridge" : "health");
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.healthToken !== undefined) headers["X-Health-Token"] = opts.healthToken;
   return call(method, path, { token, body: opts.body, headers });
@@ -29,6 +48,20 @@ export async function newUser(password?: string): Promise<{ token: string; id: s
   return { token: r.json.token, id: r.json.user.id, healthId: r.json.user.healthId };
 }
 
+export interface RecordedCall {
+  op: string;
+  body: Record<string, any>;
+  headers: Record<string, string | null>;
+  seedProblem: string | null;
+}
+
+/** The calls of an op the sandbox remembers, oldest first (secrets as "sha256:<hex>"): filter for your own. */
+export async function callsOf(op: string): Promise<RecordedCall[]> {
+  const r = await umang("GET", `/__sandbox/calls/${op}`);
+  if (r.status !== 200) throw new Error(`sandbox calls: ${r.status}`);
+  return r.json;
+}
+
 /** The last body the sandbox received for an op (secrets as "sha256:<hex>"). */
 export async function lastBody(op: string): Promise<Record<string, any>> {
   const r = await umang("GET", `/__sandbox/last/${op}`);
@@ -42,6 +75,7 @@ export const sandboxStats = async () => (await umang("GET", "/__sandbox/stats"))
   calls: Record<string, number>;
   duplicateTrackers: number;
   envelopeRejected: number;
+  seedRejected: number;
 };
 
 export async function sha(text: string): Promise<string> {

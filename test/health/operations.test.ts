@@ -1,7 +1,7 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { expectError } from "../helpers/gateway";
-import { health, lastBody, newUser, otpFor, sandboxStats, sha, umang } from "./helpers";
+import { callsOf, health, newUser, otpFor, sha, umang } from "./helpers";
 import { SEED_REQUEST_FIELDS } from "./seed-request-fields";
 import { HEALTH_OPERATIONS, SEED_OPS } from "../../src/domain/health/operations";
 
@@ -9,7 +9,12 @@ import { HEALTH_OPERATIONS, SEED_OPS } from "../../src/domain/health/operations"
  * Every operation of seed 001 through its clean route against the UMANG sandbox. Each test asserts
  * the answer and the exact body the sandbox received: the envelope, the op's own fields translated
  * from the clean input (secrets compared by their SHA-256, the sandbox never keeps them in clear),
- * and that the field names are those of the seed's request example for the op.
+ * and that the field names are those of the seed's request example for the op. The sandbox checks
+ * every body against the seed's request examples itself (field names and JSON types) and refuses the
+ * rest, so a call that reaches a 200 here was in the seed's form.
+ *
+ * Each test finds its own calls among everyone's (by its user's token or another value unique to
+ * it) and shares nothing with the other tests: the file passes in any order (--sequence.shuffle).
  */
 
 const ENVELOPE = ["tkn", "trkr", "usrid", "srvid", "mode", "pltfrm", "did", "deptid", "subsid", "subsid2", "formtrkr"];
@@ -18,17 +23,15 @@ const SUB_PENDING = "9d3c8f52-7e0a-4c61-8f4b-2a1e6b7c9d20"; // sandbox: a REQUES
 const AUTH_GRANTED = "2a3319a9-de1e-45eb-acf1-b29a8ff3541b"; // seed: GRANTED
 const AUTH_PENDING = "5f0f6a3c-52a4-4f0b-9a4e-0d6f5e2b8c11"; // sandbox: REQUESTED
 
-const exercised = new Set<string>();
-// The sandbox is shared by every test file of the run: compare its counters with their values here.
-let baseline: Awaited<ReturnType<typeof sandboxStats>>;
-beforeAll(async () => {
-  baseline = await sandboxStats();
-});
-
-/** Asserts the envelope and headers of the last call of `op` and answers its own fields. */
-async function wireOf(op: string, seedForm = op): Promise<Record<string, any>> {
-  exercised.add(seedForm);
-  const body = await lastBody(op);
+/**
+ * Asserts the envelope and headers of the latest call of `op` whose body holds `match` (secrets
+ * compared by their hash), that the sandbox found it in the seed's form, and answers its own fields.
+ */
+async function wireOf(op: string, match: Record<string, unknown>, seedForm = op): Promise<Record<string, any>> {
+  const mine = (await callsOf(op)).filter((c) => Object.entries(match).every(([k, v]) => JSON.stringify(c.body[k]) === JSON.stringify(v)));
+  if (mine.length === 0) throw new Error(`no ${op} call with ${JSON.stringify(match)} recorded`);
+  const { body, headers, seedProblem } = mine[mine.length - 1];
+  expect(seedProblem).toBeNull();
   expect(body).toMatchObject({
     tkn: env.UMANG_TKN,
     usrid: env.UMANG_USER_ID,
@@ -42,7 +45,6 @@ async function wireOf(op: string, seedForm = op): Promise<Record<string, any>> {
     formtrkr: "0",
   });
   expect(body.trkr).toMatch(/^\d{19}$/);
-  const headers = (await umang("GET", `/__sandbox/last-headers/${op}`)).json;
   expect(headers).toEqual({
     deptid: "379",
     srvid: "1972",
@@ -58,6 +60,9 @@ async function wireOf(op: string, seedForm = op): Promise<Record<string, any>> {
   return fields;
 }
 
+/** The gateway's UMANG session token now (the one ops with `authorization` carry). */
+const sessionToken = async () => (await env.TOKEN_CACHE.get<{ token: string }>("upstream-token:umang", "json"))!.token;
+
 const bearer = (token: string) => sha(`Bearer ${token}`);
 const ok = (r: { status: number; text: string }) => {
   if (r.status !== 200) throw new Error(`expected 200, got ${r.status} ${r.text}`);
@@ -70,14 +75,14 @@ describe("user authentication", () => {
     const init = await health("POST", "/v1/health/auth/init", { body: { healthId: u.healthId.replace(/-/g, ""), authMethod: "MOBILE_OTP" } });
     ok(init);
     expect(init.json).toEqual({ error: null, txnId: expect.any(String) });
-    expect(await wireOf("patientAuthInit")).toEqual({ authMethod: "MOBILE_OTP", healthid: u.healthId });
+    expect(await wireOf("patientAuthInit", { healthid: u.healthId })).toEqual({ authMethod: "MOBILE_OTP", healthid: u.healthId });
 
     const otp = await otpFor(init.json.txnId);
     const confirm = await health("POST", "/v1/health/auth/confirm", { body: { transactionId: init.json.txnId, authCode: otp } });
     ok(confirm);
     expect(confirm.json.profile).toMatchObject({ id: u.id, healthId: u.healthId, stateName: "Bihar" });
     expect(typeof confirm.json.token).toBe("string");
-    expect(await wireOf("patientAuthConfirm")).toEqual({ transactionId: init.json.txnId, authCode: await sha(otp) });
+    expect(await wireOf("patientAuthConfirm", { transactionId: init.json.txnId })).toEqual({ transactionId: init.json.txnId, authCode: await sha(otp) });
 
     // The token it answered is the user's token for the other routes.
     const profile = await health("GET", "/v1/health/profile", { healthToken: confirm.json.token });
@@ -114,7 +119,7 @@ describe("user authentication", () => {
     const r = await health("POST", "/v1/health/auth/login", { body: { username: u.id, password } });
     ok(r);
     expect(r.json.token).toMatch(/^Bearer \S+$/);
-    expect(await wireOf("gatewaySession")).toEqual({ username: u.id, password: await sha(password), grantType: "password" });
+    expect(await wireOf("gatewaySession", { username: u.id })).toEqual({ username: u.id, password: await sha(password), grantType: "password" });
     // The answered token works with or without its "Bearer " prefix in X-Health-Token.
     ok(await health("GET", "/v1/health/profile", { healthToken: r.json.token }));
     ok(await health("GET", "/v1/health/profile", { healthToken: r.json.token.replace(/^Bearer /, "") }));
@@ -125,7 +130,7 @@ describe("user authentication", () => {
     const r = await health("POST", "/v1/health/auth/logout", { healthToken: u.token, body: { refreshToken: "user-refresh-1" } });
     ok(r);
     expect(r.json).toBe("logout");
-    expect(await wireOf("logout")).toEqual({ refreshToken: await sha("user-refresh-1"), xAuthToken: await bearer(u.token) });
+    expect(await wireOf("logout", { xAuthToken: await bearer(u.token) })).toEqual({ refreshToken: await sha("user-refresh-1"), xAuthToken: await bearer(u.token) });
     expectError(await health("GET", "/v1/health/profile", { healthToken: u.token }), 401, "UPSTREAM_UNAUTHORIZED");
   });
 });
@@ -137,7 +142,7 @@ describe("profile, Aadhaar and PIN", () => {
     ok(r);
     expect(r.json).toMatchObject({ id: u.id, healthId: u.healthId, hasTransactionPin: false, name: { first: "shahnawaz" } });
     expect(r.headers.get("cache-control")).toBe("no-store");
-    expect(await wireOf("myProfile")).toEqual({ xAuthToken: await bearer(u.token) });
+    expect(await wireOf("myProfile", { xAuthToken: await bearer(u.token) })).toEqual({ xAuthToken: await bearer(u.token) });
   });
 
   it("POST /v1/health/profile/complete → patientCompleteProfile {cmId, healthid, password, xAuthToken}", async () => {
@@ -145,7 +150,7 @@ describe("profile, Aadhaar and PIN", () => {
     const r = await health("POST", "/v1/health/profile/complete", { healthToken: u.token, body: { phrAddress: u.id, healthId: u.healthId, password: "N3w#Password" } });
     ok(r);
     expect(r.json.token).toMatch(/^Bearer /);
-    expect(await wireOf("patientCompleteProfile")).toEqual({ cmId: u.id, healthid: u.healthId, password: await sha("N3w#Password"), xAuthToken: await bearer(u.token) });
+    expect(await wireOf("patientCompleteProfile", { xAuthToken: await bearer(u.token) })).toEqual({ cmId: u.id, healthid: u.healthId, password: await sha("N3w#Password"), xAuthToken: await bearer(u.token) });
     // The password now signs the user in.
     ok(await health("POST", "/v1/health/auth/login", { body: { username: u.id, password: "N3w#Password" } }));
   });
@@ -156,29 +161,29 @@ describe("profile, Aadhaar and PIN", () => {
     const r = await health("POST", "/v1/health/profile/share", { healthToken: u.token, body: { requestId, hipId: "IN3410000238", code: "12345" } });
     ok(r);
     expect(r.json).toEqual({ healthId: u.healthId, status: "SUCCESS" });
-    expect(await wireOf("profileShare")).toEqual({ requestId, hipDetails: { hipId: "IN3410000238", code: "12345" }, xAuthToken: await bearer(u.token) });
+    expect(await wireOf("profileShare", { xAuthToken: await bearer(u.token) })).toEqual({ requestId, hipDetails: { hipId: "IN3410000238", code: "12345" }, xAuthToken: await bearer(u.token) });
     // Without a requestId the gateway mints one.
     ok(await health("POST", "/v1/health/profile/share", { healthToken: u.token, body: { hipId: "IN3410000238", code: "12345" } }));
-    expect((await wireOf("profileShare")).requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await wireOf("profileShare", { xAuthToken: await bearer(u.token) })).requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it("POST /v1/health/aadhaar/otp → aadhaarGenerateOtp; /aadhaar/otp/verify → verifyAadhaarOtp {txnId, otp}", async () => {
     const u = await newUser();
     const r = await health("POST", "/v1/health/aadhaar/otp", { healthToken: u.token, body: { aadhaar: "4996 1234 5671" } });
     ok(r);
-    expect(await wireOf("aadhaarGenerateOtp")).toEqual({ aadhaar: await sha("499612345671"), xAuthToken: await bearer(u.token) });
+    expect(await wireOf("aadhaarGenerateOtp", { xAuthToken: await bearer(u.token) })).toEqual({ aadhaar: await sha("499612345671"), xAuthToken: await bearer(u.token) });
     const otp = await otpFor(r.json.txnId);
     const v = await health("POST", "/v1/health/aadhaar/otp/verify", { healthToken: u.token, body: { transactionId: r.json.txnId, otp } });
     ok(v);
     expect(v.json).toEqual({ txnId: r.json.txnId, aadhaarVerified: true });
-    expect(await wireOf("verifyAadhaarOtp")).toEqual({ txnId: r.json.txnId, otp: await sha(otp), xAuthToken: await bearer(u.token) });
+    expect(await wireOf("verifyAadhaarOtp", { xAuthToken: await bearer(u.token) })).toEqual({ txnId: r.json.txnId, otp: await sha(otp), xAuthToken: await bearer(u.token) });
   });
 
   it("PIN: create → createPin, verify → verifyPin, change → changePin with the bare temporary token", async () => {
     const u = await newUser();
     const created = await health("POST", "/v1/health/pin", { healthToken: u.token, body: { pin: "4821" } });
     ok(created);
-    expect(await wireOf("createPin")).toEqual({ pin: await sha("4821"), xAuthToken: await bearer(u.token) });
+    expect(await wireOf("createPin", { xAuthToken: await bearer(u.token) })).toEqual({ pin: await sha("4821"), xAuthToken: await bearer(u.token) });
     const again = expectError(await health("POST", "/v1/health/pin", { healthToken: u.token, body: { pin: "4821" } }), 422, "UPSTREAM_REJECTED");
     expect(again.details).toEqual([{ status: 400, code: 1424, message: "Transaction pin is already created" }]);
 
@@ -186,7 +191,7 @@ describe("profile, Aadhaar and PIN", () => {
     const verified = await health("POST", "/v1/health/pin/verify", { healthToken: u.token, body: { requestId, pin: "4821", scope: "profile.changepin" } });
     ok(verified);
     const temp = verified.json.temporaryToken as string;
-    expect(await wireOf("verifyPin")).toEqual({ requestId, pin: await sha("4821"), scope: "profile.changepin", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("verifyPin", { xAuthToken: await bearer(u.token) })).toEqual({ requestId, pin: await sha("4821"), scope: "profile.changepin", xAuthToken: await bearer(u.token) });
     // The same requestId again: the seed's 1412.
     const dup = expectError(
       await health("POST", "/v1/health/pin/verify", { healthToken: u.token, body: { requestId, pin: "4821", scope: "profile.changepin" } }),
@@ -198,7 +203,7 @@ describe("profile, Aadhaar and PIN", () => {
     const changed = await health("PUT", "/v1/health/pin", { healthToken: `Bearer ${temp}`, body: { pin: "1357" } });
     ok(changed);
     expect(changed.json).toBe("updated");
-    expect(await wireOf("changePin")).toEqual({ pin: await sha("1357"), xAuthTokenByVerifyPIN: await sha(temp) });
+    expect(await wireOf("changePin", { xAuthTokenByVerifyPIN: await sha(temp) })).toEqual({ pin: await sha("1357"), xAuthTokenByVerifyPIN: await sha(temp) });
     // The new PIN verifies; the old does not.
     ok(await health("POST", "/v1/health/pin/verify", { healthToken: u.token, body: { pin: "1357", scope: "consent.approve" } }));
     expectError(await health("POST", "/v1/health/pin/verify", { healthToken: u.token, body: { pin: "4821", scope: "consent.approve" } }), 422, "UPSTREAM_REJECTED");
@@ -209,19 +214,19 @@ describe("profile, Aadhaar and PIN", () => {
     const otpAnswer = await health("POST", "/v1/health/pin/forgot/otp", { healthToken: u.token });
     ok(otpAnswer);
     expect(otpAnswer.json).toMatchObject({ otpMedium: "MOBILE", expiryInMinutes: 5, sessionId: expect.any(String) });
-    expect(await wireOf("forgotPinGenerateOtp")).toEqual({ xAuthToken: await bearer(u.token) });
+    expect(await wireOf("forgotPinGenerateOtp", { xAuthToken: await bearer(u.token) })).toEqual({ xAuthToken: await bearer(u.token) });
 
     const sessionId = otpAnswer.json.sessionId;
     const otp = await otpFor(sessionId);
     const validated = await health("POST", "/v1/health/pin/forgot/otp/verify", { healthToken: u.token, body: { sessionId, otp } });
     ok(validated);
-    expect(await wireOf("forgotPinValidateOtp")).toEqual({ sessionId, value: await sha(otp), xAuthToken: await bearer(u.token) });
+    expect(await wireOf("forgotPinValidateOtp", { xAuthToken: await bearer(u.token) })).toEqual({ sessionId, value: await sha(otp), xAuthToken: await bearer(u.token) });
 
     const temp = validated.json.temporaryToken as string;
     const reset = await health("POST", "/v1/health/pin/forgot/reset", { healthToken: temp, body: { pin: "2468" } });
     ok(reset);
     expect(reset.json).toBe("updated");
-    expect(await wireOf("updatePin")).toEqual({ pin: await sha("2468"), xAuthTokenByVerifyPIN: await sha(temp) });
+    expect(await wireOf("updatePin", { xAuthTokenByVerifyPIN: await sha(temp) })).toEqual({ pin: await sha("2468"), xAuthTokenByVerifyPIN: await sha(temp) });
   });
 });
 
@@ -232,7 +237,7 @@ describe("facilities, programmes and the gateway's own session", () => {
     ok(r);
     expect(r.json.length).toBeGreaterThan(3);
     for (const p of r.json) expect(p.identifier.name.toLowerCase()).toContain("z");
-    expect(await wireOf("listProviders")).toEqual({ name: "z", stateCode: "37", districtCode: "6", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("listProviders", { xAuthToken: await bearer(u.token) })).toEqual({ name: "z", stateCode: "37", districtCode: "6", xAuthToken: await bearer(u.token) });
     expectError(await health("GET", "/v1/health/providers?stateCode=37", { healthToken: u.token }), 400, "VALIDATION_FAILED");
   });
 
@@ -241,7 +246,7 @@ describe("facilities, programmes and the gateway's own session", () => {
     const r = await health("GET", "/v1/health/providers/IN0410000183", { healthToken: u.token });
     ok(r);
     expect(r.json.identifier).toEqual({ name: "Max Hospital NDHM", id: "IN0410000183" });
-    expect(await wireOf("specificProviders")).toEqual({ providerId: "IN0410000183", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("specificProviders", { xAuthToken: await bearer(u.token) })).toEqual({ providerId: "IN0410000183", xAuthToken: await bearer(u.token) });
   });
 
   it("GET /v1/health/government-programs → govtPrograms", async () => {
@@ -249,49 +254,49 @@ describe("facilities, programmes and the gateway's own session", () => {
     const r = await health("GET", "/v1/health/government-programs", { healthToken: u.token });
     ok(r);
     expect(r.json.map((p: any) => p.identifier.id)).toEqual(["PMJAY", "CoWINSIT"]);
-    expect(await wireOf("govtPrograms")).toEqual({ xAuthToken: await bearer(u.token) });
+    expect(await wireOf("govtPrograms", { xAuthToken: await bearer(u.token) })).toEqual({ xAuthToken: await bearer(u.token) });
   });
 
   it("PUT /v1/health/bridge-services/{serviceId} → bridgeServices {id, name, type, active, alias, authorization}", async () => {
-    const r = await health("PUT", "/v1/health/bridge-services/SBX_TEST_HIP", { body: { name: "AMRIT HIP", type: "HIP", alias: ["HIP"] } });
+    const serviceId = `SBX_HIP_${crypto.randomUUID().slice(0, 8).toUpperCase()}`;
+    const r = await health("PUT", `/v1/health/bridge-services/${serviceId}`, { bridge: true, body: { name: "AMRIT HIP", type: "HIP", alias: ["HIP"] } });
     ok(r);
-    expect(r.json).toEqual({ id: "SBX_TEST_HIP", name: "AMRIT HIP", type: "HIP", active: true, alias: ["HIP"] });
-    const w = await wireOf("bridgeServices");
-    expect(w).toEqual({ id: "SBX_TEST_HIP", name: "AMRIT HIP", type: "HIP", active: true, alias: ["HIP"], authorization: expect.stringMatching(/^sha256:/) });
+    expect(r.json).toEqual({ id: serviceId, name: "AMRIT HIP", type: "HIP", active: true, alias: ["HIP"] });
+    const w = await wireOf("bridgeServices", { id: serviceId });
+    expect(w).toEqual({ id: serviceId, name: "AMRIT HIP", type: "HIP", active: true, alias: ["HIP"], authorization: await sha(await sessionToken()) });
   });
 
   it("GET /v1/health/patient → patientApi {authorization} (the session's accessToken, no user token)", async () => {
-    const r = await health("GET", "/v1/health/patient");
+    const r = await health("GET", "/v1/health/patient", { bridge: true });
     ok(r);
     expect(r.json).toMatchObject({ identifier: "anaro@sbx", healthIdNumber: "35-0160-8034-5155" });
-    const w = await wireOf("patientApi");
-    expect(w).toEqual({ authorization: expect.stringMatching(/^sha256:/) });
-    // It is the same session token bridgeServices carried (cached, not fetched per call).
-    expect(w.authorization).toBe((await lastBody("bridgeServices")).authorization);
+    // The session token cached in KV (not fetched per call) is what the op carried.
+    const authorization = await sha(await sessionToken());
+    expect(await wireOf("patientApi", { authorization })).toEqual({ authorization });
   });
 
   it("POST /v1/health/users/auth/init → initializeAuthentication; /users/auth/confirm → authenticationConfirm", async () => {
     const u = await newUser();
-    const init = await health("POST", "/v1/health/users/auth/init", {
+    const init = await health("POST", "/v1/health/users/auth/init", { bridge: true,
       body: { patientId: u.id, purpose: "KYC_AND_LINK", authMode: "MOBILE_OTP", requester: { type: "HIU", id: "IN0400XX" } },
     });
     ok(init);
-    expect(await wireOf("initializeAuthentication")).toEqual({
+    expect(await wireOf("initializeAuthentication", { patientId: u.id })).toEqual({
       patientId: u.id,
       purpose: "KYC_AND_LINK",
       authMode: "MOBILE_OTP",
       requester: { type: "HIU", id: "IN0400XX" },
-      authorization: expect.stringMatching(/^sha256:/),
+      authorization: await sha(await sessionToken()),
     });
     const otp = await otpFor(init.json.transactionId);
-    const confirm = await health("POST", "/v1/health/users/auth/confirm", { body: { transactionId: init.json.transactionId, authCode: otp, requesterId: "IN0400XX" } });
+    const confirm = await health("POST", "/v1/health/users/auth/confirm", { bridge: true, body: { transactionId: init.json.transactionId, authCode: otp, requesterId: "IN0400XX" } });
     ok(confirm);
     expect(confirm.json.patient).toMatchObject({ id: u.id });
-    expect(await wireOf("authenticationConfirm")).toEqual({
+    expect(await wireOf("authenticationConfirm", { transactionId: init.json.transactionId })).toEqual({
       transactionId: init.json.transactionId,
       authCode: await sha(otp),
       requesterId: "IN0400XX",
-      authorization: expect.stringMatching(/^sha256:/),
+      authorization: await sha(await sessionToken()),
     });
   });
 });
@@ -306,7 +311,7 @@ describe("care contexts and links", () => {
     });
     ok(d);
     expect(d.json.patient.referenceNumber).toBe("11012");
-    expect(await wireOf("discoverPatient")).toEqual({
+    expect(await wireOf("discoverPatient", { xAuthToken: await bearer(u.token) })).toEqual({
       requestId,
       hip: { id: "IN3410000238" },
       unverifiedIdentifiers: [{ type: "MOBILE", value: "+919800083232" }],
@@ -326,7 +331,7 @@ describe("care contexts and links", () => {
     });
     ok(l);
     expect(l.json.link.referenceNumber).toBe("11012");
-    expect(await wireOf("linkEnquiry")).toEqual({
+    expect(await wireOf("linkEnquiry", { xAuthToken: await bearer(u.token) })).toEqual({
       requestId: linkRequestId,
       transactionId: d.json.transactionId,
       patient: { referenceNumber: "11012", careContexts: [{ referenceNumber: "15372" }] },
@@ -334,17 +339,17 @@ describe("care contexts and links", () => {
     });
 
     const otp = await otpFor("link:11012");
-    const c = await health("POST", "/v1/health/links/11012/confirm", { healthToken: u.token, body: { otp } });
+    const c = await health("POST", "/v1/health/links/confirm", { healthToken: u.token, body: { linkReference: "11012", otp } });
     ok(c);
     expect(c.json.patient.referenceNumber).toBe("11012");
-    expect(await wireOf("linkConfirm")).toEqual({ token: await sha(otp), linkRefNumber: "11012", xAuthToken: await bearer(u.token) });
-    const bad = expectError(await health("POST", "/v1/health/links/99999/confirm", { healthToken: u.token, body: { otp } }), 422, "UPSTREAM_REJECTED");
+    expect(await wireOf("linkConfirm", { xAuthToken: await bearer(u.token) })).toEqual({ token: await sha(otp), linkRefNumber: "11012", xAuthToken: await bearer(u.token) });
+    const bad = expectError(await health("POST", "/v1/health/links/confirm", { healthToken: u.token, body: { linkReference: "99999", otp } }), 422, "UPSTREAM_REJECTED");
     expect(bad.details).toEqual([{ status: 400, code: 1413, message: "Invalid link reference" }]);
 
     const links = await health("GET", "/v1/health/links", { healthToken: u.token });
     ok(links);
     expect(links.json.patient.links[0].hip.id).toBe("IN3410000238");
-    expect(await wireOf("patientLinks")).toEqual({ xAuthToken: await bearer(u.token) });
+    expect(await wireOf("patientLinks", { xAuthToken: await bearer(u.token) })).toEqual({ xAuthToken: await bearer(u.token) });
   });
 });
 
@@ -358,7 +363,7 @@ describe("requests: consents, subscriptions, authorizations", () => {
     expect(r.json.consents).toMatchObject({ size: 5, offset: 1, limit: 2 });
     expect(r.json.consents.requests).toHaveLength(2);
     expect(Object.keys(r.json).sort()).toEqual(["authorizations", "consents", "lockerSetups", "subscriptions"]);
-    expect(await wireOf("patientRequest")).toEqual({
+    expect(await wireOf("patientRequest", { xAuthToken: await bearer(u.token) })).toEqual({
       consentLimit: "2",
       consentOffset: "1",
       lockerSetupLimit: "5",
@@ -374,32 +379,59 @@ describe("requests: consents, subscriptions, authorizations", () => {
     expectError(await health("GET", "/v1/health/requests?status=MAYBE", { healthToken: u.token }), 400, "VALIDATION_FAILED");
   });
 
+  it("GET /v1/health/requests takes the seed's own limits, 105 and 198 (issue 15 item 10: they were a 400)", async () => {
+    const u = await newUser();
+    const r = await health("GET", "/v1/health/requests?consentLimit=105&lockerSetupLimit=198&subscriptionLimit=80&authorizationLimit=100", { healthToken: u.token });
+    ok(r);
+    // UMANG answers pages of at most 100, as the seed's own answer to this request shows.
+    expect(r.json.consents.limit).toBe(100);
+    expect(await wireOf("patientRequest", { xAuthToken: await bearer(u.token) })).toMatchObject({
+      consentLimit: "105",
+      lockerSetupLimit: "198",
+      subscriptionLimit: "80",
+      authorizationLimit: "100",
+      status: "ALL",
+    });
+  });
+
   it("GET /v1/health/subscription-requests → subscriptionRequests {limit, offset, filter}", async () => {
     const u = await newUser();
     const r = await health("GET", "/v1/health/subscription-requests?limit=5&status=REQUESTED", { healthToken: u.token });
     ok(r);
     expect(r.json).toMatchObject({ size: 1, offset: 0, limit: 5 });
     expect(r.json.requests.map((x: any) => x.id)).toEqual([SUB_PENDING]);
-    expect(await wireOf("subscriptionRequests")).toEqual({ limit: "5", offset: "0", filter: "REQUESTED", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("subscriptionRequests", { xAuthToken: await bearer(u.token) })).toEqual({ limit: "5", offset: "0", filter: "REQUESTED", xAuthToken: await bearer(u.token) });
+  });
+
+  it("every status: the seed's literal filter \"status\" goes out (issue 15 item 10: \"ALL\" went out)", async () => {
+    const u = await newUser();
+    for (const query of ["", "?status=ALL"]) {
+      const r = await health("GET", `/v1/health/subscription-requests${query}`, { healthToken: u.token });
+      ok(r);
+      expect(r.json.requests.map((x: any) => x.status).sort()).toEqual(["DENIED", "REQUESTED"]);
+      expect(await wireOf("subscriptionRequests", { xAuthToken: await bearer(u.token) })).toEqual({ limit: "10", offset: "0", filter: "status", xAuthToken: await bearer(u.token) });
+      ok(await health("GET", `/v1/health/authorization-requests${query}`, { healthToken: u.token }));
+      expect((await wireOf("listAuthorizationRequests", { xAuthToken: await bearer(u.token) })).filter).toBe("status");
+    }
   });
 
   it("GET /v1/health/subscription-requests/{requestId} → subscriptionRequests (details form)", async () => {
     const u = await newUser();
-    const r = await health("GET", `/v1/health/subscription-requests/${SUB_1}`, { healthToken: u.token });
+    const r = await health("POST", "/v1/health/subscription-requests/lookup", { healthToken: u.token, body: { requestId: SUB_1 } });
     ok(r);
     expect(r.json).toMatchObject({ id: SUB_1, status: "DENIED", hiu: { id: "driefcasehl" } });
-    expect(await wireOf("subscriptionRequests", "subscriptionRequests#2")).toEqual({ limit: "100", offset: "0", filter: "ALL", xAuthToken: await bearer(u.token) });
-    expectError(await health("GET", `/v1/health/subscription-requests/${crypto.randomUUID()}`, { healthToken: u.token }), 404, "NOT_FOUND");
+    expect(await wireOf("subscriptionRequests", { xAuthToken: await bearer(u.token) }, "subscriptionRequests#2")).toEqual({ limit: "100", offset: "0", filter: "status", xAuthToken: await bearer(u.token) });
+    expectError(await health("POST", "/v1/health/subscription-requests/lookup", { healthToken: u.token, body: { requestId: crypto.randomUUID() } }), 404, "NOT_FOUND");
   });
 
   it("POST …/subscription-requests/{id}/deny → denyRequests {requestId, reason}", async () => {
     const u = await newUser();
-    const r = await health("POST", `/v1/health/subscription-requests/${SUB_PENDING}/deny`, { healthToken: u.token, body: { reason: "not required" } });
+    const r = await health("POST", "/v1/health/subscription-requests/deny", { healthToken: u.token, body: { requestId: SUB_PENDING, reason: "not required" } });
     ok(r);
     expect(r.json).toEqual({ requestId: SUB_PENDING, status: "DENIED" });
-    expect(await wireOf("denyRequests")).toEqual({ requestId: SUB_PENDING, reason: "not required", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("denyRequests", { xAuthToken: await bearer(u.token) })).toEqual({ requestId: SUB_PENDING, reason: "not required", xAuthToken: await bearer(u.token) });
     const missing = expectError(
-      await health("POST", `/v1/health/subscription-requests/${crypto.randomUUID()}/deny`, { healthToken: u.token, body: { reason: "x" } }),
+      await health("POST", "/v1/health/subscription-requests/deny", { healthToken: u.token, body: { requestId: crypto.randomUUID(), reason: "x" } }),
       404,
       "UPSTREAM_NOT_FOUND",
     );
@@ -415,13 +447,13 @@ describe("requests: consents, subscriptions, authorizations", () => {
       categories: ["LINK", "DATA"],
       period: { from: "2026-01-01T00:00:00+05:30", to: "2026-06-30T23:59:59Z" },
     };
-    const r = await health("POST", `/v1/health/subscription-requests/${SUB_PENDING}/approve`, {
+    const r = await health("POST", "/v1/health/subscription-requests/approve", {
       healthToken: u.token,
-      body: { isApplicableForAllHips: false, includedSources: [source] },
+      body: { requestId: SUB_PENDING, isApplicableForAllHips: false, includedSources: [source] },
     });
     ok(r);
     expect(r.json.subscriptionId).toEqual(expect.any(String));
-    expect(await wireOf("approveRequests")).toEqual({
+    expect(await wireOf("approveRequests", { xAuthToken: await bearer(u.token) })).toEqual({
       isApplicableForAllHIPs: "false",
       includedSources: [
         {
@@ -438,9 +470,9 @@ describe("requests: consents, subscriptions, authorizations", () => {
     });
     // The seed's 1514: HIP details with "all HIPs".
     const e = expectError(
-      await health("POST", `/v1/health/subscription-requests/${SUB_PENDING}/approve`, {
+      await health("POST", "/v1/health/subscription-requests/approve", {
         healthToken: u.token,
-        body: { isApplicableForAllHips: true, includedSources: [source] },
+        body: { requestId: SUB_PENDING, isApplicableForAllHips: true, includedSources: [source] },
       }),
       422,
       "UPSTREAM_REJECTED",
@@ -448,24 +480,24 @@ describe("requests: consents, subscriptions, authorizations", () => {
     expect(e.details).toEqual([{ status: 400, code: 1514, message: "HIP details are not allowed in sources when applicable for all HIPs" }]);
     // Clean-side validation: an unknown hiType, a reversed period.
     expectError(
-      await health("POST", `/v1/health/subscription-requests/${SUB_PENDING}/approve`, {
+      await health("POST", "/v1/health/subscription-requests/approve", {
         healthToken: u.token,
-        body: { isApplicableForAllHips: true, includedSources: [{ ...source, hip: undefined, hiTypes: ["XRay"] }] },
+        body: { requestId: SUB_PENDING, isApplicableForAllHips: true, includedSources: [{ ...source, hip: undefined, hiTypes: ["XRay"] }] },
       }),
       400,
       "VALIDATION_FAILED",
     );
     expectError(
-      await health("POST", `/v1/health/subscription-requests/${SUB_PENDING}/approve`, {
+      await health("POST", "/v1/health/subscription-requests/approve", {
         healthToken: u.token,
-        body: { isApplicableForAllHips: true, includedSources: [{ ...source, hip: undefined, period: { from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z" } }] },
+        body: { requestId: SUB_PENDING, isApplicableForAllHips: true, includedSources: [{ ...source, hip: undefined, period: { from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z" } }] },
       }),
       400,
       "VALIDATION_FAILED",
     );
   });
 
-  it("PUT /v1/health/subscriptions/{subscriptionId} → editRequests {hiuId, subscriptionEditAndApprovalRequest, subscriptionId}", async () => {
+  it("POST /v1/health/subscriptions/edit → editRequests {hiuId, subscriptionEditAndApprovalRequest, subscriptionId}", async () => {
     const u = await newUser();
     const body = {
       hiuId: "Test-HIU",
@@ -474,9 +506,9 @@ describe("requests: consents, subscriptions, authorizations", () => {
         { categories: ["LINK", "DATA"], hiTypes: ["DiagnosticReport", "Prescription"], period: { from: "2021-12-02T04:39:04.368Z", to: "2025-12-03T04:39:04.368Z" }, purpose: { code: "PATRQT", text: "Self Requested" } },
       ],
     };
-    const r = await health("PUT", `/v1/health/subscriptions/${SUB_1}`, { healthToken: u.token, body });
+    const r = await health("POST", "/v1/health/subscriptions/edit", { healthToken: u.token, body: { ...body, subscriptionId: SUB_1 } });
     ok(r);
-    expect(await wireOf("editRequests")).toEqual({
+    expect(await wireOf("editRequests", { xAuthToken: await bearer(u.token) })).toEqual({
       hiuId: "Test-HIU",
       subscriptionEditAndApprovalRequest: {
         isApplicableForAllHIPs: "true",
@@ -488,7 +520,7 @@ describe("requests: consents, subscriptions, authorizations", () => {
       subscriptionId: SUB_1,
       xAuthToken: await bearer(u.token),
     });
-    const e = expectError(await health("PUT", `/v1/health/subscriptions/${crypto.randomUUID()}`, { healthToken: u.token, body }), 404, "UPSTREAM_NOT_FOUND");
+    const e = expectError(await health("POST", "/v1/health/subscriptions/edit", { healthToken: u.token, body: { ...body, subscriptionId: crypto.randomUUID() } }), 404, "UPSTREAM_NOT_FOUND");
     expect(e.details).toEqual([{ status: 404, code: 1450, message: "Cannot find the subscription request" }]);
   });
 
@@ -497,53 +529,53 @@ describe("requests: consents, subscriptions, authorizations", () => {
     const r = await health("GET", "/v1/health/authorization-requests?status=GRANTED&limit=3&offset=0", { healthToken: u.token });
     ok(r);
     expect(r.json.requests.map((x: any) => x.requestId)).toEqual([AUTH_GRANTED]);
-    expect(await wireOf("listAuthorizationRequests")).toEqual({ limit: "3", offset: "0", filter: "GRANTED", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("listAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({ limit: "3", offset: "0", filter: "GRANTED", xAuthToken: await bearer(u.token) });
   });
 
   it("POST …/authorization-requests/{id}/grant → grantAuthorizationRequests {requestId}", async () => {
     const u = await newUser();
-    const r = await health("POST", `/v1/health/authorization-requests/${AUTH_PENDING}/grant`, { healthToken: u.token });
+    const r = await health("POST", "/v1/health/authorization-requests/grant", { healthToken: u.token, body: { requestId: AUTH_PENDING } });
     ok(r);
     expect(r.json).toMatchObject({ requestId: AUTH_PENDING, status: "GRANTED", expiry: null, requester: { id: "driefcasehl" } });
-    expect(await wireOf("grantAuthorizationRequests")).toEqual({ requestId: AUTH_PENDING, xAuthToken: await bearer(u.token) });
+    expect(await wireOf("grantAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({ requestId: AUTH_PENDING, xAuthToken: await bearer(u.token) });
   });
 
   it("POST …/authorization-requests/{id}/approve → approveAuthorizationRequests {requestId, generatePerpetualToken}", async () => {
     const u = await newUser();
-    const r = await health("POST", `/v1/health/authorization-requests/${AUTH_PENDING}/approve`, { healthToken: u.token, body: { generatePerpetualToken: true } });
+    const r = await health("POST", "/v1/health/authorization-requests/approve", { healthToken: u.token, body: { requestId: AUTH_PENDING, generatePerpetualToken: true } });
     ok(r);
     expect(r.json).toMatchObject({ requestId: AUTH_PENDING, status: "GRANTED" });
-    expect(await wireOf("approveAuthorizationRequests")).toEqual({ requestId: AUTH_PENDING, generatePerpetualToken: "true", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("approveAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({ requestId: AUTH_PENDING, generatePerpetualToken: "true", xAuthToken: await bearer(u.token) });
   });
 
   it("POST …/authorization-requests/{id}/revoke → revokeAuthorizationRequests; twice → the seed's 1510", async () => {
     const u = await newUser();
-    const r = await health("POST", `/v1/health/authorization-requests/${AUTH_GRANTED}/revoke`, { healthToken: u.token });
+    const r = await health("POST", "/v1/health/authorization-requests/revoke", { healthToken: u.token, body: { requestId: AUTH_GRANTED } });
     ok(r);
     expect(r.json).toEqual({ requestId: AUTH_GRANTED, status: "REVOKED" });
-    expect(await wireOf("revokeAuthorizationRequests")).toEqual({ requestId: AUTH_GRANTED, xAuthToken: await bearer(u.token) });
-    const e = expectError(await health("POST", `/v1/health/authorization-requests/${AUTH_GRANTED}/revoke`, { healthToken: u.token }), 422, "UPSTREAM_REJECTED");
+    expect(await wireOf("revokeAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({ requestId: AUTH_GRANTED, xAuthToken: await bearer(u.token) });
+    const e = expectError(await health("POST", "/v1/health/authorization-requests/revoke", { healthToken: u.token, body: { requestId: AUTH_GRANTED } }), 422, "UPSTREAM_REJECTED");
     expect(e.details).toEqual([{ status: 400, code: 1510, message: "Authorization already revoked" }]);
   });
 
   it("POST …/authorization-requests/{id}/deny → denyAuthorizationRequests {requestId}", async () => {
     const u = await newUser();
-    const r = await health("POST", `/v1/health/authorization-requests/${AUTH_PENDING}/deny`, { healthToken: u.token });
+    const r = await health("POST", "/v1/health/authorization-requests/deny", { healthToken: u.token, body: { requestId: AUTH_PENDING } });
     ok(r);
     expect(r.json).toEqual({ requestId: AUTH_PENDING, status: "DENIED" });
-    expect(await wireOf("denyAuthorizationRequests")).toEqual({ requestId: AUTH_PENDING, xAuthToken: await bearer(u.token) });
+    expect(await wireOf("denyAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({ requestId: AUTH_PENDING, xAuthToken: await bearer(u.token) });
   });
 });
 
 describe("health lockers", () => {
-  it("GET /v1/health/lockers → patientLockers, with and without its optional fields", async () => {
+  it("POST /v1/health/lockers/search {patientId} and GET /v1/health/lockers → patientLockers, the seed's two forms", async () => {
     const u = await newUser();
-    const r = await health("GET", `/v1/health/lockers?patientId=${encodeURIComponent(u.id)}&includeInactive=false`, { healthToken: u.token });
+    const r = await health("POST", "/v1/health/lockers/search", { healthToken: u.token, body: { patientId: u.id } });
     ok(r);
     expect(r.json[0]).toMatchObject({ lockerId: "driefcasehl", active: true });
-    expect(await wireOf("patientLockers")).toEqual({ patientId: u.id, includeInactive: "no", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("patientLockers", { xAuthToken: await bearer(u.token) })).toEqual({ patientId: u.id, includeInactive: "no", xAuthToken: await bearer(u.token) });
     ok(await health("GET", "/v1/health/lockers", { healthToken: u.token }));
-    expect(await wireOf("patientLockers")).toEqual({ xAuthToken: await bearer(u.token) });
+    expect(await wireOf("patientLockers", { xAuthToken: await bearer(u.token) })).toEqual({ xAuthToken: await bearer(u.token) });
   });
 
   it("GET /v1/health/lockers/{lockerId} → patientLockers {lockerId}; unknown → the seed's 404 1417", async () => {
@@ -551,7 +583,7 @@ describe("health lockers", () => {
     const r = await health("GET", "/v1/health/lockers/driefcasehl", { healthToken: u.token });
     ok(r);
     expect(r.json).toMatchObject({ lockerId: "driefcasehl", lockerName: "DRiefcase Health Locker" });
-    expect(await wireOf("patientLockers", "patientLockers#2")).toEqual({ lockerId: "driefcasehl", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("patientLockers", { xAuthToken: await bearer(u.token) }, "patientLockers#2")).toEqual({ lockerId: "driefcasehl", xAuthToken: await bearer(u.token) });
     const e = expectError(await health("GET", "/v1/health/lockers/10000002", { healthToken: u.token }), 404, "UPSTREAM_NOT_FOUND");
     expect(e.details).toEqual([{ status: 404, code: 1417, message: "Cannot find locker setup for user" }]);
   });
@@ -562,7 +594,7 @@ describe("health lockers", () => {
     ok(r);
     expect(r.json).toMatchObject({ offset: 0, size: 32, limit: 32 });
     expect(r.json.services[0]).toMatchObject({ id: "driefcasehl", type: "HEALTH_LOCKER" });
-    expect(await wireOf("registerLocker")).toEqual({ xAuthToken: await bearer(u.token) });
+    expect(await wireOf("registerLocker", { xAuthToken: await bearer(u.token) })).toEqual({ xAuthToken: await bearer(u.token) });
   });
 
   it("POST /v1/health/locker-requests/approve → approveLockerRequests {subscription, autoApproval, authorization}", async () => {
@@ -582,7 +614,7 @@ describe("health lockers", () => {
     });
     ok(r);
     expect(r.json).toEqual({ autoApprovalId: null, authorizationId: null, subscriptionId: null });
-    expect(await wireOf("approveLockerRequests")).toEqual({
+    expect(await wireOf("approveLockerRequests", { xAuthToken: await bearer(u.token) })).toEqual({
       subscription: {
         requestId: AUTH_GRANTED,
         isApplicableForAllHIPs: "false",
@@ -607,7 +639,7 @@ describe("reference data and notifications", () => {
     const u = await newUser();
     ok(await health("POST", "/v1/health/pin/forgot/otp", { healthToken: u.token, body: {} }));
     expectError(await health("POST", "/v1/health/pin/forgot/otp", { healthToken: u.token, body: { extra: 1 } }), 400, "VALIDATION_FAILED");
-    expectError(await health("POST", `/v1/health/authorization-requests/${AUTH_PENDING}/revoke`, { healthToken: u.token, body: { reason: "x" } }), 400, "VALIDATION_FAILED");
+    expectError(await health("POST", "/v1/health/authorization-requests/revoke", { healthToken: u.token, body: { requestId: AUTH_PENDING, reason: "x" } }), 400, "VALIDATION_FAILED");
   });
 
   it("GET /v1/health/states → getStates, nothing but the envelope", async () => {
@@ -615,14 +647,14 @@ describe("reference data and notifications", () => {
     ok(r);
     expect(r.json).toHaveLength(36);
     expect(r.json).toContainEqual({ stateName: "Assam", stateCode: "18" });
-    expect(await wireOf("getStates")).toEqual({});
+    expect(await wireOf("getStates", {})).toEqual({});
   });
 
   it("GET /v1/health/states/{stateCode}/districts → getDistrict {stateCode}", async () => {
     const r = await health("GET", "/v1/health/states/10/districts");
     ok(r);
     expect(r.json).toContainEqual({ code: "195", name: "Darbhanga" });
-    expect(await wireOf("getDistrict")).toEqual({ stateCode: "10" });
+    expect(await wireOf("getDistrict", { stateCode: "10" })).toEqual({ stateCode: "10" });
     expectError(await health("GET", "/v1/health/states/Bihar/districts"), 400, "VALIDATION_FAILED");
   });
 
@@ -634,7 +666,7 @@ describe("reference data and notifications", () => {
     });
     ok(r);
     expect(r.json).toBe("Saved");
-    expect(await wireOf("appNotification")).toEqual({
+    expect(await wireOf("appNotification", { xAuthToken: await bearer(u.token) })).toEqual({
       appToken: await sha("fcm-device-token-1"),
       period: { from: "2026-01-01T00:00:00.000Z", to: "2026-01-31T00:00:00.000Z" },
       status: "GRANTED",
@@ -644,14 +676,39 @@ describe("reference data and notifications", () => {
 });
 
 describe("coverage of the seed", () => {
-  it("every op of seed 001 but session has a route, every section form was exercised, and trackers were unique", async () => {
+  it("every op of seed 001 but session has a route, and every section form of the seed has one", () => {
     const routed = new Set(HEALTH_OPERATIONS.map((o) => o.op));
     expect([...SEED_OPS].filter((op) => op !== "session" && !routed.has(op))).toEqual([]);
-    expect(HEALTH_OPERATIONS).toHaveLength(44);
-    expect(Object.keys(SEED_REQUEST_FIELDS).filter((k) => k !== "session" && !exercised.has(k))).toEqual([]);
-    const stats = await sandboxStats();
-    expect(stats.duplicateTrackers - baseline.duplicateTrackers).toBe(0);
-    expect(stats.envelopeRejected - baseline.envelopeRejected).toBe(0);
+    expect(HEALTH_OPERATIONS).toHaveLength(45);
+    const forms = new Set(HEALTH_OPERATIONS.map((o) => o.seedForm ?? o.op));
+    expect(Object.keys(SEED_REQUEST_FIELDS).filter((k) => k !== "session" && !forms.has(k))).toEqual([]);
+  });
+
+  it("no health identifier travels in a URL (issue 12): ids of people and of their requests are in bodies", () => {
+    // Path and query parameters allowed: reference data, facilities, services and lockers, paging.
+    const allowed = new Set(["stateCode", "providerId", "serviceId", "lockerId", "name", "districtCode", "limit", "offset", "status"]);
+    const inUrls = HEALTH_OPERATIONS.flatMap((o) => [
+      ...[...o.path.matchAll(/\{(\w+)\}/g)].map((m) => `${o.id}: ${m[1]}`),
+      ...Object.keys((o.query as unknown as { shape?: Record<string, unknown> } | undefined)?.shape ?? {}).map((k) => `${o.id}: ${k}`),
+    ]);
+    expect(inUrls.filter((p) => !allowed.has(p.split(": ")[1]) && !/^(consent|subscription|authorization|lockerSetup)(Limit|Offset)$/.test(p.split(": ")[1]))).toEqual([]);
+    // What moved into bodies.
+    const bodyFields = (id: string) => Object.keys((HEALTH_OPERATIONS.find((o) => o.id === id)!.body as unknown as { shape: Record<string, unknown> }).shape);
+    expect(bodyFields("healthLockersSearch")).toContain("patientId");
+    for (const id of ["healthSubscriptionRequest", "healthDenySubscriptionRequest", "healthApproveSubscriptionRequest", "healthGrantAuthorizationRequest", "healthApproveAuthorizationRequest", "healthRevokeAuthorizationRequest", "healthDenyAuthorizationRequest"]) {
+      expect(bodyFields(id), id).toContain("requestId");
+    }
+    expect(bodyFields("healthEditSubscription")).toContain("subscriptionId");
+    expect(bodyFields("healthLinkConfirm")).toContain("linkReference");
+  });
+
+  it("every call the gateway made carried a tracker of its own", async () => {
+    // The gateway's trackers are 19 digits; every call of every op the sandbox still remembers is checked.
+    ok(await health("GET", "/v1/health/states"));
+    const trackers: string[] = [];
+    for (const op of SEED_OPS) for (const c of await callsOf(op)) if (/^\d{19}$/.test(String(c.body.trkr))) trackers.push(c.body.trkr);
+    expect(trackers.length).toBeGreaterThan(0);
+    expect(new Set(trackers).size).toBe(trackers.length);
   });
 
   it("GET /openapi.json lists every health route with its operationId", async () => {

@@ -11,7 +11,7 @@ import { health, lastBody, sandboxStats, sha, umang } from "./helpers";
 
 const KV_KEY = "upstream-token:umang";
 const broker = () => env.TOKEN_BROKER.get(env.TOKEN_BROKER.idFromName("umang"));
-const cached = () => env.TOKEN_CACHE.get<{ token: string; expiresAt: number }>(KV_KEY, "json");
+const cached = () => env.TOKEN_CACHE.get<{ token: string; expiresAt: number; issuedAt?: number }>(KV_KEY, "json");
 
 async function envelope() {
   return {
@@ -39,7 +39,7 @@ async function direct(op: string, fields: Record<string, unknown>) {
   return (await res.json()) as { rs: string; rc: string; rd: string; pd: any };
 }
 
-const concurrently = (n: number) => Promise.all(Array.from({ length: n }, () => health("GET", "/v1/health/patient")));
+const concurrently = (n: number) => Promise.all(Array.from({ length: n }, () => health("GET", "/v1/health/patient", { bridge: true })));
 
 beforeEach(async () => {
   await broker().invalidate("umang");
@@ -52,7 +52,7 @@ afterEach(async () => {
 
 describe("UMANG session token", () => {
   it("the session op gets clientId and clientSecret from configuration and the envelope", async () => {
-    ok(await health("GET", "/v1/health/patient"));
+    ok(await health("GET", "/v1/health/patient", { bridge: true }));
     const w = await lastBody("session");
     expect(w).toMatchObject({ tkn: env.UMANG_TKN, usrid: env.UMANG_USER_ID, deptid: "379", srvid: "1972", clientId: env.UMANG_CLIENT_ID });
     expect(w.clientSecret).toBe(await sha(env.UMANG_CLIENT_SECRET!));
@@ -97,12 +97,29 @@ describe("UMANG session token", () => {
   });
 
   it("when the refresh token is refused too, the broker falls back to the client credentials", async () => {
-    ok(await health("GET", "/v1/health/patient"));
+    ok(await health("GET", "/v1/health/patient", { bridge: true }));
     await umang("POST", "/__sandbox/sessions/expire", { refresh: true });
     const results = await concurrently(6);
     for (const r of results) ok(r);
     expect((await sandboxStats()).sessionGrants).toEqual(["client_credentials", "refresh_token", "client_credentials"]);
   });
+
+  for (const refreshGrant of ["pe004", "internalError", "slow"] as const) {
+    it(`a refresh answered with ${refreshGrant} falls back to the client credentials at once (issue 15 item 9)`, async () => {
+      // Before: the refresh grant's failure escaped the broker and the bridge ops answered 502/504
+      // for as long as the refresh token lived (30 minutes).
+      ok(await health("GET", "/v1/health/patient", { bridge: true }));
+      await umang("PUT", "/__sandbox/config", { refreshGrant });
+      await umang("POST", "/__sandbox/sessions/expire");
+      const results = await concurrently(4);
+      for (const r of results) ok(r);
+      expect((await sandboxStats()).sessionGrants).toEqual(["client_credentials", "refresh_token", "client_credentials"]);
+      // The grant misbehaved, so the next renewal goes straight to the credentials.
+      await umang("POST", "/__sandbox/sessions/expire");
+      ok(await health("GET", "/v1/health/patient", { bridge: true }));
+      expect((await sandboxStats()).sessionGrants).toEqual(["client_credentials", "refresh_token", "client_credentials", "client_credentials"]);
+    });
+  }
 
   it("the sandbox's sessions expire after their configured lifetime", async () => {
     await umang("PUT", "/__sandbox/config", { sessionTtlSeconds: 1 });
@@ -117,10 +134,21 @@ describe("UMANG session token", () => {
 
   it("a session call that times out answers 504 and nothing is cached", async () => {
     await setFaults("umang", { slowRate: 1, slowMs: 2600, pathPattern: "/session$" });
-    expectError(await health("GET", "/v1/health/patient"), 504, "UPSTREAM_TIMEOUT");
+    expectError(await health("GET", "/v1/health/patient", { bridge: true }), 504, "UPSTREAM_TIMEOUT");
     expect(await cached()).toBeNull();
     await clearFaults();
-    ok(await health("GET", "/v1/health/patient"));
+    ok(await health("GET", "/v1/health/patient", { bridge: true }));
+  });
+
+  it("a session that lives 20 s is cached and reused within its life (issue 15 item 18)", async () => {
+    // Before: isFresh demanded 30 s of life left from a value stored as life minus a tenth, so a
+    // token shorter than ~34 s was stale the moment it was cached and every call fetched a session.
+    await umang("PUT", "/__sandbox/config", { sessionTtlSeconds: 20 });
+    for (let i = 0; i < 3; i++) ok(await health("GET", "/v1/health/patient", { bridge: true }));
+    await concurrently(4);
+    expect((await sandboxStats()).sessionCalls).toBe(1);
+    const hit = (await cached())!;
+    expect(hit.expiresAt - hit.issuedAt!).toBe(20_000);
   });
 
   it("routes without `authorization` never fetch a session", async () => {

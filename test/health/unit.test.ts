@@ -4,6 +4,7 @@ import { failureCode, parseFailurePd } from "../../src/adapters/umang/errors";
 import { readHealthToken } from "../../src/domain/health/health-token";
 import { newTracker } from "../../src/adapters/umang/envelope";
 import { SEED_FAILURES } from "../../src/sandbox/umang/seed-fixtures";
+import { isFresh, refreshMarginMs } from "../../src/durable-objects/token-broker";
 
 describe("Verhoeff", () => {
   it("accepts numbers with their check digit and the seed's example Aadhaar", () => {
@@ -66,10 +67,50 @@ describe("the pd failure strings", () => {
     expect(parseFailurePd({ error: 1 })).toBeNull();
   });
 
+  it("reads adversarial pd strings in one pass (issue 15 item 19: the old regex backtracked cubically on whitespace)", () => {
+    // The regex this replaced needed ~n³ steps on these (n = 4,000 spaces took over half a minute);
+    // the scanner looks at each character once, so 200,000 characters are nothing. The assertions are
+    // on the answers: a hang would fail the test through its timeout, never a timing threshold.
+    const n = 200_000;
+    const spaces = " ".repeat(n);
+    expect(parseFailurePd(`400${spaces}x`)).toBeNull();
+    expect(parseFailurePd(`${spaces}400${spaces}Bad Request${spaces}`)).toBeNull();
+    expect(parseFailurePd(`400 ${"\t \n".repeat(n / 3)}[no colon`)).toBeNull();
+    expect(parseFailurePd(`${spaces}404${spaces}Not Found${spaces}:${spaces}[no body]${spaces}`)).toEqual({ status: 404, code: null, message: "Not Found" });
+    const long = parseFailurePd(`400 Bad Request: [{"error":{"code":7,"message":"${"m ".repeat(n)}"}}]`);
+    expect(long).toMatchObject({ status: 400, code: 7 });
+    expect(long!.message.length).toBeLessThanOrEqual(501);
+  });
+
   it("never carries an Aadhaar-like number or a bearer token from the portal's message into an error", () => {
     const p = parseFailurePd('400 Bad Request: [{"error":{"code":9,"message":"bad aadhaar 4996 1234 5671 for Bearer abc.def"}}]');
     expect(p!.message).not.toContain("4996");
     expect(p!.message).not.toContain("abc.def");
+  });
+});
+
+describe("upstream token freshness (shared by Assam and UMANG)", () => {
+  const token = (lifeSeconds: number, issuedAt = 1_000_000) => ({ token: "t", issuedAt, expiresAt: issuedAt + lifeSeconds * 1000 });
+
+  it("keeps a margin of a tenth of the token's life, at most 60 s", () => {
+    expect(refreshMarginMs(token(20))).toBe(2_000);
+    expect(refreshMarginMs(token(5))).toBe(500);
+    expect(refreshMarginMs(token(600))).toBe(60_000);
+    expect(refreshMarginMs(token(3600))).toBe(60_000);
+    // A value written before issuedAt was kept: the most cautious margin.
+    expect(refreshMarginMs({ token: "t", expiresAt: 2_000_000 })).toBe(60_000);
+  });
+
+  it("a 20 s token is fresh for 18 s after it is fetched, a 10-minute one for 9 minutes", () => {
+    const t20 = token(20);
+    expect(isFresh(t20, t20.issuedAt)).toBe(true);
+    expect(isFresh(t20, t20.issuedAt + 17_999)).toBe(true);
+    expect(isFresh(t20, t20.issuedAt + 18_000)).toBe(false);
+    const t600 = token(600);
+    expect(isFresh(t600, t600.issuedAt + 539_999)).toBe(true);
+    expect(isFresh(t600, t600.issuedAt + 540_000)).toBe(false);
+    expect(isFresh(null)).toBe(false);
+    expect(isFresh({ token: "t" } as never)).toBe(false);
   });
 });
 

@@ -5,6 +5,7 @@ import {
   Aadhaar,
   AUTH_METHODS,
   AUTH_PURPOSES,
+  AutoApproval,
   Code,
   HealthId,
   IDENTIFIER_TYPES,
@@ -16,7 +17,6 @@ import {
   Period,
   PhrAddress,
   Pin,
-  QueryBool,
   REQUEST_FILTERS,
   REQUEST_STATUSES,
   REQUESTER_TYPES,
@@ -49,6 +49,8 @@ export interface HealthOperation<P = unknown, Q = unknown, B = unknown> {
   id: string;
   /** The UMANG op posted to `${UMANG_BASE_URL}/<op>`. */
   op: string;
+  /** Which of the op's sections in seed 001 this route is, when the seed has two ("<op>#2"). */
+  seedForm?: string;
   method: "get" | "post" | "put";
   path: string;
   summary: string;
@@ -57,7 +59,10 @@ export interface HealthOperation<P = unknown, Q = unknown, B = unknown> {
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
   userToken: UserToken;
-  /** Whether the body carries the gateway's `authorization` (the session op's accessToken). */
+  /**
+   * Whether the body carries the gateway's `authorization` (the session op's accessToken): the op acts
+   * with the gateway's own ABDM identity, so its route needs `health:bridge` besides `health`.
+   */
   gatewayAuth: boolean;
   /** Clean input (params + query + body) → the op's body fields (the envelope and tokens are added by the adapter). */
   toWire: (input: P & Q & B) => Wire;
@@ -65,6 +70,16 @@ export interface HealthOperation<P = unknown, Q = unknown, B = unknown> {
   run?: (call: OpCall, input: P & Q & B) => Promise<unknown>;
   /** OpenAPI schema of the answer (the op's `pd`, passed through). */
   response?: z.ZodType;
+}
+
+/**
+ * The scopes a route needs (CONTRACT §4): `health`, and `health:bridge` as well for the ops that carry
+ * the gateway's session `authorization` (seed 001: bridgeServices, patientApi,
+ * initializeAuthentication, authenticationConfirm), which act as the gateway's ABDM bridge for any
+ * ABHA rather than for the user holding a token.
+ */
+export function requiredScopes(op: Pick<HealthOperation, "gatewayAuth">): ["health"] | ["health", "health:bridge"] {
+  return op.gatewayAuth ? ["health", "health:bridge"] : ["health"];
 }
 
 function define<PS extends AnyObject | undefined = undefined, QS extends AnyObject | undefined = undefined, BS extends AnyObject | undefined = undefined>(
@@ -79,13 +94,29 @@ const newRequestId = () => crypto.randomUUID();
 // ---- reused input pieces ----------------------------------------------------------------------
 
 const requestIdField = Uuid.optional().openapi({ description: "Idempotency id for ABDM (a UUID); the gateway mints one when absent" });
-const RequestIdParam = z.strictObject({ requestId: Uuid.openapi({ param: { name: "requestId", in: "path" } }) });
+/**
+ * Identifiers of a person's health records (ABHA numbers, PHR addresses, the ids of their consent,
+ * subscription and authorization requests, link references) travel in JSON bodies, never in a URL:
+ * URLs reach Cloudflare's invocation logs. So a route acting on one is a POST with the id in its
+ * body; GET is kept for reads that carry no such id (reference data, facilities, the user's own
+ * lists, whose user is the X-Health-Token).
+ */
+const requestIdInBody = { requestId: Uuid.openapi({ description: "The request's id (kept out of the URL)" }) };
 const ListQuery = z.strictObject({
   limit: Limit(10),
   offset: Offset,
-  status: z.enum(REQUEST_FILTERS).default("ALL").openapi({ description: "sent as the op's `filter`" }),
+  status: z
+    .enum(REQUEST_FILTERS)
+    .optional()
+    .openapi({ description: "Only requests in this status; absent or ALL: every status (sent as the op's `filter`)" }),
 });
-const listWire = (q: z.output<typeof ListQuery>) => ({ limit: String(q.limit), offset: String(q.offset), filter: q.status });
+/**
+ * The op's `filter`: seed 001 sends the literal "status" (and is answered with requests of every
+ * status), so that is what goes out for "every status". A status name to narrow the list is a
+ * departure: the seed shows no other value; ABDM's request lists filter by these status names.
+ */
+const wireFilter = (status: (typeof REQUEST_FILTERS)[number] | undefined) => (status === undefined || status === "ALL" ? "status" : status);
+const listWire = (q: z.output<typeof ListQuery>) => ({ limit: String(q.limit), offset: String(q.offset), filter: wireFilter(q.status) });
 const NoBody = undefined;
 
 // ---- the table --------------------------------------------------------------------------------
@@ -144,6 +175,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     userToken: "xAuthToken",
     gatewayAuth: false,
     response: R.Word("logout"),
+    // Departure: the seed sends a refreshToken, but no op of the seed gives a user one; sent when the caller has it.
     toWire: (i) => omitUndefined({ refreshToken: i.refreshToken }),
   }),
 
@@ -297,6 +329,8 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     userToken: "xAuthToken",
     gatewayAuth: false,
     response: z.array(R.Provider),
+    // Departure: the seed's example names a district; ABDM's provider search filters by one only when
+    // given, so a state-wide search leaves districtCode out rather than inventing one.
     toWire: (i) => omitUndefined({ name: i.name, stateCode: i.stateCode, districtCode: i.districtCode }),
   }),
   define({
@@ -373,7 +407,9 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     body: z.strictObject({ transactionId: Uuid, authCode: Otp, requesterId: Code("IN0400XX") }).openapi("HealthUserAuthConfirm"),
     userToken: "none",
     gatewayAuth: true,
-    // The seed shows a JSON number; a string keeps an OTP's leading zeros (UMANG's JSON binding coerces it).
+    // Departure: the seed sends authCode as a JSON number; a string keeps an OTP's leading zeros (as a
+    // number 012345 would arrive as 12345). Common JSON binders (Jackson's default) read a digit string
+    // into a numeric field; not yet verified against the live portal.
     toWire: (i) => ({ transactionId: i.transactionId, authCode: i.authCode, requesterId: i.requesterId }),
   }),
 
@@ -435,10 +471,9 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     id: "healthLinkConfirm",
     op: "linkConfirm",
     method: "post",
-    path: "/v1/health/links/{linkReference}/confirm",
+    path: "/v1/health/links/confirm",
     summary: "Confirm a link with the OTP (op linkConfirm)",
-    params: z.strictObject({ linkReference: Code("11012").openapi({ param: { name: "linkReference", in: "path" } }) }),
-    body: z.strictObject({ otp: Otp }).openapi("HealthLinkConfirm"),
+    body: z.strictObject({ linkReference: Code("11012"), otp: Otp }).openapi("HealthLinkConfirm"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: (i) => ({ token: i.otp, linkRefNumber: i.linkReference }),
@@ -451,6 +486,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     method: "get",
     path: "/v1/health/requests",
     summary: "The user's consent, subscription, authorization and locker-setup requests, paged per kind (op patientRequest)",
+    // The seed asks for 105 and 198 (UMANG answers pages of at most 100): limits pass through.
     query: z.strictObject({
       consentLimit: Limit(10),
       consentOffset: Offset,
@@ -460,6 +496,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
       authorizationOffset: Offset,
       lockerSetupLimit: Limit(10),
       lockerSetupOffset: Offset,
+      // The seed sends "ALL"; this op's field is `status`, unlike the lists' `filter`.
       status: z.enum(REQUEST_FILTERS).default("ALL"),
     }),
     userToken: "xAuthToken",
@@ -492,27 +529,28 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
   define({
     id: "healthSubscriptionRequest",
     op: "subscriptionRequests",
-    method: "get",
-    path: "/v1/health/subscription-requests/{requestId}",
+    method: "post",
+    path: "/v1/health/subscription-requests/lookup",
+    seedForm: "subscriptionRequests#2",
     summary: "One subscription request (op subscriptionRequests, details form)",
     description:
       "Seed 001's 'Subscription Details' form posts the same fields as the list (limit, offset, filter); the gateway pages " +
-      "through the list (100 a page, at most 10 pages) and answers the request with this id, or 404 NOT_FOUND.",
-    params: RequestIdParam,
+      "through the list (100 a page, at most 10 pages) and answers the request with this id, or 404 NOT_FOUND. " +
+      "A POST so that the id stays out of the URL.",
+    body: z.strictObject(requestIdInBody).openapi("HealthSubscriptionRequestLookup"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     response: R.SubscriptionRequest,
-    toWire: () => ({ limit: "100", offset: "0", filter: "ALL" }),
+    toWire: () => ({ limit: "100", offset: "0", filter: wireFilter(undefined) }),
     run: async (call, i) => findInPages(call, i.requestId, "subscription request"),
   }),
   define({
     id: "healthDenySubscriptionRequest",
     op: "denyRequests",
     method: "post",
-    path: "/v1/health/subscription-requests/{requestId}/deny",
+    path: "/v1/health/subscription-requests/deny",
     summary: "Deny a subscription request (op denyRequests)",
-    params: RequestIdParam,
-    body: z.strictObject({ reason: z.string().trim().min(1).max(500) }).openapi("HealthDenyRequest"),
+    body: z.strictObject({ ...requestIdInBody, reason: z.string().trim().min(1).max(500) }).openapi("HealthDenyRequest"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: (i) => ({ requestId: i.requestId, reason: i.reason }),
@@ -521,10 +559,9 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     id: "healthApproveSubscriptionRequest",
     op: "approveRequests",
     method: "post",
-    path: "/v1/health/subscription-requests/{requestId}/approve",
+    path: "/v1/health/subscription-requests/approve",
     summary: "Approve a subscription request for all or named HIPs (op approveRequests)",
-    params: RequestIdParam,
-    body: SourcesApproval.openapi("HealthApproveRequest"),
+    body: SourcesApproval.extend(requestIdInBody).openapi("HealthApproveRequest"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: (i) => ({ ...wireSources(i), requestId: i.requestId }),
@@ -532,11 +569,12 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
   define({
     id: "healthEditSubscription",
     op: "editRequests",
-    method: "put",
-    path: "/v1/health/subscriptions/{subscriptionId}",
+    method: "post",
+    path: "/v1/health/subscriptions/edit",
     summary: "Edit and approve a subscription (op editRequests)",
-    params: z.strictObject({ subscriptionId: Uuid.openapi({ param: { name: "subscriptionId", in: "path" } }) }),
-    body: SourcesApproval.extend({ hiuId: Code("Test-HIU") }).openapi("HealthEditSubscription"),
+    body: SourcesApproval.extend({ subscriptionId: Uuid.openapi({ description: "The subscription's id (kept out of the URL)" }), hiuId: Code("Test-HIU") }).openapi(
+      "HealthEditSubscription",
+    ),
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: (i) => ({
@@ -561,9 +599,9 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     id: "healthGrantAuthorizationRequest",
     op: "grantAuthorizationRequests",
     method: "post",
-    path: "/v1/health/authorization-requests/{requestId}/grant",
+    path: "/v1/health/authorization-requests/grant",
     summary: "Grant an authorization request; answers the request (op grantAuthorizationRequests)",
-    params: RequestIdParam,
+    body: z.strictObject(requestIdInBody).openapi("HealthGrantAuthorization"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     response: R.AuthorizationRequest,
@@ -573,10 +611,9 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     id: "healthApproveAuthorizationRequest",
     op: "approveAuthorizationRequests",
     method: "post",
-    path: "/v1/health/authorization-requests/{requestId}/approve",
+    path: "/v1/health/authorization-requests/approve",
     summary: "Approve an authorization request, optionally with a perpetual token (op approveAuthorizationRequests)",
-    params: RequestIdParam,
-    body: z.strictObject({ generatePerpetualToken: z.boolean().default(false) }).openapi("HealthApproveAuthorization"),
+    body: z.strictObject({ ...requestIdInBody, generatePerpetualToken: z.boolean().default(false) }).openapi("HealthApproveAuthorization"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: (i) => ({ requestId: i.requestId, generatePerpetualToken: String(i.generatePerpetualToken) }),
@@ -585,9 +622,9 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     id: "healthRevokeAuthorizationRequest",
     op: "revokeAuthorizationRequests",
     method: "post",
-    path: "/v1/health/authorization-requests/{requestId}/revoke",
+    path: "/v1/health/authorization-requests/revoke",
     summary: "Revoke a granted authorization (op revokeAuthorizationRequests)",
-    params: RequestIdParam,
+    body: z.strictObject(requestIdInBody).openapi("HealthRevokeAuthorization"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: (i) => ({ requestId: i.requestId }),
@@ -596,9 +633,9 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     id: "healthDenyAuthorizationRequest",
     op: "denyAuthorizationRequests",
     method: "post",
-    path: "/v1/health/authorization-requests/{requestId}/deny",
+    path: "/v1/health/authorization-requests/deny",
     summary: "Deny an authorization request (op denyAuthorizationRequests)",
-    params: RequestIdParam,
+    body: z.strictObject(requestIdInBody).openapi("HealthDenyAuthorization"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: (i) => ({ requestId: i.requestId }),
@@ -610,18 +647,37 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     op: "patientLockers",
     method: "get",
     path: "/v1/health/lockers",
-    summary: "The user's health lockers (op patientLockers, list form; both filters optional)",
-    query: z.strictObject({ patientId: z.union([PhrAddress, HealthId]).optional(), includeInactive: QueryBool.optional() }),
+    summary: "The user's health lockers (op patientLockers, the seed's form without parameters)",
     userToken: "xAuthToken",
     gatewayAuth: false,
     response: z.array(R.Locker),
-    toWire: (i) => omitUndefined({ patientId: i.patientId, includeInactive: i.includeInactive === undefined ? undefined : i.includeInactive ? "yes" : "no" }),
+    toWire: () => ({}),
+  }),
+  define({
+    id: "healthLockersSearch",
+    op: "patientLockers",
+    method: "post",
+    path: "/v1/health/lockers/search",
+    summary: "A patient's health lockers, inactive ones too if asked (op patientLockers with patientId and includeInactive)",
+    description: "A POST so that the patient's id stays out of the URL.",
+    body: z
+      .strictObject({
+        patientId: z.union([PhrAddress, HealthId]).openapi({ description: "ABHA number or PHR address (kept out of the URL)" }),
+        includeInactive: z.boolean().default(false),
+      })
+      .openapi("HealthLockersSearch"),
+    userToken: "xAuthToken",
+    gatewayAuth: false,
+    response: z.array(R.Locker),
+    // The seed sends "yes"/"no" strings ("no" in its example).
+    toWire: (i) => ({ patientId: i.patientId, includeInactive: i.includeInactive ? "yes" : "no" }),
   }),
   define({
     id: "healthLocker",
     op: "patientLockers",
     method: "get",
     path: "/v1/health/lockers/{lockerId}",
+    seedForm: "patientLockers#2",
     summary: "One of the user's health lockers (op patientLockers, with lockerId)",
     params: z.strictObject({ lockerId: Code("driefcasehl").openapi({ param: { name: "lockerId", in: "path" } }) }),
     userToken: "xAuthToken",
@@ -649,7 +705,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     body: z
       .strictObject({
         subscription: SourcesApproval.extend({ requestId: Uuid }).optional(),
-        autoApproval: SourcesApproval.extend({ hiu: z.strictObject({ id: Code("driefcasehl"), name: Name.optional() }) }).optional(),
+        autoApproval: AutoApproval.optional(),
         authorization: z.strictObject({ requestId: Uuid, generatePerpetualToken: z.boolean().default(false) }).optional(),
       })
       .refine((b) => b.subscription || b.autoApproval || b.authorization, "give at least one of subscription, autoApproval, authorization")
@@ -657,6 +713,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     userToken: "xAuthToken",
     gatewayAuth: false,
     response: R.LockerApprovalAnswer,
+    // Departure: the seed's example approves all three parts at once; each part the caller gives is sent.
     toWire: (i) =>
       omitUndefined({
         subscription: i.subscription ? { requestId: i.subscription.requestId, ...wireSources(i.subscription) } : undefined,
@@ -731,7 +788,7 @@ export const SEED_OPS = [
 async function findInPages(call: OpCall, id: string, what: string): Promise<unknown> {
   const limit = 100;
   for (let page = 0; page < 10; page++) {
-    const pd = (await call({ limit: String(limit), offset: String(page * limit), filter: "ALL" })) as {
+    const pd = (await call({ limit: String(limit), offset: String(page * limit), filter: wireFilter(undefined) })) as {
       size?: number;
       requests?: Array<{ id?: string; requestId?: string }>;
     } | null;

@@ -97,12 +97,25 @@ export const SourcesApproval = z.strictObject({
   excludedSources: z.array(Source).max(50).default([]),
 });
 
-export const Limit = (def: number, max = 100) => z.coerce.number().int().min(1).max(max).default(def);
+/**
+ * A locker's auto-approval (approveLockerRequests). Seed 001's example, a Swagger sample that lists
+ * every field, gives its sources no `categories`, and its excluded sources no `period` either.
+ */
+export const AutoApproval = z
+  .strictObject({
+    isApplicableForAllHips: z.boolean(),
+    hiu: z.strictObject({ id: Code("driefcasehl"), name: Name.optional() }),
+    includedSources: z.array(Source.omit({ categories: true }).openapi("HealthAutoApprovalSource")).max(50).default([]),
+    excludedSources: z.array(Source.omit({ categories: true, period: true }).openapi("HealthAutoApprovalExcludedSource")).max(50).default([]),
+  })
+  .openapi("HealthAutoApproval");
+
+/**
+ * A page size passed through to UMANG, which answers pages of at most 100 (the seed asks for 105 and
+ * 198 and is answered 100): larger values are not the caller's mistake, so they are not refused.
+ */
+export const Limit = (def: number, max = 1_000) => z.coerce.number().int().min(1).max(max).default(def);
 export const Offset = z.coerce.number().int().min(0).max(1_000_000).default(0);
-/** Query booleans: true/false (also yes/no, 1/0). */
-export const QueryBool = z
-  .enum(["true", "false", "yes", "no", "1", "0"])
-  .transform((v) => v === "true" || v === "yes" || v === "1");
 
 // ---- wire helpers: clean → the seed's shapes -------------------------------------------------
 

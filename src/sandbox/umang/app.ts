@@ -1,7 +1,8 @@
 import { Hono, type Context } from "hono";
 import { DEVELOPMENT_DEFAULTS } from "../../env";
-import { isValidAadhaar } from "../../domain/health/verhoeff";
-import { randomToken, sha256Hex } from "../../domain/security/crypto";
+import { isAadhaarNumber } from "./verhoeff";
+import { randomText, sha256 } from "./crypto";
+import { seedShapeProblem } from "./seed-shapes";
 import {
   DEFAULT_PROFILE,
   districts,
@@ -27,8 +28,14 @@ import {
  * Wrong OTPs, PINs and tokens get the seed's failure form. Where the seed shows only a failure for an
  * op, the success shape is invented (marked in the handler).
  *
+ * Every body is checked against the seed's request examples for its op (seed-shapes.ts): a field the
+ * seed does not show, a missing one or a wrong JSON type is refused in the seed's failure form and
+ * counted (stats.seedRejected), so the gateway is held to the seed, not the other way round.
+ *
  * Inspection and control under /__sandbox/ (not subject to fault injection):
  *   GET  /__sandbox/stats             session calls (and their grant types), calls per op, duplicate trackers
+ *   GET  /__sandbox/calls/:op         the recent calls of an op (oldest first): body (secrets as
+ *                                     "sha256:<hex>"), headers, and the seed-shape problem if any
  *   GET  /__sandbox/last/:op          the last body of an op: envelope and fields, secrets as "sha256:<hex>"
  *   GET  /__sandbox/last-headers/:op  the last headers of an op (the bearer as "sha256:<hex>")
  *   GET  /__sandbox/otp/:id           the OTP "sent" for a transaction / session / link reference
@@ -61,6 +68,12 @@ export interface UmangSandboxOptions {
   internalError?: string[] | "*";
   /** Ops answered with UMANG's own failure ({rs:"F", rc:"PE004", pd:null}), or "*" for all. */
   pe004?: string[] | "*";
+  /**
+   * How the `session` op treats `grantType: "refresh_token"`, which seed 001 does not show: "accept"
+   * (as ABDM's gateway sessions do: invented), UMANG's own PE004, a plain-text 500, or "slow" (an
+   * answer after 3 s, past the gateway's timeout in tests).
+   */
+  refreshGrant?: "accept" | "pe004" | "internalError" | "slow";
 }
 
 export type UmangRuntimeConfig = Omit<UmangSandboxOptions, "apiToken" | "clientId" | "clientSecret" | "deptId" | "serviceId">;
@@ -72,7 +85,11 @@ const RUNTIME_DEFAULTS: Required<UmangRuntimeConfig> = {
   clientRoles: ["HIP", "HIU"],
   internalError: [],
   pe004: [],
+  refreshGrant: "accept",
 };
+
+/** ABDM's request statuses (consents, subscriptions, authorizations). */
+const REQUEST_STATUSES = ["REQUESTED", "GRANTED", "DENIED", "REVOKED", "EXPIRED"];
 
 const ENVELOPE = ["tkn", "trkr", "usrid", "srvid", "mode", "pltfrm", "did", "deptid", "subsid", "subsid2", "formtrkr"] as const;
 /** Fields never kept in clear by the sandbox's inspection record. */
@@ -114,7 +131,17 @@ interface Txn extends Expiring {
 type Body = Record<string, any>;
 type Answer = { pd: unknown } | { fail: string } | { raw: Response };
 
-const randomId = (prefix: string) => `${prefix}.${randomToken(24)}`;
+const randomId = (prefix: string) => `${prefix}.${randomText(24)}`;
+
+/** One call as the sandbox recorded it, for tests to find their own calls among everyone's. */
+export interface RecordedCall {
+  op: string;
+  body: Body;
+  headers: Record<string, string | null>;
+  /** Why the body did not match the seed's request for the op (then it was refused), or null. */
+  seedProblem: string | null;
+}
+const MAX_RECORDED = 5_000;
 const otp6 = () => {
   const b = new Uint32Array(1);
   crypto.getRandomValues(b);
@@ -142,7 +169,8 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
   let trackers = new Set<string>();
   let lastBodies = new Map<string, Body>();
   let lastHeaders = new Map<string, Record<string, string | null>>();
-  let stats = { sessionCalls: 0, sessionGrants: [] as string[], calls: {} as Record<string, number>, duplicateTrackers: 0, envelopeRejected: 0 };
+  let recorded: RecordedCall[] = [];
+  let stats = { sessionCalls: 0, sessionGrants: [] as string[], calls: {} as Record<string, number>, duplicateTrackers: 0, envelopeRejected: 0, seedRejected: 0 };
 
   const reset = () => {
     config = { ...startup };
@@ -156,7 +184,8 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
     trackers = new Set();
     lastBodies = new Map();
     lastHeaders = new Map();
-    stats = { sessionCalls: 0, sessionGrants: [], calls: {}, duplicateTrackers: 0, envelopeRejected: 0 };
+    recorded = [];
+    stats = { sessionCalls: 0, sessionGrants: [], calls: {}, duplicateTrackers: 0, envelopeRejected: 0, seedRejected: 0 };
     addUser(DEFAULT_PROFILE);
   };
 
@@ -184,17 +213,24 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
   const checkOtp = (id: string | undefined, kind: Txn["kind"], given: unknown): Txn | string => {
     const t = live(txns, id);
     if (!t || t.kind !== kind) return FAIL.noTransaction;
-    if (String(given ?? "") !== t.otp) return FAIL.invalidOtp;
+    // The seed sends authenticationConfirm's authCode as a JSON number (leading zeros lost), others as strings.
+    const matches = typeof given === "number" ? given === Number(t.otp) : String(given ?? "") === t.otp;
+    if (!matches) return FAIL.invalidOtp;
     txns.delete(id!);
     return t;
   };
-  const listed = (all: any[], b: Body, statusKey: "status") => {
-    const limit = Math.max(0, Number(b.limit ?? 10) || 10);
+  /** The seed's answers cap a page at 100 (patientRequest asks for 105 and 198 and is answered 100). */
+  const pageLimit = (v: unknown) => Math.min(100, Math.max(1, Number(v ?? 10) || 10));
+  const listed = (all: any[], b: Body, statusKey: "status"): Answer => {
+    const limit = pageLimit(b.limit);
     const offset = Math.max(0, Number(b.offset ?? 0) || 0);
-    const filter = String(b.filter ?? "ALL");
-    // The seed's example filter is the word "status": taken as no filter.
-    const matching = filter === "ALL" || filter === "status" ? all : all.filter((r) => r[statusKey] === filter);
-    return { size: matching.length, offset, limit, requests: matching.slice(offset, offset + limit) };
+    const filter = String(b.filter ?? "");
+    // The seed's only filter is the word "status", answered with requests of every status. A status
+    // name as the filter narrows the list (invented: the seed shows no other value); anything else,
+    // "ALL" included, is refused.
+    if (filter !== "status" && !REQUEST_STATUSES.includes(filter)) return { fail: FAIL.badRequest(`Invalid filter: ${filter}`) };
+    const matching = filter === "status" ? all : all.filter((r) => r[statusKey] === filter);
+    return { pd: { size: matching.length, offset, limit, requests: matching.slice(offset, offset + limit) } };
   };
 
   reset();
@@ -231,9 +267,14 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
   const hipInSources = (sources: unknown) => Array.isArray(sources) && sources.some((s) => s && typeof s === "object" && "hip" in s);
 
   const ops: Record<string, Handler> = {
-    session: (b) => {
+    session: async (b) => {
       stats.sessionCalls++;
       stats.sessionGrants.push(b.grantType === "refresh_token" ? "refresh_token" : "client_credentials");
+      if (b.grantType === "refresh_token" && config.refreshGrant !== "accept") {
+        if (config.refreshGrant === "pe004") return { raw: Response.json(PE004) };
+        if (config.refreshGrant === "internalError") return { raw: new Response("Internal Server Error", { status: 500 }) };
+        await new Promise((r) => setTimeout(r, 3_000));
+      }
       if (b.clientId !== clientId || b.clientSecret !== clientSecret) return { fail: FAIL.unauthorized };
       if (b.grantType === "refresh_token") {
         if (!live(refreshTokens, b.refreshToken)) return { fail: FAIL.unauthorized };
@@ -274,7 +315,7 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
       return { pd: { token: `Bearer ${issueUserToken(u.profile.id)}` } };
     }),
     aadhaarGenerateOtp: userOp((b, u) => {
-      if (typeof b.aadhaar !== "string" || !isValidAadhaar(b.aadhaar)) return { fail: FAIL.invalidAadhaar };
+      if (typeof b.aadhaar !== "string" || !isAadhaarNumber(b.aadhaar)) return { fail: FAIL.invalidAadhaar };
       // invented: seed shows only a failure
       return { pd: { txnId: newTxn({ kind: "aadhaar", userId: u.profile.id }), mobileNumber: maskedMobile(u.profile.mobile) } };
     }),
@@ -391,11 +432,13 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
       return { pd: { ...seed<Body>("profileShare"), healthId: u.profile.healthId } };
     }),
     patientRequest: userOp((b, u) => {
+      // The seed sends status "ALL"; a status name narrows every list (invented).
+      if (b.status !== "ALL" && !REQUEST_STATUSES.includes(b.status)) return { fail: FAIL.badRequest(`Invalid status: ${b.status}`) };
       const pd = seed<any>("patientRequest");
       const page = (all: any[], limit: unknown, offset: unknown) => {
-        const l = Number(limit ?? 10) || 10;
-        const o = Number(offset ?? 0) || 0;
-        const matching = b.status && b.status !== "ALL" ? all.filter((r) => (r.status ?? r.authorization?.status) === b.status) : all;
+        const l = pageLimit(limit);
+        const o = Math.max(0, Number(offset ?? 0) || 0);
+        const matching = b.status !== "ALL" ? all.filter((r) => (r.status ?? r.authorization?.status) === b.status) : all;
         return { size: matching.length, offset: o, limit: l, requests: matching.slice(o, o + l) };
       };
       for (const c of pd.consents.requests) c.patient.id = u.profile.id;
@@ -418,7 +461,7 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
       return { pd: all };
     }),
     registerLocker: userOp(() => ({ pd: seed("registerLocker") })),
-    subscriptionRequests: userOp((b, u) => ({ pd: listed(u.requests.subscriptions, b, "status") })),
+    subscriptionRequests: userOp((b, u) => listed(u.requests.subscriptions, b, "status")),
     denyRequests: userOp((b, u) => {
       const r = u.requests.subscriptions.find((s) => s.id === b.requestId);
       if (!r) return { fail: FAIL.noSubscriptionRequest };
@@ -446,7 +489,7 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
       // invented: seed shows only a failure
       return { pd: { subscriptionId: r.subscriptionId, status: r.status } };
     }),
-    listAuthorizationRequests: userOp((b, u) => ({ pd: listed(u.requests.authorizations, b, "status") })),
+    listAuthorizationRequests: userOp((b, u) => listed(u.requests.authorizations, b, "status")),
     grantAuthorizationRequests: userOp((b, u) => {
       const r = u.requests.authorizations.find((a) => a.requestId === b.requestId);
       if (!r) return { fail: FAIL.unknownAuthorization };
@@ -538,20 +581,23 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
     return null;
   }
 
-  async function record(op: string, body: Body, c: Context) {
+  async function record(op: string, body: Body, c: Context, seedProblem: string | null) {
     const kept: Body = {};
-    for (const [k, v] of Object.entries(body)) kept[k] = SECRET_FIELDS.has(k) && typeof v === "string" ? `sha256:${await sha256Hex(v)}` : v;
+    for (const [k, v] of Object.entries(body)) kept[k] = SECRET_FIELDS.has(k) && (typeof v === "string" || typeof v === "number") ? `sha256:${await sha256(String(v))}` : v;
     lastBodies.set(op, kept);
     const headers: Record<string, string | null> = {};
     for (const h of ["deptid", "srvid", "subsid", "subsid2", "formtrkr", "content-type"]) headers[h] = c.req.header(h) ?? null;
-    headers.authorization = `sha256:${await sha256Hex(c.req.header("authorization") ?? "")}`;
+    headers.authorization = `sha256:${await sha256(c.req.header("authorization") ?? "")}`;
     lastHeaders.set(op, headers);
+    recorded.push({ op, body: kept, headers, seedProblem });
+    if (recorded.length > MAX_RECORDED) recorded.splice(0, recorded.length - MAX_RECORDED);
   }
 
   const app = new Hono();
   const rsf = (pd: unknown) => ({ rs: "F", rc: "400", rd: GENERIC_RD, pd });
 
   app.get("/__sandbox/stats", (c) => c.json(stats));
+  app.get("/__sandbox/calls/:op", (c) => c.json(recorded.filter((r) => r.op === c.req.param("op"))));
   app.get("/__sandbox/last/:op", (c) => {
     const b = lastBodies.get(c.req.param("op"));
     return b ? c.json(b) : c.json({ error: "no call recorded" }, 404);
@@ -613,12 +659,18 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
     }
     if (trackers.has(body.trkr)) stats.duplicateTrackers++;
     trackers.add(body.trkr);
-    await record(op, body, c);
+    const fields: Body = { ...body };
+    for (const k of ENVELOPE) delete fields[k];
+    const seedProblem = seedShapeProblem(op, fields);
+    await record(op, body, c, seedProblem);
     if (modeOn(config.pe004)) return c.json(PE004);
     const handler = ops[op];
     if (!handler) return c.json({ rs: "F", rc: "PE002", rd: "Sorry, the service is not available.", pd: null });
-    const fields: Body = { ...body };
-    for (const k of ENVELOPE) delete fields[k];
+    if (seedProblem) {
+      // invented: the seed shows no failure for a malformed body; the 400 form of its other failures
+      stats.seedRejected++;
+      return c.json(rsf(FAIL.badRequest(`Invalid request: ${seedProblem}`)));
+    }
     const answer = await handler(fields);
     if ("raw" in answer) return answer.raw;
     if ("fail" in answer) return c.json(rsf(answer.fail));

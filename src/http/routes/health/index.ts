@@ -5,11 +5,13 @@ import { callerSecurity } from "../../router";
 import type { AppEnv } from "../../context";
 import { requireAuth } from "../../middleware/auth";
 import { commonErrorResponses, errorResponse } from "../../errors";
-import { HEALTH_OPERATIONS, type HealthOperation } from "../../../domain/health/operations";
+import { HEALTH_OPERATIONS, requiredScopes, type HealthOperation } from "../../../domain/health/operations";
 import { HEALTH_TOKEN_HEADER, readHealthToken } from "../../../domain/health/health-token";
 import { callOp } from "../../../adapters/umang/client";
+import { transactionLog } from "../../../storage/upstream-calls";
 
 const healthScope = requireAuth({ scopes: ["health"] });
+const bridgeScope = requireAuth({ scopes: ["health"], alsoRequires: ["health:bridge"] });
 const EmptyBody = z.strictObject({}).openapi("HealthEmptyBody");
 
 /** 401 before anything else when the route needs the user's token and none came. */
@@ -20,11 +22,15 @@ const requireHealthToken: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 const upstreamErrors = {
   401: errorResponse("UNAUTHORIZED: no or bad caller credentials, or no X-Health-Token; UPSTREAM_UNAUTHORIZED: UMANG refused the user's token"),
-  403: errorResponse("FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation"),
+  403: errorResponse("FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation"),
   404: errorResponse("UPSTREAM_NOT_FOUND: UMANG found no such resource"),
   409: errorResponse("UPSTREAM_CONFLICT: the resource is not in a state that allows this"),
   422: errorResponse("UPSTREAM_REJECTED: UMANG rejected the request (details: status, code, message of its error)"),
   502: errorResponse("UPSTREAM_UNAVAILABLE: UMANG failed or answered outside its envelope"),
+  503: {
+    ...errorResponse("CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After)"),
+    headers: { "Retry-After": { description: "Seconds to wait (UPSTREAM_RATE_LIMITED)", schema: { type: "integer" as const, minimum: 1 } } },
+  },
   504: errorResponse("UPSTREAM_TIMEOUT: UMANG did not answer within UPSTREAM_TIMEOUT_MS"),
 };
 
@@ -42,6 +48,7 @@ const tokenHeader = (op: HealthOperation) =>
       });
 
 function routeFor(op: HealthOperation) {
+  const scopes = requiredScopes(op);
   const request: RouteConfig["request"] = {};
   if (op.params) request.params = op.params as never;
   if (op.query) request.query = op.query as never;
@@ -59,9 +66,14 @@ function routeFor(op: HealthOperation) {
     description:
       `${op.description ? `${op.description}\n\n` : ""}UMANG op \`${op.op}\`; user token: ${
         op.userToken === "none" ? "none" : `X-Health-Token → \`${op.userToken}\``
-      }${op.gatewayAuth ? "; carries the gateway's session `authorization`" : ""}. The answer is the op's \`pd\`.`,
-    security: callerSecurity as unknown as Array<Record<string, string[]>>,
-    middleware: (op.userToken === "none" ? [healthScope] : [healthScope, requireHealthToken]) as [MiddlewareHandler<AppEnv>],
+      }${op.gatewayAuth ? "; carries the gateway's session `authorization`, so it acts as the gateway's ABDM bridge" : ""}. Needs scope ${scopes
+        .map((s) => `\`${s}\``)
+        .join(" and ")}. The answer is the op's \`pd\`.`,
+    // The documented security (OAuth2 with these scopes, x-scopes) is read from the requireAuth
+    // middleware below by the router (src/http/router.ts), so it cannot drift from what is enforced.
+    middleware: ((op.gatewayAuth ? [bridgeScope] : [healthScope]) as MiddlewareHandler<AppEnv>[]).concat(
+      op.userToken === "none" ? [] : [requireHealthToken],
+    ) as [MiddlewareHandler<AppEnv>],
     request,
     responses: {
       200: { description: "The op's `pd`", content: { "application/json": { schema: (op.response ?? z.unknown()) as never } } },
@@ -84,8 +96,10 @@ function handlerFor(op: HealthOperation) {
       const token = readHealthToken(c.req.header(HEALTH_TOKEN_HEADER));
       tokenFields[op.userToken] = op.userToken === "xAuthToken" ? `Bearer ${token}` : token;
     }
-    const { db, logger } = c.get("services");
-    const ctx = { requestId: c.get("requestId"), db, logger, defer: c.get("services").defer };
+    // The primary (not the request's D1 session): the transaction log batches rows per isolate and never reads.
+    const { primary: db, logger, defer } = c.get("services");
+    // The transaction log is written after the response (waitUntil), off the request's path.
+    const ctx = { requestId: c.get("requestId"), logger, recorder: transactionLog(db, defer) };
     const call = (wire: Record<string, unknown>) => callOp(c.env, op.op, { ...wire, ...tokenFields }, ctx, { gatewayAuth: op.gatewayAuth });
     const pd = op.run ? await op.run(call, input) : await call(op.toWire(input));
     // Personal health data: never cached by anything between the gateway and the caller.

@@ -1,0 +1,103 @@
+/// <reference types="vite/client" />
+import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { SEED_REQUESTS } from "../../src/sandbox/umang/seed-requests";
+import { isAadhaarNumber, passesVerhoeff } from "../../src/sandbox/umang/verhoeff";
+import { isValidAadhaar } from "../../src/domain/health/verhoeff";
+import { health, newUser, otpFor, sandboxStats } from "./helpers";
+
+/**
+ * Issue 15 item 10: the UMANG sandbox follows seed 001, not the adapter. It takes the seed's own
+ * request examples, refuses what the seed does not show (the gateway's old `filter: "ALL"` among
+ * them), and shares no code with the gateway (its own Verhoeff check, ids, hashing).
+ */
+
+const ENVELOPE = { tkn: "t", usrid: "u", srvid: "1972", mode: "web", pltfrm: "web", did: null, deptid: "379", subsid: "0", subsid2: "0", formtrkr: "0" };
+let trkr = 0;
+
+/** Posts an op straight to the sandbox, as UMANG's own client would. */
+async function direct(op: string, fields: Record<string, unknown>) {
+  const res = await fetch(`${env.TEST_SANDBOX_URL}/umang/ws1/1.0/${op}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${env.UMANG_API_TOKEN}`, deptid: "379", srvid: "1972", subsid: "0", subsid2: "0", formtrkr: "0", "Content-Type": "application/json" },
+    body: JSON.stringify({ ...ENVELOPE, trkr: `sbx-test-${Date.now()}-${trkr++}`, ...fields }),
+  });
+  return (await res.json()) as { rs: string; rc: string; rd: string; pd: any };
+}
+const refusedForShape = (a: { rs: string; pd: unknown }) => a.rs === "F" && typeof a.pd === "string" && a.pd.includes("Invalid request:");
+
+describe("the UMANG sandbox follows seed 001", () => {
+  it("takes every request example of the seed as it stands (field names and JSON types)", async () => {
+    const before = (await sandboxStats()).seedRejected;
+    for (const [key, forms] of Object.entries(SEED_REQUESTS)) {
+      const op = key.replace(/#2$/, "");
+      for (const form of forms) {
+        const answer = await direct(op, form);
+        expect(refusedForShape(answer), `${key}: ${JSON.stringify(answer.pd)}`).toBe(false);
+      }
+    }
+    expect((await sandboxStats()).seedRejected).toBe(before);
+  });
+
+  it("refuses what the seed does not show: the gateway's old filter \"ALL\", unknown fields, wrong JSON types", async () => {
+    const u = await newUser();
+    const xAuthToken = `Bearer ${u.token}`;
+    expect((await direct("subscriptionRequests", { limit: "10", offset: "0", filter: "status", xAuthToken })).rs).toBe("S");
+    const all = await direct("subscriptionRequests", { limit: "10", offset: "0", filter: "ALL", xAuthToken });
+    expect(all).toMatchObject({ rs: "F", rc: "400" });
+    expect(all.pd).toContain("Invalid filter");
+    for (const [op, fields, why] of [
+      ["listAuthorizationRequests", { limit: 10, offset: "0", filter: "status", xAuthToken }, "limit must be a string"],
+      ["myProfile", { xAuthToken, extra: 1 }, "extra is not a field of myProfile"],
+      ["approveAuthorizationRequests", { requestId: crypto.randomUUID(), generatePerpetualToken: true, xAuthToken }, "generatePerpetualToken must be a string"],
+      ["bridgeServices", { id: "X", name: "n", type: "HIP", active: "true", alias: [], authorization: "a" }, "active must be a boolean"],
+      ["linkEnquiry", { requestId: crypto.randomUUID(), transactionId: "t", patient: { referenceNumber: "1", careContexts: [{ ref: "2" }] }, xAuthToken }, "patient.careContexts[0].ref is not a field"],
+      ["approveLockerRequests", { autoApproval: { isApplicableForAllHIPs: "true", hiu: { id: "h" }, includedSources: [{ hiTypes: ["Prescription"], categories: ["LINK"] }], excludedSources: [] }, xAuthToken }, "categories is not a field"],
+      ["patientAuthInit", { authMethod: "MOBILE_OTP" }, "healthid is required"],
+    ] as const) {
+      const answer = await direct(op, fields);
+      expect(refusedForShape(answer), `${op}: ${JSON.stringify(answer)}`).toBe(true);
+      expect(answer.pd).toContain(why);
+    }
+  });
+
+  it("takes authenticationConfirm's authCode as the seed's number too", async () => {
+    const u = await newUser();
+    const init = await health("POST", "/v1/health/users/auth/init", {
+      bridge: true,
+      body: { patientId: u.id, purpose: "KYC_AND_LINK", authMode: "MOBILE_OTP", requester: { type: "HIU", id: "IN0400XX" } },
+    });
+    expect(init.status).toBe(200);
+    const otp = await otpFor(init.json.transactionId);
+    const session = (await env.TOKEN_CACHE.get<{ token: string }>("upstream-token:umang", "json"))!.token;
+    const answer = await direct("authenticationConfirm", { transactionId: init.json.transactionId, authCode: Number(otp), requesterId: "IN0400XX", authorization: session });
+    expect(answer).toMatchObject({ rs: "S", pd: { patient: { id: u.id } } });
+  });
+
+  it("checks Aadhaar numbers with its own Verhoeff implementation, which agrees with the gateway's", () => {
+    expect(passesVerhoeff("2363")).toBe(true);
+    expect(isAadhaarNumber("694704838997")).toBe(true);
+    expect(isAadhaarNumber("4996 1234 5671")).toBe(true);
+    for (const bad of ["694704838998", "094704838997", "69470483899", "6947048389970", "69470483899x"]) expect(isAadhaarNumber(bad)).toBe(false);
+    // Two implementations written apart must agree on every number tried.
+    let n = 1234567;
+    for (let i = 0; i < 3000; i++) {
+      n = (n * 1103515245 + 12345) % 2 ** 31;
+      const candidate = String(200000000000 + (n % 800000000000)) ;
+      expect(isAadhaarNumber(candidate), candidate).toBe(isValidAadhaar(candidate));
+    }
+  });
+
+  it("imports nothing from the gateway's domain or adapters", () => {
+    const sources = import.meta.glob(["../../src/sandbox/umang/*.ts", "../../src/sandbox/index.ts", "../../src/sandbox/faults.ts"], {
+      query: "?raw",
+      import: "default",
+      eager: true,
+    }) as Record<string, string>;
+    expect(Object.keys(sources).length).toBeGreaterThan(5);
+    for (const [file, text] of Object.entries(sources)) {
+      const imports = [...text.matchAll(/from\s+"([^"]+)"/g)].map((m) => m[1]);
+      expect(imports.filter((i) => /\/(domain|adapters)\//.test(i)), file).toEqual([]);
+    }
+  });
+});
