@@ -29,3 +29,7 @@ CREATE TABLE `cron_runs` (
 	`error_kind` text,
 	`last_ok_at` text
 );
+--> statement-breakpoint
+CREATE INDEX `audit_log_target_idx` ON `audit_log` (`target_id`);--> statement-breakpoint
+CREATE INDEX `audit_log_request_idx` ON `audit_log` (`request_id`);--> statement-breakpoint
+CREATE INDEX `upstream_calls_request_idx` ON `upstream_calls` (`request_id`);
