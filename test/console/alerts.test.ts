@@ -86,7 +86,7 @@ describe("alerts from the 15-minute cron", () => {
   it("without a webhook, alerts are recorded only; the 15-minute schedule runs the job", async () => {
     await db().delete(alerts).run();
     const ctx = createExecutionContext();
-    await handleScheduled(createScheduledController({ cron: "*/15 * * * *", scheduledTime: Date.now() }), env, ctx).catch(() => undefined);
+    await handleScheduled(createScheduledController({ cron: "*/15 * * * *", scheduledTime: Date.now() }), env, ctx);
     await waitOnExecutionContext(ctx);
     const rows = await db().select().from(alerts).all();
     expect(rows.length).toBeGreaterThanOrEqual(1);

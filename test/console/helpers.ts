@@ -3,6 +3,7 @@ import { createDb } from "../../src/storage/db";
 import { claims } from "../../src/storage/schema/claims";
 import { deadLetters } from "../../src/storage/schema/dead-letters";
 import { upstreamCalls } from "../../src/storage/schema/upstream-calls";
+import { sha256Hex } from "../../src/domain/security/crypto";
 
 export const GATEWAY = "http://gateway.test";
 export const db = () => createDb(env.DB);
@@ -44,6 +45,9 @@ export const signInAdmin = async () => {
   if (!r.cookie) throw new Error(`admin sign-in failed: ${r.res.status}`);
   return r.cookie;
 };
+
+/** The console_sessions row id behind a session cookie ("amrit_console=<token>"). */
+export const sessionIdOf = async (cookie: string) => sha256Hex(`console-session:${cookie.split("=")[1]}`);
 
 /** The CSRF token a signed-in page embeds in its forms. */
 export function csrfOf(html: string): string {
