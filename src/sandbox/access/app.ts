@@ -11,7 +11,8 @@ import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK }
  *                                     a sign-in page: pick a person (or type an email); the stand-in
  *                                     signs an application token for them and sends the browser back
  *   GET  /cdn-cgi/access/logout       ends the stand-in's "session" (it keeps none) and says so
- *   POST /__sandbox/assertion         { email, aud, ttlSeconds?, issuer?, iat? } → { token }: tests
+ *   POST /__sandbox/assertion         { email | commonName, aud, ttlSeconds?, issuer?, iat? } → { token }:
+ *                                     tests (commonName: a service token, which carries no email)
  *
  * The token is what Access puts in `Cf-Access-Jwt-Assertion` and the `CF_Authorization` cookie:
  * RS256, `kid` in the header, claims iss (the team domain), aud (an array with the application's
@@ -55,10 +56,11 @@ export function createAccessSandbox(opts: AccessSandboxOptions = {}) {
     return `${u.origin}${u.pathname.slice(0, Math.max(0, at))}`;
   };
 
-  async function sign(claims: { email: string; aud: string; issuer: string; ttlSeconds?: number; iat?: number }) {
+  async function sign(claims: { email?: string; commonName?: string; aud: string; issuer: string; ttlSeconds?: number; iat?: number }) {
     const k = await keys();
     const iat = claims.iat ?? Math.floor(Date.now() / 1000);
-    return new SignJWT({ email: claims.email, type: "app", identity_nonce: crypto.randomUUID(), country: "IN" })
+    const who = claims.email ? { email: claims.email, identity_nonce: crypto.randomUUID(), country: "IN" } : { common_name: claims.commonName };
+    return new SignJWT({ ...who, type: "app" })
       .setProtectedHeader({ alg: "RS256", kid: k.kid, typ: "JWT" })
       .setIssuer(claims.issuer)
       .setAudience([claims.aud])
@@ -142,9 +144,9 @@ export function createAccessSandbox(opts: AccessSandboxOptions = {}) {
   );
 
   app.post("/__sandbox/assertion", async (c) => {
-    const b = (await c.req.json().catch(() => ({}))) as { email?: string; aud?: string; ttlSeconds?: number; issuer?: string; iat?: number };
-    if (!b.email || !b.aud) return c.json({ error: "email and aud are required" }, 400);
-    return c.json({ token: await sign({ email: b.email, aud: b.aud, issuer: b.issuer ?? teamOf(c), ttlSeconds: b.ttlSeconds, iat: b.iat }) });
+    const b = (await c.req.json().catch(() => ({}))) as { email?: string; commonName?: string; aud?: string; ttlSeconds?: number; issuer?: string; iat?: number };
+    if (!(b.email || b.commonName) || !b.aud) return c.json({ error: "email (or commonName) and aud are required" }, 400);
+    return c.json({ token: await sign({ email: b.email, commonName: b.commonName, aud: b.aud, issuer: b.issuer ?? teamOf(c), ttlSeconds: b.ttlSeconds, iat: b.iat }) });
   });
 
   return { app };
