@@ -1,5 +1,6 @@
 import type { FC } from "hono/jsx";
-import { Csrf, Flash } from "../layout";
+import { Csrf, Flash, ReadOnly } from "../layout";
+import { can, type ConsoleRole } from "../roles";
 import { IstRange, Older, ist } from "../components";
 import type { DeadLetterRow, SubjectState } from "../ops/dead-letters";
 
@@ -11,11 +12,10 @@ export const DeadLettersPage: FC<{
   items: { row: DeadLetterRow; subject: SubjectState }[];
   next: string | null;
   csrf: string;
-  /** The role may replay (operator or admin). */
-  canReplay: boolean;
+  role: ConsoleRole;
   ok?: string;
   error?: string;
-}> = ({ q, kinds = [], items, next, csrf, canReplay, ok, error }) => (
+}> = ({ q, kinds = [], items, next, csrf, role, ok, error }) => (
   <>
     <datalist id="dead-letter-kinds">
       {kinds.map((k) => (
@@ -80,7 +80,8 @@ export const DeadLettersPage: FC<{
     </div>
     {items.length === 0 ? <p class="muted">No dead letters match.</p> : null}
     <Older path="/console/dead-letters" q={q} next={next} />
-    {items.length && canReplay ? (
+    {items.length && !can(role, "dead_letter.replay") ? <ReadOnly role={role} needs="operator" /> : null}
+    {items.length && can(role, "dead_letter.replay") ? (
       <form method="post" action="/console/dead-letters/replay">
         <Csrf token={csrf} />
         {(["kind", "subjectId", "state", "from", "to"] as const).map((k) => (q[k] ? <input type="hidden" name={k} value={q[k]} /> : null))}

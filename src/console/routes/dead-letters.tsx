@@ -10,7 +10,6 @@ import { DeadLetterDetail } from "../pages/dead-letter";
 import { BulkReplayConfirm } from "../pages/bulk-replay-confirm";
 import { BulkReplayResult } from "../pages/bulk-replay-result";
 import { allow, istInput, pick, protectedForm, zodMessage } from "../form";
-import { can } from "../roles";
 import { page, type C } from "../render";
 import type { ConsoleEnv } from "../session";
 
@@ -21,10 +20,9 @@ export function registerDeadLetters(app: Hono<ConsoleEnv>) {
   app.get("/dead-letters", async (c) => {
     const q = pick(c.req.query(), ["kind", "queue", "subjectId", "state", "from", "to", "before"]);
     const session = c.get("session")!;
-    const canReplay = can(session.role, "dead_letter.replay");
     const filter = DeadLetterFilter.safeParse({ ...q, from: istInput(q.from), to: istInput(q.to) });
     if (!filter.success) {
-      return page(c, "Dead letters", "/console/dead-letters", <DeadLettersPage q={q} items={[]} next={null} csrf={session.csrf} canReplay={canReplay} error={zodMessage(filter.error)} />, 400);
+      return page(c, "Dead letters", "/console/dead-letters", <DeadLettersPage q={q} items={[]} next={null} csrf={session.csrf} role={session.role} error={zodMessage(filter.error)} />, 400);
     }
     const before = q.before ? decodeCursor(q.before, z.object({ createdAt: z.string(), id: z.string() })) : undefined;
     const db = c.get("services").db;
@@ -41,7 +39,7 @@ export function registerDeadLetters(app: Hono<ConsoleEnv>) {
         items={items.map((row) => ({ row, subject: subjectStateOf(states, row) }))}
         next={next ? encodeCursor(next) : null}
         csrf={session.csrf}
-        canReplay={canReplay}
+        role={session.role}
         ok={c.req.query("replayed") ? `Replayed ${c.req.query("replayed")}.` : undefined}
       />,
     );
