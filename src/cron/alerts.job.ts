@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { and, count, desc, eq, gte, sql } from "drizzle-orm";
+import { and, count, desc, eq, gte, lte, sql } from "drizzle-orm";
 import { cfg, defineConfig, type Env } from "../env";
 import { createDb, type Db } from "../storage/db";
 import { alerts, type AlertKind } from "../storage/schema/alerts";
@@ -65,7 +65,8 @@ export async function evaluateAlerts(env: Env, db: Db, now = Date.now()): Promis
       failures: failedCalls(),
     })
     .from(upstreamCalls)
-    .where(and(gte(upstreamCalls.at, since), sql`${upstreamCalls.portal} != 'webhook'`))
+    // The window ends at `now`: a check run for a given moment counts only what happened before it.
+    .where(and(gte(upstreamCalls.at, since), lte(upstreamCalls.at, new Date(now).toISOString()), sql`${upstreamCalls.portal} != 'webhook'`))
     .groupBy(upstreamCalls.portal)
     .all();
   const out: Condition[] = [];
@@ -183,6 +184,7 @@ export async function checkAlerts(env: Env, now = Date.now()): Promise<number> {
           eq(alerts.kind, cond.kind),
           eq(alerts.subject, cond.subject),
           gte(alerts.at, new Date(now - ALERT_REPEAT_MS).toISOString()),
+          lte(alerts.at, new Date(now).toISOString()),
           sql`${alerts.delivery} != 'failed'`,
         ),
       )
