@@ -4,6 +4,7 @@ import { GatewayError, statusOf } from "../http/errors";
 import { createLogger } from "../lib/logger";
 import { errorPage, type C } from "./render";
 import { requireSession, type ConsoleEnv } from "./session";
+import { accessEnabled, getAccessConfig } from "./access";
 import { registerSignIn } from "./routes/sign-in";
 import { overview } from "./routes/overview";
 import { registerRecords } from "./routes/records";
@@ -16,15 +17,25 @@ import { registerAlerts } from "./routes/alerts";
 import { registerClients } from "./routes/clients";
 import { registerOperations } from "./routes/operations";
 
-/** Security headers for every console answer: nothing cached, framed, scripted or sent elsewhere. */
+/**
+ * Security headers for every console answer: nothing cached, framed, scripted or sent elsewhere.
+ * Forms post to the console only; signing out may redirect to Cloudflare Access's logout, which the
+ * browser checks against form-action too.
+ */
 function hardenHeaders(c: C) {
+  let formAction = "'self'";
+  try {
+    if (accessEnabled(c.env)) formAction += ` ${new URL(getAccessConfig(c.env).CF_ACCESS_TEAM_DOMAIN).origin}`;
+  } catch {
+    /* misconfigured Access: forms stay on the console */
+  }
   c.header("Cache-Control", "no-store");
   c.header("X-Frame-Options", "DENY");
   c.header("X-Content-Type-Options", "nosniff");
   c.header("Referrer-Policy", "same-origin");
   c.header(
     "Content-Security-Policy",
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    `default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
   );
 }
 

@@ -153,6 +153,8 @@ describe("the console behind Cloudflare Access (the local stand-in signs the ass
     const out = await browseAs(A, token, "POST", "/console/sign-out", { form: { _csrf: csrfOf(page.text) } });
     expect(out.status).toBe(303);
     expect(out.headers.get("location")).toBe(`${team}/cdn-cgi/access/logout`);
+    // Browsers check a form's redirect against form-action: the console's CSP allows Access's origin for it.
+    expect(out.headers.get("content-security-policy")).toContain(`form-action 'self' ${new URL(team).origin};`);
     // Access would still hand the same token along until it expires: the console no longer takes it.
     const again = await browseAs(A, token, "GET", "/console");
     expect(again.status).toBe(401);
@@ -167,7 +169,9 @@ describe("the console behind Cloudflare Access (the local stand-in signs the ass
   it("the stand-in's sign-in page hands a verified token to the development callback, which sets CF_Authorization", async () => {
     const login = await fetch(`${team}/cdn-cgi/access/login/gateway.test?kid=${ACCESS_AUD}&redirect_url=${encodeURIComponent(`${GATEWAY}/console`)}`);
     expect(login.status).toBe(200);
-    expect(await login.text()).toContain('name="email"');
+    const form = await login.text();
+    expect(form).toContain('name="email"');
+    expect(form).toContain(`action="${team}/cdn-cgi/access/login"`);
     const signed = await fetch(`${team}/cdn-cgi/access/login`, {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },

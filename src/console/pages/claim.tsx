@@ -34,7 +34,7 @@ export const ClaimPage: FC<{ d: Detail; csrf: string; role: ConsoleRole; ok?: st
           ["Wire body SHA-256", d.submission ? <code>{d.submission.bodySha256}</code> : "not built yet (scheduled claims are built at delivery)"],
           ["Wire body built", d.submission ? ist(d.submission.generatedAt) : "–"],
           ["Owner (client)", c.ownerId],
-          ["Created", `${ist(c.createdAt)}${c.requestId ? ` by request ` : ""}`],
+          ["Created", ist(c.createdAt)],
           ["Request", c.requestId ? <a href={`/console/requests/${encodeURIComponent(c.requestId)}`}>{c.requestId}</a> : "–"],
           ["Last change", ist(c.updatedAt)],
         ]}

@@ -82,6 +82,8 @@ export function createAccessSandbox(opts: AccessSandboxOptions = {}) {
     const aud = c.req.query("kid") ?? "";
     const back = c.req.query("redirect_url") ?? "";
     const people = opts.people ?? [];
+    // Absolute: the page may sit at /login/<host>, where a relative "login" would not resolve here.
+    const action = `${teamOf(c)}/cdn-cgi/access/login`;
     return c.html(html`<!doctype html>
       <html lang="en">
         <head>
@@ -99,12 +101,12 @@ export function createAccessSandbox(opts: AccessSandboxOptions = {}) {
           <h1>Cloudflare Access (local stand-in)</h1>
           <p class="note">Development only: no password is asked. Real Access signs people in through your identity provider.</p>
           ${people.length
-            ? html`<form method="post" action="login">
+            ? html`<form method="post" action="${action}">
                 <input type="hidden" name="kid" value="${aud}" /><input type="hidden" name="redirect_url" value="${back}" />
                 ${people.map((p) => html`<button class="person" type="submit" name="email" value="${p.email}">${p.email}${p.note ? html` <span class="note">(${p.note})</span>` : ""}</button>`)}
               </form>`
             : ""}
-          <form method="post" action="login">
+          <form method="post" action="${action}">
             <input type="hidden" name="kid" value="${aud}" /><input type="hidden" name="redirect_url" value="${back}" />
             <label>Email<input type="email" name="email" required autocomplete="off" /></label>
             <button type="submit">Sign in</button>
