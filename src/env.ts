@@ -51,6 +51,11 @@ export interface Env {
   DATA_ENCRYPTION_KEY?: string;
   /** Optional operators' alert webhook (issue 6). */
   ALERT_WEBHOOK_URL?: string;
+  /** Cloudflare Access in front of /console: the team's URL and the application's AUD tag (both or neither). */
+  CF_ACCESS_TEAM_DOMAIN?: string;
+  CF_ACCESS_AUD?: string;
+  /** JSON `{ "<email>" | "*@<domain>": "viewer" | "operator" | "admin" }`: a person's console role. */
+  CONSOLE_ROLES?: string;
   [key: string]: unknown;
 }
 
