@@ -75,7 +75,8 @@ export const BacklogsPage: FC<{
         </table>
       </div>
 
-      <h2>Claims by status and time since their last change</h2>
+      <h2>Waiting claims by status and time since their last change</h2>
+      <p class="muted">Final statuses (ACCEPTED, REJECTED, CANCELLED) are counted per period on the overview.</p>
       <div class="scroll">
         <table>
           <thead>
