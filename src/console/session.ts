@@ -26,6 +26,8 @@ import { roleOf, type ConsoleRole } from "./roles";
  */
 export const SESSION_COOKIE = "amrit_console";
 export const SESSION_TTL_SECONDS = 8 * 3600;
+/** A break-glass sign-in (the admin key while Access is configured) is for an emergency: one hour. */
+export const BREAK_GLASS_TTL_SECONDS = 3600;
 /** Rows are kept this long past their expiry (the pruning job then deletes them). */
 export const SESSION_RETENTION_MS = 86_400_000;
 
@@ -66,7 +68,7 @@ const csrfOf = async (env: Env, sessionId: string) => (await hmac(signingKeys(en
 const cookieOptions = { path: "/console", httpOnly: true, secure: true, sameSite: "Strict" } as const;
 
 /** Signs in with the admin key or an operator client: a new row and a cookie holding its random token. */
-export async function startSession(c: C, principal: Principal, generation: number | null): Promise<void> {
+export async function startSession(c: C, principal: Principal, generation: number | null, ttlSeconds = SESSION_TTL_SECONDS): Promise<void> {
   const token = randomToken(32);
   const id = await sha256Hex(`console-session:${token}`);
   const now = Date.now();
@@ -80,10 +82,10 @@ export async function startSession(c: C, principal: Principal, generation: numbe
       generation: principal.kind === "client" ? generation : null,
       keyCheck: principal.kind === "admin" ? await adminKeyCheck(c.env, signingKeys(c.env)[0].secret) : null,
       createdAt: new Date(now).toISOString(),
-      expiresAt: new Date(now + SESSION_TTL_SECONDS * 1000).toISOString(),
+      expiresAt: new Date(now + ttlSeconds * 1000).toISOString(),
     })
     .run();
-  setCookie(c, SESSION_COOKIE, token, { ...cookieOptions, maxAge: SESSION_TTL_SECONDS });
+  setCookie(c, SESSION_COOKIE, token, { ...cookieOptions, maxAge: ttlSeconds });
 }
 
 /** Ends the session on the server (its row), then in the browser. */

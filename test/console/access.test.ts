@@ -133,6 +133,8 @@ describe("the console behind Cloudflare Access (the local stand-in signs the ass
     expect(page.text).toContain("Break-glass");
     const signIn = await browseAs(A, null, "POST", "/console/sign-in", { form: { key: env.ADMIN_API_KEY! }, origin: GATEWAY });
     expect(signIn.status).toBe(303);
+    // An emergency session: one hour, not eight.
+    expect(signIn.headers.get("set-cookie")).toMatch(/Max-Age=3600;/);
     const after = await db().select().from(alerts).where(eq(alerts.kind, "break_glass_sign_in")).all();
     expect(after.length).toBe(before.length + 1);
     expect(after.at(-1)).toMatchObject({ subject: "console", delivery: "not_configured" });

@@ -13,7 +13,7 @@ import { raiseBreakGlassAlert } from "../../cron/alerts.job";
 import { Document } from "../layout";
 import { SignInPage } from "../pages/sign-in";
 import { ACCESS_COOKIE, accessEnabled, accessLoginUrl, accessLogoutUrl, verifyAssertion } from "../access";
-import { endSession, lookupSession, requireSession, sameOrigin, startSession, type ConsoleEnv, type NoSession } from "../session";
+import { BREAK_GLASS_TTL_SECONDS, SESSION_TTL_SECONDS, endSession, lookupSession, requireSession, sameOrigin, startSession, type ConsoleEnv, type NoSession } from "../session";
 import { formOf, protectedForm } from "../form";
 import type { C } from "../render";
 import { setCookie } from "hono/cookie";
@@ -108,9 +108,9 @@ export function registerSignIn(app: Hono<ConsoleEnv>, overview: (c: C) => Promis
       await failures.record();
       return signInPage(c, null, { error: result.refused }, 401);
     }
-    await startSession(c, result.principal, result.generation);
-    const db = c.get("services").db;
     const breakGlass = accessMode && result.principal.kind === "admin";
+    await startSession(c, result.principal, result.generation, breakGlass ? BREAK_GLASS_TTL_SECONDS : SESSION_TTL_SECONDS);
+    const db = c.get("services").db;
     await auditInsert(db, {
       actor: actorOf(result.principal),
       action: breakGlass ? "console.break_glass_sign_in" : "console.sign_in",
