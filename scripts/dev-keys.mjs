@@ -11,6 +11,27 @@ export function rsaPair() {
   };
 }
 
+/** The people the local Cloudflare Access stand-in offers, one per console role (development only). */
+export const DEV_PEOPLE = [
+  { email: "viewer@amrit.local", role: "viewer" },
+  { email: "operator@amrit.local", role: "operator" },
+  { email: "admin@amrit.local", role: "admin" },
+];
+
+/**
+ * The console's Cloudflare Access settings for a local run: the sandbox's stand-in as the team
+ * domain, a random application tag, and a role for each development person. Kept apart from
+ * `gateway` so the Worker tests (which take `gateway` as bindings) sign in without Access unless a
+ * test switches it on.
+ */
+export function devAccessVars(sandboxUrl) {
+  return {
+    CF_ACCESS_TEAM_DOMAIN: `${sandboxUrl}/access`,
+    CF_ACCESS_AUD: `dev-${randomBytes(16).toString("hex")}`,
+    CONSOLE_ROLES: JSON.stringify(Object.fromEntries(DEV_PEOPLE.map((p) => [p.email, p.role]))),
+  };
+}
+
 /** Everything the gateway and the sandbox need to talk to each other, for one machine or one test run. */
 export function generateDevKeys({ gatewayUrl, sandboxUrl }) {
   const gateway = rsaPair();
@@ -38,6 +59,7 @@ export function generateDevKeys({ gatewayUrl, sandboxUrl }) {
       IFIX_TRUSTED_KEYS: JSON.stringify({ [ifixSenderId]: [ifix.publicPem] }),
       DATA_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
     },
+    access: devAccessVars(sandboxUrl),
     sandbox: {
       ifixSenderId,
       ifixPrivatePem: ifix.privatePem,
@@ -57,8 +79,8 @@ const toDevVars = (vars) =>
 
 /**
  * The two .dev.vars files for a local gateway + sandbox pair: the gateway's (ENVIRONMENT=development,
- * its keys, any extra variables) and the sandbox's (SANDBOX_CONFIG: the credentials and keys it shares
- * with the gateway).
+ * its keys, the console's Access settings, any extra variables) and the sandbox's (SANDBOX_CONFIG:
+ * the credentials and keys it shares with the gateway, and the people the Access stand-in offers).
  */
 export function devVarsFiles(keys, extraGatewayVars = {}) {
   const sandboxConfig = {
@@ -69,11 +91,12 @@ export function devVarsFiles(keys, extraGatewayVars = {}) {
       privateKeyPem: keys.sandbox.ifixPrivatePem,
       trustedKeys: { [keys.sandbox.gatewaySenderId]: [keys.sandbox.gatewayPublicPem] },
     },
+    access: { people: DEV_PEOPLE.map((p) => ({ email: p.email, note: p.role })) },
   };
   return {
     gateway:
       "# Development only: written with fresh random keys. Never use these anywhere else.\n" +
-      toDevVars({ ENVIRONMENT: "development", ...keys.gateway, ...extraGatewayVars }),
+      toDevVars({ ENVIRONMENT: "development", ...keys.gateway, ...(keys.access ?? {}), ...extraGatewayVars }),
     sandbox: "# Development only.\n" + toDevVars({ SANDBOX_CONFIG: JSON.stringify(sandboxConfig) }),
   };
 }

@@ -5,10 +5,10 @@
 //     with scheduled handlers reachable (--test-scheduled)
 //  4. loads the sample activity catalogue and prints a demo client with a working token
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { devVarsFiles, generateDevKeys, parseDevVars } from "./dev-keys.mjs";
+import { DEV_PEOPLE, devAccessVars, devVarsFiles, generateDevKeys, parseDevVars } from "./dev-keys.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 8787);
@@ -28,6 +28,15 @@ if (!existsSync(gatewayVars) || !existsSync(sandboxVars)) {
   writeFileSync(gatewayVars, files.gateway);
   writeFileSync(sandboxVars, files.sandbox);
   console.log("[start] wrote development keys to .dev.vars and src/sandbox/.dev.vars");
+}
+// .dev.vars written before the console had Cloudflare Access: add the local stand-in's settings.
+if (!parseDevVars(readFileSync(gatewayVars, "utf8")).CF_ACCESS_AUD) {
+  const access = devAccessVars(sandboxUrl);
+  appendFileSync(gatewayVars, Object.entries(access).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n");
+  const sandboxConfig = JSON.parse(parseDevVars(readFileSync(sandboxVars, "utf8")).SANDBOX_CONFIG ?? "{}");
+  sandboxConfig.access = { people: DEV_PEOPLE.map((p) => ({ email: p.email, note: p.role })) };
+  writeFileSync(sandboxVars, `# Development only.\nSANDBOX_CONFIG='${JSON.stringify(sandboxConfig)}'\n`);
+  console.log("[start] added the console's Cloudflare Access stand-in settings to .dev.vars");
 }
 const vars = parseDevVars(readFileSync(gatewayVars, "utf8"));
 
@@ -65,6 +74,18 @@ process.on("SIGTERM", () => shutdown(0));
 
 run("sandbox", ["dev", "-c", "src/sandbox/wrangler.jsonc", "--ip", "127.0.0.1", "--port", String(SANDBOX_PORT), "--inspector-port", SANDBOX_INSPECTOR_PORT, "--show-interactive-dev-session=false"]);
 run("gateway", ["dev", "--ip", "127.0.0.1", "--port", String(GATEWAY_PORT), "--test-scheduled", "--inspector-port", GATEWAY_INSPECTOR_PORT, "--show-interactive-dev-session=false"]);
+
+/** The people CONSOLE_ROLES gives a role, one line each, for the banner. */
+function consolePeople(v) {
+  let roles = {};
+  try {
+    roles = JSON.parse(v.CONSOLE_ROLES ?? "{}");
+  } catch {
+    /* shown as none */
+  }
+  const lines = Object.entries(roles).map(([email, role]) => `       ${email.padEnd(26)} ${role}`);
+  return lines.length ? lines.join("\n") : "       (CONSOLE_ROLES names nobody)";
+}
 
 async function waitFor(url, ms = 90_000) {
   const until = Date.now() + ms;
@@ -106,7 +127,11 @@ try {
 ──────────────────────────────────────────────────────────────────────────────
  AMRIT edge gateway   ${gatewayUrl}      (sandbox portals: ${sandboxUrl})
    API reference      ${gatewayUrl}/docs      OpenAPI: ${gatewayUrl}/openapi.json
-   Operators' console ${gatewayUrl}/console   (sign in with the admin key)
+   Operators' console ${gatewayUrl}/console
+     signs people in through the local Cloudflare Access stand-in (${vars.CF_ACCESS_TEAM_DOMAIN ?? `${sandboxUrl}/access`}):
+     open the console, choose "Sign in with Cloudflare Access", and pick
+${consolePeople(vars)}
+     the admin key (ADMIN_API_KEY in .dev.vars) is the break-glass sign-in: using it raises an alert
 
  Demo client (shown once; development only)
    clientId      ${demo.clientId}

@@ -86,3 +86,69 @@ export const ClaimsChart: FC<{ periods: string[]; cells: ClaimsCell[] }> = ({ pe
     </figure>
   );
 };
+
+export interface Series {
+  label: string;
+  colour: string;
+  points: { t: number; v: number }[];
+}
+
+/**
+ * Backlogs over the last 24 hours as lines (inline SVG, no script): time along the bottom in IST
+ * hours, depth up the side. Each series also gets a text summary for screen readers.
+ */
+export const BacklogChart: FC<{ series: Series[]; now: number }> = ({ series, now }) => {
+  const W = 640;
+  const H = 220;
+  const left = 44;
+  const right = 10;
+  const top = 12;
+  const bottom = 30;
+  const from = now - 86_400_000;
+  const max = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.v)));
+  const x = (t: number) => left + ((t - from) / 86_400_000) * (W - left - right);
+  const y = (v: number) => top + (H - top - bottom) * (1 - v / max);
+  const ticks = [...new Set([0, Math.ceil(max / 2), max])];
+  const hours = [0, 6, 12, 18, 24].map((h) => from + h * 3_600_000);
+  const istHour = (t: number) => `${String(new Date(t + 19_800_000).getUTCHours()).padStart(2, "0")}:${String(new Date(t + 19_800_000).getUTCMinutes()).padStart(2, "0")}`;
+  const summary = series.map((s) => `${s.label}: now ${s.points.at(-1)?.v ?? 0}, most ${Math.max(0, ...s.points.map((p) => p.v))}`).join("; ");
+  return (
+    <figure style="margin:0">
+      <svg viewBox={`0 0 ${W} ${H + 22}`} width="100%" role="img" aria-labelledby="backlog-chart-title backlog-chart-desc" style="max-width:720px;background:#fff;border:1px solid #e3e8ee;border-radius:8px">
+        <title id="backlog-chart-title">Backlogs over the last 24 hours</title>
+        <desc id="backlog-chart-desc">{summary}</desc>
+        {ticks.map((t) => (
+          <g>
+            <line x1={left} x2={W - right} y1={y(t)} y2={y(t)} stroke="#e3e8ee" />
+            <text x={left - 6} y={y(t) + 4} font-size="11" text-anchor="end" fill="#5d6977">
+              {t}
+            </text>
+          </g>
+        ))}
+        {hours.map((t) => (
+          <text x={x(t)} y={H - bottom + 16} font-size="11" text-anchor="middle" fill="#5d6977">
+            {istHour(t)}
+          </text>
+        ))}
+        {series.map((s) =>
+          s.points.length === 1 ? (
+            <circle cx={x(s.points[0].t)} cy={y(s.points[0].v)} r="3" fill={s.colour} />
+          ) : (
+            <polyline fill="none" stroke={s.colour} stroke-width="2" points={s.points.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(" ")}>
+              <title>{s.label}</title>
+            </polyline>
+          ),
+        )}
+        {series.map((s, i) => (
+          <g>
+            <rect x={left + i * 120} y={H + 4} width="10" height="10" fill={s.colour} />
+            <text x={left + i * 120 + 14} y={H + 13} font-size="10.5" fill="#1c2430">
+              {s.label}
+            </text>
+          </g>
+        ))}
+      </svg>
+      <figcaption class="muted">Sampled every 15 minutes by the cron; times in IST.</figcaption>
+    </figure>
+  );
+};

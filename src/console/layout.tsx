@@ -1,5 +1,6 @@
 import type { Child, FC } from "hono/jsx";
 import type { Principal } from "../http/context";
+import type { ConsoleRole } from "./roles";
 
 // One small stylesheet, inline: no CDN, works offline, readable on a phone and a laptop.
 const CSS = `
@@ -23,24 +24,34 @@ button.secondary,.button.secondary{background:#fff;color:#12355b}button.danger{b
 .flash{background:#dff6dd;border:1px solid #8cc98a;padding:.6rem .8rem;border-radius:6px;margin:.6rem 0}
 .error{background:#fde7e9;border:1px solid #e59aa0;padding:.6rem .8rem;border-radius:6px;margin:.6rem 0}
 pre{background:#0f1b2a;color:#e6edf3;padding:.6rem;border-radius:6px;overflow:auto;max-height:22rem;font-size:.8rem;white-space:pre-wrap;word-break:break-word}
-.muted{color:#6a7685;font-size:.85rem}.pager{margin:.7rem 0;display:flex;gap:.6rem}
+.muted{color:#5d6977;font-size:.85rem}.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}.pager{margin:.7rem 0;display:flex;gap:.6rem}
 .signin{max-width:420px;margin:3rem auto;background:#fff;border:1px solid #e3e8ee;border-radius:10px;padding:1.2rem}
 .signin form{display:flex;flex-direction:column;gap:.6rem}.signin fieldset{border:1px solid #e3e8ee;border-radius:6px;display:flex;flex-direction:column;gap:.5rem}
 svg text{font-family:inherit}
-@media (max-width:640px){main{padding:.6rem}th,td{padding:.3rem}header form{margin-left:0}}
+a{color:#0b4f8a}a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,textarea:focus-visible,summary:focus-visible{outline:3px solid #f0a30a;outline-offset:2px}
+.skip{position:absolute;left:-999px;top:0;background:#fff;color:#12355b;padding:.4rem .7rem;z-index:10}.skip:focus{left:.5rem}
+header form.find{margin-left:0}header form.find input{width:14rem;max-width:60vw;padding:.25rem .4rem}header form.find label{color:#dce8f5}
+.role{display:inline-block;background:#fff;color:#12355b;border-radius:3px;padding:0 .35rem;font-size:.75rem;font-weight:600;margin-left:.3rem}
+.actions{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-end;margin:.6rem 0}.actions form{background:#fff;border:1px solid #e3e8ee;border-radius:8px;padding:.6rem;display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}
+.secret{font-family:ui-monospace,monospace;background:#fff4ce;padding:.15rem .3rem;border-radius:3px;word-break:break-all}
+fieldset.scopes{display:flex;flex-wrap:wrap;gap:.3rem 1rem;border:1px solid #e3e8ee;border-radius:6px}fieldset.scopes label{flex-direction:row;gap:.3rem;align-items:center;font-size:.85rem;color:#1c2430}
+@media (max-width:640px){main{padding:.6rem}th,td{padding:.3rem}header form{margin-left:0}header nav{display:flex;flex-wrap:wrap;gap:.1rem}}
 `;
 
 export const NAV = [
   ["/console", "Overview"],
+  ["/console/backlogs", "Queues"],
   ["/console/transactions", "Transactions"],
   ["/console/dead-letters", "Dead letters"],
   ["/console/reconciliation", "Reconciliation"],
   ["/console/payments", "Payments"],
-  ["/console/audit", "Audit"],
+  ["/console/clients", "Clients"],
   ["/console/alerts", "Alerts"],
+  ["/console/configuration", "Configuration"],
+  ["/console/audit", "Audit"],
 ] as const;
 
-export const who = (p: Principal) => (p.kind === "admin" ? "admin key" : `${p.name} (${p.id})`);
+export const who = (p: Principal) => (p.kind === "admin" ? "admin key" : p.kind === "person" ? p.email : `${p.name} (${p.id})`);
 
 export const Document: FC<{ title: string; children?: Child }> = ({ title, children }) => (
   <html lang="en">
@@ -55,30 +66,51 @@ export const Document: FC<{ title: string; children?: Child }> = ({ title, child
   </html>
 );
 
-export const Layout: FC<{ title: string; path: string; principal: Principal; csrf: string; children?: Child }> = (p) => (
+export const Layout: FC<{ title: string; path: string; principal: Principal; role: ConsoleRole; csrf: string; children?: Child }> = (p) => (
   <Document title={p.title}>
+    <a class="skip" href="#main">
+      Skip to content
+    </a>
     <header>
       <strong>AMRIT gateway</strong>
-      <nav>
+      <nav aria-label="Console sections">
         {NAV.map(([href, label]) => (
           <a href={href} aria-current={p.path === href ? "page" : undefined}>
             {label}
           </a>
         ))}
       </nav>
+      <form class="find" method="get" action="/console/find" role="search">
+        <label>
+          <span class="sr">Find by id</span>
+          <input type="search" name="q" placeholder="Find a claim, message, PI or request id" maxlength={200} />
+        </label>
+      </form>
       <form method="post" action="/console/sign-out">
-        <span class="who">{who(p.principal)}</span>
+        <span class="who">
+          {who(p.principal)}
+          <span class="role" title="Your console role">
+            {p.role}
+          </span>
+        </span>
         <input type="hidden" name="_csrf" value={p.csrf} />
         <button class="secondary" type="submit">
           Sign out
         </button>
       </form>
     </header>
-    <main>
+    <main id="main" tabindex={-1}>
       <h1>{p.title}</h1>
       {p.children}
     </main>
   </Document>
+);
+
+/** Says why a form is missing: the role reads but may not change this. */
+export const ReadOnly: FC<{ role: ConsoleRole; needs: ConsoleRole }> = ({ role, needs }) => (
+  <p class="muted">
+    Your role ({role}) can read this but not change it; changes here need the {needs} role.
+  </p>
 );
 
 export const Csrf: FC<{ token: string }> = ({ token }) => <input type="hidden" name="_csrf" value={token} />;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { and, count, desc, eq, gte, sql } from "drizzle-orm";
+import { and, count, desc, eq, gte, lte, sql } from "drizzle-orm";
 import { cfg, defineConfig, type Env } from "../env";
 import { createDb, type Db } from "../storage/db";
 import { alerts, type AlertKind } from "../storage/schema/alerts";
@@ -61,7 +61,8 @@ export async function evaluateAlerts(env: Env, db: Db, now = Date.now()): Promis
       failures: failedCalls(),
     })
     .from(upstreamCalls)
-    .where(and(gte(upstreamCalls.at, since), sql`${upstreamCalls.portal} != 'webhook'`))
+    // The window ends at `now`: a check run for a given moment counts only what happened before it.
+    .where(and(gte(upstreamCalls.at, since), lte(upstreamCalls.at, new Date(now).toISOString()), sql`${upstreamCalls.portal} != 'webhook'`))
     .groupBy(upstreamCalls.portal)
     .all();
   const out: Condition[] = [];
@@ -93,10 +94,72 @@ export async function evaluateAlerts(env: Env, db: Db, now = Date.now()): Promis
   return out;
 }
 
+/** The rules the 15-minute check applies, with their thresholds from configuration (the console shows them). */
+export function alertRules(env: Env) {
+  const c = getAlertConfig(env);
+  return {
+    webhookConfigured: !!c.ALERT_WEBHOOK_URL,
+    signed: !!c.ALERT_WEBHOOK_SECRET,
+    rules: [
+      {
+        kind: "upstream_failure_rate" as const,
+        when: `a portal's failed calls (retry, failed, timeout, network) reach ${(c.ALERT_FAILURE_RATE / 100).toFixed(1)}% of its calls in the last 15 minutes, once it has made at least ${c.ALERT_MIN_CALLS}`,
+        config: ["ALERT_FAILURE_RATE", "ALERT_MIN_CALLS"],
+      },
+      {
+        kind: "dead_letters" as const,
+        when: `${c.ALERT_DEAD_LETTERS} or more dead letters wait for an operator (not replayed, or failed again since)`,
+        config: ["ALERT_DEAD_LETTERS"],
+      },
+      {
+        kind: "break_glass_sign_in" as const,
+        when: "someone signs in to the console with the admin key while Cloudflare Access is configured (at once, every time)",
+        config: ["CF_ACCESS_TEAM_DOMAIN", "CF_ACCESS_AUD"],
+      },
+    ],
+    repeat: "a failure-rate or backlog alert is not sent again within an hour while its condition persists; a failed webhook post is tried again on the next run",
+  };
+}
+
 /**
- * The 15-minute alert check: each condition that holds is posted to ALERT_WEBHOOK_URL (JSON, signed
- * with ALERT_WEBHOOK_SECRET when set) and recorded in `alerts`, unless the same alert was raised in
- * the last hour (the condition persists: no re-send). Without a webhook, alerts are recorded only.
+ * Posts one alert to ALERT_WEBHOOK_URL (JSON, signed with ALERT_WEBHOOK_SECRET when set) and records
+ * it in `alerts` (and the post in the transaction log). Without a webhook, it is recorded only.
+ */
+export async function deliverAlert(env: Env, db: Db, cond: Condition, now = Date.now()): Promise<{ delivery: "sent" | "failed" | "not_configured"; httpStatus: number | null }> {
+  const c = getAlertConfig(env);
+  const at = new Date(now).toISOString();
+  let delivery: "sent" | "failed" | "not_configured" = "not_configured";
+  let httpStatus: number | null = null;
+  if (c.ALERT_WEBHOOK_URL) {
+    const body = JSON.stringify({ type: "amrit.gateway.alert", at, ...cond });
+    const headers: Record<string, string> = { "Content-Type": "application/json", "User-Agent": "amrit-edge-gateway/alerts" };
+    if (c.ALERT_WEBHOOK_SECRET) headers["X-Amrit-Signature"] = `sha256=${await hmacSha256Hex(c.ALERT_WEBHOOK_SECRET, body)}`;
+    const started = Date.now();
+    try {
+      const res = await fetch(c.ALERT_WEBHOOK_URL, { method: "POST", headers, body, signal: AbortSignal.timeout(10_000) });
+      httpStatus = res.status;
+      await res.body?.cancel();
+      delivery = res.ok ? "sent" : "failed";
+    } catch {
+      delivery = "failed";
+    }
+    await recordUpstreamCall(db, {
+      portal: "webhook",
+      operation: "alert",
+      subjectId: cond.subject,
+      outcome: delivery === "sent" ? "ok" : httpStatus ? "failed" : "network",
+      httpStatus,
+      durationMs: Date.now() - started,
+    });
+  }
+  await db.insert(alerts).values({ at, kind: cond.kind, subject: cond.subject, value: cond.value, threshold: cond.threshold, message: cond.message, delivery, httpStatus });
+  createLogger({ job: "alerts" }).warn("alert raised", { kind: cond.kind, subject: cond.subject, delivery });
+  return { delivery, httpStatus };
+}
+
+/**
+ * The 15-minute alert check: each condition that holds is delivered (deliverAlert), unless the same
+ * alert was raised in the last hour (the condition persists: no re-send).
  */
 export async function runAlerts(_controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
   await checkAlerts(env);
@@ -105,8 +168,6 @@ export async function runAlerts(_controller: ScheduledController, env: Env, _ctx
 /** One alert check at `now`; answers how many alerts were raised (sent or recorded). */
 export async function checkAlerts(env: Env, now = Date.now()): Promise<number> {
   const db = createDb(env.DB);
-  const c = getAlertConfig(env);
-  const log = createLogger({ job: "alerts" });
   const conditions = await evaluateAlerts(env, db, now);
   let raised = 0;
   for (const cond of conditions) {
@@ -119,6 +180,7 @@ export async function checkAlerts(env: Env, now = Date.now()): Promise<number> {
           eq(alerts.kind, cond.kind),
           eq(alerts.subject, cond.subject),
           gte(alerts.at, new Date(now - ALERT_REPEAT_MS).toISOString()),
+          lte(alerts.at, new Date(now).toISOString()),
           sql`${alerts.delivery} != 'failed'`,
         ),
       )
@@ -126,34 +188,24 @@ export async function checkAlerts(env: Env, now = Date.now()): Promise<number> {
       .limit(1)
       .get();
     if (recent) continue;
-    const at = new Date(now).toISOString();
-    let delivery: "sent" | "failed" | "not_configured" = "not_configured";
-    let httpStatus: number | null = null;
-    if (c.ALERT_WEBHOOK_URL) {
-      const body = JSON.stringify({ type: "amrit.gateway.alert", at, ...cond });
-      const headers: Record<string, string> = { "Content-Type": "application/json", "User-Agent": "amrit-edge-gateway/alerts" };
-      if (c.ALERT_WEBHOOK_SECRET) headers["X-Amrit-Signature"] = `sha256=${await hmacSha256Hex(c.ALERT_WEBHOOK_SECRET, body)}`;
-      const started = Date.now();
-      try {
-        const res = await fetch(c.ALERT_WEBHOOK_URL, { method: "POST", headers, body, signal: AbortSignal.timeout(10_000) });
-        httpStatus = res.status;
-        await res.body?.cancel();
-        delivery = res.ok ? "sent" : "failed";
-      } catch {
-        delivery = "failed";
-      }
-      await recordUpstreamCall(db, {
-        portal: "webhook",
-        operation: "alert",
-        subjectId: cond.subject,
-        outcome: delivery === "sent" ? "ok" : httpStatus ? "failed" : "network",
-        httpStatus,
-        durationMs: Date.now() - started,
-      });
-    }
-    await db.insert(alerts).values({ at, kind: cond.kind, subject: cond.subject, value: cond.value, threshold: cond.threshold, message: cond.message, delivery, httpStatus });
-    log.warn("alert raised", { kind: cond.kind, subject: cond.subject, delivery });
+    await deliverAlert(env, db, cond, now);
     raised++;
   }
   return raised;
+}
+
+/** The admin key signed in to the console while Access is configured: every use alerts at once. */
+export async function raiseBreakGlassAlert(env: Env, db: Db, requestId: string | null) {
+  return deliverAlert(env, db, {
+    kind: "break_glass_sign_in",
+    subject: "console",
+    value: 1,
+    threshold: 1,
+    message: `the admin key was used to sign in to the console (break-glass) although Cloudflare Access is configured; request ${requestId ?? "?"}`,
+  });
+}
+
+/** The console's test button: one alert of kind `test`, through the same path as real ones. */
+export async function sendTestAlert(env: Env, db: Db, actor: string) {
+  return deliverAlert(env, db, { kind: "test", subject: "console", value: 0, threshold: 0, message: `test alert sent from the console by ${actor}` });
 }

@@ -4,10 +4,17 @@ import type { Db } from "../storage/db";
 import type { ClientRecord } from "../domain/client-directory";
 import { ALL_TENANTS } from "../domain/security/scopes";
 
-/** Who is calling. Admin = ADMIN_API_KEY; clients carry scopes and tenants (CONTRACT §4). */
+/** A named person's role in the operators' console (CONTRACT §10). */
+export type ConsoleRole = "viewer" | "operator" | "admin";
+
+/**
+ * Who is calling. Admin = ADMIN_API_KEY; clients carry scopes and tenants (CONTRACT §4); a person
+ * (console only, signed in through Cloudflare Access) carries no scopes: the JSON API never admits one.
+ */
 export type Principal =
   | { kind: "admin"; id: "admin"; tenants: readonly string[] }
-  | { kind: "client"; id: string; name: string; scopes: string[]; tenants: readonly string[] };
+  | { kind: "client"; id: string; name: string; scopes: string[]; tenants: readonly string[] }
+  | { kind: "person"; id: string; name: string; email: string; role: ConsoleRole; scopes: string[]; tenants: readonly string[] };
 
 /** The admin key reaches every tenant. */
 export const ADMIN_PRINCIPAL: Principal = Object.freeze({ kind: "admin", id: "admin", tenants: Object.freeze([ALL_TENANTS]) });
@@ -39,7 +46,9 @@ export interface AppEnv {
   };
 }
 
-export const actorOf = (p: Principal | undefined): string => (!p ? "anonymous" : p.kind === "admin" ? "admin" : `client:${p.id}`);
+/** The audit log's "who": a person is their email (CONTRACT §10). */
+export const actorOf = (p: Principal | undefined): string =>
+  !p ? "anonymous" : p.kind === "admin" ? "admin" : p.kind === "person" ? p.email : `client:${p.id}`;
 
 /** The client id that owns what a principal creates; admin-created resources belong to "admin". */
 export const ownerOf = (p: Principal): string => p.id;

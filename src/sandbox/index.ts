@@ -3,6 +3,7 @@ import { DroppedConnection, FaultController, type Faults } from "./faults";
 import { createAssamSandbox, type AssamSandboxOptions } from "./assam/app";
 import { createUmangSandbox, type UmangSandboxOptions } from "./umang/app";
 import { createIfixSandbox, type IfixSandboxOptions } from "./ifix/app";
+import { createAccessSandbox, type AccessSandboxOptions } from "./access/app";
 
 export type Portal = "assam" | "umang" | "ifix";
 export const PORTALS: Portal[] = ["assam", "umang", "ifix"];
@@ -11,6 +12,8 @@ export interface SandboxOptions {
   assam?: AssamSandboxOptions;
   umang?: UmangSandboxOptions;
   ifix?: IfixSandboxOptions;
+  /** The local Cloudflare Access stand-in (console sign-in). */
+  access?: AccessSandboxOptions;
   /** Initial faults per portal. */
   faults?: Partial<Record<Portal, Partial<Faults>>>;
 }
@@ -20,6 +23,7 @@ export interface SandboxOptions {
  *   /assam/...  seed 000 (auth/token, api/v1/submissions)
  *   /umang/ws1/1.0/<op>  seed 001
  *   /ifix/ifix/v1/<type>  seed 002
+ *   /access/cdn-cgi/access/certs  a local Cloudflare Access stand-in (console sign-in, issue 13)
  * plus control routes:
  *   PUT    /__sandbox/faults/<portal>   set faults (JSON Faults)
  *   DELETE /__sandbox/faults            clear all faults and counters
@@ -68,6 +72,7 @@ export function createSandbox(opts: SandboxOptions = {}) {
   app.route("/assam", guarded("assam", assam.app));
   app.route("/umang", guarded("umang", umang.app));
   app.route("/ifix", guarded("ifix", ifix.app));
+  app.route("/access", createAccessSandbox(opts.access).app);
   app.onError((err, c) => {
     if (err instanceof DroppedConnection) throw err;
     return c.text("Internal Server Error", 500);

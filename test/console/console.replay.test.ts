@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { and, eq } from "drizzle-orm";
 import { env } from "cloudflare:workers";
-import { call, createClient } from "../helpers/gateway";
+import { call, createClient, tokenFor } from "../helpers/gateway";
 import { clearFaults, setFaults } from "../helpers/sandbox";
 import { browse, csrfOf, db, now, seedDeadLetter, seedFailedClaim, signInAdmin } from "./helpers";
 import { claims } from "../../src/storage/schema/claims";
@@ -177,7 +177,9 @@ describe("payment instructions stuck after an ambiguous delivery", () => {
   it("are listed, and an operator's FAILED releases the funds once, audited", async () => {
     await setFaults("ifix", { errorRate: 1 });
     const tenantId = `pb.t${crypto.randomUUID().slice(0, 8)}`;
-    const funds = await createClient(["funds:write", "funds:read"], "treasury");
+    // Every tenant (CONTRACT v3 §4: a client without tenants touches no funds).
+    const made = await call("POST", "/v1/admin/clients", { admin: true, body: { name: "treasury", scopes: ["funds:write", "funds:read"], tenants: ["*"] } });
+    const funds = { ...made.json, token: await tokenFor(made.json.clientId, made.json.clientSecret) };
     const allot = await call("POST", "/v1/funds/allotments", {
       token: funds.token,
       body: { txnId: `VA-${crypto.randomUUID()}`, tenantId, headOfAccount: "2210-01", ssuCode: "SSU1", type: "INITIAL_ALLOTMENT", amount: 1000 },

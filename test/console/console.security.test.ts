@@ -8,7 +8,12 @@ import { call, createClient } from "../helpers/gateway";
 import { createRouter } from "../../src/http/router";
 import { OPENAPI_INFO } from "../../src/http/app";
 import { registerOpsRoutes } from "../../src/http/routes/ops";
-import { GATEWAY, browse, csrfOf, signIn, signInAdmin } from "./helpers";
+import { and, eq } from "drizzle-orm";
+import { sha256Hex } from "../../src/domain/security/crypto";
+import { consoleSessions } from "../../src/storage/schema/console-sessions";
+import { auditLog } from "../../src/storage/schema/audit-log";
+import { pruneSessions } from "../../src/console/session";
+import { GATEWAY, browse, csrfOf, db, sessionIdOf, signIn, signInAdmin } from "./helpers";
 
 describe("console sign-in and sessions", () => {
   it("shows the sign-in form without a session, and sends other pages there", async () => {
@@ -56,15 +61,23 @@ describe("console sign-in and sessions", () => {
     expect((await call("GET", "/v1/admin/dead-letters", { token: jwt })).status).toBe(401);
   });
 
-  it("a tampered or foreign cookie is no session", async () => {
+  it("a tampered or foreign cookie is no session, and an old-style signed session token is none either", async () => {
     const cookie = await signInAdmin();
     const [name, value] = cookie.split("=");
-    const parts = value.split(".");
-    const payload = JSON.parse(atob(parts[1].replace(/-/g, "+").replace(/_/g, "/")));
-    payload.sub = "someone";
-    const forged = `${parts[0]}.${btoa(JSON.stringify(payload)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_")}.${parts[2]}`;
-    expect((await browse("GET", "/console/audit", { cookie: `${name}=${forged}` })).status).toBe(303);
+    const flipped = `${value.slice(0, -1)}${value.endsWith("A") ? "B" : "A"}`;
+    expect((await browse("GET", "/console/audit", { cookie: `${name}=${flipped}` })).status).toBe(303);
     expect((await browse("GET", "/console/audit", { cookie: `${name}=garbage` })).status).toBe(303);
+    // A session token signed with the gateway's own key, as sessions used to be: no row, no session.
+    const [key] = signingKeys(env);
+    const forged = await new SignJWT({ kind: "admin", csrf: "x".repeat(32) })
+      .setProtectedHeader({ alg: "HS256", kid: key.kid, typ: "JWT" })
+      .setSubject("admin")
+      .setIssuer("amrit-edge-gateway")
+      .setAudience("amrit-edge-gateway/console")
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(key.secret);
+    expect((await browse("GET", "/console/audit", { cookie: `${name}=${forged}` })).status).toBe(303);
   });
 
   it("admits an operator client by API key and by client id + secret; refuses a client without ops", async () => {
@@ -149,30 +162,54 @@ describe("console sign-in and sessions", () => {
     const get = (e: typeof env) => app.fetch(new Request(`${GATEWAY}/console/audit`, { headers: { Cookie: cookie } }), e, createExecutionContext());
     expect((await get(env)).status).toBe(200);
     expect((await get({ ...env, ADMIN_API_KEY: "a-different-admin-key-after-rotation" } as typeof env)).status).toBe(303);
+    expect((await get(env)).status).toBe(200);
 
-    const [key] = signingKeys(env);
-    const past = Math.floor(Date.now() / 1000) - 10 * 3600;
+    const id = await sessionIdOf(cookie);
+    await db().update(consoleSessions).set({ expiresAt: new Date(Date.now() - 1000).toISOString() }).where(eq(consoleSessions.id, id)).run();
+    expect((await browse("GET", "/console/audit", { cookie })).status).toBe(303);
+  });
+
+  // Issue 15 item 16: the session used to be a readable JWT carrying a SHA-256 fingerprint of ADMIN_API_KEY.
+  it("the session cookie is an opaque random token: no payload, nothing derived from the admin key in it or in its row", async () => {
+    const cookie = await signInAdmin();
+    const value = cookie.split("=")[1];
+    expect(value).toMatch(/^[A-Za-z0-9_-]{40,64}$/);
+    expect(value).not.toContain(".");
+    const row = (await db().select().from(consoleSessions).where(eq(consoleSessions.id, await sessionIdOf(cookie))).get())!;
+    expect(row).toMatchObject({ kind: "admin", subject: "admin", endedAt: null });
+    const key = env.ADMIN_API_KEY!;
+    const guessable = [key, await sha256Hex(key), await sha256Hex(`console-session:${key}`), (await sha256Hex(`console-session:${key}`)).slice(0, 32)];
+    for (const g of guessable) {
+      expect(JSON.stringify(row)).not.toContain(g);
+      expect(value).not.toContain(g);
+    }
+    // What the row keeps is keyed with JWT_SIGNING_KEY: useless without it.
+    expect(row.keyCheck).toBeTypeOf("string");
+  });
+
+  it("signing out ends the session on the server: a copy of the cookie no longer works", async () => {
+    const cookie = await signInAdmin();
     const csrf = csrfOf((await browse("GET", "/console/audit", { cookie })).text);
-    const claims = JSON.parse(atob(cookie.split("=")[1].split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-    const expired = await new SignJWT({ kind: "admin", csrf, akf: claims.akf })
-      .setProtectedHeader({ alg: "HS256", kid: key.kid, typ: "JWT" })
-      .setSubject("admin")
-      .setIssuer("amrit-edge-gateway")
-      .setAudience("amrit-edge-gateway/console")
-      .setIssuedAt(past)
-      .setExpirationTime(past + 3600)
-      .sign(key.secret);
-    expect((await browse("GET", "/console/audit", { cookie: `amrit_console=${expired}` })).status).toBe(303);
-    // The same claims, unexpired, pass: the expiry is what refused it.
-    const fresh = await new SignJWT({ kind: "admin", csrf, akf: claims.akf })
-      .setProtectedHeader({ alg: "HS256", kid: key.kid, typ: "JWT" })
-      .setSubject("admin")
-      .setIssuer("amrit-edge-gateway")
-      .setAudience("amrit-edge-gateway/console")
-      .setIssuedAt()
-      .setExpirationTime("1h")
-      .sign(key.secret);
-    expect((await browse("GET", "/console/audit", { cookie: `amrit_console=${fresh}` })).status).toBe(200);
+    const out = await browse("POST", "/console/sign-out", { cookie, form: { _csrf: csrf } });
+    expect(out.status).toBe(303);
+    // The browser dropped its cookie; a copy taken before (another tab, a stolen header) is refused.
+    expect((await browse("GET", "/console/audit", { cookie })).status).toBe(303);
+    expect((await browse("POST", "/console/dead-letters/replay", { cookie, form: { _csrf: csrf, confirm: "yes" } })).status).toBe(401);
+    const row = (await db().select().from(consoleSessions).where(eq(consoleSessions.id, await sessionIdOf(cookie))).get())!;
+    expect(row.endedAt).not.toBeNull();
+    const audit = await db().select().from(auditLog).where(and(eq(auditLog.action, "console.sign_out"), eq(auditLog.actor, "admin"))).all();
+    expect(audit.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("expired session rows are pruned by the quarter-hourly job, a day after they expire", async () => {
+    const cookie = await signInAdmin();
+    const id = await sessionIdOf(cookie);
+    const longAgo = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    await db().update(consoleSessions).set({ expiresAt: longAgo }).where(eq(consoleSessions.id, id)).run();
+    const fresh = await signInAdmin();
+    await pruneSessions(db());
+    expect(await db().select().from(consoleSessions).where(eq(consoleSessions.id, id)).get()).toBeUndefined();
+    expect(await db().select().from(consoleSessions).where(eq(consoleSessions.id, await sessionIdOf(fresh))).get()).toBeDefined();
   });
 
   it("a POST without a session is refused", async () => {

@@ -118,8 +118,9 @@ export async function startGateway(extraVars = {}) {
     return { survived, stillAlive };
   }
 
-  // The admin key, read back from the generated .dev.vars the start script runs with.
-  const adminKey = parseDevVars(readFileSync(join(work, ".dev.vars"), "utf8")).ADMIN_API_KEY;
+  // The admin key and the console's Access settings, read back from the .dev.vars the start script runs with.
+  const vars = parseDevVars(readFileSync(join(work, ".dev.vars"), "utf8"));
+  const adminKey = vars.ADMIN_API_KEY;
   try {
     const exited = () => {
       if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode})`);
@@ -131,5 +132,5 @@ export async function startGateway(extraVars = {}) {
     await stop();
     throw new Error(`${err.message}\n--- npm start output ---\n${log.slice(-4000)}`);
   }
-  return { gateway, sandbox, adminKey, stop, log: () => log };
+  return { gateway, sandbox, adminKey, access: { team: vars.CF_ACCESS_TEAM_DOMAIN, aud: vars.CF_ACCESS_AUD, roles: JSON.parse(vars.CONSOLE_ROLES ?? "{}") }, stop, log: () => log };
 }

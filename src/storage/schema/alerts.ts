@@ -1,11 +1,13 @@
 import { sqliteTable, text, integer, index } from "drizzle-orm/sqlite-core";
 
-export const ALERT_KINDS = ["upstream_failure_rate", "dead_letters"] as const;
+export const ALERT_KINDS = ["upstream_failure_rate", "dead_letters", "break_glass_sign_in", "test"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 /**
- * Operators' alerts raised by the 15-minute cron (issue 6). One row per alert sent (or attempted):
- * `subject` is the portal for failure-rate alerts and `dead_letters` for the backlog alert. An alert
+ * Operators' alerts raised by the 15-minute cron (issue 6), by a break-glass sign-in to the console
+ * with the admin key, or by the console's test button (issue 13). One row per alert sent (or
+ * attempted): `subject` is the portal for failure-rate alerts and `dead_letters` for the backlog
+ * alert, `console` for the others. An alert
  * for the same kind + subject is not re-sent within an hour while its condition persists.
  * `value` and `threshold` are basis points for rates (2000 = 20%) and counts for the backlog.
  */

@@ -14,5 +14,11 @@ export const auditLog = sqliteTable(
     after: text("after", { mode: "json" }),
     requestId: text("request_id"),
   },
-  (t) => [index("audit_log_at_idx").on(t.at), index("audit_log_action_idx").on(t.action, t.at)],
+  (t) => [
+    index("audit_log_at_idx").on(t.at),
+    index("audit_log_action_idx").on(t.action, t.at),
+    // The console shows a claim's, message's or PI's audit trail, and what a request did (issue 13).
+    index("audit_log_target_idx").on(t.targetId),
+    index("audit_log_request_idx").on(t.requestId),
+  ],
 );

@@ -26,5 +26,7 @@ export const upstreamCalls = sqliteTable(
     index("upstream_calls_at_idx").on(t.at),
     index("upstream_calls_portal_idx").on(t.portal, t.at),
     index("upstream_calls_subject_idx").on(t.subjectId),
+    // The console finds every call a request made (issue 13).
+    index("upstream_calls_request_idx").on(t.requestId),
   ],
 );

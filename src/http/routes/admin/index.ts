@@ -13,7 +13,7 @@ import { cursorParam, decodeCursor, encodeCursor, limitParam, listOf } from "../
 const adminOnly = requireAuth({ adminOnly: true });
 const adminOrOps = requireAuth({ adminOnly: true, scopes: ["ops"] });
 
-const TENANT = /^(\*|[A-Za-z0-9][A-Za-z0-9._:/@+-]{1,63})$/;
+export const TENANT = /^(\*|[A-Za-z0-9][A-Za-z0-9._:/@+-]{1,63})$/;
 const Tenants = z
   .array(z.string().regex(TENANT, "a tenant id (iFIX location_code, e.g. pb.jalandhar) or *"))
   .max(500)
