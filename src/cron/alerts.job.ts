@@ -109,55 +109,63 @@ export async function runAlerts(_controller: ScheduledController, env: Env, _ctx
 /** One alert check at `now`; answers how many alerts were raised (sent or recorded). */
 export async function checkAlerts(env: Env, now = Date.now()): Promise<number> {
   const db = createDb(env.DB);
-  const c = getAlertConfig(env);
-  const log = createLogger({ job: "alerts" });
   const conditions = await evaluateAlerts(env, db, now);
   let raised = 0;
-  for (const cond of conditions) {
-    const recent = await db
-      .select({ id: alerts.id })
-      .from(alerts)
-      // A failed webhook call does not count as sent: it is tried again on the next run.
-      .where(
-        and(
-          eq(alerts.kind, cond.kind),
-          eq(alerts.subject, cond.subject),
-          gte(alerts.at, new Date(now - ALERT_REPEAT_MS).toISOString()),
-          sql`${alerts.delivery} != 'failed'`,
-        ),
-      )
-      .orderBy(desc(alerts.id))
-      .limit(1)
-      .get();
-    if (recent) continue;
-    const at = new Date(now).toISOString();
-    let delivery: "sent" | "failed" | "not_configured" = "not_configured";
-    let httpStatus: number | null = null;
-    if (c.ALERT_WEBHOOK_URL) {
-      const body = JSON.stringify({ type: "amrit.gateway.alert", at, ...cond });
-      const headers: Record<string, string> = { "Content-Type": "application/json", "User-Agent": "amrit-edge-gateway/alerts" };
-      if (c.ALERT_WEBHOOK_SECRET) headers["X-Amrit-Signature"] = `sha256=${await hmacSha256Hex(c.ALERT_WEBHOOK_SECRET, body)}`;
-      const started = Date.now();
-      try {
-        const res = await fetch(c.ALERT_WEBHOOK_URL, { method: "POST", headers, body, signal: AbortSignal.timeout(10_000) });
-        httpStatus = res.status;
-        await res.body?.cancel();
-        delivery = res.ok ? "sent" : "failed";
-      } catch {
-        delivery = "failed";
-      }
-      await recordUpstreamCall(db, {
-        portal: "webhook",
-        operation: "alert",
-        subjectId: cond.subject,
-        outcome: delivery === "sent" ? "ok" : httpStatus ? "failed" : "network",
-        httpStatus,
-        durationMs: Date.now() - started,
-      });
-    }
-    await db.insert(alerts).values({ at, kind: cond.kind, subject: cond.subject, value: cond.value, threshold: cond.threshold, message: cond.message, delivery, httpStatus });
-    log.warn("alert raised", { kind: cond.kind, subject: cond.subject, delivery });
-    raised++;
-  }
+  for (const cond of conditions) if (await raiseAlert(env, db, cond, now)) raised++;
   return raised;
+}
+
+/**
+ * Raises one alert: posted to ALERT_WEBHOOK_URL (JSON, signed with ALERT_WEBHOOK_SECRET when set) and
+ * recorded in `alerts`, unless the same alert (kind + subject) was raised in the last hour. Also used
+ * outside the cron for conditions seen as they happen (e.g. the Assam portal refusing a claim).
+ * Answers whether it was raised now.
+ */
+export async function raiseAlert(env: Env, db: Db, cond: Condition, now = Date.now()): Promise<boolean> {
+  const c = getAlertConfig(env);
+  const log = createLogger({ job: "alerts" });
+  const recent = await db
+    .select({ id: alerts.id })
+    .from(alerts)
+    // A failed webhook call does not count as sent: it is tried again on the next run.
+    .where(
+      and(
+        eq(alerts.kind, cond.kind),
+        eq(alerts.subject, cond.subject),
+        gte(alerts.at, new Date(now - ALERT_REPEAT_MS).toISOString()),
+        sql`${alerts.delivery} != 'failed'`,
+      ),
+    )
+    .orderBy(desc(alerts.id))
+    .limit(1)
+    .get();
+  if (recent) return false;
+  const at = new Date(now).toISOString();
+  let delivery: "sent" | "failed" | "not_configured" = "not_configured";
+  let httpStatus: number | null = null;
+  if (c.ALERT_WEBHOOK_URL) {
+    const body = JSON.stringify({ type: "amrit.gateway.alert", at, ...cond });
+    const headers: Record<string, string> = { "Content-Type": "application/json", "User-Agent": "amrit-edge-gateway/alerts" };
+    if (c.ALERT_WEBHOOK_SECRET) headers["X-Amrit-Signature"] = `sha256=${await hmacSha256Hex(c.ALERT_WEBHOOK_SECRET, body)}`;
+    const started = Date.now();
+    try {
+      const res = await fetch(c.ALERT_WEBHOOK_URL, { method: "POST", headers, body, signal: AbortSignal.timeout(10_000) });
+      httpStatus = res.status;
+      await res.body?.cancel();
+      delivery = res.ok ? "sent" : "failed";
+    } catch {
+      delivery = "failed";
+    }
+    await recordUpstreamCall(db, {
+      portal: "webhook",
+      operation: "alert",
+      subjectId: cond.subject,
+      outcome: delivery === "sent" ? "ok" : httpStatus ? "failed" : "network",
+      httpStatus,
+      durationMs: Date.now() - started,
+    });
+  }
+  await db.insert(alerts).values({ at, kind: cond.kind, subject: cond.subject, value: cond.value, threshold: cond.threshold, message: cond.message, delivery, httpStatus });
+  log.warn("alert raised", { kind: cond.kind, subject: cond.subject, delivery });
+  return true;
 }

@@ -1,6 +1,8 @@
 import type { Env } from "../env";
 import type { CachedToken } from "./token-broker";
 import { fetchAssamToken } from "../adapters/assam/token";
+import { createDb } from "../storage/db";
+import { transactionLog } from "../storage/upstream-calls";
 import { fetchUmangSessionToken } from "../adapters/umang/session-token";
 
 export type TokenProvider = "assam" | "umang";
@@ -14,6 +16,7 @@ export interface FetchedToken {
 
 /** How each upstream's token is fetched; called only inside the TokenBroker Durable Object. */
 export const tokenProviders: Record<TokenProvider, (env: Env, previous?: CachedToken) => Promise<FetchedToken>> = {
-  assam: fetchAssamToken,
+  // The adapter writes no storage: the broker hands it the transaction log.
+  assam: (env) => fetchAssamToken(env, transactionLog(createDb(env.DB))),
   umang: fetchUmangSessionToken,
 };

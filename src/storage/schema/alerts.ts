@@ -1,6 +1,6 @@
 import { sqliteTable, text, integer, index } from "drizzle-orm/sqlite-core";
 
-export const ALERT_KINDS = ["upstream_failure_rate", "dead_letters"] as const;
+export const ALERT_KINDS = ["upstream_failure_rate", "dead_letters", "portal_refused"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 /**
