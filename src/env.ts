@@ -51,6 +51,10 @@ export interface Env {
   DATA_ENCRYPTION_KEY?: string;
   /** Optional operators' alert webhook (issue 6). */
   ALERT_WEBHOOK_URL?: string;
+  /** Claims retention in days (src/domain/claims/retention.ts). */
+  UPSTREAM_CALLS_RETENTION_DAYS?: string;
+  CLAIM_WEBHOOKS_RETENTION_DAYS?: string;
+  CLAIMS_PERSONAL_DATA_RETENTION_DAYS?: string;
   [key: string]: unknown;
 }
 
