@@ -13,7 +13,7 @@ import { QUEUES } from "../../queues/names";
 import { raiseAlert } from "../../cron/alerts.job";
 import { createLogger } from "../../lib/logger";
 import { retryDelaySeconds, toDelaySeconds } from "./backoff";
-import { deliveryInsertWhere, ENQUEUE_GRACE_MS, holdsMonth, mayMove, transitionStatements, sendWebhooks, type ClaimRow, type Statement, type TransitionSpec } from "./ledger";
+import { bulkChangeStatements, ENQUEUE_GRACE_MS, holdsMonth, mayMove, sendWebhooks, type ClaimRow, type Statement, type TransitionSpec } from "./ledger";
 import { deliverMessage } from "./messages";
 import { enqueueClaims } from "./outbox";
 import { nextPollAt, NOT_AT_PORTAL, pollOutcome, settlementOf, type Settlement } from "./settle";
@@ -273,35 +273,30 @@ export async function deliverBatch(env: Env, db: Db, msgs: { claimId: string; di
 
   const at = new Date().toISOString();
   const changes = rows.map((r, i) => changeFor(env, r, results[i], settlements.get(i), Date.now()));
-  const statements: Statement[] = [];
-  const updates: { change: Change; index: number; webhookId: string | null }[] = [];
-  for (const change of changes) {
-    const guard = [sql`${claims.id} = ${change.row.id}`, sql`${claims.status} = 'QUEUED'`, sql`${claims.leaseOwner} = ${lease}`];
-    const t = transitionStatements(env, db, { row: change.row, fromStatus: "QUEUED", leaseOwner: lease, patch: change.patch, delivery: change.delivery }, at);
-    statements.push(...t.before);
-    if (change.poll) statements.push(deliveryInsertWhere(db, change.row.id, at, change.poll, guard));
-    updates.push({ change, index: statements.length, webhookId: t.webhookId });
-    statements.push(t.update);
-  }
+  const bulk = bulkChangeStatements(
+    env,
+    db,
+    changes.map((c) => ({ row: c.row, fromStatus: "QUEUED" as const, leaseOwner: lease, patch: c.patch, deliveries: [c.delivery, c.poll].filter((d) => !!d) })),
+    at,
+  );
+  const statements = [...bulk.statements];
   if (calls.length) statements.push(upstreamCallsInsert(db, calls));
-  const results2 = (await db.batch(statements as unknown as [Statement])) as unknown[];
+  const written = bulk.read((await db.batch(statements as unknown as [Statement])) as unknown[]);
 
   const requeues: { body: { type: "deliver"; claimId: string; dispatchId: string }; delaySeconds?: number }[] = [];
-  const webhookIds: string[] = [];
   const letters: { claimId: string; dispatchId: string; reason: string }[] = [];
   let refused: number | null = null;
-  for (const u of updates) {
-    if ((results2[u.index] as unknown[]).length !== 1) {
+  for (const c of changes) {
+    if (!written.changed.has(c.row.id)) {
       steps.skipped++;
       continue;
     }
-    const c = u.change;
     steps[c.step]++;
-    if (u.webhookId) webhookIds.push(u.webhookId);
     if (c.requeue) requeues.push(deliverMessage(c.row.id, c.requeue.dispatchId, c.requeue.delaySeconds || undefined));
     if (c.deadLetter) letters.push({ claimId: c.row.id, dispatchId: c.row.dispatchId ?? "", reason: c.deadLetter });
     if (c.refusedStatus) refused = c.refusedStatus;
   }
+  const webhookIds = written.webhookIds;
   await enqueueClaims(env, requeues);
   if (webhookIds.length) await sendWebhooks(env, webhookIds);
   for (const l of letters) {
@@ -372,35 +367,23 @@ export async function pollClaims(
   const recorder: UpstreamCallRecorder = opts.recorder ?? ((r) => void calls.push(r));
   const results = await pollMany(env, todo.map((r) => ({ claimId: r.id, attempt: r.polls + 1, requestId: opts.requestId ?? r.requestId })), { recorder, maxWaitMs: opts.maxWaitMs });
   const at = new Date().toISOString();
-  const statements: Statement[] = [];
-  const planned: { row: ClaimRow; result: PortalResult; index: number | null; moves: boolean; webhookId: string | null }[] = [];
-  for (const [k, row] of todo.entries()) {
-    const result = results[k];
-    if (result.kind === "paced") {
-      planned.push({ row, result, index: null, moves: false, webhookId: null });
-      continue;
-    }
-    const c = pollChange(row, result, Date.now());
-    const t = transitionStatements(env, db, { row, fromStatus: row.status, patch: c.patch, delivery: c.delivery }, at);
-    statements.push(...t.before);
-    planned.push({ row, result, index: statements.length, moves: c.moves, webhookId: t.webhookId });
-    statements.push(t.update);
-  }
+  const planned = todo.map((row, k) => ({ row, result: results[k], change: results[k].kind === "paced" ? null : pollChange(row, results[k], Date.now()) }));
+  const bulk = bulkChangeStatements(
+    env,
+    db,
+    planned.filter((p) => p.change).map((p) => ({ row: p.row, fromStatus: p.row.status, patch: p.change!.patch, deliveries: p.change!.delivery ? [p.change!.delivery] : [] })),
+    at,
+  );
+  const statements = [...bulk.statements];
   if (calls.length) statements.push(upstreamCallsInsert(db, calls));
-  const written = statements.length ? ((await db.batch(statements as unknown as [Statement])) as unknown[]) : [];
-  const webhookIds: string[] = [];
+  const written = planned.some((p) => p.change) ? bulk.read((await db.batch(statements as unknown as [Statement])) as unknown[]) : null;
   const out = rows.map((row) => ({ step: "skipped" as PollStep, row }) as { step: PollStep; row: ClaimRow; result?: PortalResult });
   for (const p of planned) {
-    const at = rows.indexOf(p.row);
-    if (p.index === null) {
-      out[at] = { step: "paced", row: p.row, result: p.result };
-      continue;
-    }
-    const updated = written[p.index] as ClaimRow[];
-    if (!updated.length) continue;
-    if (p.webhookId) webhookIds.push(p.webhookId);
-    out[at] = { step: p.result.kind !== "ok" ? "error" : p.moves ? "changed" : "unchanged", row: updated[0], result: p.result };
+    const i = rows.indexOf(p.row);
+    if (!p.change) out[i] = { step: "paced", row: p.row, result: p.result };
+    else if (written?.changed.has(p.row.id)) out[i] = { step: p.result.kind !== "ok" ? "error" : p.change.moves ? "changed" : "unchanged", row: written.next.get(p.row.id)!, result: p.result };
   }
+  const webhookIds = written?.webhookIds ?? [];
   if (webhookIds.length) await sendWebhooks(env, webhookIds);
   return out;
 }

@@ -249,3 +249,130 @@ export function webhookInsert(db: Db, id: string, row: ClaimRow, from: ClaimStat
 }
 
 export { sendWebhooks };
+
+/** The columns a bulk change writes (the rest of a claim never changes after its insert). */
+const MUTABLE = [
+  ["status", "status"],
+  ["receipt", "receipt"],
+  ["errors", "errors"],
+  ["failureCode", "failure_code"],
+  ["attempts", "attempts"],
+  ["cycleAttempts", "cycle_attempts"],
+  ["dispatchId", "dispatch_id"],
+  ["leaseOwner", "lease_owner"],
+  ["leaseUntil", "lease_until"],
+  ["nextAttemptAt", "next_attempt_at"],
+  ["polls", "polls"],
+  ["lastPolledAt", "last_polled_at"],
+  ["nextPollAt", "next_poll_at"],
+  ["lastPollOutcome", "last_poll_outcome"],
+  ["holdsMonth", "holds_month"],
+  ["maybeRecorded", "maybe_recorded"],
+  ["updatedAt", "updated_at"],
+] as const;
+
+export interface BulkChange {
+  row: ClaimRow;
+  /** Applied only while the claim still has this status (and, when set, this lease owner). */
+  fromStatus: ClaimStatus;
+  leaseOwner?: string | null;
+  patch: TransitionSpec["patch"];
+  /** Delivery records written with the change (and only if it applies). */
+  deliveries?: NonNullable<TransitionSpec["delivery"]>[];
+}
+
+/**
+ * Many guarded claim changes as four statements for the caller's D1 batch, whatever their number
+ * (each reads its rows from one bound JSON parameter): the webhook outbox rows of the status changes
+ * (when webhooks are configured) and the delivery records, each inserted only where its change's guard
+ * holds, then one UPDATE … FROM json_each that applies every change under its guard, RETURNING the
+ * ids it changed. Status moves the contract forbids are refused here. Answers the statements and the
+ * webhook id planned for each change (null: none).
+ */
+export function bulkChangeStatements(env: Env, db: Db, changes: BulkChange[], at: string) {
+  const hooks = webhooksEnabled(env);
+  const planned = changes.map((c) => {
+    const next: ClaimRow = { ...c.row, ...c.patch, updatedAt: at } as ClaimRow;
+    if (next.status !== c.fromStatus && !mayMove(c.fromStatus, next.status)) throw new Error(`claim status may not move from ${c.fromStatus} to ${next.status}`);
+    if (next.status === "REJECTED" || next.status === "CANCELLED") next.holdsMonth = false;
+    const webhookId = hooks && next.status !== c.fromStatus ? crypto.randomUUID() : null;
+    return { c, next, webhookId };
+  });
+  const guardOf = (alias: string, idPath: string) =>
+    sql.raw(
+      `EXISTS (SELECT 1 FROM claims AS g WHERE g.id = json_extract(${alias}.value, '${idPath}') AND g.status = json_extract(${alias}.value, '$.from')
+        AND (json_extract(${alias}.value, '$.lease') IS NULL OR g.lease_owner = json_extract(${alias}.value, '$.lease')))`,
+    );
+  const statements: Statement[] = [];
+
+  const webhooks = planned.filter((p) => p.webhookId);
+  let webhookIndex: number | null = null;
+  if (webhooks.length) {
+    const rows = JSON.stringify(
+      webhooks.map((p) => ({
+        id: p.webhookId,
+        claimId: p.c.row.id,
+        ownerId: p.c.row.ownerId,
+        status: p.next.status,
+        payload: webhookPayload(p.webhookId!, p.c.row, p.c.fromStatus, p.next, at),
+        from: p.c.fromStatus,
+        lease: p.c.leaseOwner ?? null,
+        due: Date.now() + ENQUEUE_GRACE_MS,
+        at,
+      })),
+    );
+    webhookIndex = statements.length;
+    statements.push(
+      db
+        .insert(claimWebhooks)
+        .select(
+          sql`SELECT json_extract(w.value, '$.id'), json_extract(w.value, '$.claimId'), json_extract(w.value, '$.ownerId'), json_extract(w.value, '$.status'),
+            json_extract(w.value, '$.payload'), 'PENDING', 0, json_extract(w.value, '$.due'), NULL, NULL, json_extract(w.value, '$.at'), NULL
+            FROM json_each(${rows}) AS w WHERE ${guardOf("w", "$.claimId")}`,
+        )
+        .returning({ id: claimWebhooks.id }),
+    );
+  }
+
+  const records = planned.flatMap((p) => (p.c.deliveries ?? []).map((d) => ({ ...d, claimId: p.c.row.id, from: p.c.fromStatus, lease: p.c.leaseOwner ?? null, at })));
+  if (records.length) {
+    statements.push(
+      db.insert(claimDeliveries).select(
+        sql`SELECT NULL, json_extract(d.value, '$.claimId'), json_extract(d.value, '$.operation'), json_extract(d.value, '$.attempt'), json_extract(d.value, '$.at'),
+          json_extract(d.value, '$.outcome'), json_extract(d.value, '$.httpStatus'), json_extract(d.value, '$.durationMs'), json_extract(d.value, '$.errorCode')
+          FROM json_each(${JSON.stringify(records)}) AS d WHERE ${guardOf("d", "$.claimId")}`,
+      ),
+    );
+  }
+
+  const rows = JSON.stringify(
+    planned.map((p) => ({
+      ...Object.fromEntries(MUTABLE.map(([k]) => [k, typeof p.next[k] === "boolean" ? (p.next[k] ? 1 : 0) : p.next[k]])),
+      id: p.c.row.id,
+      from: p.c.fromStatus,
+      lease: p.c.leaseOwner ?? null,
+    })),
+  );
+  const set = Object.fromEntries(MUTABLE.map(([k]) => [k, sql.raw(`json_extract(o.value, '$.${k}')`)])) as Record<string, SQL>;
+  const updateIndex = statements.length;
+  statements.push(
+    db
+      .update(claims)
+      .set(set)
+      .from(sql`json_each(${rows}) AS o`)
+      .where(
+        sql`${claims.id} = json_extract(o.value, '$.id') AND ${claims.status} = json_extract(o.value, '$.from')
+          AND (json_extract(o.value, '$.lease') IS NULL OR ${claims.leaseOwner} = json_extract(o.value, '$.lease'))`,
+      )
+      .returning({ id: claims.id }),
+  );
+  return {
+    statements,
+    /** After the batch: the ids that changed, and the webhook ids to hand to the queue. */
+    read(results: unknown[]) {
+      const changed = new Set((results[updateIndex] as { id: string }[]).map((r) => r.id));
+      const webhookIds = webhookIndex === null ? [] : (results[webhookIndex] as { id: string }[]).map((r) => r.id);
+      return { changed, webhookIds, next: new Map(planned.map((p) => [p.c.row.id, p.next])) };
+    },
+  };
+}
