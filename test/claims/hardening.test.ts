@@ -134,6 +134,17 @@ describe("issue 11: a claim acknowledged with 202 reaches the portal at once", (
     await waitForStatuses([body.claimId], ["PENDING"], 5_000);
   });
 
+  it("a caller that submits a never-delivered QUEUED claim again gets it sent again (a send lost at intake)", async () => {
+    const body = claimBody();
+    const ctx = { env: env as unknown as Env, db: db(), ownerId: client.clientId, requestId: "lost-send" };
+    const [first] = await submitClaims({ ...ctx, skipEnqueue: true }, [asInput(body)]);
+    expect("httpStatus" in first && first.httpStatus).toBe(202);
+    // The same claim again, a while later: 200 with the recorded claim, and its queue message again.
+    const [again] = await submitClaims({ ...ctx, now: Date.now() + 11_000 }, [asInput(body)]);
+    expect("httpStatus" in again && again.httpStatus).toBe(200);
+    await waitForStatuses([body.claimId], ["PENDING"], 5_000);
+  });
+
   it("a consumer that fails after taking the lease (its outcome write) leaves the claim to the message's redelivery, not to the sweep", async () => {
     const body = claimBody({ schedule: "cutoff" });
     expect((await post(body)).status).toBe(202);
