@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { call, expectError, type TestClient } from "../helpers/gateway";
@@ -10,6 +10,10 @@ let client: TestClient;
 beforeAll(async () => {
   await putSampleCatalogue();
   client = await setupClient();
+});
+// The sandbox is shared with every other file: leave it as found.
+afterAll(async () => {
+  await assamConfig({ immediateDecision: false });
 });
 const post = (body: unknown) => call("POST", "/v1/claims", { token: client.token, body });
 

@@ -19,6 +19,8 @@ let client: TestClient;
 let hooked: Env;
 
 beforeAll(async () => {
+  // The portal answers 202 PENDING (the first status change these tests follow), whatever other files left set.
+  await assamConfig({ immediateDecision: false, pendingPolls: 0, webhookFailFirst: 0 });
   await putSampleCatalogue();
   client = await setupClient();
   hooked = { ...env, CLAIMS_WEBHOOK_URL: `${env.TEST_SANDBOX_URL}/assam/__sandbox/webhook`, CLAIMS_WEBHOOK_SECRET: `${SECRET},${OLD_SECRET}` } as unknown as Env;
