@@ -96,6 +96,21 @@ describe("issue 11: POST /v1/claims in one D1 batch plus one queue send", () => 
   });
 });
 
+describe("the catalogue cached per isolate", () => {
+  it("a version stored by another isolate applies within 10 s", async () => {
+    const { cachedCatalogue, invalidateCatalogue } = await import("../../src/domain/claims/catalogue");
+    const { catalogueVersions } = await import("../../src/storage/schema/catalogue-versions");
+    invalidateCatalogue();
+    const t = Date.now();
+    const before = (await cachedCatalogue(db(), t)).length;
+    // Another isolate stores a version: this one does not hear of it.
+    await db().insert(catalogueVersions).values({ version: `X-${crypto.randomUUID().slice(0, 8)}`, effectiveFrom: "2023-01", activities: [], contentHash: "x", createdAt: new Date(t).toISOString(), createdBy: "test" });
+    expect(await cachedCatalogue(db(), t + 9_999)).toHaveLength(before);
+    expect(await cachedCatalogue(db(), t + 10_000)).toHaveLength(before + 1);
+    invalidateCatalogue();
+  });
+});
+
 describe("issue 15 item 5: a repeated claimId in a batch that loses a race", () => {
   it("answers both occurrences 409 without another client's claim, never claim: undefined", async () => {
     const contested = claimBody();
