@@ -22,7 +22,6 @@ import {
   waitForStatuses,
 } from "./helpers";
 import { claims } from "../../src/storage/schema/claims";
-import { claimSubmissions } from "../../src/storage/schema/claim-submissions";
 import { deadLetters } from "../../src/storage/schema/dead-letters";
 import { upstreamCalls } from "../../src/storage/schema/upstream-calls";
 import type { Env } from "../../src/env";

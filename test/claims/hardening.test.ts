@@ -4,7 +4,6 @@ import { and, eq } from "drizzle-orm";
 import { call, expectError, type TestClient } from "../helpers/gateway";
 import { clearFaults } from "../helpers/sandbox";
 import {
-  assam,
   assamConfig,
   assamScript,
   claimBody,

@@ -40,8 +40,8 @@ export interface RetentionReport {
   claimsPurged: number;
 }
 
-/** Deletes pages of rows chosen by `select` (ids) until fewer than a page remain or the run's bound is reached. */
-async function deletePaged(db: Db, run: () => Promise<number>): Promise<number> {
+/** Runs a page-sized delete until fewer than a page remain or the run's bound is reached. */
+async function deletePaged(run: () => Promise<number>): Promise<number> {
   let total = 0;
   for (let page = 0; page < RETENTION_MAX_PAGES; page++) {
     const n = await run();
@@ -63,12 +63,12 @@ export async function enforceClaimsRetention(env: Env, db: Db, now: number = Dat
   const hooksBefore = new Date(now - c.CLAIM_WEBHOOKS_RETENTION_DAYS * DAY_MS).toISOString();
   const dataBefore = new Date(now - c.CLAIMS_PERSONAL_DATA_RETENTION_DAYS * DAY_MS).toISOString();
 
-  const upstream = await deletePaged(db, async () =>
+  const upstream = await deletePaged(async () =>
     changes(
       await db.run(sql`DELETE FROM ${upstreamCalls} WHERE id IN (SELECT id FROM ${upstreamCalls} WHERE at < ${logBefore} ORDER BY at LIMIT ${RETENTION_PAGE})`),
     ),
   );
-  const polls = await deletePaged(db, async () =>
+  const polls = await deletePaged(async () =>
     changes(
       await db.run(
         sql`DELETE FROM ${claimDeliveries} WHERE id IN (SELECT id FROM ${claimDeliveries} WHERE operation = 'poll' AND at < ${logBefore} ORDER BY at LIMIT ${RETENTION_PAGE})`,
@@ -77,7 +77,7 @@ export async function enforceClaimsRetention(env: Env, db: Db, now: number = Dat
   );
   let webhooks = 0;
   for (const state of ["DELIVERED", "FAILED"] as const) {
-    webhooks += await deletePaged(db, async () =>
+    webhooks += await deletePaged(async () =>
       changes(
         await db.run(
           sql`DELETE FROM ${claimWebhooks} WHERE id IN (SELECT id FROM ${claimWebhooks} WHERE state = ${state} AND created_at < ${hooksBefore} ORDER BY created_at LIMIT ${RETENTION_PAGE})`,
