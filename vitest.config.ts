@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { unstable_readConfig } from "wrangler";
 import SummaryLineReporter from "./test/reporters/summary-line";
 import { createSandbox } from "./src/sandbox";
 // @ts-expect-error plain ESM helper shared with scripts/start.mjs
@@ -11,6 +12,13 @@ export const SANDBOX_URL = "http://sandbox.test";
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   const keys = generateDevKeys({ gatewayUrl: GATEWAY_URL, sandboxUrl: SANDBOX_URL });
+  // The queues as wrangler.jsonc declares them, but handed out at once (no 1 s batch timeout per hop).
+  const queueConsumers = Object.fromEntries(
+    (unstable_readConfig({ config: "./wrangler.jsonc" }).queues.consumers ?? []).map((q: { queue: string; max_batch_size?: number; max_retries?: number; dead_letter_queue?: string }) => [
+      q.queue,
+      { maxBatchSize: q.max_batch_size, maxBatchTimeout: 0, maxRetries: q.max_retries, deadLetterQueue: q.dead_letter_queue },
+    ]),
+  );
 
   // The sandbox portals run here, in Node; every outbound fetch of the Worker under test reaches
   // them through miniflare's outboundService. Nothing goes to the network.
@@ -42,12 +50,15 @@ export default defineConfig(async () => {
             ENVIRONMENT: "test",
             UPSTREAM_TIMEOUT_MS: "2000",
             DELIVERY_BACKOFF_BASE_MS: "10",
+            // Pacing is not what most tests are about (test/claims/pace.test.ts sets its own low rate).
+            ASSAM_MAX_RPS: "1000",
             TEST_MIGRATIONS: migrations,
             TEST_SANDBOX_URL: SANDBOX_URL,
             TEST_GATEWAY_URL: GATEWAY_URL,
             TEST_IFIX_SANDBOX_KEY: keys.sandbox.ifixPrivatePem,
             TEST_IFIX_SANDBOX_SENDER: keys.sandbox.ifixSenderId,
           },
+          queueConsumers,
           // A DroppedConnection thrown by the sandbox reaches the Worker as a network error.
           outboundService: async (request: Request) => {
             const url = new URL(request.url);

@@ -5,6 +5,12 @@ import { createClient, hasRoute, load, log, median, round, sleep, startStack } f
 import { assamConfig, assamCounts, claimBody, endedPeriod, ledgerByStatus, loadCatalogue, waitFor } from "../lib/api.mjs";
 
 export const CLAIMS_PACE = 500;
+/**
+ * An acknowledged claim must reach the portal before the sweep would ever be needed for it: the
+ * sweep re-queues a claim only after its 5-minute enqueue grace, so a claim not at the sandbox
+ * within this is one the first delivery lost. The scenario fails (goal not met) when any is.
+ */
+export const DELIVERED_WITHIN_MS = 60_000;
 
 export default {
   name: "claims",
@@ -45,6 +51,16 @@ export default {
           ],
         });
         const loadEnded = Date.now();
+        // Every acknowledged claim at the sandbox well before the sweep would run for it.
+        const reached = await waitFor(
+          async () => {
+            const counts = await assamCounts(stack, accepted);
+            const missing = accepted.filter((id) => !(counts[id]?.creates >= 1));
+            return { done: missing.length === 0, progress: { notYetAtSandbox: missing.length }, missing };
+          },
+          { timeoutMs: DELIVERED_WITHIN_MS, everyMs: 250, label: `claims run ${i + 1}: every acknowledged claim at the sandbox` },
+        );
+        if (reached.timedOut) log(`claims run ${i + 1}: FAILED: ${reached.missing.length} acknowledged claims not at the sandbox ${DELIVERED_WITHIN_MS / 1000} s after the load (e.g. ${reached.missing.slice(0, 3).join(", ")})`);
         // Every accepted claim ACCEPTED at the sandbox and in the ledger.
         const drained = await waitFor(
           async () => {
@@ -68,6 +84,8 @@ export default {
           drainAfterLoadS: round(drained.ms / 1000, 1),
           allAcceptedAfterStartS: round((loadEnded + drained.ms - t0) / 1000, 1),
           drainTimedOut: drained.timedOut,
+          allAtSandboxAfterLoadS: round(reached.ms / 1000, 1),
+          notAtSandboxInTime: reached.timedOut ? reached.missing.length : 0,
           acceptedAtSandbox: atSandbox,
           duplicatesAtSandbox: duplicates,
           resends: retries,
@@ -79,6 +97,7 @@ export default {
       }
       const m = (k) => median(results.map((x) => x[k]));
       const allAtSandbox = results.every((x) => x.acceptedAtSandbox === x.accepted && x.duplicatesAtSandbox === 0);
+      const noneLost = results.every((x) => x.notAtSandboxInTime === 0);
       return {
         method: `${runs} runs × ${duration} s at 8 connections, a new claimId and ASHA per request (period ${period}, schedule now); ASSAM_MAX_RPS raised to ${CLAIMS_PACE} for the run; the Assam sandbox decides at once (immediateDecision: its 202 carries ACCEPTED)`,
         catalogue,
@@ -91,7 +110,16 @@ export default {
           claimsPerRun: m("accepted"),
           everyClaimOnceAtSandbox: allAtSandbox,
         },
-        goals: [{ goal: "every accepted claim ACCEPTED at the sandbox exactly once", met: allAtSandbox && results.every((x) => !x.drainTimedOut), figure: results.map((x) => `${x.acceptedAtSandbox}/${x.accepted}`).join(", ") }],
+        goals: [
+          { goal: "every accepted claim ACCEPTED at the sandbox exactly once", met: allAtSandbox && results.every((x) => !x.drainTimedOut), figure: results.map((x) => `${x.acceptedAtSandbox}/${x.accepted}`).join(", ") },
+          {
+            goal: `every acknowledged claim at the sandbox within ${DELIVERED_WITHIN_MS / 1000} s of the load (before the sweep would be needed)`,
+            met: noneLost,
+            figure: results.map((x) => (x.notAtSandboxInTime ? `${x.notAtSandboxInTime} missing` : `all in ${x.allAtSandboxAfterLoadS} s`)).join(", "),
+          },
+          { goal: "intake ≥ 500 accepted claims/s at 8 connections", met: m("acceptedPerS") >= 500, figure: `${m("acceptedPerS")}/s` },
+        ],
+        failed: noneLost && allAtSandbox ? undefined : "an acknowledged claim was lost or duplicated: see goals",
         logs: { gatewayErrors: stack.gateway.logs.counts.error, sampleErrors: stack.gateway.logs.errors.slice(0, 5) },
         runs: results,
       };

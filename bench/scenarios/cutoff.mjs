@@ -1,5 +1,6 @@
 // 3. Monthly cut-off at state scale: 35,000 SCHEDULED claims (Assam has about 33,000 ASHAs), queued by
-// the cut-off cron and delivered; exactly once, within 5 minutes, with the gateway's memory flat.
+// the cut-off cron and delivered; exactly once, within 180 s at ASSAM_MAX_RPS=250, with the gateway's
+// memory flat. (250/s allows at most 250 requests in any 1.1 s window: 35,000 take at least 154 s.)
 import { randomUUID } from "node:crypto";
 import { createClient, fireCron, hasRoute, log, round, sampleRss, sampleWorkerHeap, startStack } from "../lib/harness.mjs";
 import { assamConfig, assamStats, claimBody, d1, endedPeriod, json, ledgerByStatus, loadCatalogue, waitFor } from "../lib/api.mjs";
@@ -13,6 +14,8 @@ function heapCell(h) {
   return `${h.startMiB} MiB at the start, then ${Math.min(...rest)}–${Math.max(...rest)} MiB to the end`;
 }
 export const CUTOFF_PACE = 250;
+/** The goal for the full run (issue 11): 35,000 claims delivered within this, after the cron. */
+export const CUTOFF_GOAL_S = 180;
 
 export default {
   name: "cutoff",
@@ -131,7 +134,8 @@ export default {
         defaultPace: { computed: true, seconds: round(total / 20, 0), minutes: round(total / 20 / 60, 1), note: `computed: ${total} / 20 per second (ASSAM_MAX_RPS default), not measured` },
         goals: [
           { goal: `all ${total} delivered exactly once`, met: exactlyOnce && !delivered.timedOut, figure: `${created} created at the sandbox for ${seeded} seeded; ${st.conflicts} conflicts; ${st.replays} replays` },
-          { goal: "within 5 minutes", met: !delivered.timedOut && deliveredS <= 300, figure: `${deliveredS} s (${rate}/s)` },
+          // --quick runs 3,000 claims: the goal scales with the count (the pace is the bound).
+          { goal: `within ${Math.round((CUTOFF_GOAL_S * total) / 35_000)} s (${CUTOFF_GOAL_S} s for 35,000)`, met: !delivered.timedOut && deliveredS <= (CUTOFF_GOAL_S * total) / 35_000, figure: `${deliveredS} s (${rate}/s)` },
           { goal: "Worker memory flat (heap growth < 32 MiB)", met: memoryFlat, figure: `${workerHeap ? `Worker heap ${workerHeap.startMiB} → peak ${workerHeap.peakMiB} → end ${workerHeap.endMiB} MiB; ` : "Worker heap not measured; "}workerd RSS ${mem.startMiB} → ${mem.peakMiB} → ${mem.endMiB} MiB` },
         ],
         logs: { gatewayErrors: stack.gateway.logs.counts.error, sampleErrors: stack.gateway.logs.errors.slice(0, 5) },

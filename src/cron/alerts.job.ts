@@ -170,28 +170,35 @@ export async function checkAlerts(env: Env, now = Date.now()): Promise<number> {
   const db = createDb(env.DB);
   const conditions = await evaluateAlerts(env, db, now);
   let raised = 0;
-  for (const cond of conditions) {
-    const recent = await db
-      .select({ id: alerts.id })
-      .from(alerts)
-      // A failed webhook call does not count as sent: it is tried again on the next run.
-      .where(
-        and(
-          eq(alerts.kind, cond.kind),
-          eq(alerts.subject, cond.subject),
-          gte(alerts.at, new Date(now - ALERT_REPEAT_MS).toISOString()),
-          lte(alerts.at, new Date(now).toISOString()),
-          sql`${alerts.delivery} != 'failed'`,
-        ),
-      )
-      .orderBy(desc(alerts.id))
-      .limit(1)
-      .get();
-    if (recent) continue;
-    await deliverAlert(env, db, cond, now);
-    raised++;
-  }
+  for (const cond of conditions) if (await raiseAlert(env, db, cond, now)) raised++;
   return raised;
+}
+
+/**
+ * Raises one alert (posted and recorded by deliverAlert) unless the same alert (kind + subject) was
+ * raised in the hour before `now`. Also used outside the cron for conditions seen as they happen
+ * (e.g. the Assam portal refusing a claim). Answers whether it was raised now.
+ */
+export async function raiseAlert(env: Env, db: Db, cond: Condition, now = Date.now()): Promise<boolean> {
+  const recent = await db
+    .select({ id: alerts.id })
+    .from(alerts)
+    // A failed webhook call does not count as sent: it is tried again on the next run.
+    .where(
+      and(
+        eq(alerts.kind, cond.kind),
+        eq(alerts.subject, cond.subject),
+        gte(alerts.at, new Date(now - ALERT_REPEAT_MS).toISOString()),
+        lte(alerts.at, new Date(now).toISOString()),
+        sql`${alerts.delivery} != 'failed'`,
+      ),
+    )
+    .orderBy(desc(alerts.id))
+    .limit(1)
+    .get();
+  if (recent) return false;
+  await deliverAlert(env, db, cond, now);
+  return true;
 }
 
 /** The admin key signed in to the console while Access is configured: every use alerts at once. */

@@ -19,6 +19,6 @@ export interface FetchedToken {
  * hands the adapter the transaction log as its recorder (adapters write no storage themselves).
  */
 export const tokenProviders: Record<TokenProvider, (env: Env, previous?: CachedToken) => Promise<FetchedToken>> = {
-  assam: fetchAssamToken,
+  assam: (env) => fetchAssamToken(env, transactionLog(createDb(env.DB))),
   umang: (env, previous) => fetchUmangSessionToken(env, previous, transactionLog(createDb(env.DB))),
 };

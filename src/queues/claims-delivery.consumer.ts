@@ -1,43 +1,95 @@
+import { sql } from "drizzle-orm";
 import type { Env } from "../env";
 import { createDb } from "../storage/db";
+import { claims } from "../storage/schema/claims";
 import { createLogger, errorKind } from "../lib/logger";
 import { ClaimsQueueMessage } from "../domain/claims/messages";
-import { deliverClaim, pollClaim, MAX_INLINE_WAIT_MS } from "../domain/claims/delivery";
+import { deliverBatch, leaseMs, pollBatch } from "../domain/claims/delivery";
 import { processCutoffPage } from "../domain/claims/schedule";
-import { enqueue } from "../domain/claims/submit";
+import { enqueueClaims } from "../domain/claims/outbox";
 import { toDelaySeconds } from "../domain/claims/backoff";
 
+/** A message whose handling failed (D1 unavailable, say) comes back after this many seconds, doubling per try. */
+const FAILED_RETRY_SECONDS = 2;
+
 /**
- * CLAIMS_DELIVERY consumer: delivers claims, polls PENDING ones and walks cut-off pages. Messages of
- * a batch run concurrently (the RatePacer keeps the portal's pace, however many batches run). Every
- * message is acknowledged once handled; retries are new messages with their own delay, so the
- * attempt count and backoff live in D1, not in the queue. A message whose handler throws (D1
- * unavailable, say) is retried by the queue, and dead-lettered by it after max_retries.
+ * CLAIMS_DELIVERY consumer. The deliver messages of a batch are handled together (deliverBatch: one
+ * lease, one pacer call, parallel sends, one outcome write); the poll messages together (one pacer
+ * call, one write); cut-off pages one by one. Every message is acknowledged once handled: retries
+ * are new messages with their own delay, so the attempt count and backoff live in D1, not in the queue.
+ *
+ * When handling fails (D1 unavailable, say), the messages go back to the queue for a quick retry,
+ * and the claims this batch leased are released first, so that the redelivered message can take
+ * them at once instead of leaving them to the sweep. When the release cannot be written either, the
+ * retry waits for the lease to run out. Redelivered messages may send a claim again: the same bytes,
+ * which the portal answers as a replay (seed 000 §3.5).
  */
 export async function consumeClaimsDelivery(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
   const db = createDb(env.DB);
   const log = createLogger({ queue: batch.queue });
-  await Promise.all(
-    batch.messages.map(async (msg) => {
-      const parsed = ClaimsQueueMessage.safeParse(msg.body);
-      if (!parsed.success) {
-        log.warn("unreadable claims message dropped");
-        msg.ack();
-        return;
-      }
-      const m = parsed.data;
+  const deliver: { msg: Message<unknown>; claimId: string; dispatchId: string }[] = [];
+  const polls: { msg: Message<unknown>; claimId: string }[] = [];
+  const pages: { msg: Message<unknown>; body: Extract<ClaimsQueueMessage, { type: "cutoff-page" }> }[] = [];
+  for (const msg of batch.messages) {
+    const parsed = ClaimsQueueMessage.safeParse(msg.body);
+    if (!parsed.success) {
+      log.warn("unreadable claims message dropped", { messageId: msg.id });
+      msg.ack();
+      continue;
+    }
+    const m = parsed.data;
+    if (m.type === "deliver") deliver.push({ msg, claimId: m.claimId, dispatchId: m.dispatchId });
+    else if (m.type === "poll") polls.push({ msg, claimId: m.claimId });
+    else pages.push({ msg, body: m });
+  }
+  const retry = (msg: Message<unknown>, delaySeconds: number) => msg.retry({ delaySeconds: Math.min(3600, Math.max(1, delaySeconds)) });
+  const quick = (msg: Message<unknown>) => FAILED_RETRY_SECONDS * 2 ** Math.min(Math.max(msg.attempts - 1, 0), 10);
+
+  await Promise.all([
+    (async () => {
+      if (!deliver.length) return;
+      const lease = crypto.randomUUID();
       try {
-        if (m.type === "deliver") await deliverClaim(env, db, m);
-        else if (m.type === "poll") {
-          const r = await pollClaim(env, db, m.claimId, { from: ["PENDING"], maxWaitMs: MAX_INLINE_WAIT_MS });
-          // No slot soon: ask again later rather than hold the consumer.
-          if (r.step === "paced" && r.result?.kind === "paced") await enqueue(env, [{ body: m, delaySeconds: toDelaySeconds(r.result.waitMs) }]);
-        } else await processCutoffPage(env, db, m);
+        await deliverBatch(env, db, deliver, lease);
+        for (const d of deliver) d.msg.ack();
+      } catch (err) {
+        log.error("claims delivery batch failed", { kind: errorKind(err), messages: deliver.length });
+        const released = await releaseLease(db, lease, deliver.map((d) => d.claimId));
+        const leaseSeconds = Math.ceil(leaseMs(env, deliver.length) / 1000) + 1;
+        for (const d of deliver) retry(d.msg, released ? quick(d.msg) : leaseSeconds);
+      }
+    })(),
+    (async () => {
+      if (!polls.length) return;
+      try {
+        const { paced } = await pollBatch(env, db, polls.map((p) => p.claimId));
+        // No slot soon: ask again later rather than hold the consumer.
+        await enqueueClaims(env, paced.map((p) => ({ body: { type: "poll" as const, claimId: p.claimId }, delaySeconds: toDelaySeconds(p.waitMs) })));
+        for (const p of polls) p.msg.ack();
+      } catch (err) {
+        log.error("claims poll batch failed", { kind: errorKind(err), messages: polls.length });
+        for (const p of polls) retry(p.msg, quick(p.msg));
+      }
+    })(),
+    ...pages.map(async ({ msg, body }) => {
+      try {
+        await processCutoffPage(env, db, body);
         msg.ack();
       } catch (err) {
-        log.error("claims message failed", { type: m.type, kind: errorKind(err) });
-        msg.retry({ delaySeconds: Math.min(60 * 2 ** Math.min(msg.attempts, 6), 3600) });
+        log.error("cut-off page failed", { kind: errorKind(err) });
+        retry(msg, quick(msg));
       }
     }),
-  );
+  ]);
+}
+
+/** Gives back every claim a failed batch leased (they stay QUEUED with their dispatch id); false when D1 refuses that too. */
+async function releaseLease(db: ReturnType<typeof createDb>, lease: string, ids: string[]): Promise<boolean> {
+  try {
+    const list = JSON.stringify([...new Set(ids)]);
+    await db.run(sql`UPDATE ${claims} SET lease_owner = NULL WHERE id IN (SELECT value FROM json_each(${list})) AND lease_owner = ${lease} AND status = 'QUEUED'`);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Env } from "../env";
 import { getUpstreamConfig } from "../env";
 import { GatewayError } from "../errors";
@@ -8,17 +8,17 @@ import { claimWebhooks } from "../storage/schema/claim-webhooks";
 import { recordUpstreamCall } from "../storage/upstream-calls";
 import { createLogger, errorKind } from "../lib/logger";
 import { WebhookQueueMessage } from "../domain/claims/messages";
-import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from "../domain/claims/webhook-signature";
+import { signWebhook, webhookKeys, WEBHOOK_HEADERS } from "../domain/claims/webhook-signature";
 import { parseRetryAfter, retryDelaySeconds } from "../domain/claims/backoff";
-import { ENQUEUE_GRACE_MS, sendWebhook } from "../domain/claims/ledger";
+import { ENQUEUE_GRACE_MS, sendWebhooks } from "../domain/claims/ledger";
 import { deadLetter } from "./dead-letters.consumer";
 import { QUEUES } from "./names";
 
 /**
- * WEBHOOKS consumer: posts claim status changes to CLAIMS_WEBHOOK_URL, signed (see
- * webhook-signature.ts), at least once. The outbox row says whether it is still owed; a failure is
- * retried with exponential backoff and jitter up to DELIVERY_MAX_ATTEMPTS, then FAILED and
- * dead-lettered. Receivers deduplicate on `X-Amrit-Delivery` (= the payload's `id`).
+ * WEBHOOKS consumer: posts claim status changes to CLAIMS_WEBHOOK_URL, signed as Standard Webhooks
+ * (see webhook-signature.ts), at least once. The outbox row says whether it is still owed; a failure
+ * is retried with exponential backoff and jitter up to DELIVERY_MAX_ATTEMPTS, then FAILED and
+ * dead-lettered (replaying the dead letter re-sends it). Receivers deduplicate on `webhook-id`.
  */
 export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
   const db = createDb(env.DB);
@@ -51,9 +51,9 @@ export async function deliverWebhook(env: Env, db: ReturnType<typeof createDb>, 
     return "skipped";
   }
   const url = conf.CLAIMS_WEBHOOK_URL;
-  const secret = conf.CLAIMS_WEBHOOK_SECRET;
+  const keys = conf.CLAIMS_WEBHOOK_SECRET ? webhookKeys(conf.CLAIMS_WEBHOOK_SECRET) : null;
   // Not configured here: leave the row owed; a configured deployment's sweep will send it.
-  if (!url || !secret) return "skipped";
+  if (!url || !keys) return "skipped";
   const row = await db.select().from(claimWebhooks).where(eq(claimWebhooks.id, id)).get();
   if (!row || row.state !== "PENDING") return "skipped";
   const { UPSTREAM_TIMEOUT_MS, DELIVERY_MAX_ATTEMPTS, DELIVERY_BACKOFF_BASE_MS } = getUpstreamConfig(env);
@@ -63,14 +63,14 @@ export async function deliverWebhook(env: Env, db: ReturnType<typeof createDb>, 
   let retryAfterMs: number | null = null;
   let error: string | null = null;
   try {
-    const signature = await signWebhook(secret, row.payload, Math.floor(started / 1000));
+    const timestamp = Math.floor(started / 1000);
     const res = await fetch(url, {
       method: "POST",
       headers: {
         "Content-Type": "application/json",
-        [WEBHOOK_SIGNATURE_HEADER]: signature,
-        "X-Amrit-Event": "claim.status_changed",
-        "X-Amrit-Delivery": row.id,
+        [WEBHOOK_HEADERS.id]: row.id,
+        [WEBHOOK_HEADERS.timestamp]: String(timestamp),
+        [WEBHOOK_HEADERS.signature]: await signWebhook(keys, row.id, timestamp, row.payload),
       },
       body: row.payload,
       signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
@@ -94,23 +94,23 @@ export async function deliverWebhook(env: Env, db: ReturnType<typeof createDb>, 
     errorCode: error,
   });
   const now = Date.now();
+  // Each change is guarded by the row still being PENDING at the attempt this send made.
+  const owed = and(eq(claimWebhooks.id, row.id), eq(claimWebhooks.state, "PENDING"), eq(claimWebhooks.attempts, row.attempts));
   if (!error) {
-    await db
-      .update(claimWebhooks)
-      .set({ state: "DELIVERED", attempts: attempt, lastHttpStatus: status, lastError: null, deliveredAt: new Date(now).toISOString() })
-      .where(eq(claimWebhooks.id, row.id));
+    await db.update(claimWebhooks).set({ state: "DELIVERED", attempts: attempt, lastHttpStatus: status, lastError: null, deliveredAt: new Date(now).toISOString() }).where(owed);
     return "delivered";
   }
   if (attempt >= DELIVERY_MAX_ATTEMPTS) {
-    await db.update(claimWebhooks).set({ state: "FAILED", attempts: attempt, lastHttpStatus: status, lastError: error }).where(eq(claimWebhooks.id, row.id));
-    await deadLetter(env, QUEUES.webhooks, { type: "claim-webhook", id: row.id, claimId: row.claimId }, `gave up after ${attempt} attempts: ${error}`);
+    const failed = await db.update(claimWebhooks).set({ state: "FAILED", attempts: attempt, lastHttpStatus: status, lastError: error }).where(owed).returning({ id: claimWebhooks.id });
+    if (failed.length) await deadLetter(env, QUEUES.webhooks, { type: "claim-webhook", id: row.id, claimId: row.claimId }, `gave up after ${attempt} attempts: ${error}`);
     return "failed";
   }
   const delaySeconds = retryDelaySeconds(attempt, DELIVERY_BACKOFF_BASE_MS, retryAfterMs);
-  await db
+  const moved = await db
     .update(claimWebhooks)
     .set({ attempts: attempt, lastHttpStatus: status, lastError: error, nextAttemptAt: now + delaySeconds * 1000 + ENQUEUE_GRACE_MS })
-    .where(eq(claimWebhooks.id, row.id));
-  await sendWebhook(env, row.id, delaySeconds);
+    .where(owed)
+    .returning({ id: claimWebhooks.id });
+  if (moved.length) await sendWebhooks(env, [row.id], delaySeconds);
   return "retry";
 }

@@ -1,3 +1,4 @@
+import { getTableColumns, sql } from "drizzle-orm";
 import type { Db } from "./db";
 import { upstreamCalls } from "./schema/upstream-calls";
 import { redact } from "../lib/redact";
@@ -107,4 +108,18 @@ export function transactionLog(db: Db, defer?: (work: Promise<unknown>) => void)
   if (!buffer) buffers.set(db, (buffer = new TransactionLogBuffer(db.$client)));
   const b = buffer;
   return (report) => defer(b.add(toRow(report)));
+}
+
+/**
+ * One statement that records many calls (a queue consumer's batch), for the caller's own D1 batch:
+ * the rows travel as one bound JSON parameter, so any number of calls stays one statement.
+ */
+export function upstreamCallsInsert(db: Db, calls: UpstreamCallReport[]) {
+  const at = new Date().toISOString();
+  const rows = JSON.stringify(
+    calls.map((c) => ({ ...c, at, attempt: c.attempt ?? 1, requestBody: clip(c.requestBody), responseBody: clip(c.responseBody) })),
+  );
+  const col = (k: string) => (k === "id" ? sql.raw("NULL") : sql.raw(`json_extract(value, '$.${k}')`));
+  // Every column in the table's order (the autoincrement id as NULL).
+  return db.insert(upstreamCalls).select(sql`SELECT ${sql.join(Object.keys(getTableColumns(upstreamCalls)).map(col), sql`, `)} FROM json_each(${rows}) WHERE 1`);
 }

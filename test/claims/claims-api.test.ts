@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { call, expectError, createClient, type TestClient } from "../helpers/gateway";
 import { clearFaults } from "../helpers/sandbox";
-import { assam, assamConfig, claimBody, claimRow, ENDED, portalCounts, putSampleCatalogue, setupClient, waitForStatuses, ashaId } from "./helpers";
+import { assam, assamConfig, claimBody, claimRow, db, ENDED, portalCounts, putSampleCatalogue, setupClient, waitForStatuses, ashaId } from "./helpers";
 import { currentIstPeriod } from "../../src/domain/claims/periods";
 
 let client: TestClient;
@@ -313,8 +313,26 @@ describe("GET /v1/reports/claims", () => {
     const csv = await call("GET", "/v1/reports/claims?period=2025-11", { token: c.token, headers: { Accept: "text/csv" } });
     expect(csv.headers.get("content-type")).toContain("text/csv");
     expect(csv.text).toContain("period,status,count,total_amount\r\n");
-    expect(csv.text).toContain("2025-11,SCHEDULED,3,2100\r\n");
-    expect(csv.text).toContain("2025-11,TOTAL,4,4100\r\n");
+    expect(csv.text).toContain("2025-11,SCHEDULED,3,2100.00\r\n");
+    expect(csv.text).toContain("2025-11,TOTAL,4,4100.00\r\n");
     expectError(await call("GET", "/v1/reports/claims?period=2025", { token: c.token }), 400, "VALIDATION_FAILED");
+  });
+});
+
+describe("issue 12: one CSV writer for the report API and the console", () => {
+  it("amounts as exact rupees with two decimals in both", async () => {
+    const c = await setupClient();
+    await post(claimBody({ period: "2025-05", schedule: "cutoff" }), c);
+    const csv = await call("GET", "/v1/reports/claims?period=2025-05", { token: c.token, headers: { Accept: "text/csv" } });
+    expect(csv.text).toContain("2025-05,SCHEDULED,1,700.00\r\n");
+    const { claimsReconciliation, reconciliationCsv } = await import("../../src/console/ops/reconciliation");
+    const consoleCsv = reconciliationCsv(await claimsReconciliation(db(), "2025-05"));
+    // One writer: the same columns, and every amount as rupees with exactly two decimals, in both.
+    expect(consoleCsv.split("\r\n")[0]).toBe(csv.text.split("\r\n")[0]);
+    for (const text of [csv.text, consoleCsv]) {
+      const rows = text.trim().split("\r\n").slice(1);
+      expect(rows).toHaveLength(8);
+      for (const r of rows) expect(r).toMatch(/^2025-05,[A-Z]+,\d+,\d+\.\d{2}$/);
+    }
   });
 });

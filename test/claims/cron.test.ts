@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { call, type TestClient } from "../helpers/gateway";
-import { assam, assamConfig, claimBody, claimRow, db, portalCounts, putSampleCatalogue, setupClient, waitForStatuses } from "./helpers";
+import { assamConfig, claimBody, claimRow, db, drainClaimsQueue, portalCounts, putSampleCatalogue, setupClient, waitForStatuses } from "./helpers";
 import worker from "../../src/index";
 import { claims } from "../../src/storage/schema/claims";
 import { claimReconciliations } from "../../src/storage/schema/claim-reconciliations";
@@ -71,7 +71,7 @@ describe("cron: monthly cut-off and the 15-minute sweep (CONTRACT §8)", () => {
       expect(ids.filter((id) => counts[id].creates === 1)).toHaveLength(250);
       // Running it again finds nothing left to queue: no second send of anything.
       await fire("30 20 L * *", Date.now());
-      await new Promise((r) => setTimeout(r, 1_500));
+      await drainClaimsQueue();
       const again = await portalCounts(ids);
       expect(ids.filter((id) => again[id].posts === counts[id].posts)).toHaveLength(250);
       const left = await db().select({ id: claims.id }).from(claims).where(and(eq(claims.ownerId, client.clientId), eq(claims.status, "SCHEDULED"))).all();

@@ -3,9 +3,25 @@ import { env } from "cloudflare:workers";
 import { eq, inArray } from "drizzle-orm";
 import { call, expectError, type TestClient } from "../helpers/gateway";
 import { clearFaults, setFaults } from "../helpers/sandbox";
-import { assam, assamConfig, claimBody, claimRow, db, forceQueued, portalCounts, putSampleCatalogue, runClaimsConsumer, setupClient, waitForStatuses } from "./helpers";
+import {
+  assam,
+  assamConfig,
+  assamScript,
+  claimBody,
+  claimRow,
+  clearAssamScript,
+  db,
+  drainClaimsQueue,
+  forceQueued,
+  portalCounts,
+  portalPosts,
+  putSampleCatalogue,
+  runClaimsConsumer,
+  setupClient,
+  storedBodySha,
+  waitForStatuses,
+} from "./helpers";
 import { claims } from "../../src/storage/schema/claims";
-import { claimSubmissions } from "../../src/storage/schema/claim-submissions";
 import { deadLetters } from "../../src/storage/schema/dead-letters";
 import { upstreamCalls } from "../../src/storage/schema/upstream-calls";
 import type { Env } from "../../src/env";
@@ -19,6 +35,7 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   await clearFaults();
+  await clearAssamScript();
   await assamConfig({ immediateDecision: false, pendingPolls: 0, syncValidation: false, tokenTtlSeconds: 3600, apiKeys: [] });
 });
 
@@ -37,8 +54,8 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     const codes = answers.map((a) => a.status).sort();
     expect(codes).toEqual([200, 200, 200, 200, 200, 200, 200, 202]);
     await waitForStatuses([body.claimId], ["PENDING"]);
-    // Give any stray duplicate a moment to show up, then count.
-    await new Promise((r) => setTimeout(r, 300));
+    // Let any stray duplicate message be handled, then count.
+    await drainClaimsQueue();
     expect((await portalCounts([body.claimId]))[body.claimId]).toMatchObject({ posts: 1, creates: 1, conflicts: 0 });
   });
 
@@ -90,7 +107,7 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     const out = await submitClaims({ env: env as unknown as Env, db: db(), ownerId: client.clientId, requestId: "crash-test", skipEnqueue: true }, inputs);
     expect(out.map((o) => ("error" in o ? o.error.code : o.httpStatus))).toEqual([202, 202]);
     const ids = inputs.map((i) => i.claimId);
-    await new Promise((r) => setTimeout(r, 500));
+    await drainClaimsQueue();
     expect([...(await waitForStatuses(ids, ["QUEUED"], 100)).values()]).toEqual(["QUEUED", "QUEUED"]);
     // The sweep runs after the lease deadline (5 minutes later).
     const ctx = createExecutionContext();
@@ -102,9 +119,9 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     expect(ids.map((id) => counts[id].creates)).toEqual([1, 1]);
     // Every stored wire body was sent byte for byte.
     for (const id of ids) {
-      const wire = await db().select().from(claimSubmissions).where(eq(claimSubmissions.claimId, id)).get();
-      const stored = (await assam("GET", `/__sandbox/submissions/${id}`)).json.payload;
-      expect(stored).toEqual(JSON.parse(wire!.wireBody));
+      const posts = await portalPosts(id);
+      expect(posts.length).toBeGreaterThan(0);
+      for (const p of posts) expect(p.sha256).toBe(await storedBodySha(id));
     }
   });
 
@@ -239,13 +256,24 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     expect(replay.json.status).toBe("QUEUED");
     expectError(await call("POST", `/v1/admin/claims/${body.claimId}/replay`, { admin: true }), 409, "INVALID_STATE");
     await waitForStatuses([body.claimId], ["PENDING"]);
-    const wire = await db().select().from(claimSubmissions).where(eq(claimSubmissions.claimId, body.claimId)).get();
-    expect((await assam("GET", `/__sandbox/submissions/${body.claimId}`)).json.payload).toEqual(JSON.parse(wire!.wireBody));
+    for (const p of await portalPosts(body.claimId)) expect(p.sha256).toBe(await storedBodySha(body.claimId));
     expect((await claimRow(body.claimId))!.attempts).toBe(9);
     const audit = await call("GET", `/v1/admin/audit?action=claim.replay&targetId=${body.claimId}`, { admin: true });
     expect(audit.json.items).toHaveLength(1);
     expect(audit.json.items[0].before.status).toBe("FAILED");
   }, 60_000);
+
+  it("every re-send carries exactly the stored bytes: the SHA-256 of each raw POST equals body_sha256 (issue 14 item 6)", async () => {
+    const body = claimBody();
+    await assamScript([{ on: "submit", ids: [body.claimId], status: 503, times: 2 }]);
+    expect((await call("POST", "/v1/claims", { token: client.token, body })).status).toBe(202);
+    await waitForStatuses([body.claimId], ["PENDING"]);
+    const posts = await portalPosts(body.claimId);
+    expect(posts).toHaveLength(3);
+    const stored = await storedBodySha(body.claimId);
+    expect(posts.map((p) => p.sha256)).toEqual([stored, stored, stored]);
+    expect((await claimRow(body.claimId))!.attempts).toBe(3);
+  });
 
   it("429 honours Retry-After", async () => {
     await setFaults("assam", { rate429: 1, retryAfterSeconds: 7, pathPattern: "^/assam/api/v1/submissions" });

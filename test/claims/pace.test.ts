@@ -3,7 +3,10 @@ import { env } from "cloudflare:workers";
 import { call, type TestClient } from "../helpers/gateway";
 import { assam, claimBody, forceQueued, portalCounts, putSampleCatalogue, runClaimsConsumer, setupClient, waitForStatuses } from "./helpers";
 import { getUpstreamToken } from "../../src/durable-objects/token-broker";
-import { SlotSchedule } from "../../src/durable-objects/rate-pacer";
+import { PaceLanes, SlotSchedule } from "../../src/durable-objects/rate-pacer";
+import { laneRates } from "../../src/adapters/assam/pace";
+import { pollClaim } from "../../src/domain/claims/delivery";
+import { db } from "./helpers";
 import type { Env } from "../../src/env";
 
 let client: TestClient;
@@ -38,6 +41,49 @@ describe("pacing toward the portal (ASSAM_MAX_RPS)", () => {
     expect(refused.granted).toBe(false);
     expect(refused.waitMs).toBeGreaterThan(100);
     expect(s.acquire(5, 60_000, 10_000).waitMs).toBe(refused.waitMs);
+  });
+
+  it("lanes: polls get a tenth (at least 1/s), deliveries the rest plus the polls' idle share; together never more than the rate", () => {
+    expect(laneRates(1)).toEqual({ deliver: 1, poll: 0 });
+    expect(laneRates(5)).toEqual({ deliver: 4, poll: 1 });
+    expect(laneRates(250)).toEqual({ deliver: 225, poll: 25 });
+    const lanes = new PaceLanes();
+    const t0 = 50_000;
+    // Polls idle: a batch of 10 deliveries at 5/s gets 4 + 1 borrowed slots in the first window.
+    const g = lanes.reserve({ lane: "deliver", rps: 4, n: 10, maxWaitMs: 60_000, borrow: { lane: "poll", rps: 1 } }, t0);
+    expect(g.waits.filter((w) => w < 1_100)).toHaveLength(5);
+    // A poll now waits at most one window for what was borrowed from it.
+    const p = lanes.reserve({ lane: "poll", rps: 1, n: 1, maxWaitMs: 60_000 }, t0);
+    expect(p.waits[0]).toBeLessThanOrEqual(1_100);
+    // A poll storm fills only the polls' lane: deliveries still find their own slots at once.
+    const storm = lanes.reserve({ lane: "poll", rps: 1, n: 30, maxWaitMs: 60_000 }, t0 + 10_000);
+    expect(storm.waits.at(-1)).toBeGreaterThan(25_000);
+    expect(lanes.reserve({ lane: "deliver", rps: 4, n: 1, maxWaitMs: 0, borrow: { lane: "poll", rps: 1 } }, t0 + 10_000).waits).toEqual([0]);
+  });
+
+  it("refreshes have their own share: a caller refreshing at its limit does not slow deliveries (issue 15 item 6)", async () => {
+    const slow = { ...env, ASSAM_MAX_RPS: "5" } as unknown as Env;
+    await getUpstreamToken(slow, "assam");
+    // Twelve PENDING claims to refresh.
+    const polled = Array.from({ length: 12 }, () => claimBody({ schedule: "cutoff" }));
+    await call("POST", "/v1/claims/batch", { token: client.token, body: { claims: polled } });
+    await forceQueued(polled.map((b) => b.claimId), "storm");
+    await runClaimsConsumer(polled.map((b) => ({ type: "deliver", claimId: b.claimId, dispatchId: "storm" })));
+    await waitForStatuses(polled.map((b) => b.claimId), ["PENDING"]);
+    const sent = Array.from({ length: 4 }, () => claimBody({ schedule: "cutoff" }));
+    await call("POST", "/v1/claims/batch", { token: client.token, body: { claims: sent } });
+    await forceQueued(sent.map((b) => b.claimId), "after-storm");
+
+    // The refresh storm takes every slot it can get for the next 3 s…
+    const storm = Promise.all(polled.map((b) => pollClaim(slow, db(), b.claimId, { from: ["PENDING"], maxWaitMs: 3_000 })));
+    await new Promise((r) => setTimeout(r, 50));
+    // …while four deliveries go out.
+    const started = Date.now();
+    await runClaimsConsumer(sent.map((b) => ({ type: "deliver", claimId: b.claimId, dispatchId: "after-storm" })), slow);
+    await storm;
+    const arrivals = ((await assam("GET", `/__sandbox/requests?since=${started}`)).json.requests as { at: number; path: string }[]).filter((r) => r.path.endsWith("/submissions"));
+    expect(arrivals).toHaveLength(4);
+    expect(Math.max(...arrivals.map((a) => a.at)) - started).toBeLessThan(1_500);
   });
 
   it("with ASSAM_MAX_RPS=5 the portal never sees more than 5 requests in any second, across concurrent consumers", async () => {

@@ -6,14 +6,18 @@ import { createAssamSandbox } from "../../src/sandbox/assam/app";
 import { SAMPLE_CATALOGUE } from "../../src/sandbox/assam/sample-catalogue";
 
 describe("backoff", () => {
-  it("doubles from the base with full jitter, capped at 12 h, never below Retry-After", () => {
-    expect(backoffMs(1, 2000, null, () => 0.999999)).toBe(1999);
-    expect(backoffMs(3, 2000, null, () => 0.5)).toBe(4000);
-    expect(backoffMs(1, 2000, null, () => 0)).toBe(0);
+  it("doubles from the base with jitter between d and 2d, capped at 12 h, never below Retry-After", () => {
+    expect(backoffMs(1, 2000, null, () => 0.999999)).toBe(3999);
+    expect(backoffMs(3, 2000, null, () => 0.5)).toBe(12_000);
     expect(backoffMs(60, 2000, null, () => 0.999999)).toBeLessThanOrEqual(MAX_DELAY_SECONDS * 1000);
     expect(backoffMs(1, 2000, 7000, () => 0)).toBe(7000);
     expect(retryDelaySeconds(1, 10, 1000, () => 0)).toBe(1);
     expect(retryDelaySeconds(40, 2000, null, () => 1)).toBe(MAX_DELAY_SECONDS);
+  });
+  it("the shipped schedule (8 attempts, wrangler.toml's 60 s base) outlasts an outage of an hour, even when every draw is the shortest", () => {
+    let waited = 0;
+    for (let attempt = 1; attempt < 8; attempt++) waited += retryDelaySeconds(attempt, 60_000, null, () => 0);
+    expect(waited).toBeGreaterThanOrEqual(2 * 3600);
   });
   it("reads Retry-After as seconds or an HTTP date", () => {
     expect(parseRetryAfter("3")).toBe(3000);
@@ -161,5 +165,12 @@ describe("the Assam sandbox (seed 000 semantics)", () => {
     expect(ok.status).toBe(202);
     const bad = await app.fetch(new Request("http://p/api/v1/submissions", { method: "POST", headers: { "X-API-Key": "k2", "Content-Type": "application/json" }, body: "{}" }));
     expect(bad.status).toBe(401);
+  });
+});
+
+describe("issue 15 item 1: the first retry waits at least DELIVERY_BACKOFF_BASE_MS", () => {
+  it("even when the jitter draws zero", () => {
+    expect(backoffMs(1, 2000, null, () => 0)).toBeGreaterThanOrEqual(2000);
+    expect(retryDelaySeconds(1, 2000, null, () => 0)).toBeGreaterThanOrEqual(2);
   });
 });

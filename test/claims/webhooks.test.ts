@@ -1,23 +1,29 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { call, type TestClient } from "../helpers/gateway";
-import { assam, assamConfig, claimBody, db, forceQueued, putSampleCatalogue, runClaimsConsumer, setupClient } from "./helpers";
+import { assam, assamConfig, claimBody, claimRow, db, forceQueued, portalCounts, putSampleCatalogue, runClaimsConsumer, setupClient } from "./helpers";
+import { deadLetters } from "../../src/storage/schema/dead-letters";
 import { claimWebhooks } from "../../src/storage/schema/claim-webhooks";
 import { consumeWebhooks } from "../../src/queues/webhooks.consumer";
-import { verifyWebhook } from "../../src/domain/claims/webhook-signature";
+import { signWebhook, verifyWebhook, webhookKeys } from "../../src/domain/claims/webhook-signature";
+import vectors from "./fixtures/standard-webhooks-vectors.json";
 import { pollClaim } from "../../src/domain/claims/delivery";
 import type { Env } from "../../src/env";
 
-const SECRET = "whsec-test-only";
+// Two Standard Webhooks secrets (a rotation: the new one first); receivers may hold either.
+const SECRET = vectors.rotation.secrets[0];
+const OLD_SECRET = vectors.rotation.secrets[1];
 let client: TestClient;
 let hooked: Env;
 
 beforeAll(async () => {
+  // The portal answers 202 PENDING (the first status change these tests follow), whatever other files left set.
+  await assamConfig({ immediateDecision: false, pendingPolls: 0, webhookFailFirst: 0 });
   await putSampleCatalogue();
   client = await setupClient();
-  hooked = { ...env, CLAIMS_WEBHOOK_URL: `${env.TEST_SANDBOX_URL}/assam/__sandbox/webhook`, CLAIMS_WEBHOOK_SECRET: SECRET } as unknown as Env;
+  hooked = { ...env, CLAIMS_WEBHOOK_URL: `${env.TEST_SANDBOX_URL}/assam/__sandbox/webhook`, CLAIMS_WEBHOOK_SECRET: `${SECRET},${OLD_SECRET}` } as unknown as Env;
 });
 
 async function runWebhooks(ids: string[]) {
@@ -30,8 +36,34 @@ async function runWebhooks(ids: string[]) {
 const received = async (claimId: string) =>
   ((await assam("GET", "/__sandbox/webhooks")).json.webhooks as { headers: Record<string, string>; body: string; answered: number }[]).filter((w) => JSON.parse(w.body).data.claimId === claimId);
 
+describe("Standard Webhooks signatures, against vectors computed outside this code", () => {
+  it("reproduces the specification's published vector", async () => {
+    const v = vectors.spec;
+    expect(await signWebhook(webhookKeys(v.secret)!, v.id, v.timestamp, v.body)).toBe(v.signature);
+    expect(await verifyWebhook(v.secret, { id: v.id, timestamp: String(v.timestamp), signature: v.signature }, v.body, v.timestamp)).toBe(true);
+  });
+
+  it("signs once per secret during a rotation, space-separated, in the order the secrets are listed", async () => {
+    const v = vectors.rotation;
+    expect(await signWebhook(webhookKeys(v.secrets.join(","))!, v.id, v.timestamp, v.body)).toBe(v.signature);
+    for (const secret of v.secrets) expect(await verifyWebhook(secret, { id: v.id, timestamp: String(v.timestamp), signature: v.signature }, v.body, v.timestamp)).toBe(true);
+  });
+
+  it("refuses a change to any one signed part, a stale timestamp, another secret and malformed secrets", async () => {
+    const v = vectors.spec;
+    const h = { id: v.id, timestamp: String(v.timestamp), signature: v.signature };
+    expect(await verifyWebhook(v.secret, h, v.body.replace("2432232314", "2432232315"), v.timestamp)).toBe(false);
+    expect(await verifyWebhook(v.secret, { ...h, id: "msg_other" }, v.body, v.timestamp)).toBe(false);
+    expect(await verifyWebhook(v.secret, { ...h, timestamp: String(v.timestamp + 1) }, v.body, v.timestamp)).toBe(false);
+    expect(await verifyWebhook(v.secret, h, v.body, v.timestamp + 301)).toBe(false);
+    expect(await verifyWebhook(vectors.rotation.secrets[0], h, v.body, v.timestamp)).toBe(false);
+    expect(webhookKeys("whsec_not base64!")).toBeNull();
+    expect(webhookKeys("whsec_c2hvcnQ=")).toBeNull(); // 5 bytes: too short
+  });
+});
+
 describe("claim status webhooks (CLAIMS_WEBHOOK_URL)", () => {
-  it("each status change is posted, HMAC-SHA256 signed, and retried until delivered", async () => {
+  it("each status change is posted, signed as Standard Webhooks with every secret, and retried until delivered", async () => {
     const body = claimBody({ schedule: "cutoff" });
     await call("POST", "/v1/claims", { token: client.token, body });
     await forceQueued([body.claimId], "wh");
@@ -56,13 +88,17 @@ describe("claim status webhooks (CLAIMS_WEBHOOK_URL)", () => {
     expect(got.map((w) => w.answered)).toEqual([503, 204]);
     const ok = got[1];
     expect(ok.body).toBe(row.payload);
-    expect(ok.headers["x-amrit-delivery"]).toBe(row.id);
-    expect(ok.headers["x-amrit-event"]).toBe("claim.status_changed");
-    const sig = ok.headers["x-amrit-signature"];
-    expect(sig).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
-    expect(await verifyWebhook(SECRET, ok.body, sig, Math.floor(Date.now() / 1000))).toBe(true);
-    expect(await verifyWebhook("another-secret", ok.body, sig, Math.floor(Date.now() / 1000))).toBe(false);
-    expect(await verifyWebhook(SECRET, ok.body.replace("PENDING", "ACCEPTED"), sig, Math.floor(Date.now() / 1000))).toBe(false);
+    expect(ok.headers["webhook-id"]).toBe(row.id);
+    expect(ok.headers["webhook-id"]).toBe(JSON.parse(ok.body).id);
+    const h = { id: ok.headers["webhook-id"], timestamp: ok.headers["webhook-timestamp"], signature: ok.headers["webhook-signature"] };
+    expect(h.signature).toMatch(/^v1,[A-Za-z0-9+/]{43}= v1,[A-Za-z0-9+/]{43}=$/);
+    const now = Math.floor(Date.now() / 1000);
+    expect(await verifyWebhook(SECRET, h, ok.body, now)).toBe(true);
+    expect(await verifyWebhook(OLD_SECRET, h, ok.body, now)).toBe(true);
+    expect(await verifyWebhook(vectors.spec.secret, h, ok.body, now)).toBe(false);
+    expect(await verifyWebhook(SECRET, h, ok.body.replace("PENDING", "ACCEPTED"), now)).toBe(false);
+    // The retry was the same event: the same webhook-id.
+    expect(got[0].headers["webhook-id"]).toBe(row.id);
     expect(JSON.parse(ok.body)).toMatchObject({ type: "claim.status_changed", data: { claimId: body.claimId, previousStatus: "QUEUED", status: "PENDING", totalAmount: 700 } });
 
     // The next change (PENDING → ACCEPTED on a poll) is another event.
@@ -70,6 +106,43 @@ describe("claim status webhooks (CLAIMS_WEBHOOK_URL)", () => {
     expect(polled.step).toBe("changed");
     const next = await db().select().from(claimWebhooks).where(eq(claimWebhooks.claimId, body.claimId)).all();
     expect(next.map((w) => w.claimStatus).sort()).toEqual(["ACCEPTED", "PENDING"]);
+  });
+
+  it("replaying a webhook's dead letter re-sends the notification and leaves the claim alone (issue 15 item 4)", async () => {
+    const oneTry = { ...hooked, DELIVERY_MAX_ATTEMPTS: "1" } as unknown as Env;
+    const body = claimBody({ schedule: "cutoff" });
+    await call("POST", "/v1/claims", { token: client.token, body });
+    await forceQueued([body.claimId], "wh-dl");
+    await runClaimsConsumer([{ type: "deliver", claimId: body.claimId, dispatchId: "wh-dl" }], hooked);
+    const [hook] = await db().select().from(claimWebhooks).where(eq(claimWebhooks.claimId, body.claimId)).all();
+    await assamConfig({ webhookFailFirst: 1 });
+    const batch = createMessageBatch("amrit-webhooks", [{ id: `w-dl-${hook.id}`, timestamp: new Date(), attempts: 1, body: { type: "claim-webhook", id: hook.id } }]);
+    const ctx = createExecutionContext();
+    await consumeWebhooks(batch, oneTry, ctx);
+    await getQueueResult(batch, ctx);
+    expect((await db().select().from(claimWebhooks).where(eq(claimWebhooks.id, hook.id)).get())!.state).toBe("FAILED");
+    // The dead-letter consumer records it (through the real queue).
+    const letter = await vi.waitFor(
+      async () => {
+        const r = await db().select().from(deadLetters).where(and(eq(deadLetters.subjectId, body.claimId), eq(deadLetters.kind, "claim-webhook"))).get();
+        if (!r) throw new Error("no dead letter yet");
+        return r;
+      },
+      { timeout: 5_000, interval: 50 },
+    );
+    const posts = (await portalCounts([body.claimId]))[body.claimId].posts;
+
+    const replay = await call("POST", `/v1/admin/dead-letters/${letter.id}/replay`, { admin: true });
+    expect(replay.status).toBe(200);
+    expect((await db().select().from(claimWebhooks).where(eq(claimWebhooks.id, hook.id)).get())).toMatchObject({ state: "PENDING", attempts: 0 });
+    // The claim was not sent to the portal again, nor changed.
+    expect((await claimRow(body.claimId))!.status).toBe("PENDING");
+    expect((await portalCounts([body.claimId]))[body.claimId].posts).toBe(posts);
+    // …and the notification goes out.
+    await runWebhooks([hook.id]);
+    expect((await db().select().from(claimWebhooks).where(eq(claimWebhooks.id, hook.id)).get())!.state).toBe("DELIVERED");
+    const audit = await call("GET", `/v1/admin/audit?action=claim.webhook.replay&targetId=${body.claimId}`, { admin: true });
+    expect(audit.json.items).toHaveLength(1);
   });
 
   it("the cut-off's SCHEDULED → QUEUED is a status change too", async () => {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { cfg, defineConfig } from "../../env";
+import { webhookKeys } from "../../domain/claims/webhook-signature";
 
 /**
  * The Assam adapter's configuration (CONTRACT §2). OAuth2 client credentials are preferred; the
@@ -34,7 +35,8 @@ export const usesOAuth = (c: AssamConfig) => !!(c.ASSAM_CLIENT_ID && c.ASSAM_CLI
 /**
  * Claim webhooks (optional): validated on their own so that a webhook misconfiguration never stops
  * claim delivery. Status changes are still written to the webhook outbox while it is wrong, and sent
- * once it is fixed.
+ * once it is fixed. CLAIMS_WEBHOOK_SECRET is one or more Standard Webhooks secrets (`whsec_<base64>`,
+ * at least 16 bytes), comma-separated during a rotation: each request is signed with every one.
  */
 export const getClaimsWebhookConfig = defineConfig(
   "claims webhook",
@@ -43,6 +45,9 @@ export const getClaimsWebhookConfig = defineConfig(
     .superRefine((v, ctx) => {
       if (v.CLAIMS_WEBHOOK_URL && !v.CLAIMS_WEBHOOK_SECRET) {
         ctx.addIssue({ code: "custom", path: ["CLAIMS_WEBHOOK_SECRET"], message: "webhooks are signed: set the secret" });
+      }
+      if (v.CLAIMS_WEBHOOK_SECRET && !webhookKeys(v.CLAIMS_WEBHOOK_SECRET)) {
+        ctx.addIssue({ code: "custom", path: ["CLAIMS_WEBHOOK_SECRET"], message: "whsec_<base64 of at least 16 bytes>, comma-separated" });
       }
     }),
 );

@@ -2,12 +2,13 @@ import type { Env } from "../../env";
 import type { FetchedToken } from "../../durable-objects/token-providers";
 import { GatewayError } from "../../errors";
 import { getUpstreamConfig } from "../../env";
-import { createDb } from "../../storage/db";
-import { recordUpstreamCall } from "../../storage/upstream-calls";
+import { noRecorder, type UpstreamCallRecorder } from "../recorder";
 import { getAssamConfig, usesOAuth } from "./config";
-import { paceAssam } from "./pace";
+import { reserveAssamSlots, sleep } from "./pace";
 
-/** Thrown when the portal's token endpoint does not give a token; the caller retries later. */
+/** The longest the token fetch waits for a send slot; past it, it gives up without sending. */
+export const TOKEN_MAX_WAIT_MS = 30_000;
+
 /** The token endpoint failed; `httpStatus` (when it answered) survives the broker's RPC. */
 export class AssamTokenError extends GatewayError {
   constructor(readonly httpStatus: number | null, readonly reason: string) {
@@ -19,15 +20,18 @@ export class AssamTokenError extends GatewayError {
 /**
  * OAuth2 client credentials (seed 000 §2.1): a form-encoded POST to `${ASSAM_BASE_URL}/auth/token`.
  * Called only inside the TokenBroker Durable Object (single flight), through `getUpstreamToken`.
- * The request is paced like every other request to the portal.
+ * The request is paced like every other request to the portal (the deliveries' lane): when the pace
+ * has no slot within TOKEN_MAX_WAIT_MS, nothing is sent and the fetch fails (the caller retries later).
+ * The call is reported to `recorder` (the caller's transaction log); the adapter writes no storage.
  */
-export async function fetchAssamToken(env: Env): Promise<FetchedToken> {
+export async function fetchAssamToken(env: Env, recorder: UpstreamCallRecorder = noRecorder): Promise<FetchedToken> {
   const conf = getAssamConfig(env);
   if (!usesOAuth(conf)) throw new GatewayError("CONFIG_INVALID", "assam uses a static API key: no token to fetch");
   const { UPSTREAM_TIMEOUT_MS } = getUpstreamConfig(env);
-  await paceAssam(env, conf.ASSAM_MAX_RPS, 60_000);
+  const grant = await reserveAssamSlots(env, "deliver", conf.ASSAM_MAX_RPS, 1, TOKEN_MAX_WAIT_MS);
+  if (!grant.waits.length) throw new AssamTokenError(null, "paced: no send slot toward the portal");
+  await sleep(grant.waits[0]);
   const started = Date.now();
-  const db = createDb(env.DB);
   let res: Response;
   try {
     res = await fetch(`${conf.ASSAM_BASE_URL}/auth/token`, {
@@ -39,10 +43,11 @@ export async function fetchAssamToken(env: Env): Promise<FetchedToken> {
         client_secret: conf.ASSAM_CLIENT_SECRET!,
       }).toString(),
       signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+      redirect: "manual",
     });
   } catch (err) {
     const timeout = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-    await recordUpstreamCall(db, { portal: "assam", operation: "token", outcome: timeout ? "timeout" : "network", durationMs: Date.now() - started });
+    await report(recorder, { portal: "assam", operation: "token", outcome: timeout ? "timeout" : "network", durationMs: Date.now() - started });
     throw new AssamTokenError(null, timeout ? "timeout" : "network error");
   }
   const text = await res.text();
@@ -54,7 +59,7 @@ export async function fetchAssamToken(env: Env): Promise<FetchedToken> {
     /* handled below */
   }
   const ok = res.status === 200 && body && typeof body.access_token === "string" && body.access_token.length > 0;
-  await recordUpstreamCall(db, {
+  await report(recorder, {
     portal: "assam",
     operation: "token",
     outcome: ok ? "ok" : res.status === 401 || res.status === 400 ? "rejected" : "retry",
@@ -65,4 +70,13 @@ export async function fetchAssamToken(env: Env): Promise<FetchedToken> {
   if (!ok) throw new AssamTokenError(res.status, `token endpoint answered ${res.status}`);
   const expires = Number(body!.expires_in);
   return { token: body!.access_token as string, expiresInSeconds: Number.isFinite(expires) && expires > 0 ? expires : 3600 };
+}
+
+/** A recorder must not break the call it records. */
+async function report(recorder: UpstreamCallRecorder, r: Parameters<UpstreamCallRecorder>[0]) {
+  try {
+    await recorder(r);
+  } catch {
+    /* the transaction log is best-effort */
+  }
 }

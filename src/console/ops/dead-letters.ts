@@ -148,7 +148,7 @@ export async function replayDeadLetter(env: Env, db: Db, id: string, actor: stri
     });
   }
   let outcome: ReplayOutcome;
-  if (area === "claim") outcome = await replayClaim(env, db, subjectId, actor, requestId);
+  if (area === "claim") outcome = await replayClaim(env, db, subjectId, actor, requestId, row.kind);
   else outcome = await replayFiscalMessage(env, db, subjectId, actor, requestId);
 
   const now = new Date().toISOString();

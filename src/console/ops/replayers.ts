@@ -6,7 +6,7 @@ import { fiscalOutbox } from "../../storage/schema/fiscal-outbox";
 import { auditInsert } from "../../storage/audit";
 import { GatewayError } from "../../http/errors";
 import { enqueueDelivery } from "../../domain/fiscal/messages";
-import { replayFailedClaim } from "../../domain/claims/replay";
+import { replayClaimWebhooks, replayFailedClaim } from "../../domain/claims/replay";
 
 /** What a replay changed on its subject: its status before and after. */
 export interface ReplayOutcome {
@@ -14,8 +14,16 @@ export interface ReplayOutcome {
   after: string;
 }
 
-/** Claims: the claims area's own rule (FAILED → QUEUED with the same bytes; a portal 409 is refused). */
-export async function replayClaim(env: Env, db: Db, claimId: string, actor: string, requestId: string | null): Promise<ReplayOutcome> {
+/**
+ * Claims: the claims area's own rules. A delivery dead letter replays the claim (FAILED → QUEUED with
+ * the same bytes; a portal 409 is refused); a webhook dead letter (`kind` "claim-webhook") re-sends
+ * the claim's failed notifications and leaves the claim alone.
+ */
+export async function replayClaim(env: Env, db: Db, claimId: string, actor: string, requestId: string | null, kind?: string): Promise<ReplayOutcome> {
+  if (kind === "claim-webhook") {
+    const n = await replayClaimWebhooks(env, db, claimId, actor, requestId);
+    return { before: "webhook FAILED", after: `webhook PENDING (${n} notification${n === 1 ? "" : "s"} owed again)` };
+  }
   await replayFailedClaim(env, db, claimId, actor, requestId);
   return { before: "FAILED", after: "QUEUED" };
 }

@@ -29,6 +29,33 @@ export async function loadCatalogue(db: Db): Promise<CatalogueVersion[]> {
     .all();
 }
 
+/** How long an isolate trusts its copy of the catalogue: another isolate's change shows within this. */
+export const CATALOGUE_CACHE_MS = 10_000;
+
+let cached: { at: number; versions: Promise<CatalogueVersion[]> } | null = null;
+
+/**
+ * The catalogue as this isolate last read it, re-read when older than CATALOGUE_CACHE_MS (so a new
+ * version stored through another isolate applies within 10 s; one stored here applies at once). The
+ * intake needs it for every claim: this keeps the read off the hot path.
+ */
+export function cachedCatalogue(db: Db, now: number = Date.now()): Promise<CatalogueVersion[]> {
+  if (cached && now - cached.at < CATALOGUE_CACHE_MS && now >= cached.at) return cached.versions;
+  const versions = loadCatalogue(db);
+  const entry = { at: now, versions };
+  cached = entry;
+  // A failed read is not kept: the next request reads again.
+  versions.catch(() => {
+    if (cached === entry) cached = null;
+  });
+  return versions;
+}
+
+/** Forgets this isolate's copy (after a change made here). */
+export const invalidateCatalogue = () => {
+  cached = null;
+};
+
 /** The version in force for a period: the latest whose effectiveFrom is on or before it. */
 export const versionInForce = (versions: CatalogueVersion[], period: string): CatalogueVersion | null =>
   versions.find((v) => v.effectiveFrom <= period) ?? null;
@@ -71,6 +98,7 @@ export async function putCatalogueVersion(
   const createdAt = new Date().toISOString();
   const row = { version: input.version, effectiveFrom: input.effectiveFrom, activities: input.activities, contentHash: hash, createdAt, createdBy: actor };
   const before = versionInForce(await loadCatalogue(db), input.effectiveFrom);
+  invalidateCatalogue();
   try {
     await db.batch([
       db.insert(catalogueVersions).values(row),
@@ -84,6 +112,7 @@ export async function putCatalogueVersion(
         requestId,
       }),
     ]);
+    invalidateCatalogue();
   } catch (err) {
     // A concurrent PUT of the same version: answer as if it came second.
     const again = await db.select().from(catalogueVersions).where(eq(catalogueVersions.version, input.version)).get();

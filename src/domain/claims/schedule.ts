@@ -7,15 +7,15 @@ import { claimReconciliations } from "../../storage/schema/claim-reconciliations
 import type { BatchItem } from "drizzle-orm/batch";
 import { chunk, ENQUEUE_GRACE_MS, sendWebhooks, webhookInsert, webhooksEnabled } from "./ledger";
 import { deliverMessage, type ClaimsQueueMessage } from "./messages";
-import { enqueue } from "./submit";
+import { enqueueClaims } from "./outbox";
 import { currentIstPeriod, lastCutoff, previousPeriod } from "./periods";
+import { POLL_INTERVAL_MS } from "./settle";
 
 /** Claims per cut-off page: one sendBatch (≤ 100 messages) and two D1 statements per page. */
 export const CUTOFF_PAGE_SIZE = 100;
 /** Pages a sweep run handles directly (each ≤ 100 claims, 2–3 queries): well inside 1,000 queries. */
 export const SWEEP_MAX_PAGES = 20;
-/** A PENDING claim is polled at most this often. */
-export const POLL_INTERVAL_MS = 10 * 60_000;
+export { POLL_INTERVAL_MS };
 
 /** The first cut-off page; the rest follow through the queue, one message per page. */
 export async function startCutoff(env: Env, upTo: string, runId: string = crypto.randomUUID(), createdBefore?: string) {
@@ -83,8 +83,8 @@ export async function processCutoffPage(env: Env, db: Db, msg: Extract<ClaimsQue
   const results = (await db.batch([...hooks, ...updates] as unknown as [BatchItem<"sqlite">])) as { id: string }[][];
   const queued = results.slice(hooks.length).flat();
   const webhookIds = results.slice(0, hooks.length).flat();
-  await enqueue(env, queued.map((q) => deliverMessage(q.id, dispatchId)));
-  await sendWebhooks(env, webhookIds.map((w) => w.id));
+  await enqueueClaims(env, queued.map((q) => deliverMessage(q.id, dispatchId)));
+  if (webhookIds.length) await sendWebhooks(env, webhookIds.map((w) => w.id));
   if (page.length === CUTOFF_PAGE_SIZE) {
     await env.CLAIMS_DELIVERY.send({ ...msg, after: ids[ids.length - 1], page: msg.page + 1 } satisfies ClaimsQueueMessage);
   }
@@ -117,7 +117,7 @@ export async function requeueExpired(env: Env, db: Db, now: number = Date.now())
       ) as unknown as [BatchItem<"sqlite">],
     );
     const taken = (results as { id: string }[][]).flat();
-    await enqueue(env, taken.map((t) => deliverMessage(t.id, dispatchId)));
+    await enqueueClaims(env, taken.map((t) => deliverMessage(t.id, dispatchId)));
     total += taken.length;
     if (due.length < 100) break;
   }
@@ -125,8 +125,9 @@ export async function requeueExpired(env: Env, db: Db, now: number = Date.now())
 }
 
 /**
- * Asks the consumers to poll PENDING claims not polled for POLL_INTERVAL_MS, oldest first, in pages
- * of 100 poll messages (the consumers pace them toward the portal).
+ * Asks the consumers to poll PENDING claims whose next poll is due (the interval grows with the polls
+ * a claim has had: see settle.ts), oldest first, in pages of 100 poll messages (the consumers pace
+ * them toward the portal in the polls' own lane).
  */
 export async function schedulePolls(env: Env, db: Db, now: number = Date.now()): Promise<number> {
   let total = 0;
@@ -134,14 +135,16 @@ export async function schedulePolls(env: Env, db: Db, now: number = Date.now()):
     const due = await db
       .select({ id: claims.id })
       .from(claims)
-      .where(and(eq(claims.status, "PENDING"), or(isNull(claims.lastPolledAt), lt(claims.lastPolledAt, now - POLL_INTERVAL_MS))))
-      .orderBy(asc(claims.lastPolledAt))
+      .where(and(eq(claims.status, "PENDING"), or(isNull(claims.nextPollAt), lte(claims.nextPollAt, now))))
+      .orderBy(asc(claims.nextPollAt))
       .limit(100)
       .all();
     if (!due.length) break;
-    // Mark them as asked-for, so the next page (and the next sweep) moves on.
-    await db.batch(chunk(due.map((d) => d.id), 50).map((part) => db.update(claims).set({ lastPolledAt: now }).where(inArray(claims.id, part))) as unknown as [BatchItem<"sqlite">]);
-    await enqueue(env, due.map((d) => ({ body: { type: "poll" as const, claimId: d.id } })));
+    // Mark them as asked-for, so the next page (and the next sweep) moves on; the poll sets the real next time.
+    await db.batch(
+      chunk(due.map((d) => d.id), 50).map((part) => db.update(claims).set({ nextPollAt: now + POLL_INTERVAL_MS }).where(inArray(claims.id, part))) as unknown as [BatchItem<"sqlite">],
+    );
+    await enqueueClaims(env, due.map((d) => ({ body: { type: "poll" as const, claimId: d.id } })));
     total += due.length;
     if (due.length < 100) break;
   }

@@ -1,21 +1,29 @@
-import { and, eq, inArray, notInArray } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
+import { getTableColumns, sql } from "drizzle-orm";
 import type { Env } from "../../env";
 import { readVar } from "../../env";
 import type { Db } from "../../storage/db";
 import { claims, type ClaimItem } from "../../storage/schema/claims";
 import { claimSubmissions } from "../../storage/schema/claim-submissions";
 import { GatewayError, type ErrorDetail } from "../../errors";
-import { createLogger } from "../../lib/logger";
 import { sha256Hex } from "../security/crypto";
 import { encodeSubmission } from "../../adapters/assam/codec";
-import { loadCatalogue, versionInForce, versionNamed, type CatalogueVersion } from "./catalogue";
+import type { UpstreamCallRecorder } from "../../adapters/recorder";
+import { transactionLog } from "../../storage/upstream-calls";
+import { cachedCatalogue, loadCatalogue, versionInForce, versionNamed, type CatalogueVersion } from "./catalogue";
 import { periodEnded } from "./periods";
-import { chunk, claimsByIds, ENQUEUE_GRACE_MS, viewsOf, type ClaimRow, type ClaimView } from "./ledger";
-import { deliverMessage, type ClaimsQueueMessage } from "./messages";
+import { deliveriesFor, ENQUEUE_GRACE_MS, toView, type ClaimRow, type ClaimView } from "./ledger";
+import { deliverMessage } from "./messages";
+import { enqueueClaims } from "./outbox";
+import { settleByStatus } from "./settle";
 
 /** ₹1,00,00,000 (one crore) in paise: the most one claim may total. */
 export const MAX_CLAIM_TOTAL_PAISE = 1_00_00_000 * 100;
+
+/** Conflicts with a month held by an ambiguously FAILED claim that one request settles by asking the portal. */
+export const MAX_SETTLE_PER_REQUEST = 10;
+
+/** A QUEUED claim never picked up this long after its write gets its queue message again when it is submitted again. */
+const RESEND_AFTER_MS = 10_000;
 
 /** A claim as the caller sent it, after schema validation (amounts already in paise). */
 export interface ClaimInput {
@@ -30,8 +38,6 @@ export interface ClaimInput {
 export type SubmitOutcome =
   | { claimId: string; httpStatus: 200 | 202; claim: ClaimView }
   | { claimId: string; error: GatewayError };
-
-export const LIVE_EXCLUDED = ["REJECTED", "FAILED", "CANCELLED"] as const;
 
 interface Normalised {
   items: ClaimItem[];
@@ -89,11 +95,14 @@ async function normalise(input: ClaimInput, version: CatalogueVersion | null): P
 
 const reuseOfForeignId = () => new GatewayError("IDEMPOTENCY_CONFLICT", "this claimId is already in use");
 
-/** The same claimId again: 200 with the recorded claim when the content is the same, else 409. */
-async function replayOutcome(input: ClaimInput, existing: ClaimRow, ownerId: string, catalogue: CatalogueVersion[]): Promise<GatewayError | null> {
+/** The same claimId again: null (200 with the recorded claim) when the content is the same, else the 409. */
+async function replayOutcome(db: Db, input: ClaimInput, existing: ClaimRow, ownerId: string, catalogue: CatalogueVersion[]): Promise<GatewayError | null> {
   if (existing.ownerId !== ownerId) return reuseOfForeignId();
+  let version = versionNamed(catalogue, existing.catalogueVersion);
+  // A version stored moments ago through another isolate is not in this isolate's copy yet.
+  if (existing.catalogueVersion && !version) version = versionNamed(await loadCatalogue(db), existing.catalogueVersion);
   try {
-    const n = await normalise(input, versionNamed(catalogue, existing.catalogueVersion));
+    const n = await normalise(input, version);
     if (n.contentHash === existing.contentHash) return null;
   } catch {
     /* content that cannot even be normalised the same way is different content */
@@ -101,193 +110,262 @@ async function replayOutcome(input: ClaimInput, existing: ClaimRow, ownerId: str
   return new GatewayError("IDEMPOTENCY_CONFLICT", "this claimId was used with different content", { details: [{ path: "claimId", message: "different content" }] });
 }
 
-const duplicatePeriod = (live: ClaimRow, ownerId: string) =>
-  new GatewayError("DUPLICATE_PERIOD_CLAIM", `ASHA ${live.ashaId} already has a claim for ${live.period}`, {
+const duplicatePeriod = (holder: ClaimRow, ownerId: string) =>
+  new GatewayError("DUPLICATE_PERIOD_CLAIM", `ASHA ${holder.ashaId} already has a claim for ${holder.period}`, {
     details: [
-      live.ownerId === ownerId
-        ? { path: "period", claimId: live.id, status: live.status, message: "existing claim for this ASHA and month" }
+      holder.ownerId === ownerId
+        ? { path: "period", claimId: holder.id, status: holder.status, message: "existing claim for this ASHA and month" }
         : { path: "period", message: "another client holds a claim for this ASHA and month" },
     ],
   });
 
-const liveKey = (ashaId: string, period: string) => `${ashaId}\u0000${period}`;
+const monthKey = (ashaId: string, period: string) => `${ashaId}\u0000${period}`;
+
+/** A FAILED claim that still holds its month because the portal may have recorded it. */
+const heldAmbiguously = (r: ClaimRow) => r.status === "FAILED" && r.holdsMonth;
 
 export interface SubmitContext {
   env: Env;
   db: Db;
   ownerId: string;
   requestId: string;
+  /** Where the portal calls a request makes are reported (status reads that settle a month); default: the transaction log. */
+  recorder?: UpstreamCallRecorder;
   /** Tests: write the ledger without enqueueing (a crash between the two). */
   skipEnqueue?: boolean;
   now?: number;
 }
 
+interface Candidate {
+  index: number;
+  input: ClaimInput;
+  row: ClaimRow;
+  wire: string;
+  bodySha256: string;
+}
+
 /**
- * Creates claims with exactly the single-claim semantics, for one claim or a batch of up to 500:
- * reads are bulk (a handful of queries for 500 claims) so a batch stays inside D1's per-invocation
- * query limits. Each new claim's row and wire body are written in one D1 batch, then enqueued; a
- * failed enqueue is recovered by the sweep (the row carries its lease deadline).
+ * Creates claims with exactly the single-claim semantics, for one claim or a batch of up to 500, in
+ * one D1 batch plus one queue send: the rules are enforced by the database inside that batch, not by
+ * reads before it. The claims are inserted with ON CONFLICT DO NOTHING (the primary key is the
+ * idempotency rule, the partial unique index over the claims holding their month the one-per-month
+ * rule) and their wire bodies only where their claim was inserted; the rows RETURNING from the insert
+ * are the answers. Only a conflict takes a follow-up read, to say which rule it hit (and, when the
+ * month is held by a claim that FAILED ambiguously, to ask the portal whether it has that one).
+ * A claimId repeated within one request is answered in order, as if sent one after the other.
  */
 export async function submitClaims(ctx: SubmitContext, inputs: (ClaimInput | GatewayError)[]): Promise<SubmitOutcome[]> {
   const { db, env, ownerId } = ctx;
   const now = ctx.now ?? Date.now();
-  const valid = inputs.filter((i): i is ClaimInput => !(i instanceof GatewayError));
-  const existing = await claimsByIds(db, valid.map((i) => i.claimId));
-  const catalogue = await loadCatalogue(db);
-  const live = new Map<string, ClaimRow>();
-  for (const part of chunk([...new Set(valid.map((i) => i.ashaId))], 90)) {
-    if (!part.length) continue;
-    const rows = await db
-      .select()
-      .from(claims)
-      .where(and(inArray(claims.ashaId, part), notInArray(claims.status, [...LIVE_EXCLUDED])))
-      .all();
-    for (const r of rows) live.set(liveKey(r.ashaId, r.period), r);
-  }
-
+  const outcomes: (SubmitOutcome | undefined)[] = inputs.map((i) => (i instanceof GatewayError ? { claimId: "", error: i } : undefined));
+  // Rows this request wrote or read, by claimId: a repeated claimId is answered from them.
+  const known = new Map<string, ClaimRow>();
+  const written = new Set<string>();
+  const toEnqueue: ClaimRow[] = [];
+  const catalogue = await cachedCatalogue(db, now);
   const partnerCode = readVar(env, "PARTNER_CODE") ?? "AMRIT";
-  const outcomes: (SubmitOutcome | { claimId: string; pending: ClaimRow; wire: string; input: ClaimInput })[] = [];
+  let settleBudget = MAX_SETTLE_PER_REQUEST;
 
-  for (const input of inputs) {
-    if (input instanceof GatewayError) {
-      outcomes.push({ claimId: "", error: input });
-      continue;
-    }
-    const prior = existing.get(input.claimId);
-    if (prior) {
-      const err = await replayOutcome(input, prior, ownerId, catalogue);
-      if (err) outcomes.push({ claimId: input.claimId, error: err });
-      else outcomes.push({ claimId: input.claimId, httpStatus: 200, claim: undefined as unknown as ClaimView });
-      continue;
-    }
-    try {
-      const n = await normalise(input, versionInForce(catalogue, input.period));
-      if (input.schedule === "now" && !periodEnded(input.period, now)) {
-        throw new GatewayError("PERIOD_OPEN", `period ${input.period} has not ended in IST; use schedule "cutoff" to hold it until the cut-off`, {
-          details: [{ path: "period", message: "not ended yet (IST)" }],
-        });
-      }
-      const holder = live.get(liveKey(input.ashaId, input.period));
-      if (holder) throw duplicatePeriod(holder, ownerId);
-      const at = new Date(now).toISOString();
-      const status = input.schedule === "now" ? "QUEUED" : "SCHEDULED";
-      const row: ClaimRow = {
-        id: input.claimId,
-        ownerId,
-        ashaId: input.ashaId,
-        period: input.period,
-        status,
-        schedule: input.schedule,
-        verifierEmployeeId: input.verifiedBy.employeeId,
-        verifierName: input.verifiedBy.name,
-        items: n.items,
-        contentHash: n.contentHash,
-        totalPaise: n.totalPaise,
-        catalogueVersion: n.catalogueVersion,
-        receipt: null,
-        errors: [],
-        failureCode: null,
-        attempts: 0,
-        cycleAttempts: 0,
-        dispatchId: status === "QUEUED" ? crypto.randomUUID() : null,
-        leaseOwner: null,
-        leaseUntil: status === "QUEUED" ? now + ENQUEUE_GRACE_MS : null,
-        nextAttemptAt: null,
-        polls: 0,
-        lastPolledAt: null,
-        requestId: ctx.requestId,
-        createdAt: at,
-        updatedAt: at,
-      };
-      const wire = encodeSubmission({ claimId: row.id, ashaId: row.ashaId, period: row.period, verifierEmployeeId: row.verifierEmployeeId, verifierName: row.verifierName, items: row.items }, partnerCode, now);
-      existing.set(row.id, row);
-      live.set(liveKey(row.ashaId, row.period), row);
-      outcomes.push({ claimId: row.id, pending: row, wire, input });
-    } catch (err) {
-      if (!(err instanceof GatewayError)) throw err;
-      outcomes.push({ claimId: input.claimId, error: err });
-    }
-  }
+  // Occurrences of each claimId in request order; the first one of each goes in the first round.
+  const occurrences = new Map<string, number[]>();
+  inputs.forEach((input, i) => {
+    if (input instanceof GatewayError) return;
+    const list = occurrences.get(input.claimId) ?? [];
+    list.push(i);
+    occurrences.set(input.claimId, list);
+  });
+  let round: number[] = [...occurrences.values()].map((l) => l.shift()!);
 
-  // Write the new claims: rows + wire bodies together, 48 claims per D1 batch, as multi-row inserts
-  // (3 claim rows or 24 bodies per statement, under 100 bound parameters): 500 claims take ~190
-  // statements, well inside a Worker invocation's D1 query budget.
-  const fresh = outcomes.map((o, index) => ({ o, index })).filter((x): x is { o: { claimId: string; pending: ClaimRow; wire: string; input: ClaimInput }; index: number } => "pending" in x.o);
-  const written: ClaimRow[] = [];
-  for (const part of chunk(fresh, 48)) {
-    const stmts = await insertStatements(db, part.map(({ o }) => ({ row: o.pending, wire: o.wire })));
-    try {
-      await db.batch(stmts as unknown as [BatchItem<"sqlite">]);
-      for (const { o, index } of part) {
-        outcomes[index] = { claimId: o.claimId, httpStatus: 202, claim: undefined as unknown as ClaimView };
-        written.push(o.pending);
+  const answerFromKnown = async (i: number, input: ClaimInput, row: ClaimRow) => {
+    const err = await replayOutcome(db, input, row, ownerId, catalogue);
+    outcomes[i] = err ? { claimId: input.claimId, error: err } : { claimId: input.claimId, httpStatus: 200, claim: undefined as unknown as ClaimView };
+  };
+
+  for (let rounds = 0; round.length && rounds < 4 + inputs.length; rounds++) {
+    const next: number[] = [];
+    const candidates: Candidate[] = [];
+    for (const i of round) {
+      const input = inputs[i] as ClaimInput;
+      const seen = known.get(input.claimId);
+      if (seen) {
+        await answerFromKnown(i, input, seen);
+        continue;
       }
-    } catch {
-      // A concurrent request won a race (same claimId, or same ASHA and month): settle one by one.
-      for (const { o, index } of part) {
-        try {
-          await db.batch((await insertStatements(db, [{ row: o.pending, wire: o.wire }])) as unknown as [BatchItem<"sqlite">]);
-          outcomes[index] = { claimId: o.claimId, httpStatus: 202, claim: undefined as unknown as ClaimView };
-          written.push(o.pending);
-        } catch (err) {
-          outcomes[index] = await settleRace(ctx, o.input, o.pending, catalogue, err);
+      try {
+        candidates.push(await candidate(i, input, ctx, catalogue, partnerCode, now));
+      } catch (err) {
+        if (!(err instanceof GatewayError)) throw err;
+        outcomes[i] = { claimId: input.claimId, error: err };
+      }
+    }
+
+    if (candidates.length) {
+      const inserted = await writeClaims(db, candidates);
+      const conflicted: Candidate[] = [];
+      for (const c of candidates) {
+        const row = inserted.get(c.row.id);
+        if (row) {
+          known.set(row.id, row);
+          written.add(row.id);
+          if (row.status === "QUEUED") toEnqueue.push(row);
+          outcomes[c.index] = { claimId: row.id, httpStatus: 202, claim: toView(row, []) };
+        } else conflicted.push(c);
+      }
+
+      if (conflicted.length) {
+        const { byId, holders } = await readConflicts(db, conflicted);
+        const toSettle: { c: Candidate; holder: ClaimRow }[] = [];
+        for (const c of conflicted) {
+          const existing = byId.get(c.row.id);
+          if (existing) {
+            known.set(existing.id, existing);
+            await answerFromKnown(c.index, c.input, existing);
+            continue;
+          }
+          const holder = holders.get(monthKey(c.row.ashaId, c.row.period));
+          if (holder && heldAmbiguously(holder) && settleBudget > 0) {
+            settleBudget--;
+            toSettle.push({ c, holder });
+          } else if (holder) outcomes[c.index] = { claimId: c.row.id, error: duplicatePeriod(holder, ownerId) };
+          // The row it met is gone (released meanwhile): try again.
+          else next.push(c.index);
+        }
+        if (toSettle.length) {
+          const settled = await settleByStatus(env, db, toSettle.map((s) => s.holder), { recorder: ctx.recorder ?? transactionLog(db), requestId: ctx.requestId });
+          toSettle.forEach(({ c, holder }, k) => {
+            const after = settled[k] ?? holder;
+            if (after.holdsMonth) outcomes[c.index] = { claimId: c.row.id, error: duplicatePeriod(after, ownerId) };
+            else next.push(c.index);
+          });
         }
       }
     }
+
+    // The next occurrence of each claimId answered in this round goes in the next round.
+    for (const i of round) {
+      if (!outcomes[i]) continue;
+      const later = occurrences.get((inputs[i] as ClaimInput).claimId);
+      if (later?.length) next.push(later.shift()!);
+    }
+    round = next;
   }
 
-  if (!ctx.skipEnqueue) await enqueue(env, written.filter((r) => r.status === "QUEUED").map((r) => deliverMessage(r.id, r.dispatchId!)));
+  for (const [i, o] of outcomes.entries()) {
+    if (!o) outcomes[i] = { claimId: (inputs[i] as ClaimInput).claimId, error: new GatewayError("CONFLICT", "the claim could not be written: try again") };
+  }
 
-  // Answer bodies: new claims as written, replays as recorded now (with their delivery history).
-  const writtenById = new Map(written.map((r) => [r.id, r]));
-  const answered = outcomes.filter((o): o is SubmitOutcome & { claim: ClaimView } => "claim" in o);
-  const reread = await claimsByIds(db, answered.map((o) => o.claimId).filter((id) => !writtenById.has(id)));
-  const rows = answered.map((o) => writtenById.get(o.claimId) ?? reread.get(o.claimId)).filter((r): r is ClaimRow => !!r);
-  const byId = new Map((await viewsOf(db, rows)).map((v) => [v.claimId, v]));
+  // A replay of a QUEUED claim that was never picked up gets its queue message again (a send lost at
+  // its first submission; the consumer takes each claim once, so a second message is harmless).
+  const resend = [...known.values()].filter(
+    (r) => !written.has(r.id) && r.ownerId === ownerId && r.status === "QUEUED" && r.attempts === 0 && r.leaseOwner === null && r.dispatchId && Date.parse(r.createdAt) < now - RESEND_AFTER_MS,
+  );
+  if (!ctx.skipEnqueue) await enqueueClaims(env, [...toEnqueue, ...resend].map((r) => deliverMessage(r.id, r.dispatchId!)));
+
+  // Answer bodies: new claims as written; replays as recorded, with their delivery history.
+  const replayed = outcomes.filter((o): o is Extract<SubmitOutcome, { claim: ClaimView }> => !!o && "claim" in o && o.httpStatus === 200);
+  const history = await deliveriesFor(db, [...new Set(replayed.map((o) => o.claimId))].filter((id) => !written.has(id)));
   return outcomes.map((o) => {
-    if ("pending" in o) throw new Error("unsettled claim");
-    if ("claim" in o) return { ...o, claim: byId.get(o.claimId)! };
-    return o;
+    if (o && "claim" in o && o.httpStatus === 200) return { ...o, claim: toView(known.get(o.claimId)!, history.get(o.claimId) ?? []) };
+    return o!;
   });
 }
 
-async function insertStatements(db: Db, claimsToWrite: { row: ClaimRow; wire: string }[]) {
-  const bodies = await Promise.all(
-    claimsToWrite.map(async ({ row, wire }) => ({ claimId: row.id, wireBody: wire, bodySha256: await sha256Hex(wire), generatedAt: row.createdAt })),
+async function candidate(index: number, input: ClaimInput, ctx: SubmitContext, catalogue: CatalogueVersion[], partnerCode: string, now: number): Promise<Candidate> {
+  const n = await normalise(input, versionInForce(catalogue, input.period));
+  if (input.schedule === "now" && !periodEnded(input.period, now)) {
+    throw new GatewayError("PERIOD_OPEN", `period ${input.period} has not ended in IST; use schedule "cutoff" to hold it until the cut-off`, {
+      details: [{ path: "period", message: "not ended yet (IST)" }],
+    });
+  }
+  const at = new Date(now).toISOString();
+  const status = input.schedule === "now" ? "QUEUED" : "SCHEDULED";
+  const row: ClaimRow = {
+    id: input.claimId,
+    ownerId: ctx.ownerId,
+    ashaId: input.ashaId,
+    period: input.period,
+    status,
+    schedule: input.schedule,
+    verifierEmployeeId: input.verifiedBy.employeeId,
+    verifierName: input.verifiedBy.name,
+    items: n.items,
+    contentHash: n.contentHash,
+    totalPaise: n.totalPaise,
+    catalogueVersion: n.catalogueVersion,
+    receipt: null,
+    errors: [],
+    failureCode: null,
+    attempts: 0,
+    cycleAttempts: 0,
+    dispatchId: status === "QUEUED" ? crypto.randomUUID() : null,
+    leaseOwner: null,
+    leaseUntil: status === "QUEUED" ? now + ENQUEUE_GRACE_MS : null,
+    nextAttemptAt: null,
+    polls: 0,
+    lastPolledAt: null,
+    nextPollAt: null,
+    lastPollOutcome: null,
+    holdsMonth: true,
+    maybeRecorded: false,
+    purgedAt: null,
+    requestId: ctx.requestId,
+    createdAt: at,
+    updatedAt: at,
+  };
+  const wire = encodeSubmission({ claimId: row.id, ashaId: row.ashaId, period: row.period, verifierEmployeeId: row.verifierEmployeeId, verifierName: row.verifierName, items: row.items }, partnerCode, now);
+  return { index, input, row, wire, bodySha256: await sha256Hex(wire) };
+}
+
+const CLAIM_COLUMNS = Object.entries(getTableColumns(claims));
+
+/** A row as JSON for json_each: booleans as 0/1, JSON columns as JSON (json_extract hands back their text). */
+const jsonRow = (r: ClaimRow) => ({ ...r, holdsMonth: r.holdsMonth ? 1 : 0, maybeRecorded: r.maybeRecorded ? 1 : 0 });
+
+/**
+ * The intake's one D1 batch. Both statements read their rows from one bound JSON parameter (so 500
+ * claims are two statements, far inside D1's 100 bound parameters and the per-invocation query
+ * budget): the claims INSERT … ON CONFLICT DO NOTHING RETURNING the rows it wrote, then the wire
+ * bodies, each only where its claim now exists (a claim that lost on its month gets none; a replay's
+ * body is already there).
+ */
+async function writeClaims(db: Db, cs: Candidate[]): Promise<Map<string, ClaimRow>> {
+  const rows = JSON.stringify(cs.map((c) => jsonRow(c.row)));
+  const select = sql.join(
+    CLAIM_COLUMNS.map(([key]) => sql.raw(`json_extract(value, '$.${key}')`)),
+    sql`, `,
   );
-  return [
-    ...chunk(claimsToWrite.map((c) => c.row), 3).map((rows) => db.insert(claims).values(rows)),
-    ...chunk(bodies, 24).map((rows) => db.insert(claimSubmissions).values(rows)),
-  ];
+  const insertClaims = db
+    .insert(claims)
+    .select(sql`SELECT ${select} FROM json_each(${rows}) WHERE 1`)
+    .onConflictDoNothing()
+    .returning();
+  const bodies = JSON.stringify(cs.map((c) => ({ claimId: c.row.id, wireBody: c.wire, bodySha256: c.bodySha256, generatedAt: c.row.createdAt })));
+  const insertBodies = db
+    .insert(claimSubmissions)
+    .select(
+      sql`SELECT json_extract(value, '$.claimId'), json_extract(value, '$.wireBody'), json_extract(value, '$.bodySha256'), json_extract(value, '$.generatedAt')
+        FROM json_each(${bodies}) WHERE EXISTS (SELECT 1 FROM ${claims} WHERE ${claims.id} = json_extract(value, '$.claimId'))`,
+    )
+    .onConflictDoNothing();
+  const [inserted] = await db.batch([insertClaims, insertBodies]);
+  return new Map((inserted as ClaimRow[]).map((r) => [r.id, r]));
 }
 
-async function settleRace(ctx: SubmitContext, input: ClaimInput, row: ClaimRow, catalogue: CatalogueVersion[], cause: unknown): Promise<SubmitOutcome> {
-  const winner = (await claimsByIds(ctx.db, [row.id])).get(row.id);
-  if (winner) {
-    const err = await replayOutcome(input, winner, ctx.ownerId, catalogue);
-    return err ? { claimId: row.id, error: err } : { claimId: row.id, httpStatus: 200, claim: undefined as unknown as ClaimView };
-  }
-  const holder = await ctx.db
-    .select()
-    .from(claims)
-    .where(and(eq(claims.ashaId, row.ashaId), eq(claims.period, row.period), notInArray(claims.status, [...LIVE_EXCLUDED])))
-    .get();
-  if (holder) {
-    const err = duplicatePeriod(holder, ctx.ownerId);
-    return { claimId: row.id, error: err };
-  }
-  throw cause;
-}
-
-/** Sends claim-queue messages, 100 per sendBatch; a failure is logged and left to the sweep. */
-export async function enqueue(env: Env, messages: { body: ClaimsQueueMessage; delaySeconds?: number }[]) {
-  for (const part of chunk(messages, 100)) {
-    try {
-      await env.CLAIMS_DELIVERY.sendBatch(part.map((m) => ({ body: m.body, delaySeconds: m.delaySeconds })));
-    } catch {
-      createLogger({ queue: "claims-delivery" }).warn("enqueue failed; the sweep will re-queue", { count: part.length });
-    }
-  }
+/** The follow-up read of the claims that did not insert: the rows with their ids, and the holders of their months. */
+async function readConflicts(db: Db, cs: Candidate[]): Promise<{ byId: Map<string, ClaimRow>; holders: Map<string, ClaimRow> }> {
+  const ids = JSON.stringify(cs.map((c) => c.row.id));
+  const months = JSON.stringify(cs.map((c) => [c.row.ashaId, c.row.period]));
+  const [sameId, holding] = await db.batch([
+    db.select().from(claims).where(sql`${claims.id} IN (SELECT value FROM json_each(${ids}))`),
+    db
+      .select()
+      .from(claims)
+      .where(sql`${claims.holdsMonth} = 1 AND (${claims.ashaId}, ${claims.period}) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(${months}))`),
+  ]);
+  return {
+    byId: new Map(sameId.map((r) => [r.id, r])),
+    holders: new Map(holding.map((r) => [monthKey(r.ashaId, r.period), r])),
+  };
 }
 
 export type { ErrorDetail };

@@ -1,4 +1,5 @@
 import { Hono, type Context } from "hono";
+import { DroppedConnection } from "../faults";
 import { SAMPLE_ACTIVITY_CODES, SAMPLE_CATALOGUE } from "./sample-catalogue";
 
 /**
@@ -19,7 +20,8 @@ import { SAMPLE_ACTIVITY_CODES, SAMPLE_CATALOGUE } from "./sample-catalogue";
  * Inspection and control under /__sandbox/ (not subject to fault injection):
  *   GET  /__sandbox/stats                 totals: posts, creates, replays, conflicts, token issues
  *   POST /__sandbox/counts {ids}          per submission id: posts, creates, replays, conflicts, polls
- *   GET  /__sandbox/submissions/{id}      the stored submission and its counts
+ *   GET  /__sandbox/submissions/{id}      the stored submission, its counts and the SHA-256 of every raw POST body
+ *   PUT  /__sandbox/script                scripted answers (see ScriptedAnswer), appended; DELETE clears them
  *   GET  /__sandbox/requests?since=<ms>   arrival times of portal requests (pace checks)
  *   PUT  /__sandbox/config                runtime options (see AssamRuntimeConfig)
  *   POST /__sandbox/tokens/expire         every issued token expires now (401 from then on)
@@ -53,6 +55,24 @@ export interface AssamSandboxOptions {
 
 export type AssamRuntimeConfig = Omit<AssamSandboxOptions, "clientId" | "clientSecret">;
 
+/**
+ * A scripted answer (test control, not in the seed): the next matching request(s) get `status` (with
+ * `retryAfter` and `body` when given) or a dropped connection. With `afterRecord` a submission is
+ * first recorded as the portal would record it, then answered so: the portal has the claim while the
+ * caller saw a failure (the ambiguous case). `ids` scopes it to some submission ids; `times` is how
+ * many requests it answers (-1: until cleared).
+ */
+export interface ScriptedAnswer {
+  on: "submit" | "status" | "token";
+  ids?: string[];
+  status?: number;
+  drop?: boolean;
+  afterRecord?: boolean;
+  retryAfter?: string;
+  body?: unknown;
+  times?: number;
+}
+
 const DEFAULTS: Required<AssamRuntimeConfig> = {
   apiKeys: [],
   tokenTtlSeconds: 3600,
@@ -71,6 +91,8 @@ interface Submission {
   id: string;
   canonical: string;
   payload: unknown;
+  /** The first raw body's SHA-256 (hex), as received. */
+  bodySha256: string;
   receipt: string;
   receivedAt: number;
   polls: number;
@@ -85,6 +107,9 @@ interface Counts {
   conflicts: number;
   polls: number;
 }
+
+const sha256Hex = async (text: string) =>
+  [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 interface ReceivedWebhook {
   at: number;
@@ -119,6 +144,9 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
   const submissions = new Map<string, Submission>();
   const counts = new Map<string, Counts>();
   const requestTimes: { at: number; path: string }[] = [];
+  /** Per submission id: arrival time and SHA-256 of every raw POST body (byte-for-byte checks). */
+  const rawPosts = new Map<string, { at: number; sha256: string }[]>();
+  let script: ScriptedAnswer[] = [];
   const webhooks: ReceivedWebhook[] = [];
   let tokenIssues = 0;
   let receiptSeq = 0;
@@ -135,6 +163,8 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
     tokens.clear();
     submissions.clear();
     counts.clear();
+    rawPosts.clear();
+    script = [];
     requestTimes.length = 0;
     webhooks.length = 0;
     tokenIssues = 0;
@@ -142,7 +172,32 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
     webhookFailuresLeft = config.webhookFailFirst;
   };
 
+  /** The scripted answer for this request, consumed; null when none applies. */
+  const scripted = (on: ScriptedAnswer["on"], id: string | null): ScriptedAnswer | null => {
+    const i = script.findIndex((a) => a.on === on && (!a.ids || (id !== null && a.ids.includes(id))));
+    if (i < 0) return null;
+    const a = script[i];
+    if (a.times !== -1) {
+      const left = (a.times ?? 1) - 1;
+      if (left <= 0) script.splice(i, 1);
+      else script[i] = { ...a, times: left };
+    }
+    return a;
+  };
+  const answerScripted = (c: Context, a: ScriptedAnswer) => {
+    if (a.drop) throw new DroppedConnection();
+    const headers: Record<string, string> = a.retryAfter ? { "Retry-After": a.retryAfter } : {};
+    const status = (a.status ?? 500) as 500;
+    if (a.body === undefined) return c.text(status >= 500 ? "Internal Server Error" : "Refused", status, headers);
+    return c.json(a.body as object, status, headers);
+  };
+
   const app = new Hono();
+  // A scripted dropped connection must reach the host as a thrown error, not a 500.
+  app.onError((err, c) => {
+    if (err instanceof DroppedConnection) throw err;
+    return c.text("Internal Server Error", 500);
+  });
 
   // Arrival time of every portal request (not inspection routes), for pace checks.
   app.use("*", async (c, next) => {
@@ -156,6 +211,8 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
 
   // ---- §2.1 OAuth2 client credentials ----
   app.post("/auth/token", async (c) => {
+    const forced = scripted("token", null);
+    if (forced) return answerScripted(c, forced);
     const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
     if (type !== "application/x-www-form-urlencoded") {
       return c.json({ error: "invalid_request", error_description: "use application/x-www-form-urlencoded" }, 400);
@@ -260,8 +317,9 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
     const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
     if (type !== "application/json") return c.json({ errors: [{ code: "UNSUPPORTED_MEDIA_TYPE", message: "send application/json" }] }, 415);
     let body: unknown;
+    const raw = await c.req.text();
     try {
-      body = JSON.parse(await c.req.text());
+      body = JSON.parse(raw);
     } catch {
       return c.json({ errors: [{ code: "MALFORMED_JSON", message: "the body is not JSON" }] }, 400);
     }
@@ -269,6 +327,12 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
     if (structural.length) return c.json({ status: "REJECTED", errors: structural }, 400);
     const b = body as Record<string, any>;
     const id = String(b.submission_id);
+    const rawSha256 = await sha256Hex(raw);
+    const posts = rawPosts.get(id) ?? [];
+    posts.push({ at: Date.now(), sha256: rawSha256 });
+    rawPosts.set(id, posts);
+    const forced = scripted("submit", id);
+    if (forced && !forced.afterRecord) return answerScripted(c, forced);
     const cnt = countsOf(id);
     cnt.posts++;
     if (c.req.header("idempotency-key") !== id) {
@@ -282,6 +346,7 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
         return c.json({ submission_id: id, errors: [{ code: "DUPLICATE_SUBMISSION", message: "submission_id already used with a different payload" }] }, 409);
       }
       cnt.replays++;
+      if (forced) return answerScripted(c, forced);
       return c.json(view(existing), 200);
     }
     const errors = validate(b);
@@ -290,6 +355,7 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
       id,
       canonical,
       payload: b,
+      bodySha256: rawSha256,
       receipt: `REQ-${endDate}-${String(++receiptSeq).padStart(3, "0")}`,
       receivedAt: Date.now(),
       polls: 0,
@@ -298,6 +364,7 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
     };
     submissions.set(id, sub);
     cnt.creates++;
+    if (forced) return answerScripted(c, forced);
     if (errors.length && config.syncValidation) {
       sub.decided = true;
       return c.json(view(sub), 422);
@@ -310,6 +377,8 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
     const denied = authFailure(c);
     if (denied) return denied;
     const id = c.req.param("id");
+    const forced = scripted("status", id);
+    if (forced) return answerScripted(c, forced);
     const sub = submissions.get(id);
     if (!sub) return c.json({ errors: [{ code: "NOT_FOUND", message: "no such submission" }] }, 404);
     countsOf(id).polls++;
@@ -344,7 +413,18 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
   app.get("/__sandbox/submissions/:id", (c) => {
     const s = submissions.get(c.req.param("id"));
     if (!s) return c.json({ error: "unknown submission" }, 404);
-    return c.json({ payload: s.payload, receipt: s.receipt, decision: s.decision, decided: s.decided, counts: counts.get(s.id) });
+    return c.json({ payload: s.payload, bodySha256: s.bodySha256, posts: rawPosts.get(s.id) ?? [], receipt: s.receipt, decision: s.decision, decided: s.decided, counts: counts.get(s.id) });
+  });
+  // Raw POSTs for any id, recorded or not (a refused or dropped POST never creates a submission).
+  app.get("/__sandbox/posts/:id", (c) => c.json({ posts: rawPosts.get(c.req.param("id")) ?? [] }));
+  app.put("/__sandbox/script", async (c) => {
+    const answers = (await c.req.json()) as ScriptedAnswer[];
+    script.push(...answers);
+    return c.json({ script });
+  });
+  app.delete("/__sandbox/script", (c) => {
+    script = [];
+    return c.body(null, 204);
   });
   app.get("/__sandbox/requests", (c) => {
     const since = Number(c.req.query("since") ?? "0");

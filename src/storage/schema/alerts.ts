@@ -1,6 +1,6 @@
 import { sqliteTable, text, integer, index } from "drizzle-orm/sqlite-core";
 
-export const ALERT_KINDS = ["upstream_failure_rate", "dead_letters", "break_glass_sign_in", "test"] as const;
+export const ALERT_KINDS = ["upstream_failure_rate", "dead_letters", "portal_refused", "break_glass_sign_in", "test"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 /**

@@ -13,7 +13,11 @@ export const DELIVERY_OUTCOMES = [
 ] as const;
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
 
-/** Every attempt to deliver (or poll) a claim: when, outcome, upstream status, duration. */
+/**
+ * Every attempt to deliver a claim (when, outcome, upstream status, duration), and each poll whose
+ * outcome differs from the one before (the claim row counts every poll): a PENDING claim polled for
+ * weeks adds rows only when something changes. Poll rows expire with the transaction log.
+ */
 export const claimDeliveries = sqliteTable(
   "claim_deliveries",
   {
@@ -27,5 +31,5 @@ export const claimDeliveries = sqliteTable(
     durationMs: integer("duration_ms").notNull(),
     errorCode: text("error_code"),
   },
-  (t) => [index("claim_deliveries_claim_idx").on(t.claimId, t.id)],
+  (t) => [index("claim_deliveries_claim_idx").on(t.claimId, t.id), index("claim_deliveries_operation_at_idx").on(t.operation, t.at)],
 );

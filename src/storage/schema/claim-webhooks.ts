@@ -22,5 +22,9 @@ export const claimWebhooks = sqliteTable(
     createdAt: text("created_at").notNull(),
     deliveredAt: text("delivered_at"),
   },
-  (t) => [index("claim_webhooks_state_due_idx").on(t.state, t.nextAttemptAt), index("claim_webhooks_claim_idx").on(t.claimId)],
+  (t) => [
+    index("claim_webhooks_state_due_idx").on(t.state, t.nextAttemptAt),
+    index("claim_webhooks_claim_idx").on(t.claimId),
+    index("claim_webhooks_state_created_idx").on(t.state, t.createdAt),
+  ],
 );

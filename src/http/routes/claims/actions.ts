@@ -7,6 +7,7 @@ import { GatewayError, commonErrorResponses, errorResponse } from "../../errors"
 import { claims } from "../../../storage/schema/claims";
 import { transition, viewOf } from "../../../domain/claims/ledger";
 import { pollClaim } from "../../../domain/claims/delivery";
+import { transactionLog } from "../../../storage/upstream-calls";
 import { ClaimIdParam, claimContent } from "./schemas";
 import { clientSecurity } from "./schemas";
 import { visibleClaim } from "./visible";
@@ -57,14 +58,15 @@ export function registerClaimActionRoutes(app: Router) {
     if (!(REFRESHABLE as readonly string[]).includes(row.status)) {
       throw new GatewayError("INVALID_STATE", `a ${row.status} claim is not polled`, { details: [{ path: "status", message: row.status }] });
     }
-    const r = await pollClaim(c.env, db, row, { from: [...REFRESHABLE], maxWaitMs: 5_000, requestId: c.get("requestId") });
+    // Refreshes are paced in the polls' own lane (a tenth of ASSAM_MAX_RPS): they never slow deliveries.
+    const r = await pollClaim(c.env, db, row, { from: [...REFRESHABLE], maxWaitMs: 5_000, requestId: c.get("requestId"), recorder: transactionLog(db, c.get("services").defer) });
     if (r.step === "paced") throw new GatewayError("UPSTREAM_UNAVAILABLE", "the portal's pace allows no request now; try again shortly", { headers: { "Retry-After": "5" } });
     if (r.step === "error" && r.result) {
       if (r.result.kind === "retry" && r.result.reason === "timeout") throw new GatewayError("UPSTREAM_TIMEOUT", "the portal did not answer in time");
       throw new GatewayError("UPSTREAM_UNAVAILABLE", "the portal could not be read now");
     }
-    const fresh = await db.select().from(claims).where(eq(claims.id, row.id)).get();
-    return c.json(await viewOf(db, fresh!), 200);
+    // The row as the poll wrote it (or as read, when the portal's answer changed nothing).
+    return c.json(await viewOf(db, r.row ?? row), 200);
   });
 
   app.openapi(cancelRoute, async (c) => {

@@ -5,6 +5,7 @@ import { requireAuth } from "../../middleware/auth";
 import { GatewayError, commonErrorResponses, errorResponse, statusOf } from "../../errors";
 import { ownerOf } from "../../context";
 import { submitClaims } from "../../../domain/claims/submit";
+import { transactionLog } from "../../../storage/upstream-calls";
 import { ClaimInputSchema, claimContent, parseClaimItem, toClaimInput, ClaimSchema } from "./schemas";
 import { clientSecurity } from "./schemas";
 
@@ -79,10 +80,8 @@ export function registerCreateClaimRoutes(app: Router) {
     if (key !== undefined && key.toLowerCase() !== body.claimId.toLowerCase()) {
       throw new GatewayError("VALIDATION_FAILED", "Idempotency-Key must equal claimId", { details: [{ path: "Idempotency-Key", message: "must equal claimId" }] });
     }
-    const [outcome] = await submitClaims(
-      { env: c.env, db: c.get("services").db, ownerId: ownerOf(c.get("principal")!), requestId: c.get("requestId") },
-      [toClaimInput(body)],
-    );
+    const { db, defer } = c.get("services");
+    const [outcome] = await submitClaims({ env: c.env, db, ownerId: ownerOf(c.get("principal")!), requestId: c.get("requestId"), recorder: transactionLog(db, defer) }, [toClaimInput(body)]);
     if ("error" in outcome) throw outcome.error;
     return c.json(outcome.claim, outcome.httpStatus);
   });
@@ -90,7 +89,8 @@ export function registerCreateClaimRoutes(app: Router) {
   app.openapi(batchRoute, async (c) => {
     const { claims } = c.req.valid("json");
     const inputs = claims.map(parseClaimItem);
-    const outcomes = await submitClaims({ env: c.env, db: c.get("services").db, ownerId: ownerOf(c.get("principal")!), requestId: c.get("requestId") }, inputs);
+    const { db, defer } = c.get("services");
+    const outcomes = await submitClaims({ env: c.env, db, ownerId: ownerOf(c.get("principal")!), requestId: c.get("requestId"), recorder: transactionLog(db, defer) }, inputs);
     const results = outcomes.map((o, i) => {
       const raw = claims[i] as { claimId?: unknown } | null;
       const claimId = o.claimId || (raw && typeof raw === "object" && typeof raw.claimId === "string" ? raw.claimId : null);

@@ -4,6 +4,7 @@ import { registerReadClaimRoutes } from "./read";
 import { registerClaimActionRoutes } from "./actions";
 import { registerCatalogueRoutes } from "./catalogue";
 import { registerReplayRoute } from "./replay";
+import { registerResolveRoute } from "./resolve";
 import { registerReportRoutes } from "./reports";
 
 /** Incentive claims (CONTRACT §5, §8): the ledger API, the catalogue, replay and the monthly report. */
@@ -13,5 +14,6 @@ export function registerClaimsRoutes(app: Router) {
   registerReadClaimRoutes(app);
   registerClaimActionRoutes(app);
   registerReplayRoute(app);
+  registerResolveRoute(app);
   registerReportRoutes(app);
 }

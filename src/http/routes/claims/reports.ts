@@ -7,7 +7,7 @@ import { commonErrorResponses } from "../../errors";
 import { paiseToRupees } from "../../../lib/money";
 import { CLAIM_STATUSES } from "../../../storage/schema/claims";
 import { claimReconciliations } from "../../../storage/schema/claim-reconciliations";
-import { figuresFor } from "../../../domain/claims/schedule";
+import { claimsReport, claimsReportCsv } from "../../../domain/claims/report";
 import { Period } from "./schemas";
 import { clientSecurity } from "./schemas";
 
@@ -44,26 +44,23 @@ export function registerReportRoutes(app: Router) {
     const db = c.get("services").db;
     const principal = c.get("principal")!;
     const owner = principal.kind === "admin" ? undefined : principal.id;
-    const figures = new Map((await figuresFor(db, period, owner)).map((f) => [f.status, f]));
+    const figures = await claimsReport(db, period, owner);
     const kept = await db
       .select({ at: max(claimReconciliations.computedAt) })
       .from(claimReconciliations)
       .where(and(eq(claimReconciliations.period, period), owner ? eq(claimReconciliations.ownerId, owner) : undefined))
       .get();
-    const statuses = CLAIM_STATUSES.map((status) => ({ status, count: figures.get(status)?.count ?? 0, totalPaise: figures.get(status)?.totalPaise ?? 0 }));
-    const totalPaise = statuses.reduce((s, x) => s + x.totalPaise, 0);
-    const count = statuses.reduce((s, x) => s + x.count, 0);
     const report = {
       period,
       generatedAt: new Date().toISOString(),
       reconciledAt: kept?.at ?? null,
-      statuses: statuses.map((s) => ({ status: s.status, count: s.count, totalAmount: paiseToRupees(s.totalPaise) })),
-      total: { count, totalAmount: paiseToRupees(totalPaise) },
+      statuses: figures.rows.map((s) => ({ status: s.status as (typeof CLAIM_STATUSES)[number], count: s.count, totalAmount: paiseToRupees(s.totalPaise) })),
+      total: { count: figures.total.count, totalAmount: paiseToRupees(figures.total.totalPaise) },
     };
     if ((c.req.header("accept") ?? "").toLowerCase().includes("text/csv")) {
-      const lines = ["period,status,count,total_amount", ...report.statuses.map((s) => `${period},${s.status},${s.count},${s.totalAmount}`), `${period},TOTAL,${count},${report.total.totalAmount}`];
+      // The same writer as the console's reconciliation: amounts as rupees with two decimals.
       c.header("Content-Disposition", `attachment; filename="claims-${period}.csv"`);
-      return c.body(lines.join("\r\n") + "\r\n", 200, { "Content-Type": "text/csv; charset=utf-8" }) as never;
+      return c.body(claimsReportCsv(figures), 200, { "Content-Type": "text/csv; charset=utf-8" }) as never;
     }
     return c.json(report, 200);
   });

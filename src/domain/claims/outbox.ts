@@ -1,0 +1,47 @@
+import type { Env } from "../../env";
+import { createLogger } from "../../lib/logger";
+import type { ClaimsQueueMessage, WebhookQueueMessage } from "./messages";
+
+/** Delays between the tries of one send to a queue: a blip in Queues must not leave a claim to the sweep. */
+const SEND_RETRIES_MS = [0, 50, 250];
+
+const chunk = <T>(xs: T[], n: number): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+};
+
+/**
+ * Sends messages to a queue, 100 per sendBatch (the Queues limit), each part tried up to three times.
+ * Answers how many messages could not be sent: their rows keep a lease deadline, so the sweep re-sends
+ * them; nothing is lost, only late.
+ */
+async function sendAll<T>(queue: Queue<T>, messages: { body: T; delaySeconds?: number }[], what: string): Promise<number> {
+  let unsent = 0;
+  for (const part of chunk(messages, 100)) {
+    let sent = false;
+    for (const wait of SEND_RETRIES_MS) {
+      if (wait) await new Promise((r) => setTimeout(r, wait));
+      try {
+        await queue.sendBatch(part.map((m) => (m.delaySeconds ? { body: m.body, delaySeconds: m.delaySeconds } : { body: m.body })));
+        sent = true;
+        break;
+      } catch {
+        /* tried again below */
+      }
+    }
+    if (!sent) {
+      unsent += part.length;
+      createLogger({ queue: what }).error("queue send failed after retries; the sweep will re-send", { count: part.length });
+    }
+  }
+  return unsent;
+}
+
+/** Hands claim-queue messages to CLAIMS_DELIVERY (see sendAll). */
+export const enqueueClaims = (env: Env, messages: { body: ClaimsQueueMessage; delaySeconds?: number }[]) =>
+  sendAll(env.CLAIMS_DELIVERY as Queue<ClaimsQueueMessage>, messages, "claims-delivery");
+
+/** Hands webhook outbox rows to the WEBHOOKS queue (see sendAll); a row not sent is re-sent by the sweep. */
+export const sendWebhooks = (env: Env, ids: string[], delaySeconds?: number) =>
+  sendAll(env.WEBHOOKS as Queue<WebhookQueueMessage>, ids.map((id) => ({ body: { type: "claim-webhook" as const, id }, delaySeconds })), "webhooks");
