@@ -79,6 +79,10 @@ export async function seedFailedClaim(opts: { failureCode?: string; ownerId?: st
       catalogueVersion: null,
       errors: [{ code: opts.failureCode ?? "DELIVERY_FAILED", message: "gave up" }],
       failureCode: opts.failureCode ?? "DELIVERY_FAILED",
+      // Gave up after ambiguous attempts: the portal may have it, so the claim keeps its month
+      // (CONTRACT v3 §5); a portal 409 is a definite answer and frees it.
+      holdsMonth: (opts.failureCode ?? "DELIVERY_FAILED") === "DELIVERY_FAILED",
+      maybeRecorded: (opts.failureCode ?? "DELIVERY_FAILED") === "DELIVERY_FAILED",
       attempts: 3,
       cycleAttempts: 3,
       createdAt: at,

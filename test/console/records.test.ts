@@ -73,22 +73,23 @@ describe("find anything by id, and what each record's page shows", () => {
     expect(page.text).not.toContain(`action="/console/claims/${ambiguous}/refresh"`);
     expect(page.text).toContain(`/console/dead-letters/${encodeURIComponent(dl)}`);
     const csrf = csrfOf(page.text);
-    const noReason = await browse("POST", `/console/claims/${ambiguous}/resolve`, { cookie, form: { _csrf: csrf, resolution: "portal_has_it", reason: "" } });
+    const noReason = await browse("POST", `/console/claims/${ambiguous}/resolve`, { cookie, form: { _csrf: csrf, resolution: "recorded", reason: "" } });
     expect(noReason.status).toBe(400);
     const bad = await browse("POST", `/console/claims/${ambiguous}/resolve`, { cookie, form: { _csrf: csrf, resolution: "whatever", reason: "ticket 7" } });
     expect(bad.status).toBe(400);
-    const ok = await browse("POST", `/console/claims/${ambiguous}/resolve`, { cookie, form: { _csrf: csrf, resolution: "portal_has_it", reason: "portal helpdesk ticket 7" } });
+    const ok = await browse("POST", `/console/claims/${ambiguous}/resolve`, { cookie, form: { _csrf: csrf, resolution: "recorded", reason: "portal helpdesk ticket 7" } });
     expect(ok.status).toBe(200);
-    expect(ok.text).toContain("Resolution recorded");
+    expect(ok.text).toContain("Resolved (PENDING)");
     const audit = await db().select().from(auditLog).where(and(eq(auditLog.action, "claim.resolve"), eq(auditLog.targetId, ambiguous))).all();
     expect(audit).toHaveLength(1);
-    expect(audit[0].after).toEqual({ resolution: "portal_has_it", reason: "portal helpdesk ticket 7" });
+    expect(audit[0].after).toMatchObject({ resolution: "recorded", reason: "portal helpdesk ticket 7", status: "PENDING" });
+    expect((await db().select().from(claims).where(eq(claims.id, ambiguous)).get())!.status).toBe("PENDING");
 
     const conflict = await seedFailedClaim({ failureCode: "PORTAL_CONFLICT" });
     const cp = await browse("GET", `/console/claims/${conflict}`, { cookie });
     expect(cp.text).not.toMatch(new RegExp(`action="/console/claims/${conflict}/(replay|resolve|refresh)"`));
     expect(cp.text).toContain("allows no operator action");
-    const refused = await browse("POST", `/console/claims/${conflict}/resolve`, { cookie, form: { _csrf: csrf, resolution: "portal_has_it", reason: "ticket 8" } });
+    const refused = await browse("POST", `/console/claims/${conflict}/resolve`, { cookie, form: { _csrf: csrf, resolution: "recorded", reason: "ticket 8" } });
     expect(refused.status).toBe(409);
     const replay = await browse("POST", `/console/claims/${conflict}/replay`, { cookie, form: { _csrf: csrf, confirm: "yes" } });
     expect(replay.status).toBe(409);

@@ -97,7 +97,7 @@ const CASES: Record<ConsoleAction, () => Promise<{ path: string; form: Record<st
     const claimId = await seedFailedClaim();
     return {
       path: `/console/claims/${claimId}/resolve`,
-      form: { resolution: "portal_does_not_have_it", reason: "portal helpdesk ticket 42" },
+      form: { resolution: "not_recorded", reason: "portal helpdesk ticket 42" },
       unchanged: async () => expect(await auditCount("claim.resolve", claimId)).toBe(0),
       done: async () => expect(await auditCount("claim.resolve", claimId)).toBe(1),
     };

@@ -84,11 +84,13 @@ describe("outgoing webhooks follow the same rule", () => {
   it("CLAIMS_WEBHOOK_URL and ALERT_WEBHOOK_URL must be https outside development", async () => {
     const { getClaimsWebhookConfig } = await import("../../src/adapters/assam/config");
     const { getAlertConfig } = await import("../../src/cron/alerts.job");
-    const claims = configError(() => getClaimsWebhookConfig(at({ CLAIMS_WEBHOOK_URL: "http://amrit.example.in/hooks", CLAIMS_WEBHOOK_SECRET: "s" })));
+    // A well-formed Standard Webhooks secret, so the only problem left is the scheme.
+    const secret = `whsec_${btoa("0123456789abcdef0123")}`;
+    const claims = configError(() => getClaimsWebhookConfig(at({ CLAIMS_WEBHOOK_URL: "http://amrit.example.in/hooks", CLAIMS_WEBHOOK_SECRET: secret })));
     expect(claims.details).toEqual([{ path: "CLAIMS_WEBHOOK_URL", message: "must use https" }]);
     const alerts = configError(() => getAlertConfig(at({ ALERT_WEBHOOK_URL: "http://ops.example.in/alerts" })));
     expect(alerts.details).toEqual([{ path: "ALERT_WEBHOOK_URL", message: "must use https" }]);
-    expect(getClaimsWebhookConfig(at({ CLAIMS_WEBHOOK_URL: "https://amrit.example.in/hooks", CLAIMS_WEBHOOK_SECRET: "s" })).CLAIMS_WEBHOOK_URL).toBe(
+    expect(getClaimsWebhookConfig(at({ CLAIMS_WEBHOOK_URL: "https://amrit.example.in/hooks", CLAIMS_WEBHOOK_SECRET: secret })).CLAIMS_WEBHOOK_URL).toBe(
       "https://amrit.example.in/hooks",
     );
   });

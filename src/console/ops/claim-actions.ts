@@ -3,6 +3,7 @@ import type { Env } from "../../env";
 import type { Db } from "../../storage/db";
 import { claims } from "../../storage/schema/claims";
 import { auditInsert } from "../../storage/audit";
+import { resolveClaim, type Resolution } from "../../domain/claims/resolve";
 import { GatewayError } from "../../errors";
 import { pollClaim } from "../../domain/claims/delivery";
 
@@ -14,26 +15,22 @@ import { pollClaim } from "../../domain/claims/delivery";
  * - refresh: the rule of POST /v1/claims/{id}/refresh (PENDING or ACCEPTED only), audited here as an
  *   operator action.
  * - resolve: CONTRACT v3 §5 lets an operator settle a claim that FAILED ambiguously (timeouts,
- *   dropped connections, 5xx: the portal may have recorded it). The claims area's resolution function
- *   is being written in parallel; until it lands, `resolveAmbiguousClaim` checks that the claim is
- *   resolvable and records the operator's decision and reason in the audit log, and changes nothing
- *   else (today's ledger does not hold the month for a FAILED claim, so there is nothing to release).
+ *   dropped connections, 5xx: the portal may have recorded it, so it still holds its ASHA's month):
+ *   the claims area's resolveClaim, with the console's form checks in front of it.
  */
 export const REFRESHABLE = ["PENDING", "ACCEPTED"] as const;
-
-/** FAILED without a definite refusal: the portal may hold it (CONTRACT v3 §5). PORTAL_CONFLICT is definite. */
-export const AMBIGUOUS_FAILURES = ["DELIVERY_FAILED"] as const;
 
 export type ClaimRow = typeof claims.$inferSelect;
 export const canRefresh = (row: Pick<ClaimRow, "status">) => (REFRESHABLE as readonly string[]).includes(row.status);
 export const canReplay = (row: Pick<ClaimRow, "status" | "failureCode">) => row.status === "FAILED" && row.failureCode !== "PORTAL_CONFLICT";
-export const canResolve = (row: Pick<ClaimRow, "status" | "failureCode">) =>
-  row.status === "FAILED" && (AMBIGUOUS_FAILURES as readonly string[]).includes(row.failureCode ?? "");
+/** FAILED and still holding its month: the portal may have it (CONTRACT v3 §5), an operator settles it. */
+export const canResolve = (row: Pick<ClaimRow, "status" | "holdsMonth">) => row.status === "FAILED" && row.holdsMonth;
 
+/** The claims area's resolutions, in the operator's words. */
 export const RESOLUTIONS = {
-  portal_has_it: "The portal has recorded this claim: it keeps the month",
-  portal_does_not_have_it: "The portal does not know this claim: the month is free for a corrected claim",
-} as const;
+  recorded: "The portal has recorded this claim: it becomes PENDING, keeps the month and is polled",
+  not_recorded: "The portal does not know this claim: it stays FAILED and the month is free for a corrected claim",
+} as const satisfies Record<Resolution, string>;
 export type ClaimResolution = keyof typeof RESOLUTIONS;
 
 async function claimRow(db: Db, claimId: string) {
@@ -54,27 +51,13 @@ export async function refreshClaim(env: Env, db: Db, claimId: string, actor: str
   return { before: row.status, after };
 }
 
-/** Records an operator's resolution of an ambiguously FAILED claim (see the file's comment). */
-export async function resolveAmbiguousClaim(db: Db, claimId: string, resolution: string, reason: string, actor: string, requestId: string) {
+/** Resolves an ambiguously FAILED claim through the claims area's rule (audited there, with the reason). */
+export async function resolveAmbiguousClaim(env: Env, db: Db, claimId: string, resolution: string, reason: string, actor: string, requestId: string) {
   if (!Object.hasOwn(RESOLUTIONS, resolution)) {
     throw new GatewayError("VALIDATION_FAILED", "choose what the portal says about this claim", { details: [{ path: "resolution", message: Object.keys(RESOLUTIONS).join(" or ") }] });
   }
   const why = reason.trim();
   if (why.length < 3 || why.length > 500) throw new GatewayError("VALIDATION_FAILED", "a reason of 3 to 500 characters is required", { details: [{ path: "reason", message: "3 to 500 characters" }] });
-  const row = await claimRow(db, claimId);
-  if (!canResolve(row)) {
-    throw new GatewayError("INVALID_STATE", `only a claim that FAILED without a definite answer is resolved by an operator; this one is ${row.status}${row.failureCode ? ` (${row.failureCode})` : ""}`, {
-      details: [{ path: "status", message: row.status }],
-    });
-  }
-  await auditInsert(db, {
-    actor,
-    action: "claim.resolve",
-    targetType: "claim",
-    targetId: row.id,
-    before: { status: row.status, failureCode: row.failureCode },
-    after: { resolution, reason: why },
-    requestId,
-  }).run();
-  return { resolution: resolution as ClaimResolution };
+  const row = await resolveClaim(env, db, claimId, { resolution: resolution as Resolution, reason: why }, actor, requestId);
+  return { resolution: resolution as ClaimResolution, status: row.status };
 }
