@@ -10,6 +10,8 @@ export interface Env {
   WEBHOOKS: Queue;
   DEAD_LETTERS: Queue;
   FUNDS_ACCOUNT: DurableObjectNamespace<import("./durable-objects/funds-account").FundsAccount>;
+  /** paymentId / txnId uniqueness across accounts (64 shards). */
+  FUNDS_REGISTRY: DurableObjectNamespace<import("./durable-objects/funds-registry").FundsRegistry>;
   RATE_PACER: DurableObjectNamespace<import("./durable-objects/rate-pacer").RatePacer>;
   TOKEN_BROKER: DurableObjectNamespace<import("./durable-objects/token-broker").TokenBroker>;
   CLIENT_RATE_LIMITER?: RateLimit;
@@ -47,8 +49,10 @@ export interface Env {
   IFIX_SIGNING_KEY?: string;
   IFIX_TRUSTED_KEYS?: string;
   IFIX_SIGNATURE_SCOPE?: string;
-  /** AES-GCM key (base64, 32 bytes) for beneficiaries' details at rest (CONTRACT §11). */
+  /** AES-GCM key ring `kid:base64-32-bytes[,kid:…]` (or one bare base64 key) for personal data at rest (CONTRACT v3 §2, §11). */
   DATA_ENCRYPTION_KEY?: string;
+  /** Days verified iFIX callbacks are kept (default 400). */
+  FISCAL_CALLBACK_RETENTION_DAYS?: string;
   /** Optional operators' alert webhook (issue 6). */
   ALERT_WEBHOOK_URL?: string;
   [key: string]: unknown;

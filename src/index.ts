@@ -4,6 +4,7 @@ import { handleQueue } from "./queues";
 import { handleScheduled } from "./cron";
 
 export { FundsAccount } from "./durable-objects/funds-account";
+export { FundsRegistry } from "./durable-objects/funds-registry";
 export { RatePacer } from "./durable-objects/rate-pacer";
 export { TokenBroker } from "./durable-objects/token-broker";
 

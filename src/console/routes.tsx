@@ -364,7 +364,7 @@ export function createConsoleApp() {
     const form = await protectedForm(c);
     const piId = c.req.param("piId");
     try {
-      const r = await setPaymentStatusAsOperator(c.env, c.get("services").db, piId, form.status ?? "", form.reason ?? "", actorOf(c.get("principal")), c.get("requestId"));
+      const r = await setPaymentStatusAsOperator(c.env, c.get("services").db, piId, form.status ?? "", form.reason ?? "", { principal: c.get("principal")! }, c.get("requestId"));
       return paymentsPage(c, { ok: `${r.piId}: ${r.before} → ${r.after}.` });
     } catch (err) {
       if (err instanceof GatewayError && [400, 404, 409].includes(statusOf(err))) return paymentsPage(c, { error: `Not changed: ${err.message}` }, statusOf(err) as 400);

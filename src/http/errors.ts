@@ -42,6 +42,7 @@ export const ERROR_STATUS = {
   INTERNAL_ERROR: 500,
   UPSTREAM_UNAVAILABLE: 502,
   CONFIG_INVALID: 503,
+  UNAVAILABLE: 503,
   UPSTREAM_TIMEOUT: 504,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 

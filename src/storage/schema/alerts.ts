@@ -1,6 +1,8 @@
 import { sqliteTable, text, integer, index } from "drizzle-orm/sqlite-core";
 
-export const ALERT_KINDS = ["upstream_failure_rate", "dead_letters"] as const;
+// sweep_failure: a row a scheduled sweep could not process; funds_conflict: iFIX reports money moved
+// for a payment instruction already FAILED (funds area).
+export const ALERT_KINDS = ["upstream_failure_rate", "dead_letters", "sweep_failure", "funds_conflict"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 /**
