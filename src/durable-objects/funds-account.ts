@@ -209,6 +209,7 @@ export class FundsAccount extends DurableObject<Env> {
   private flushing: Promise<FlushReport> | null = null;
   private crashAt: AccountCrashPoint | null = null;
   private failProjections = 0;
+  private failedRuns = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -468,7 +469,7 @@ export class FundsAccount extends DurableObject<Env> {
     // A failure here changes nothing that was applied: the alarm projects it later.
     if (r.ok && !r.duplicate) {
       const flushed = await this.flush({ projectOnly: true });
-      if (flushed.failed) await this.wake(Date.now() + 5_000);
+      if (flushed.failed) await this.wake(Date.now() + 1_000);
     }
     return r;
   }
@@ -823,9 +824,11 @@ export class FundsAccount extends DurableObject<Env> {
     });
     const now = Date.now();
     let next = this.nextWork(now);
-    // A failed projection or hand-off is tried again soon, without waiting for the sweep.
-    if (report.failed) next = Math.min(next ?? Infinity, now + 10_000);
-    if (next !== null) await this.setAlarm(Math.max(next, now + (report.failed ? 0 : 1)));
+    // A failed projection or hand-off is tried again soon (2 s, doubling to a minute while it keeps
+    // failing), without waiting for the sweep.
+    this.failedRuns = report.failed ? this.failedRuns + 1 : 0;
+    if (report.failed) next = now + Math.min(60_000, 2_000 * 2 ** Math.min(5, this.failedRuns - 1));
+    if (next !== null) await this.setAlarm(report.failed ? next : Math.max(next, now + 1));
   }
 
   /** The sweep's safety net (and tests): project, hand off what is due, and housekeep now. */
