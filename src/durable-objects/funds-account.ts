@@ -210,6 +210,8 @@ export class FundsAccount extends DurableObject<Env> {
   private crashAt: AccountCrashPoint | null = null;
   private failProjections = 0;
   private failedRuns = 0;
+  /** Test-only: hand-offs are made by `testHandOff` (the test then plays the consumer). */
+  private holdHandoff = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -481,7 +483,7 @@ export class FundsAccount extends DurableObject<Env> {
    * outbox entry of its disburse, in one transaction; idempotent on piId. A tombstoned piId (its
    * registry settled it as never committed) is refused.
    */
-  async commitPi(i: CommitPiInput, crash?: AccountCrashPoint): Promise<CommitResult> {
+  async commitPi(i: CommitPiInput): Promise<CommitResult> {
     if (!Number.isSafeInteger(i.amount) || i.amount <= 0) throw new RangeError("amount must be positive paise");
     const r = this.ctx.storage.transactionSync((): CommitResult => {
       this.ensureKey(i.account);
@@ -539,7 +541,7 @@ export class FundsAccount extends DurableObject<Env> {
       return { ok: true, duplicate: false, pi: this.state(this.readPi(i.piId)!), balance: after };
     });
     if (r.ok && !r.duplicate) await this.wake(Date.now());
-    this.maybeCrash("after-commit", crash);
+    await this.maybeCrash("after-commit", this.crashAt);
     return r;
   }
 
@@ -940,7 +942,7 @@ export class FundsAccount extends DurableObject<Env> {
         throw new Error("test: projection batch lost");
       }
       await this.env.DB.batch(projectionStatements(this.env.DB, { account: k, balance: this.balance(), upTo, pis, legacyPis, txns, audits }));
-      this.maybeCrash("after-projection-batch", this.crashAt);
+      await this.maybeCrash("after-projection-batch", this.crashAt);
       this.ctx.storage.transactionSync(() => {
         this.sql.exec("UPDATE account SET projected_seq = MAX(projected_seq, ?) WHERE id = 1", upTo);
         // In D1 now (the audit log's home): dropped here so the object's storage stays bounded.
@@ -953,27 +955,15 @@ export class FundsAccount extends DurableObject<Env> {
 
   /** Hands due outbox entries to the delivery queue, each under a new lease token. */
   private async handOff(): Promise<number> {
+    if (this.holdHandoff && isTest(this.env)) return 0;
     let handed = 0;
     for (let round = 0; round < 10; round++) {
       const now = Date.now();
       const idHex = this.ctx.id.toString();
-      this.maybeCrash("before-handoff", this.crashAt);
-      const taken = this.ctx.storage.transactionSync(() => {
-        const due = this.sql
-          .exec<{ message_id: string }>(
-            "SELECT message_id FROM outbox WHERE (state = 'pending' AND due_at <= ?) OR (state = 'leased' AND lease_until < ?) ORDER BY due_at, message_id LIMIT 100",
-            now,
-            now,
-          )
-          .toArray();
-        return due.map((d) => {
-          const token = crypto.randomUUID();
-          this.sql.exec("UPDATE outbox SET state = 'leased', lease_token = ?, taken = 0, lease_until = ? WHERE message_id = ?", token, now + HANDOFF_LEASE_MS, d.message_id);
-          return { messageId: d.message_id, token };
-        });
-      });
+      await this.maybeCrash("before-handoff", this.crashAt);
+      const taken = this.leaseDue(now);
       if (!taken.length) return handed;
-      this.maybeCrash("after-handoff-lease", this.crashAt);
+      await this.maybeCrash("after-handoff-lease", this.crashAt);
       try {
         await this.env.FISCAL_DELIVERY.sendBatch(taken.map((t) => ({ body: { type: "fiscal.deliver-pi", account: idHex, messageId: t.messageId, token: t.token } })));
       } catch (err) {
@@ -989,6 +979,24 @@ export class FundsAccount extends DurableObject<Env> {
       if (taken.length < 100) return handed;
     }
     return handed;
+  }
+
+  /** Leases due outbox entries (pending and due, or leased with an expired lease) under new tokens. */
+  private leaseDue(now: number): { messageId: string; token: string }[] {
+    return this.ctx.storage.transactionSync(() => {
+      const due = this.sql
+        .exec<{ message_id: string }>(
+          "SELECT message_id FROM outbox WHERE (state = 'pending' AND due_at <= ?) OR (state = 'leased' AND lease_until < ?) ORDER BY due_at, message_id LIMIT 100",
+          now,
+          now,
+        )
+        .toArray();
+      return due.map((d) => {
+        const token = crypto.randomUUID();
+        this.sql.exec("UPDATE outbox SET state = 'leased', lease_token = ?, taken = 0, lease_until = ? WHERE message_id = ?", token, now + HANDOFF_LEASE_MS, d.message_id);
+        return { messageId: d.message_id, token };
+      });
+    });
   }
 
   /**
@@ -1034,11 +1042,21 @@ export class FundsAccount extends DurableObject<Env> {
 
   // ------------------------------------------------------------------ test hooks
 
-  /** Test-only: crash at a point, or make the next `n` projection batches fail (ENVIRONMENT=test only). */
-  testHooks(h: { crashAt?: AccountCrashPoint | null; failProjections?: number }) {
+  /**
+   * Test-only (ENVIRONMENT=test): crash at a point, make the next `n` projection batches fail, or
+   * hold hand-offs so that a test plays the delivery consumer with `testHandOff`.
+   */
+  testHooks(h: { crashAt?: AccountCrashPoint | null; failProjections?: number; holdHandoff?: boolean }) {
     if (!isTest(this.env)) throw new Error("test hooks are off outside tests");
     if (h.crashAt !== undefined) this.crashAt = h.crashAt;
     if (h.failProjections !== undefined) this.failProjections = h.failProjections;
+    if (h.holdHandoff !== undefined) this.holdHandoff = h.holdHandoff;
+  }
+
+  /** Test-only: lease what is due (as the alarm would) and give the tokens to the test instead of the queue. */
+  testHandOff(now = Date.now()): { account: string; messageId: string; token: string }[] {
+    if (!isTest(this.env)) throw new Error("test hooks are off outside tests");
+    return this.leaseDue(now).map((t) => ({ account: this.ctx.id.toString(), ...t }));
   }
 
   /** Test-only: move a PI's final time (retention tests). */
@@ -1047,10 +1065,13 @@ export class FundsAccount extends DurableObject<Env> {
     this.sql.exec("UPDATE pis SET final_at = ? WHERE pi_id = ?", finalAt, piId);
   }
 
-  private maybeCrash(point: AccountCrashPoint, armed: AccountCrashPoint | null | undefined) {
+  /** A crash after the step's writes are durable (an abort drops writes not yet confirmed). */
+  private async maybeCrash(point: AccountCrashPoint, armed: AccountCrashPoint | null | undefined) {
     if (armed === point && isTest(this.env)) {
       this.crashAt = null;
+      await this.ctx.storage.sync();
       this.ctx.abort(`test crash ${point}`);
+      throw new Error(`test crash ${point}`);
     }
   }
 }

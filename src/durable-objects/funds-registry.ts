@@ -90,6 +90,8 @@ export class FundsRegistry extends DurableObject<Env> {
   private sql: SqlStorage;
   /** paymentIds whose request is running in this instance (lost with it, by design). */
   private inFlight = new Set<string>();
+  /** Whether an alarm is known to be set (so a claim sets one without a storage read). */
+  private alarmSet = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -140,7 +142,16 @@ export class FundsRegistry extends DurableObject<Env> {
         }
         return { entry: e };
       });
-      if ("go" in d) break;
+      if ("go" in d) {
+        // The claim settles itself should its request die: an alarm goes with it.
+        if (!this.alarmSet) {
+          this.alarmSet = true;
+          await this.ctx.storage.setAlarm(Date.now() + SETTLE_AFTER_MS).catch(() => {
+            this.alarmSet = false;
+          });
+        }
+        break;
+      }
       if ("answer" in d) return d.answer;
       const e = d.entry;
       if (e.state === "pending") {
@@ -160,7 +171,7 @@ export class FundsRegistry extends DurableObject<Env> {
     }
 
     try {
-      this.maybeCrash("after-claim", arm);
+      await this.maybeCrash("after-claim", arm);
       for (const account of req.candidates) {
         const stub = accountStub(this.env, account);
         const piId = piIdFor(stub.id.toString(), req.suffix);
@@ -172,7 +183,8 @@ export class FundsRegistry extends DurableObject<Env> {
           // Did it commit? Ask (a tombstone makes a late commit impossible); unknown → the claim waits.
           createLogger({ do: "FundsRegistry" }).warn("account commit failed; settling the claim", { kind: errorKind(err) });
           try {
-            const a = await stub.abandonPi(piId);
+            // A stub whose object threw is broken: ask through a fresh one.
+            const a = await accountStub(this.env, account).abandonPi(piId);
             if (a.committed) {
               this.confirm(req, stub.id.toString(), piId);
               return { kind: "created", piId, status: (a.status ?? "INITIATED") as PiStatus, account };
@@ -184,8 +196,8 @@ export class FundsRegistry extends DurableObject<Env> {
           return { kind: "unavailable" };
         }
         if (r.ok) {
+          await this.maybeCrash("after-commit", arm);
           this.confirm(req, stub.id.toString(), piId);
-          this.maybeCrash("after-commit", arm);
           return { kind: "created", piId, status: r.pi.status, account };
         }
         if (r.code === "ABANDONED") break;
@@ -232,6 +244,7 @@ export class FundsRegistry extends DurableObject<Env> {
 
   /** Settles pending claims that no request is running (oldest first, bounded). */
   async alarm(): Promise<void> {
+    this.alarmSet = false;
     const now = Date.now();
     const rows = this.sql
       .exec<PayRow>("SELECT * FROM payments WHERE state = 'pending' AND created_at <= ? ORDER BY created_at, payment_id LIMIT 100", now - SETTLE_AFTER_MS)
@@ -249,6 +262,8 @@ export class FundsRegistry extends DurableObject<Env> {
     const oldest = this.sql.exec<{ t: number | null }>("SELECT MIN(created_at) AS t FROM payments WHERE state = 'pending'").one().t;
     if (unsettled || rows.length === 100) await this.ctx.storage.setAlarm(Date.now() + (unsettled ? SETTLE_AFTER_MS : 1));
     else if (oldest !== null) await this.ctx.storage.setAlarm(Math.max(oldest + SETTLE_AFTER_MS, Date.now() + 1));
+    else return;
+    this.alarmSet = true;
   }
 
   /** The sweep's safety net: make sure a pending claim has an alarm. */
@@ -283,7 +298,11 @@ export class FundsRegistry extends DurableObject<Env> {
     return { kind: "applied", result: r };
   }
 
-  private maybeCrash(point: RegistryCrashPoint, armed: RegistryCrashPoint | null) {
-    if (armed === point) this.ctx.abort(`test crash ${point}`);
+  /** A crash after the step's writes are durable (an abort drops writes not yet confirmed). */
+  private async maybeCrash(point: RegistryCrashPoint, armed: RegistryCrashPoint | null) {
+    if (armed !== point) return;
+    await this.ctx.storage.sync();
+    this.ctx.abort(`test crash ${point}`);
+    throw new Error(`test crash ${point}`);
   }
 }

@@ -58,6 +58,9 @@ interface Received {
   hash: string;
   /** How many times it was posted (re-sends included); it is accepted once. */
   posts: number;
+  /** The header and signature of the latest re-send (each carries a fresh message_ts and signature). */
+  lastHeader?: Record<string, unknown>;
+  lastSignature?: string;
   signature: string;
   header: Record<string, unknown>;
   message: Record<string, unknown>;
@@ -167,6 +170,8 @@ export function createIfixSandbox(opts: IfixSandboxOptions = {}) {
     const seen = received.get(messageId);
     if (seen) {
       seen.posts++;
+      seen.lastHeader = header;
+      seen.lastSignature = body.signature;
       if (seen.hash !== hash) {
         counters.conflicts++;
         return c.json(errors("DUPLICATE_MESSAGE_ID", "message_id was used with different content"), 409);
