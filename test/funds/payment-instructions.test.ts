@@ -309,6 +309,32 @@ describe("payment instructions (CONTRACT §7)", () => {
     expect(audit.after).toMatchObject({ status: "FAILED", reason: "IFMS confirms the payment was never made", released: true });
   });
 
+  it("a later message reusing the PI's id as its transaction_id does not capture the PI's on-disburse (issue 10, item 4)", async () => {
+    const acc = await funded(100);
+    const id = (await create(owner.token, piBody(acc, 30))).json.piId;
+    const v = await delivered(id);
+    await sandbox("GET", `/ifix/__sandbox/callbacks?transactionId=${id}`); // the sandbox's own, not relayed
+    const raw = await createTenantClient(["fiscal:write", "fiscal:disburse", "fiscal:read"], ["*"], "raw disburser");
+    const decoy = await call("POST", "/v1/fiscal/disbursements", {
+      token: raw.token,
+      body: { name: "decoy", locationCode: acc.tenantId, transactionId: id, netAmount: 30, grossAmount: 30 },
+    });
+    expect(decoy.status).toBe(202);
+    await vi.waitFor(async () => expect((await call("GET", `/v1/fiscal/messages/${decoy.json.messageId}`, { token: raw.token })).json.deliveryStatus).toBe("DELIVERED"), { timeout: 15_000, interval: 100 });
+    // Before: the newest message with that transaction_id (the decoy) took the REJECTED, and the PI's funds stayed committed.
+    const byTxn = await disburseCallback(id, "REJECTED");
+    expect(byTxn.json.matchedMessageId).toBeNull(); // two threads share it: ambiguous, nothing changes
+    expect((await getPi(id)).json.status).toBe("INITIATED");
+    // By the PI's message_id (as iFIX answers, reusing the request's id): the PI's.
+    const byId = await postCallback(
+      "disburse",
+      await signedCallback({ header: callbackHeader({ message_id: v.delivery.messageId }), message: { transaction_id: id, status: { status_code: "REJECTED" } } }),
+    );
+    expect(byId.json.matchedMessageId).toBe(v.delivery.messageId);
+    expect((await getPi(id)).json.status).toBe("FAILED");
+    expect(await accountStub(E, acc).snapshot()).toMatchObject({ committed: 0 });
+  });
+
   it("follows the sandbox's configured statuses (INPROCESS, FAILED): released once, paymentId free again", async () => {
     await sandbox("PUT", "/ifix/__sandbox/statuses", { type: "disburse", statuses: ["INPROCESS", "FAILED"] });
     try {

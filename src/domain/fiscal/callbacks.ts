@@ -140,7 +140,7 @@ export async function receiveCallback(env: Env, db: Db, type: IfixType, body: un
             .update(fiscalMessages)
             .set({ status: status.code, statusMessage: status.text, updatedAt: iso })
             // Never backwards: only from a status that may move to this one (statuses.ts).
-            .where(and(eq(fiscalMessages.id, target.id), inArray(fiscalMessages.status, allowedFrom(status.code)), notSeen)),
+            .where(and(eq(fiscalMessages.id, target.id), inArray(fiscalMessages.status, allowedFrom(status.code, type)), notSeen)),
         ]
       : []),
     db

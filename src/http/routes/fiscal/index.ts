@@ -22,7 +22,7 @@ import {
 import { FISCAL_DELIVERY_STATUSES, FISCAL_MESSAGE_STATUSES, IFIX_TYPES, fiscalMessages } from "../../../storage/schema/fiscal-messages";
 import { enqueueDelivery, getMessageView, messageSummary, prepareMessage } from "../../../domain/fiscal/messages";
 import { receiveCallback } from "../../../domain/fiscal/callbacks";
-import { getIfixConfig } from "../../../adapters/ifix/config";
+import { getIfixConfig, getSigningKey } from "../../../adapters/ifix/config";
 import type { Context } from "hono";
 import { cursorParam, decodeCursor, encodeCursor, limitParam, listOf } from "../../pagination";
 import type { AppEnv, Principal } from "../../context";
@@ -189,6 +189,7 @@ function requireDisburseScope(p: Principal, type: IfixType) {
 
 async function send(c: Context<AppEnv>, type: IfixType, action: "create" | "update", body: FiscalMessageInputT, parentId: string | null) {
   getIfixConfig(c.env); // 503 CONFIG_INVALID before anything is written
+  await getSigningKey(c.env); // every send signs: a key that cannot is found now, not at delivery
   const db = c.get("services").db;
   const prepared = await prepareMessage(c.env, db, {
     ownerId: ownerOf(c.get("principal")!),
