@@ -778,9 +778,10 @@ export class FundsAccount extends DurableObject<Env> {
 
   /**
    * An operator's replay of a disburse that delivery gave up on (attempts exhausted): pending again,
-   * attempts counted afresh. A PI already FAILED, or a disburse iFIX refused (4xx) or has, is refused.
+   * attempts counted afresh, audited in the same transaction (so no audit row claims a replay that
+   * did not happen). A PI already FAILED, or a disburse iFIX refused (4xx) or has, is refused.
    */
-  async replayDelivery(messageId: string): Promise<{ ok: true; before: string } | { ok: false; state: string | null; why: string }> {
+  async replayDelivery(messageId: string, by: { actor: string; requestId: string | null }): Promise<{ ok: true; before: string } | { ok: false; state: string | null; why: string }> {
     const r = this.ctx.storage.transactionSync(() => {
       const box = this.sql.exec<OutboxRow>("SELECT * FROM outbox WHERE message_id = ?", messageId).toArray()[0];
       if (!box) return { ok: false as const, state: null, why: "no such disburse in this account" };
@@ -788,6 +789,20 @@ export class FundsAccount extends DurableObject<Env> {
       if (!pi || pi.status === "FAILED") return { ok: false as const, state: box.state, why: "its payment instruction is FAILED: nothing to pay" };
       if (box.state !== "failed") return { ok: false as const, state: box.state, why: `its delivery is ${box.state}, not failed: replaying it could send it twice` };
       this.sql.exec("UPDATE outbox SET state = 'pending', attempts = 0, due_at = ?, lease_token = NULL, taken = 0, lease_until = NULL WHERE message_id = ?", Date.now(), messageId);
+      const seq = this.bump();
+      this.audit(
+        seq,
+        {
+          actor: by.actor,
+          action: "fiscal.replay",
+          targetType: "fiscal_message",
+          targetId: messageId,
+          before: { deliveryStatus: "FAILED", attempts: box.attempts, piId: box.pi_id },
+          after: { deliveryStatus: "QUEUED", attempts: 0 },
+          requestId: by.requestId,
+        },
+        new Date().toISOString(),
+      );
       return { ok: true as const, before: box.state };
     });
     if (r.ok) await this.wake(Date.now());
