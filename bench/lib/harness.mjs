@@ -455,8 +455,9 @@ export async function startStack(bundles, { persistDir = tempDir("state"), vars,
   return stack;
 }
 
-export async function createClient(stack, scopes, name = "bench client") {
-  const r = await fetch(`${stack.topo.gatewayUrl}/v1/admin/clients`, { method: "POST", headers: stack.admin, body: JSON.stringify({ name, scopes }) });
+export async function createClient(stack, scopes, name = "bench client", tenants = ["*"]) {
+  // Every tenant by default (CONTRACT v3 §4): a client without tenants may touch no funds or fiscal message.
+  const r = await fetch(`${stack.topo.gatewayUrl}/v1/admin/clients`, { method: "POST", headers: stack.admin, body: JSON.stringify({ name, scopes, tenants }) });
   if (r.status !== 201) throw new Error(`creating a client failed: ${r.status} ${await r.text()}`);
   return r.json();
 }
