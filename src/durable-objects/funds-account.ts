@@ -752,6 +752,11 @@ export class FundsAccount extends DurableObject<Env> {
     const r = this.ctx.storage.transactionSync(() => {
       const box = this.sql.exec<OutboxRow>("SELECT * FROM outbox WHERE message_id = ?", messageId).toArray()[0];
       if (!box) return { applied: false, state: null };
+      // A callback from iFIX already marked it delivered (it may beat the answer to the post).
+      if (box.state === "delivered") {
+        this.sql.exec("UPDATE outbox SET attempts = MAX(attempts, 1) WHERE message_id = ?", messageId);
+        return { applied: false, state: box.state };
+      }
       if (box.lease_token !== token) return { applied: false, state: box.state };
       const now = Date.now();
       const iso = new Date(now).toISOString();

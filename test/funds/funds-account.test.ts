@@ -194,6 +194,23 @@ describe("FundsAccount Durable Object: the outbox", () => {
     expect((await stub.getPi(c.pi.piId))!.pi.acked).toBe(true);
   });
 
+  it("iFIX's callback may beat the answer to the post: the entry is delivered, and the late report cannot undo it", async () => {
+    const acc = account();
+    const stub = stubOf(acc);
+    await stub.testHooks({ holdHandoff: true });
+    await allotIn(acc, "init", "INITIAL_ALLOTMENT", 100);
+    const c = await commitIn(acc, 10);
+    if (!c.ok) throw new Error("commit refused");
+    const [h] = await stub.testHandOff();
+    expect(await stub.takeDelivery(h.messageId, h.token, 60_000)).toMatchObject({ attempt: 1 });
+    await stub.setPiStatus(c.pi.piId, "IN_PROCESS", { ...status("callback"), ifixStatus: "INPROCESS" });
+    // The post's own answer then times out: it must not put the disburse back to pending.
+    expect(await stub.deliveryResult(h.messageId, h.token, { kind: "retry", delayMs: 1000, httpStatus: null, error: "timeout" })).toEqual({ applied: false, state: "delivered" });
+    expect((await stub.getPi(c.pi.piId))!.delivery).toMatchObject({ state: "delivered", attempts: 1 });
+    expect(await stub.testHandOff(Date.now() + 3_600_000)).toEqual([]);
+    await stub.testHooks({ holdHandoff: false });
+  });
+
   it("its alarm projects to D1 and hands the disburse to the queue", async () => {
     const acc = account();
     const stub = stubOf(acc);

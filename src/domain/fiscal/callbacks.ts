@@ -160,10 +160,12 @@ export async function receiveCallback(env: Env, db: Db, type: IfixType, body: un
         answer,
         receivedAt: iso,
       })
-      .onConflictDoNothing(),
+      .onConflictDoNothing()
+      .returning({ id: fiscalCallbacks.id }),
   ];
-  await db.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
-  // Concurrent duplicates: whichever insert won, its answer is the answer.
+  const results = await db.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
+  if ((results[results.length - 1] as unknown[]).length) return answer;
+  // A concurrent duplicate's insert won: its answer is the answer.
   const first = await db.select({ answer: fiscalCallbacks.answer }).from(fiscalCallbacks).where(eq(fiscalCallbacks.dedupeKey, dedupeKey)).get();
   return (first?.answer as CallbackAnswer) ?? answer;
 }
