@@ -92,6 +92,12 @@ export class FundsRegistry extends DurableObject<Env> {
   private inFlight = new Set<string>();
   /** Whether an alarm is known to be set (so a claim sets one without a storage read). */
   private alarmSet = false;
+  /**
+   * Settlements not yet written: the answer does not wait for a second storage flush. Written with
+   * the next claim's transaction or by the alarm; lost with the instance, they are found again the
+   * way any dead claim is (abandonPi reports the commit), so nothing depends on them being written.
+   */
+  private confirms = new Map<string, { suffix: string; account: string; piId: string }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -112,6 +118,14 @@ export class FundsRegistry extends DurableObject<Env> {
     return this.sql.exec<PayRow>("SELECT * FROM payments WHERE payment_id = ?", paymentId).toArray()[0] ?? null;
   }
 
+  /** Writes the settlements kept in memory (inside the caller's transaction). */
+  private writeConfirms() {
+    for (const [paymentId, c] of this.confirms) {
+      this.sql.exec("UPDATE payments SET state = 'committed', account = ?, pi_id = ? WHERE payment_id = ? AND suffix = ? AND state = 'pending'", c.account, c.piId, paymentId, c.suffix);
+    }
+    this.confirms.clear();
+  }
+
   private stubOf(hex: string) {
     return this.env.FUNDS_ACCOUNT.get(this.env.FUNDS_ACCOUNT.idFromString(hex));
   }
@@ -123,6 +137,7 @@ export class FundsRegistry extends DurableObject<Env> {
       if (tries > 4) return { kind: "unavailable" };
       type Decision = { go: true } | { answer: RegistryPiOutcome } | { entry: PayRow };
       const d = this.ctx.storage.transactionSync((): Decision => {
+        this.writeConfirms();
         const e = this.row(req.paymentId);
         if (!e) {
           this.sql.exec(
@@ -210,7 +225,7 @@ export class FundsRegistry extends DurableObject<Env> {
   }
 
   private confirm(req: RegistryPiRequest, accountHex: string, piId: string) {
-    this.sql.exec("UPDATE payments SET state = 'committed', account = ?, pi_id = ? WHERE payment_id = ? AND suffix = ?", accountHex, piId, req.paymentId, req.suffix);
+    this.confirms.set(req.paymentId, { suffix: req.suffix, account: accountHex, piId });
   }
 
   private release(req: RegistryPiRequest) {
@@ -245,6 +260,7 @@ export class FundsRegistry extends DurableObject<Env> {
   /** Settles pending claims that no request is running (oldest first, bounded). */
   async alarm(): Promise<void> {
     this.alarmSet = false;
+    this.ctx.storage.transactionSync(() => this.writeConfirms());
     const now = Date.now();
     const rows = this.sql
       .exec<PayRow>("SELECT * FROM payments WHERE state = 'pending' AND created_at <= ? ORDER BY created_at, payment_id LIMIT 100", now - SETTLE_AFTER_MS)
@@ -268,6 +284,7 @@ export class FundsRegistry extends DurableObject<Env> {
 
   /** The sweep's safety net: make sure a pending claim has an alarm. */
   async kick(): Promise<number> {
+    this.ctx.storage.transactionSync(() => this.writeConfirms());
     const n = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM payments WHERE state = 'pending'").one().n;
     if (n && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + 1);
     return n;

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { call, expectError, type TestClient } from "../helpers/gateway";
 import { sandbox } from "../helpers/sandbox";
 import { createDb } from "../../src/storage/db";
@@ -125,6 +125,16 @@ describe("a payment instruction converges after a crash at any step", () => {
     const late = await runInDurableObject(accountStub(E, acc), async (_a: FundsAccount, s) => s.storage.sql.exec<{ status: string }>("SELECT status FROM pis WHERE status = 'ABANDONED'").toArray());
     expect(late).toHaveLength(1);
     expect(await accountStub(E, acc).snapshot()).toMatchObject({ committed: 0 });
+  });
+
+  it("the registry keeps a success's settlement in memory (no second write before answering): lost with the instance, it is found again", async () => {
+    const acc = await funded(100);
+    const i = input(acc, 10);
+    const created = await createPaymentInstruction(E, db, who(), i, null);
+    await evictDurableObject(registryFor(E, "pay", i.paymentId));
+    const retry = await call("POST", "/v1/payment-instructions", { token: owner.token, body: { ...piBody(acc, 10), paymentId: i.paymentId } });
+    expect(expectError(retry, 409, "PI_EXISTS").details).toEqual([{ piId: created.piId, status: "INITIATED" }]);
+    expect(await accountStub(E, acc).snapshot()).toMatchObject({ committed: 1000 });
   });
 
   it("the account dies right after its commit: the registry finds the commit (abandonPi) and the request succeeds", async () => {
