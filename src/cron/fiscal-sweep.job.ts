@@ -10,7 +10,7 @@ import { HELD_BY_ACCOUNT, PURGED, purgeExpiredPersonalData } from "../domain/fun
 import { accountStub } from "../domain/funds/accounts";
 import { currentSealPrefix, reseal } from "../domain/fiscal/at-rest";
 import { raiseAlert } from "../domain/fiscal/alerts";
-import { REGISTRY_SHARDS } from "../durable-objects/funds-registry";
+import { REGISTRY_SHARDS, registryFor } from "../durable-objects/funds-registry";
 import { createLogger, errorKind } from "../lib/logger";
 
 /** Outbox rows never handed to the queue get this long (the request's own send) before a re-send. */
@@ -116,6 +116,41 @@ export async function kickRegistries(env: Env): Promise<SweepStep> {
 }
 
 /**
+ * Upgrading a deployment: PIs made before the FundsRegistry held their paymentId through D1's
+ * unique index, which is gone. Each such PI still live is registered once (oldest first, bounded per
+ * run, each in its own try), so that its paymentId stays unique; `registry_at` records it.
+ */
+export async function registerLegacyPis(env: Env, db: Db, limit = PAGE): Promise<SweepStep> {
+  const step: SweepStep = { done: 0, failed: 0 };
+  const rows = await db
+    .select()
+    .from(paymentInstructions)
+    .where(
+      and(
+        isNull(paymentInstructions.registryAt),
+        eq(paymentInstructions.live, 1),
+        notInArray(paymentInstructions.status, ["RESERVED", "FAILED"]),
+        notInArray(paymentInstructions.beneficiariesEnc, [HELD_BY_ACCOUNT]),
+      ),
+    )
+    .orderBy(asc(paymentInstructions.createdAt), asc(paymentInstructions.piId))
+    .limit(limit)
+    .all();
+  for (const r of rows) {
+    try {
+      if (!r.headOfAccount || !r.ssuCode) continue;
+      const accountHex = accountStub(env, { tenantId: r.tenantId, headOfAccount: r.headOfAccount, ssuCode: r.ssuCode }).id.toString();
+      await registryFor(env, "pay", r.paymentId).registerExisting({ paymentId: r.paymentId, ownerId: r.ownerId, accountHex, piId: r.piId });
+      await db.update(paymentInstructions).set({ registryAt: new Date().toISOString() }).where(eq(paymentInstructions.piId, r.piId)).run();
+      step.done++;
+    } catch {
+      step.failed++;
+    }
+  }
+  return step;
+}
+
+/**
  * Re-encrypts sealed rows in D1 under the newest DATA_ENCRYPTION_KEY (issue 12), oldest first,
  * bounded per run, each row in its own try (compare-and-set: a row changed meanwhile is left alone).
  * The account objects re-encrypt their own (FundsAccount.resealPayloads, from their flush).
@@ -174,6 +209,7 @@ export async function sweepFiscal(env: Env, now = Date.now()): Promise<SweepRepo
     ["resendOutbox", () => resendOutbox(env, db, now)],
     ["flushAccounts", () => fanOutFlush(env, db)],
     ["registries", () => kickRegistries(env)],
+    ["legacyPis", () => registerLegacyPis(env, db)],
     [
       "retention",
       async () => {

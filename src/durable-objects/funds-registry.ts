@@ -282,6 +282,23 @@ export class FundsRegistry extends DurableObject<Env> {
     this.alarmSet = true;
   }
 
+  /**
+   * A PI made before this registry existed (its paymentId held by D1's unique index then): its
+   * paymentId is recorded as committed to it, so that it stays unique. An entry already there is kept.
+   */
+  registerExisting(e: { paymentId: string; ownerId: string; accountHex: string; piId: string }): { registered: boolean } {
+    const r = this.sql.exec(
+      "INSERT INTO payments (payment_id, owner_id, state, suffix, candidates, account, pi_id, created_at) VALUES (?, ?, 'committed', ?, '[]', ?, ?, ?) ON CONFLICT (payment_id) DO NOTHING",
+      e.paymentId,
+      e.ownerId,
+      "legacy",
+      e.accountHex,
+      e.piId,
+      Date.now(),
+    );
+    return { registered: r.rowsWritten > 0 };
+  }
+
   /** The sweep's safety net: make sure a pending claim has an alarm. */
   async kick(): Promise<number> {
     this.ctx.storage.transactionSync(() => this.writeConfirms());

@@ -32,7 +32,7 @@ describe("the fiscal sweep isolates failures (issue 10, item 7)", () => {
     const expired = await message(old, { updatedAt: old });
     const rotated = { ...env, DATA_ENCRYPTION_KEY: `next:${newKey()},0:${env.DATA_ENCRYPTION_KEY}` } as unknown as Env;
     const report = await sweepFiscal(rotated);
-    expect(Object.keys(report)).toEqual(["resendOutbox", "flushAccounts", "registries", "retention", "reseal"]);
+    expect(Object.keys(report)).toEqual(["resendOutbox", "flushAccounts", "registries", "legacyPis", "retention", "reseal"]);
     expect(report.reseal.failed).toBeGreaterThanOrEqual(1);
     expect((await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, good)).get())!.wireBody).toMatch(/^v2\.next\./);
     expect((await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, poison)).get())!.wireBody).toBe("v1.bm90IGEgc2VhbGVkIHZhbHVl");

@@ -35,6 +35,8 @@ export const paymentInstructions = sqliteTable(
     messageId: text("message_id").notNull(),
     /** The program code the PI's disburse carries (the instruction's, else its account's initial allotment's). */
     programCode: text("program_code"),
+    /** PIs made before the FundsRegistry: when the sweep registered their paymentId there (null: not yet). */
+    registryAt: text("registry_at"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
