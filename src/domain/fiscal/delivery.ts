@@ -106,7 +106,7 @@ export async function deliverFiscalMessage(env: Env, messageId: string, attempt:
   }
   if (result.kind === "rejected") {
     // iFIX refused the message itself (4xx): sending it again cannot succeed. Operators see it in the dead letters.
-    await deadLetter(env, QUEUES.fiscalDelivery, { type: "fiscal.deliver", messageId }, `rejected by iFIX: ${result.error}`, `fiscal:${messageId}`);
+    await deadLetter(env, QUEUES.fiscalDelivery, { type: "fiscal.deliver", messageId, piId: msg.piId ?? undefined }, `rejected by iFIX: ${result.error}`, `fiscal:${messageId}`);
     await db.batch([
       db
         .update(fiscalMessages)
@@ -119,7 +119,7 @@ export async function deliverFiscalMessage(env: Env, messageId: string, attempt:
   }
   if (result.kind === "failed") {
     // Dead letter first (idempotent on its id), then the ledger: a crash in between is redone by the sweep.
-    await deadLetter(env, QUEUES.fiscalDelivery, { type: "fiscal.deliver", messageId }, `gave up after ${n} attempts: ${result.error}`, `fiscal:${messageId}`);
+    await deadLetter(env, QUEUES.fiscalDelivery, { type: "fiscal.deliver", messageId, piId: msg.piId ?? undefined }, `gave up after ${n} attempts: ${result.error}`, `fiscal:${messageId}`);
     await db.batch([
       db
         .update(fiscalMessages)

@@ -147,9 +147,11 @@ export async function createPaymentInstruction(
       },
       opts.crash ?? null,
     );
-  const first = await candidateAccounts(db, input.tenantId, input.headOfAccount, input.ssuCode);
-  let outcome = await ask(first.keys);
-  if (outcome.kind === "insufficient" && first.cached) {
+  let first = await candidateAccounts(db, input.tenantId, input.headOfAccount, input.ssuCode);
+  // No account known in the isolate's copy: read the list again before deciding there is none.
+  if (!first.keys.length && first.cached) first = await candidateAccounts(db, input.tenantId, input.headOfAccount, input.ssuCode, { fresh: true });
+  let outcome: RegistryPiOutcome = first.keys.length ? await ask(first.keys) : { kind: "insufficient" };
+  if (outcome.kind === "insufficient" && first.cached && first.keys.length) {
     // The list was the isolate's copy: an account made since then may have the funds.
     const fresh = await candidateAccounts(db, input.tenantId, input.headOfAccount, input.ssuCode, { fresh: true });
     const known = new Set(first.keys.map((k) => JSON.stringify(k)));
