@@ -13,7 +13,7 @@ import { accountStub } from "../../src/domain/funds/accounts";
 import type { FundsAccount } from "../../src/durable-objects/funds-account";
 import type { Env } from "../../src/env";
 import { callbackHeader, postCallback, relayCallbacks, signedCallback } from "../fiscal/helpers";
-import { account, allot, createTenantClient, pi, piBody, summaryOf, summaryReaches, type Account } from "./helpers";
+import { account, allot, createTenantClient, pi, piBody, summaryReaches, type Account } from "./helpers";
 
 const E = env as unknown as Env;
 let owner: TestClient;
