@@ -114,7 +114,7 @@ try {
   const created = await fetch(`${gatewayUrl}/v1/admin/clients`, {
     method: "POST",
     headers: admin,
-    body: JSON.stringify({ name: "demo client", scopes: ["claims:write", "claims:read", "health", "fiscal:write", "fiscal:read", "funds:write", "funds:read", "ops"] }),
+    body: JSON.stringify({ name: "demo client", scopes: ["claims:write", "claims:read", "health", "fiscal:write", "fiscal:read", "funds:write", "funds:read", "ops"], tenants: ["*"] }),
   });
   const demo = await created.json();
   const tokenRes = await fetch(`${gatewayUrl}/v1/auth/token`, {

@@ -5,6 +5,7 @@ import { handleScheduled } from "./cron";
 import { RoundTripTrace, tracedEnv } from "./lib/round-trips";
 
 export { FundsAccount } from "./durable-objects/funds-account";
+export { FundsRegistry } from "./durable-objects/funds-registry";
 export { RatePacer } from "./durable-objects/rate-pacer";
 export { TokenBroker } from "./durable-objects/token-broker";
 

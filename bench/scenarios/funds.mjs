@@ -1,6 +1,7 @@
-// 4. Funds contention: payment instructions/s against one head of account (one Durable Object
-// serialises every deduction) and against 100 heads of account; and a race for too little money:
-// zero overdrafts, every deduction counted once.
+// 4. Funds: payment instructions/s against one head of account (one Durable Object serialises every
+// deduction) and against 100 heads of account, side by side in one run; then a race for too little
+// money. Every case is checked: zero overdrafts, every deduction counted once, and every PI's
+// disburse at the iFIX sandbox exactly once (one message_id per PI, accepted once, none unknown).
 import { randomUUID } from "node:crypto";
 import { createClient, hasRoute, load, log, median, round, sleep, startStack } from "../lib/harness.mjs";
 import { d1, json } from "../lib/api.mjs";
@@ -18,6 +19,19 @@ function piBody({ tenantId, headOfAccount, ssuCode, amount }) {
   };
 }
 
+/**
+ * Sequential round trips one `POST /v1/payment-instructions` makes, by the code path (not measured):
+ * the caller check reads no D1 once the client is in the isolate's directory (CONTRACT v3 §4); the
+ * request makes one call to the paymentId's FundsRegistry object, which calls the account's object
+ * (the one extra hop paymentId uniqueness across accounts needs); the account's alarm then writes D1
+ * and hands the disburse to the queue after the answer.
+ */
+const ROUND_TRIPS = {
+  named: { d1: 0, durableObjects: 2, kv: 0, queue: 0, note: "worker → FundsRegistry → FundsAccount (DO-to-DO); nothing else before the 201" },
+  chosen: { d1: "0 (1 when the tenant's account list is not in the isolate: every 10 s)", durableObjects: "2 + one per account skipped for lack of funds", kv: 0, queue: 0 },
+  after: "the account's alarm: 1 D1 batch (projection, ~100 changes per batch) + 1 sendBatch (≤ 100 disburses) for many PIs at once",
+};
+
 export default {
   name: "funds",
   title: "Funds contention: payment instructions against 1 and 100 heads of account",
@@ -27,8 +41,9 @@ export default {
       if (!(await hasRoute(stack, "post", "/v1/payment-instructions")) || !(await hasRoute(stack, "post", "/v1/funds/allotments"))) {
         return { skipped: "POST /v1/payment-instructions or /v1/funds/allotments is not served by the gateway yet (funds area still being built)" };
       }
-      const client = await createClient(stack, ["funds:write", "funds:read"], "bench funds");
+      const client = await createClient(stack, ["funds:write", "funds:read"], "bench funds", ["*"]);
       const headers = { "X-API-Key": client.apiKey, "Content-Type": "application/json" };
+      const db = await d1(stack);
       const allot = async (tenantId, headOfAccount, ssuCode, amount) => {
         const r = await json(`${stack.topo.gatewayUrl}/v1/funds/allotments`, {
           method: "POST",
@@ -42,6 +57,45 @@ export default {
       const runs = quick ? 1 : 3;
       const results = { one: [], hundred: [] };
       const overdrafts = [];
+      const deliveries = [];
+
+      /**
+       * After a load: the objects' projections and deliveries settle (their alarms run after the
+       * answers); then the ledger, the balances and the iFIX sandbox must agree exactly.
+       */
+      const settle = async (label, tenantId, created) => {
+        const t0 = Date.now();
+        let rows = [];
+        let pending = 0;
+        for (;;) {
+          rows = (await db.prepare("SELECT pi_id, amount, message_id FROM payment_instructions WHERE tenant_id = ? AND live = 1").bind(tenantId).all()).results;
+          pending = (await db.prepare("SELECT count(*) AS n FROM fiscal_messages WHERE location_code = ? AND type = 'disburse' AND delivery_status = 'DELIVERED'").bind(tenantId).first()).n;
+          if ((rows.length >= created && pending === rows.length) || Date.now() - t0 > 180_000) break;
+          await sleep(500);
+        }
+        const settledS = round((Date.now() - t0) / 1000, 1);
+        const items = await summary(tenantId);
+        const committed = items.reduce((a, x) => a + Math.round(x.committed * 100), 0);
+        const ledgerPaise = rows.reduce((a, r) => a + r.amount, 0);
+        const negative = items.filter((x) => x.available < 0);
+        const off = items.filter((x) => Math.round(x.available * 100) !== Math.round(x.allotted * 100) - Math.round(x.withdrawn * 100) - Math.round(x.committed * 100));
+        if (negative.length || off.length || committed !== ledgerPaise || rows.length < created) {
+          overdrafts.push({ label, created, ledgerPis: rows.length, ledgerPaise, committedPaise: committed, negative: negative.length, off: off.length });
+        }
+        // Every PI's disburse at iFIX exactly once: one message_id per PI, accepted once, none unknown.
+        const at = ((await json(`${stack.topo.sandboxUrl}/ifix/__sandbox/messages`)).body.messages ?? []).filter((m) => m.type === "disburse" && m.message?.location_code === tenantId);
+        const byPi = new Map();
+        for (const m of at) byPi.set(m.transactionId, (byPi.get(m.transactionId) ?? 0) + 1);
+        const piIds = new Set(rows.map((r) => r.pi_id));
+        const missing = rows.filter((r) => !byPi.has(r.pi_id)).length;
+        const twice = [...byPi.values()].filter((n) => n > 1).length;
+        const unknown = at.filter((m) => !piIds.has(m.transactionId)).length;
+        const resends = at.reduce((a, m) => a + (m.posts - 1), 0);
+        const d = { label, pis: rows.length, atIfix: at.length, missing, twice, unknown, resends, settledS };
+        deliveries.push(d);
+        log(`funds ${label}: settled in ${settledS} s; ${rows.length} PIs, ${at.length} disburses at iFIX, ${missing} missing, ${twice} twice, ${unknown} unknown, ${resends} re-sends`);
+        return d;
+      };
 
       const measure = async (label, tenantId, accounts) => {
         let i = 0;
@@ -66,19 +120,10 @@ export default {
             },
           ],
         });
-        // Requests in flight when autocannon stops still complete: reconcile against the ledger, not the answers.
-        await sleep(1000);
-        const items = await summary(tenantId);
-        const committed = items.reduce((a, x) => a + x.committed, 0);
-        const db = await d1(stack);
-        const ledger = await db.prepare("SELECT count(*) AS n, coalesce(sum(amount), 0) AS paise FROM payment_instructions WHERE tenant_id = ? AND live = 1 AND status <> 'RESERVED'").bind(tenantId).first();
-        const negative = items.filter((x) => x.available < 0);
-        const off = items.filter((x) => x.available !== x.allotted - x.withdrawn - x.committed);
-        if (negative.length || off.length || committed * 100 !== ledger.paise) {
-          overdrafts.push({ label, created: created.n, ledgerPis: ledger.n, ledgerPaise: ledger.paise, committed, negative: negative.length, off: off.length });
-        }
-        const out = { piPerS: round(created.n / r.durationS, 1), p50: r.p50, p99: r.p99, created: created.n, ledgerPis: ledger.n, committedRupees: committed, otherStatuses: other, errors: r.errors };
+        const out = { piPerS: round(created.n / r.durationS, 1), p50: r.p50, p99: r.p99, created: created.n, otherStatuses: other, errors: r.errors };
         log(`funds ${label}: ${out.piPerS} PIs/s, p50 ${out.p50} ms, p99 ${out.p99} ms, ${JSON.stringify(other)}`);
+        // Requests in flight when autocannon stops still complete: the checks count the ledger, not the answers.
+        out.delivery = await settle(label, tenantId, created.n);
         return out;
       };
 
@@ -86,12 +131,10 @@ export default {
         const one = `as-bench-one-${run}`;
         await allot(one, hoa(0), "SSU-001", 10_000_000);
         results.one.push(await measure(`1 head of account, run ${run + 1}`, one, [hoa(0)]));
-        await sleep(500);
         const many = `as-bench-many-${run}`;
         const accounts = Array.from({ length: 100 }, (_, k) => hoa(k));
         for (let k = 0; k < accounts.length; k += 10) await Promise.all(accounts.slice(k, k + 10).map((a) => allot(many, a, "SSU-001", 10_000_000)));
         results.hundred.push(await measure(`100 heads of account, run ${run + 1}`, many, accounts));
-        await sleep(500);
       }
 
       // The race: 1,000 instructions of ₹1 at 32 connections for an account holding ₹500.
@@ -116,8 +159,8 @@ export default {
           },
         ],
       });
-      const raceItems = await summary(race);
-      const raceAccount = raceItems[0] ?? {};
+      const raceDelivery = await settle("race", race, raceStatus[201] ?? 0);
+      const raceAccount = (await summary(race))[0] ?? {};
       const raceOk = raceStatus[201] === 500 && raceStatus[422] === 500 && raceAccount.available === 0 && raceAccount.committed === 500;
       log(`funds race: ${JSON.stringify(raceStatus)}, account ${JSON.stringify(raceAccount)}`);
 
@@ -126,14 +169,21 @@ export default {
         one: { piPerS: med(results.one, "piPerS"), p50: med(results.one, "p50"), p99: med(results.one, "p99") },
         hundred: { piPerS: med(results.hundred, "piPerS"), p50: med(results.hundred, "p50"), p99: med(results.hundred, "p99") },
       };
+      const exactlyOnce = deliveries.every((d) => d.missing === 0 && d.twice === 0 && d.unknown === 0);
+      const ratio = round(s.hundred.piPerS / s.one.piPerS, 2);
       return {
-        method: `${runs} runs × ${duration} s at 16 connections per case, ₹1 instructions with one beneficiary, a new paymentId each; accounts allotted ₹1,00,00,000 each; then a race of 1,000 ₹1 instructions at 32 connections for an account holding ₹500`,
+        method: `${runs} run(s) × ${duration} s at 16 connections per case, ₹1 instructions with one beneficiary, a new paymentId each; accounts allotted ₹1,00,00,000 each; then a race of 1,000 ₹1 instructions at 32 connections for an account holding ₹500. After each case the projections and deliveries settle and are checked against the sandbox.`,
         summary: s,
-        ratioHundredVsOne: round(s.hundred.piPerS / s.one.piPerS, 2),
-        race: { requests: raceN, statuses: raceStatus, account: raceAccount, exact: raceOk },
+        ratioHundredVsOne: ratio,
+        race: { requests: raceN, statuses: raceStatus, account: raceAccount, exact: raceOk, delivery: raceDelivery },
         overdrafts,
+        deliveries,
+        roundTrips: ROUND_TRIPS,
         goals: [
           { goal: "zero overdrafts", met: overdrafts.length === 0 && raceOk, figure: `${overdrafts.length} cases where available < 0 or committed ≠ the PI ledger; race: ${raceStatus[201] ?? 0} paid, ${raceStatus[422] ?? 0} refused, available ₹${raceAccount.available}` },
+          { goal: "every PI's disburse at the iFIX sandbox exactly once", met: exactlyOnce, figure: deliveries.map((d) => `${d.label}: ${d.pis} PIs, ${d.missing} missing, ${d.twice} twice, ${d.unknown} unknown`).join("; ") },
+          { goal: "≥ 500 PIs/s on one account (16 connections)", met: s.one.piPerS >= 500, figure: `${s.one.piPerS} PIs/s` },
+          { goal: "100 accounts ≥ 1.6 × one account", met: ratio >= 1.6, figure: `${ratio}×` },
         ],
         logs: { gatewayErrors: stack.gateway.logs.counts.error, sampleErrors: stack.gateway.logs.errors.slice(0, 5) },
         runs: results,
@@ -146,12 +196,16 @@ export default {
     const s = r.summary;
     return {
       rows: [
-        ["case", "payment instructions/s (16 conn)", "p50 / p99 ms", "overdrafts"],
-        ["1 head of account (one Durable Object)", s.one.piPerS, `${s.one.p50} / ${s.one.p99}`, r.overdrafts.filter((o) => o.label.startsWith("1 ")).length],
-        ["100 heads of account", s.hundred.piPerS, `${s.hundred.p50} / ${s.hundred.p99}`, r.overdrafts.filter((o) => o.label.startsWith("100 ")).length],
-        ["race: 1,000 × ₹1 against ₹500", `${r.race.statuses[201] ?? 0} paid, ${r.race.statuses[422] ?? 0} refused (422)`, "–", `available ₹${r.race.account.available}, committed ₹${r.race.account.committed}`],
+        ["case", "payment instructions/s (16 conn)", "p50 / p99 ms", "overdrafts", "disburses at iFIX"],
+        ["1 head of account (one Durable Object)", s.one.piPerS, `${s.one.p50} / ${s.one.p99}`, r.overdrafts.filter((o) => o.label.startsWith("1 ")).length, r.deliveries.filter((d) => d.label.startsWith("1 ")).map((d) => `${d.atIfix}/${d.pis}`).join(", ")],
+        ["100 heads of account", s.hundred.piPerS, `${s.hundred.p50} / ${s.hundred.p99}`, r.overdrafts.filter((o) => o.label.startsWith("100 ")).length, r.deliveries.filter((d) => d.label.startsWith("100 ")).map((d) => `${d.atIfix}/${d.pis}`).join(", ")],
+        ["race: 1,000 × ₹1 against ₹500", `${r.race.statuses[201] ?? 0} paid, ${r.race.statuses[422] ?? 0} refused (422)`, "–", `available ₹${r.race.account.available}, committed ₹${r.race.account.committed}`, `${r.race.delivery.atIfix}/${r.race.delivery.pis}`],
       ],
-      notes: [r.method, `100 heads ÷ 1 head throughput: ${r.ratioHundredVsOne}×`],
+      notes: [
+        r.method,
+        `100 heads ÷ 1 head throughput: ${r.ratioHundredVsOne}×`,
+        `Round trips of one POST /v1/payment-instructions (code path): named account ${JSON.stringify(r.roundTrips.named)}; chosen account ${JSON.stringify(r.roundTrips.chosen)}; afterwards ${r.roundTrips.after}`,
+      ],
     };
   },
 };

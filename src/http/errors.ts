@@ -43,6 +43,7 @@ export const ERROR_STATUS = {
   UPSTREAM_UNAVAILABLE: 502,
   CONFIG_INVALID: 503,
   UPSTREAM_RATE_LIMITED: 503,
+  UNAVAILABLE: 503,
   UPSTREAM_TIMEOUT: 504,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 

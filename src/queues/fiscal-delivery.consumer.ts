@@ -1,31 +1,37 @@
 import type { Env } from "../env";
 import { createDb } from "../storage/db";
-import { deliverFiscalMessage } from "../domain/fiscal/delivery";
-import { reprojectByKey } from "../domain/funds/reconcile";
+import { transactionLog } from "../storage/upstream-calls";
+import { deliverFiscalMessage, deliverPiMessage } from "../domain/fiscal/delivery";
+import { accountStub, accountStubByHex } from "../domain/funds/accounts";
 import { createLogger, errorKind } from "../lib/logger";
 
 type FiscalQueueMessage =
   | { type: "fiscal.deliver"; messageId: string; attempt: number; requestId?: string }
+  | { type: "fiscal.deliver-pi"; account: string; messageId: string; token: string }
+  | { type: "funds.flush"; account: string }
   | { type: "funds.reproject"; tenantId: string; headOfAccount: string; ssuCode: string };
+
+const str = (v: unknown) => typeof v === "string" && v.length > 0 && v.length <= 256;
 
 function parse(b: unknown): FiscalQueueMessage | null {
   if (!b || typeof b !== "object") return null;
   const m = b as Record<string, unknown>;
-  if (m.type === "fiscal.deliver" && typeof m.messageId === "string" && Number.isInteger(m.attempt)) return m as FiscalQueueMessage;
-  if (m.type === "funds.reproject" && typeof m.tenantId === "string" && typeof m.headOfAccount === "string" && typeof m.ssuCode === "string") {
-    return m as FiscalQueueMessage;
-  }
+  if (m.type === "fiscal.deliver" && str(m.messageId) && Number.isInteger(m.attempt)) return m as FiscalQueueMessage;
+  if (m.type === "fiscal.deliver-pi" && str(m.account) && str(m.messageId) && str(m.token)) return m as FiscalQueueMessage;
+  if (m.type === "funds.flush" && str(m.account)) return m as FiscalQueueMessage;
+  // Queued by the sweep before the objects projected themselves: now a flush of that account.
+  if (m.type === "funds.reproject" && str(m.tenantId) && str(m.headOfAccount) && str(m.ssuCode)) return m as FiscalQueueMessage;
   return null;
 }
 
 /**
- * The fiscal queue: deliveries of signed messages to iFIX, and re-projections of funds accounts
- * fanned out by the sweep. Retries of a delivery are scheduled by the delivery itself (a new queue
- * message with its own delay and the claimed attempt count); a crash mid-way is recovered by the
- * queue's redelivery or the sweep's lease check, and claims keep every path idempotent.
+ * The fiscal queue: deliveries of signed messages to iFIX (D1's outbox, and PIs' disburses handed
+ * off by their account's object), and the sweep's flushes of funds accounts. Each message in its own
+ * try; every path is idempotent (attempt claims, hand-off tokens), so a redelivery changes nothing.
  */
-export async function consumeFiscalDelivery(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
+export async function consumeFiscalDelivery(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
   const log = createLogger({ queue: batch.queue });
+  const record = transactionLog(createDb(env.DB), (p) => ctx.waitUntil(p));
   await Promise.all(
     batch.messages.map(async (msg) => {
       const body = parse(msg.body);
@@ -35,8 +41,10 @@ export async function consumeFiscalDelivery(batch: MessageBatch<unknown>, env: E
         return;
       }
       try {
-        if (body.type === "fiscal.deliver") await deliverFiscalMessage(env, body.messageId, body.attempt, typeof body.requestId === "string" ? body.requestId.slice(0, 128) : undefined);
-        else await reprojectByKey(env, createDb(env.DB), body);
+        if (body.type === "fiscal.deliver") await deliverFiscalMessage(env, body.messageId, body.attempt, typeof body.requestId === "string" ? body.requestId.slice(0, 128) : undefined, record);
+        else if (body.type === "fiscal.deliver-pi") await deliverPiMessage(env, body, record);
+        else if (body.type === "funds.flush") await accountStubByHex(env, body.account)?.kick();
+        else await accountStub(env, body).kick();
         msg.ack();
       } catch (err) {
         log.error("fiscal queue message failed", { kind: errorKind(err), type: body.type });

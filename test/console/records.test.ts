@@ -123,8 +123,14 @@ describe("find anything by id, and what each record's page shows", () => {
     });
     expect(pi.status).toBe(201);
     const cookie = await signInAdmin();
-    const byPayment = await browse("GET", `/console/find?q=${paymentId}`, { cookie });
-    expect(byPayment.headers.get("location")).toBe(`/console/payment-instructions/${encodeURIComponent(pi.json.piId)}`);
+    // Found through D1's projection, which the account's object writes moments after the PI (its alarm).
+    await vi.waitFor(
+      async () => {
+        const byPayment = await browse("GET", `/console/find?q=${paymentId}`, { cookie });
+        expect(byPayment.headers.get("location")).toBe(`/console/payment-instructions/${encodeURIComponent(pi.json.piId)}`);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
     const page = await browse("GET", `/console/payment-instructions/${encodeURIComponent(pi.json.piId)}`, { cookie });
     expect(page.status).toBe(200);
     expect(page.text).toContain("₹250.00");

@@ -167,7 +167,9 @@ const CASES: Record<ConsoleAction, () => Promise<{ path: string; form: Record<st
 describe("console roles: each role against each action", () => {
   let actors: Actor[];
   beforeAll(async () => {
-    const ops = await createClient(["ops"], "role-test operator client");
+    // funds:write too: without it the funds rules themselves refuse an ops client a PI status (issue
+    // 10 item 5, test/funds/console-ops.test.ts), and this test is about what the role allows.
+    const ops = await createClient(["ops", "funds:write"], "role-test operator client");
     actors = [
       await person("viewer@amrit.test", "viewer"),
       await person("operator@amrit.test", "operator"),

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { call, createClient, type TestClient } from "../helpers/gateway";
+import { call, type TestClient } from "../helpers/gateway";
 import { clearFaults, sandbox, setFaults } from "../helpers/sandbox";
 import { createDb } from "../../src/storage/db";
 import { prepareMessage } from "../../src/domain/fiscal/messages";
@@ -11,19 +11,20 @@ import { fiscalOutbox } from "../../src/storage/schema/fiscal-outbox";
 import { fiscalMessages } from "../../src/storage/schema/fiscal-messages";
 import { deadLetters } from "../../src/storage/schema/dead-letters";
 import { upstreamCalls } from "../../src/storage/schema/upstream-calls";
-import { runFiscalSweep } from "../../src/cron/fiscal-sweep.job";
+import { sweepFiscal } from "../../src/cron/fiscal-sweep.job";
 import type { Env } from "../../src/env";
-import { programInput, waitForDelivery } from "./helpers";
+import { createFiscalClient, programInput, waitForDelivery } from "./helpers";
 
 let writer: TestClient;
 const db = createDb(env.DB);
 const IFIX_PATHS = "^/ifix/ifix/v1/";
 
 beforeAll(async () => {
-  writer = await createClient(["fiscal:write", "fiscal:read"], "fiscal delivery");
+  writer = await createFiscalClient(["fiscal:write", "fiscal:read"], ["*"], "fiscal delivery");
 });
 afterEach(async () => {
   await clearFaults();
+  await sandbox("PUT", "/ifix/__sandbox/config", { duplicateAnswer: 202 });
 });
 
 /** A message in the ledger and outbox that nobody has handed to the queue. */
@@ -72,7 +73,7 @@ describe("fiscal delivery (queue, retries, outbox)", () => {
     }
   }, 60_000);
 
-  it("retries a timeout with the same bytes; the portal sees a duplicate, not a second message", async () => {
+  it("retries a timeout with the same message_id and content, a fresh message_ts and signature; the portal keeps one message", async () => {
     await setFaults("ifix", { slowRate: 1, slowMs: 2_600, pathPattern: IFIX_PATHS });
     const r = await call("POST", "/v1/fiscal/programs", { token: writer.token, body: programInput() });
     await vi.waitFor(
@@ -85,7 +86,17 @@ describe("fiscal delivery (queue, retries, outbox)", () => {
     await clearFaults();
     const v = await waitForDelivery(writer.token, r.json.messageId, (m) => m.deliveryStatus === "DELIVERED", 20_000);
     expect(v.attempts).toBeGreaterThanOrEqual(2);
-    await vi.waitFor(async () => expect((await sandbox("GET", `/ifix/__sandbox/messages/${r.json.messageId}`)).json.posts).toBeGreaterThanOrEqual(2), { timeout: 5_000 });
+    const got = await vi.waitFor(async () => {
+      const g = (await sandbox("GET", `/ifix/__sandbox/messages/${r.json.messageId}`)).json;
+      expect(g.posts).toBeGreaterThanOrEqual(2);
+      return g;
+    }, { timeout: 5_000 });
+    expect(got.lastHeader.message_id).toBe(got.header.message_id);
+    // The timed-out first post reaches the sandbox's handler only after its injected delay, so it may
+    // be recorded after the re-send: compare the two without assuming which came first. The re-send
+    // leaves at least the 2 s timeout later, so its message_ts (seconds) and signature differ.
+    expect(got.lastHeader.message_ts).not.toBe(got.header.message_ts);
+    expect(got.lastSignature).not.toBe(got.signature);
     const cbs = await sandbox("GET", `/ifix/__sandbox/callbacks?messageId=${r.json.messageId}`);
     expect(cbs.json.callbacks).toHaveLength(1);
   });
@@ -142,12 +153,27 @@ describe("fiscal delivery (queue, retries, outbox)", () => {
     expect(await deliverFiscalMessage(env as unknown as Env, id, 0)).toBe("delivered");
   });
 
+  it("iFIX's 409 to a re-send is delivery (it has the message); to a first attempt it is a refusal (issue 10)", async () => {
+    await sandbox("PUT", "/ifix/__sandbox/config", { duplicateAnswer: 409 });
+    const id = await unsentMessage(writer.clientId);
+    expect(await deliverFiscalMessage(env as unknown as Env, id, 0)).toBe("delivered");
+    // The same message out again after a timed-out attempt (attempt 2): iFIX answers 409.
+    await db.insert(fiscalOutbox).values({ messageId: id, attempt: 1, leaseUntil: null, createdAt: Date.now() }).run();
+    await db.update(fiscalMessages).set({ deliveryStatus: "QUEUED" }).where(eq(fiscalMessages.id, id)).run();
+    expect(await deliverFiscalMessage(env as unknown as Env, id, 1)).toBe("delivered");
+    expect(await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, id)).get()).toMatchObject({ deliveryStatus: "DELIVERED", lastHttpStatus: 409 });
+    // On a first attempt nothing of ours can have reached iFIX: its 409 is a refusal.
+    await db.insert(fiscalOutbox).values({ messageId: id, attempt: 0, leaseUntil: null, createdAt: Date.now() }).run();
+    await db.update(fiscalMessages).set({ deliveryStatus: "QUEUED" }).where(eq(fiscalMessages.id, id)).run();
+    expect(await deliverFiscalMessage(env as unknown as Env, id, 0)).toBe("rejected");
+  });
+
   it("the sweep re-sends what was never sent and what outlived its lease", async () => {
     const never = await unsentMessage(writer.clientId, Date.now() - 5 * 60_000);
     const leased = await unsentMessage(writer.clientId, Date.now() - 5 * 60_000);
     await db.update(fiscalOutbox).set({ attempt: 1, leaseUntil: Date.now() - 1 }).where(eq(fiscalOutbox.messageId, leased)).run();
     const fresh = await unsentMessage(writer.clientId); // within its grace period: left alone
-    await runFiscalSweep(null, env as unknown as Env);
+    await sweepFiscal(env as unknown as Env);
     await waitForDelivery(writer.token, never, (m) => m.deliveryStatus === "DELIVERED");
     const v = await waitForDelivery(writer.token, leased, (m) => m.deliveryStatus === "DELIVERED");
     expect(v.attempts).toBe(2);

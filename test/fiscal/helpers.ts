@@ -1,12 +1,14 @@
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
-import { importPKCS8 } from "jose";
-import { call } from "../helpers/gateway";
+import { call, tokenFor, type TestClient } from "../helpers/gateway";
 import { sandbox } from "../helpers/sandbox";
-import { signEnvelope, type SignatureScope } from "../../src/adapters/ifix/signing";
+// Callbacks are signed the way the sandbox iFIX signs them: its own JCS and WebCrypto, written from
+// the seed, not the gateway's canonicalisation and signer (issue 14, item 7).
+import { importPrivatePem, sign, type Scope } from "../../src/sandbox/ifix/crypto";
+import type { Scope as ClientScope } from "../../src/domain/security/scopes";
 
 let sandboxKey: Promise<CryptoKey> | undefined;
-export const sandboxSigningKey = () => (sandboxKey ??= importPKCS8(env.TEST_IFIX_SANDBOX_KEY, "RS256").then((k) => k as CryptoKey));
+export const sandboxSigningKey = () => (sandboxKey ??= importPrivatePem(env.TEST_IFIX_SANDBOX_KEY));
 
 export interface CallbackParts {
   header: Record<string, unknown>;
@@ -14,8 +16,8 @@ export interface CallbackParts {
 }
 
 /** A callback signed as the sandbox iFIX (or with another key). */
-export async function signedCallback(parts: CallbackParts, opts: { key?: CryptoKey; scope?: SignatureScope } = {}) {
-  const signature = await signEnvelope(opts.key ?? (await sandboxSigningKey()), parts.header, parts.message, opts.scope);
+export async function signedCallback(parts: CallbackParts, opts: { key?: CryptoKey; scope?: Scope } = {}) {
+  const signature = await sign(opts.key ?? (await sandboxSigningKey()), parts.header, parts.message, opts.scope ?? "header+message");
   return { signature, header: parts.header, message: parts.message };
 }
 
@@ -33,6 +35,13 @@ export function callbackHeader(over: Record<string, unknown> = {}) {
 
 export const postCallback = (type: string, body: unknown) => call("POST", `/ifix/v1/on-${type}`, { body });
 
+/** A client with tenants (CONTRACT v3 §4): ["*"] unless the test narrows them. */
+export async function createFiscalClient(scopes: ClientScope[], tenants: string[] = ["*"], name = "fiscal test client"): Promise<TestClient> {
+  const created = await call("POST", "/v1/admin/clients", { admin: true, body: { name, scopes, tenants } });
+  if (created.status !== 201) throw new Error(`client creation failed: ${created.status} ${created.text}`);
+  return { ...created.json, token: await tokenFor(created.json.clientId, created.json.clientSecret) };
+}
+
 /** Drains the sandbox's queued callbacks for one request message (or transaction) and posts them to the gateway. */
 export async function relayCallbacks(filter: { messageId?: string; transactionId?: string }) {
   const qs = new URLSearchParams(filter as Record<string, string>).toString();
@@ -44,7 +53,7 @@ export async function relayCallbacks(filter: { messageId?: string; transactionId
   return results;
 }
 
-/** Waits until the gateway's message has left QUEUED (delivered, rejected or failed). */
+/** Waits until the gateway's message has left QUEUED (delivered, rejected or failed); fails on timeout. */
 export async function waitForDelivery(token: string, messageId: string, until: (m: any) => boolean = (m) => m.deliveryStatus !== "QUEUED", timeout = 20_000) {
   return vi.waitFor(
     async () => {

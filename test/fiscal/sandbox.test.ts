@@ -1,17 +1,17 @@
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { env, exports } from "cloudflare:workers";
 import { exportSPKI, importPKCS8, exportJWK, importJWK } from "jose";
-import { call, createClient, type TestClient } from "../helpers/gateway";
+import { call, type TestClient } from "../helpers/gateway";
 import { sandbox } from "../helpers/sandbox";
 import { createIfixSandbox } from "../../src/sandbox/ifix/app";
-import { signEnvelope } from "../../src/adapters/ifix/signing";
-import { programInput, waitForDelivery } from "./helpers";
+import { sign } from "../../src/sandbox/ifix/crypto";
+import { createFiscalClient, programInput, waitForDelivery } from "./helpers";
 
 let writer: TestClient;
 let gatewayPublicPem: string;
 
 beforeAll(async () => {
-  writer = await createClient(["fiscal:write", "fiscal:read"], "sandbox checks");
+  writer = await createFiscalClient(["fiscal:write", "fiscal:read"], ["*"], "sandbox checks");
   const priv = await importPKCS8(env.IFIX_SIGNING_KEY!, "RS256", { extractable: true });
   const { n, e } = await exportJWK(priv);
   gatewayPublicPem = await exportSPKI((await importJWK({ kty: "RSA", n, e }, "RS256")) as CryptoKey);
@@ -66,7 +66,7 @@ describe("iFIX sandbox", () => {
     // The same message_id with other content, validly signed: 409 with the seed's error shape.
     const key = (await importPKCS8(env.IFIX_SIGNING_KEY!, "RS256")) as CryptoKey;
     const message = { ...parsed.message, net_amount: 1, gross_amount: 1 };
-    const reuse = await post({ signature: await signEnvelope(key, parsed.header, message), header: parsed.header, message });
+    const reuse = await post({ signature: await sign(key, parsed.header, message, "header+message"), header: parsed.header, message });
     expect(reuse.status).toBe(409);
     expect(((await reuse.json()) as { errors: { code: string }[] }).errors[0].code).toBe("DUPLICATE_MESSAGE_ID");
     const bad = await sandbox("PUT", "/ifix/__sandbox/statuses", { type: "estimate", statuses: ["DONE"] });

@@ -1,21 +1,25 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
+import { runInDurableObject } from "cloudflare:test";
 import { call, createClient, expectError, type TestClient } from "../helpers/gateway";
 import { createDb } from "../../src/storage/db";
 import { auditLog } from "../../src/storage/schema/audit-log";
 import { fundsAccounts } from "../../src/storage/schema/funds-accounts";
 import { fundsAllotments } from "../../src/storage/schema/funds-allotments";
-import { account, allot, summaryOf } from "./helpers";
+import { accountStub } from "../../src/domain/funds/accounts";
+import type { FundsAccount } from "../../src/durable-objects/funds-account";
+import type { Env } from "../../src/env";
+import { account, allot, createTenantClient, summaryOf } from "./helpers";
 
 let ops: TestClient;
 let other: TestClient;
 let reader: TestClient;
 
 beforeAll(async () => {
-  ops = await createClient(["funds:write", "funds:read"], "funds operator");
-  other = await createClient(["funds:write", "funds:read"], "another funds client");
-  reader = await createClient(["funds:read"], "funds reader");
+  ops = await createTenantClient(["funds:write", "funds:read"], ["*"], "funds operator");
+  other = await createTenantClient(["funds:write", "funds:read"], ["*"], "another funds client");
+  reader = await createTenantClient(["funds:read"], ["*"], "funds reader");
 });
 
 describe("allotments (CONTRACT §7, JIT virtual allotments)", () => {
@@ -99,6 +103,19 @@ describe("allotments (CONTRACT §7, JIT virtual allotments)", () => {
     expect((await summaryOf(reader.token, acc.tenantId))[0]).toMatchObject({ withdrawn: 10, available: 0 });
   });
 
+  it("the same txnId on another account is the same transaction used with other content: 409, applied once", async () => {
+    const a = account();
+    const b = account({ tenantId: a.tenantId });
+    await allot(ops.token, a, "INITIAL_ALLOTMENT", 100);
+    await allot(ops.token, b, "INITIAL_ALLOTMENT", 100);
+    const txnId = `VA/${crypto.randomUUID()}`;
+    expect((await allot(ops.token, a, "ADDITIONAL_ALLOTMENT", 10, txnId)).status).toBe(201);
+    expectError(await allot(ops.token, b, "ADDITIONAL_ALLOTMENT", 10, txnId), 409, "IDEMPOTENCY_CONFLICT");
+    expectError(await allot(other.token, b, "ADDITIONAL_ALLOTMENT", 10, txnId), 409, "CONFLICT");
+    const items = await summaryOf(reader.token, a.tenantId);
+    expect(items.map((i) => i.allotted).sort()).toEqual([100, 110]);
+  });
+
   it("is audited as an operator action (who, what, before → after)", async () => {
     const acc = account();
     const r = await allot(ops.token, acc, "INITIAL_ALLOTMENT", 42);
@@ -109,6 +126,52 @@ describe("allotments (CONTRACT §7, JIT virtual allotments)", () => {
     expect(rows[0].after).toMatchObject({ txnId: r.json.txnId, type: "INITIAL_ALLOTMENT", amount: 42, available: 42 });
     const admin = await call("GET", `/v1/admin/audit?action=funds.allotment&targetId=${encodeURIComponent(rows[0].targetId!)}`, { admin: true });
     expect(admin.json.items).toHaveLength(1);
+  });
+
+  it("an allotment applied whose D1 write failed is still audited once, and a retry answers the first result (issue 10, item 9)", async () => {
+    const acc = account();
+    const stub = accountStub(env as unknown as Env, acc);
+    await allot(ops.token, acc, "INITIAL_ALLOTMENT", 100);
+    await stub.testHooks({ failProjections: 1 });
+    const txnId = `VA/${crypto.randomUUID()}`;
+    const first = await allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", 5, txnId);
+    expect(first.status).toBe(201); // applied in the object; its projection waits for the alarm
+    const retry = await allot(ops.token, acc, "ADDITIONAL_ALLOTMENT", 5, txnId);
+    expect(retry.status).toBe(200);
+    expect(retry.json).toEqual(first.json);
+    const target = `${acc.tenantId}/${acc.headOfAccount}/${acc.ssuCode}`;
+    const audits = async () => (await createDb(env.DB).select().from(auditLog).where(eq(auditLog.targetId, target)).all()).filter((r) => (r.after as { txnId?: string })?.txnId === txnId);
+    await vi.waitFor(async () => expect(await audits()).toHaveLength(1), { timeout: 20_000, interval: 200 });
+    // Projected again (a sweep's flush): still one.
+    await stub.kick();
+    expect(await audits()).toHaveLength(1);
+    expect((await summaryOf(reader.token, acc.tenantId))[0].allotted).toBe(105);
+    const held = await runInDurableObject(stub, async (_i: FundsAccount, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM audit").one().n);
+    expect(held).toBe(0); // projected, then dropped from the object
+  });
+
+  it("a programCode on the initial allotment is what the account's PIs carry", async () => {
+    const acc = account();
+    const r = await allot(ops.token, acc, "INITIAL_ALLOTMENT", 10, undefined, { programCode: "PORG/2026-27/00042" });
+    expect(r.json).toMatchObject({ programCode: "PORG/2026-27/00042" });
+    expectError(await allot(ops.token, acc, "INITIAL_ALLOTMENT", 10, undefined, { programCode: "x" }), 400, "VALIDATION_FAILED");
+  });
+
+  it("tenants: a client outside the account's tenant gets 403 and changes nothing; the summary shows only the client's tenants (issue 14, item 9)", async () => {
+    const acc = account();
+    const elsewhere = await createTenantClient(["funds:write", "funds:read"], ["pb.elsewhere"], "other tenant");
+    const none = await createTenantClient(["funds:write", "funds:read"], [], "no tenant");
+    // Before: any funds:write client could allot to (and read) any tenant's accounts.
+    expectError(await allot(elsewhere.token, acc, "INITIAL_ALLOTMENT", 10), 403, "FORBIDDEN");
+    expectError(await allot(none.token, acc, "INITIAL_ALLOTMENT", 10), 403, "FORBIDDEN");
+    expect(await summaryOf(reader.token, acc.tenantId)).toEqual([]);
+    expect((await allot(ops.token, acc, "INITIAL_ALLOTMENT", 10)).status).toBe(201);
+    expectError(await call("GET", `/v1/funds/summary?tenantId=${acc.tenantId}`, { token: elsewhere.token }), 403, "FORBIDDEN");
+    const mine = await call("GET", "/v1/funds/summary", { token: elsewhere.token });
+    expect(mine.status).toBe(200);
+    expect(mine.json.items.every((i: { tenantId: string }) => i.tenantId === "pb.elsewhere")).toBe(true);
+    const scoped = await createTenantClient(["funds:read"], [acc.tenantId], "one tenant");
+    expect((await call("GET", "/v1/funds/summary", { token: scoped.token })).json.items).toEqual([{ ...acc, allotted: 10, withdrawn: 0, committed: 0, available: 10 }]);
   });
 
   it("validates input and scopes", async () => {
@@ -122,7 +185,7 @@ describe("allotments (CONTRACT §7, JIT virtual allotments)", () => {
     await bad({ txnId: "t1", ...acc, type: "INITIAL_ALLOTMENT", amount: 1, extra: true });
     await bad({ txnId: "t1", ...acc, headOfAccount: "x", type: "INITIAL_ALLOTMENT", amount: 1 });
     expectError(await allot(reader.token, acc, "INITIAL_ALLOTMENT", 1), 403, "FORBIDDEN");
-    expectError(await call("GET", "/v1/funds/summary", { token: reader.token }), 400, "VALIDATION_FAILED");
+    expectError(await call("GET", "/v1/funds/summary?tenantId=x", { token: reader.token }), 400, "VALIDATION_FAILED");
     expectError(await call("GET", `/v1/funds/summary?tenantId=${acc.tenantId}`, { token: (await createClient(["funds:write"])).token }), 403, "FORBIDDEN");
     expect(await summaryOf(reader.token, acc.tenantId)).toEqual([]);
   });

@@ -1,8 +1,7 @@
 import type { Env } from "../../env";
 import { getUpstreamConfig } from "../../env";
-import { createDb } from "../../storage/db";
-import { recordUpstreamCall } from "../../storage/upstream-calls";
 import { parseRetryAfter } from "../../lib/retry-after";
+import { noRecorder, type UpstreamCallRecorder } from "../recorder";
 import { ifixUrl } from "./envelope";
 import type { IfixType } from "./codec";
 
@@ -12,14 +11,15 @@ export type PostOutcome =
   | { kind: "retry"; httpStatus: number | null; durationMs: number; error: string; retryAfterMs: number | null; timeout: boolean };
 
 /**
- * Posts one signed message (exact bytes) to `${IFIX_BASE_URL}/ifix/v1/<type>` and logs the call in
- * the transaction log (portal "ifix", no bodies: they name individuals).
+ * Posts one signed message to `${IFIX_BASE_URL}/ifix/v1/<type>` and reports the call to the
+ * caller's recorder (portal "ifix", no bodies: they name individuals). Writes no storage.
  */
 export async function postIfixMessage(
   env: Env,
   type: IfixType,
   body: string,
   meta: { messageId: string; attempt: number; requestId?: string | null },
+  record: UpstreamCallRecorder = noRecorder,
 ): Promise<PostOutcome> {
   const { UPSTREAM_TIMEOUT_MS } = getUpstreamConfig(env);
   const started = Date.now();
@@ -42,17 +42,21 @@ export async function postIfixMessage(
     const timeout = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
     outcome = { kind: "retry", httpStatus: null, durationMs, error: timeout ? "timeout" : "network error", retryAfterMs: null, timeout };
   }
-  await recordUpstreamCall(createDb(env.DB), {
-    portal: "ifix",
-    operation: type,
-    subjectId: meta.messageId,
-    requestId: meta.requestId ?? null,
-    attempt: meta.attempt,
-    outcome: outcome.kind === "ok" ? "ok" : outcome.kind === "rejected" ? "rejected" : outcome.timeout ? "timeout" : outcome.httpStatus === null ? "network" : "retry",
-    httpStatus: outcome.httpStatus,
-    durationMs: outcome.durationMs,
-    errorCode: outcome.kind === "ok" ? null : outcome.error.slice(0, 200),
-  });
+  try {
+    await record({
+      portal: "ifix",
+      operation: type,
+      subjectId: meta.messageId,
+      requestId: meta.requestId ?? null,
+      attempt: meta.attempt,
+      outcome: outcome.kind === "ok" ? "ok" : outcome.kind === "rejected" ? "rejected" : outcome.timeout ? "timeout" : outcome.httpStatus === null ? "network" : "retry",
+      httpStatus: outcome.httpStatus,
+      durationMs: outcome.durationMs,
+      errorCode: outcome.kind === "ok" ? null : outcome.error.slice(0, 200),
+    });
+  } catch {
+    /* the log must never break the call it logs */
+  }
   return outcome;
 }
 
@@ -68,3 +72,9 @@ function summarizeErrors(text: string): string | null {
   }
   return null;
 }
+
+/**
+ * A 409 to a message that may have reached iFIX before (an earlier attempt timed out, dropped or
+ * failed after sending) is iFIX saying it already has this message_id: delivered, not refused.
+ */
+export const isDuplicateAnswer = (o: PostOutcome, attempt: number) => o.kind === "rejected" && o.httpStatus === 409 && attempt > 1;

@@ -35,13 +35,20 @@ export const rupees = () =>
     }, "an amount in rupees greater than 0 with at most two decimals")
     .openapi({ example: 1000 });
 
+/**
+ * iFIX input rules are no stricter than seed 002, which gives one example per type and marks no
+ * field as required: an individual's fields are each optional (the example has name, email, phone,
+ * pin, address), and children nest to any depth ("children": "[Circular Reference]" in the seed),
+ * bounded only by what the signature's JCS can canonicalise and the 1 MiB body. Where the contract
+ * asks more, `requiredFieldIssues` says so.
+ */
 const Individual = z
   .strictObject({
-    name: z.string().trim().min(1).max(256),
+    name: z.string().trim().min(1).max(256).optional(),
     email: z.email().max(256).optional(),
-    phone: z.union([z.string().regex(/^\+?\d{10,15}$/, "10 to 15 digits"), z.number().int().min(1_000_000_000).max(999_999_999_999_999)]),
+    phone: z.union([z.string().regex(/^\+?\d{6,15}$/, "6 to 15 digits"), z.number().int().min(100_000).max(999_999_999_999_999)]).optional(),
     pin: z.union([z.string().regex(/^\d{6}$/, "6 digits"), z.number().int().min(100000).max(999999)]).optional(),
-    address: z.string().trim().min(1).max(512),
+    address: z.string().trim().min(1).max(512).optional(),
   })
   .openapi("FiscalIndividual");
 
@@ -71,8 +78,8 @@ const nodeShape = {
 
 /**
  * What the signature's JCS (RFC 8785, I-JSON) can canonicalize: JSON may carry lone surrogates
- * ("\ud800") and deep nesting (additionalDetails) that it refuses. Checked on input, so such a body
- * is a 400 before anything is written or committed, not an error while signing.
+ * ("\ud800") and deep nesting (children, additionalDetails) that it refuses. Checked on input, so
+ * such a body is a 400 before anything is written or committed, not an error while signing.
  */
 export const signable = (value: unknown): boolean => {
   try {
@@ -84,15 +91,18 @@ export const signable = (value: unknown): boolean => {
 };
 export const SIGNABLE = "strings must be well-formed Unicode (no lone surrogates) and nesting at most 64 levels";
 
-// Three levels, as the seed's examples nest (a message, its children, theirs).
-const Leaf = z.strictObject(nodeShape).openapi("FiscalMessageLeaf");
-const Middle = z.strictObject({ ...nodeShape, children: z.array(Leaf).max(500).optional() }).openapi("FiscalMessageChild");
+type NodeShape = { [K in keyof typeof nodeShape]?: z.infer<(typeof nodeShape)[K]> };
+export type FiscalNode = NodeShape & { children?: FiscalNode[] };
+
+/** A child: the message's own shape, recursively (the seed's "[Circular Reference]"). */
+export const FiscalChild: z.ZodType<FiscalNode> = z
+  .lazy(() => z.strictObject({ ...nodeShape, children: z.array(FiscalChild).max(500).optional() }))
+  .openapi("FiscalMessageChild");
 export const FiscalMessageInput = z
-  .strictObject({ ...nodeShape, children: z.array(Middle).max(500).optional() })
+  .strictObject({ ...nodeShape, children: z.array(FiscalChild).max(500).optional() })
   .refine(signable, SIGNABLE)
   .openapi("FiscalMessageInput");
-export type FiscalNode = z.infer<typeof Leaf> & { children?: FiscalNode[] };
-export type FiscalMessageInputT = z.infer<typeof FiscalMessageInput>;
+export type FiscalMessageInputT = FiscalNode;
 
 const SNAKE: Record<string, string> = {
   name: "name",
@@ -130,7 +140,7 @@ export function encodeMessage(node: FiscalNode): Record<string, unknown> {
   if (node.grossAmount !== undefined) out.gross_amount = wireRupees(toPaise(node.grossAmount));
   if (node.individual) {
     const i = node.individual;
-    out.individual = { name: i.name, ...(i.email ? { email: i.email } : {}), phone: i.phone, ...(i.pin !== undefined ? { pin: i.pin } : {}), address: i.address };
+    out.individual = Object.fromEntries(Object.entries({ name: i.name, email: i.email, phone: i.phone, pin: i.pin, address: i.address }).filter(([, v]) => v !== undefined));
   }
   if (node.status) out.status = { status_code: node.status.statusCode, ...(node.status.statusMessage ? { status_message: node.status.statusMessage } : {}) };
   if (node.additionalDetails) out.additional_details = node.additionalDetails;
@@ -143,13 +153,14 @@ export type RuleIssue = {
   message: string;
 };
 
-/** Fields each type needs (beyond the shape), as 400 details. */
-export function requiredFieldIssues(type: IfixType, m: FiscalMessageInputT): RuleIssue[] {
-  const need: (keyof FiscalMessageInputT)[] = ["locationCode", "programCode"];
-  if (type === "program") need.push("name");
-  else need.push("netAmount", "grossAmount");
-  if (type === "disburse") need.push("transactionId");
-  return need.filter((k) => m[k] === undefined).map((k) => ({ path: String(k), message: `required for a ${type} message` }));
+/**
+ * Fields a type needs beyond the shape, as 400 details. Seed 002 requires none; the contract needs
+ * `locationCode` on every message, for the tenant binding (CONTRACT v3 §4: a fiscal message for a
+ * tenant outside the client's list is a 403, so every message must name its tenant). That is the
+ * one place the gateway asks more than the seed.
+ */
+export function requiredFieldIssues(_type: IfixType, m: FiscalMessageInputT): RuleIssue[] {
+  return m.locationCode === undefined ? [{ path: "locationCode", message: "required: the tenant the message concerns (CONTRACT v3 §4)" }] : [];
 }
 
 /** A disbursement's net and gross equal its children's sums, at every level (422 AMOUNT_MISMATCH). */

@@ -1,4 +1,4 @@
-import { importJWK, importPKCS8, importSPKI, type JWK } from "jose";
+import { calculateJwkThumbprint, exportJWK, importJWK, importPKCS8, importSPKI, type JWK } from "jose";
 
 /** RSA keys for iFIX signatures: RSASSA-PKCS1-v1_5 with SHA-256, 2048 bits or more. */
 export const IFIX_ALG = "RS256";
@@ -24,20 +24,64 @@ const asCryptoKey = (k: unknown): CryptoKey => {
   return k as CryptoKey;
 };
 
-/** The gateway's private key: PKCS#8 PEM or a private JWK (JSON text). */
-export async function importSigningKey(text: string): Promise<CryptoKey> {
-  const t = text.trim();
+/** One private key: PKCS#8 PEM or a private JWK (JSON text or object). */
+async function importOnePrivate(key: unknown, extractable: boolean): Promise<{ key: CryptoKey; jwk?: JWK }> {
   try {
-    if (t.startsWith("{")) {
-      const jwk = JSON.parse(t) as JWK;
-      if (jwk.kty !== "RSA" || !jwk.d) throw new KeyFormatError("the JWK is not an RSA private key");
-      return checkStrength(asCryptoKey(await importJWK({ ...jwk, alg: IFIX_ALG }, IFIX_ALG)));
+    if (typeof key === "string" && !key.trim().startsWith("{")) {
+      return { key: checkStrength(asCryptoKey(await importPKCS8(key.trim().replace(/\\n/g, "\n"), IFIX_ALG, { extractable }))) };
     }
-    return checkStrength(asCryptoKey(await importPKCS8(t.replace(/\\n/g, "\n"), IFIX_ALG)));
+    const jwk = (typeof key === "string" ? JSON.parse(key) : key) as JWK;
+    if (!jwk || jwk.kty !== "RSA" || !jwk.d) throw new KeyFormatError("the JWK is not an RSA private key");
+    return { key: checkStrength(asCryptoKey(await importJWK({ ...jwk, alg: IFIX_ALG }, IFIX_ALG, { extractable }))), jwk };
   } catch (err) {
     if (err instanceof KeyFormatError) throw err;
     throw new KeyFormatError("the signing key is not a PKCS#8 PEM or RSA JWK");
   }
+}
+
+/** IFIX_SIGNING_KEY: one key (PEM or JWK), or a JSON array of them during a rotation (the first signs). */
+function signingKeyList(text: string): unknown[] {
+  const t = text.trim();
+  if (!t.startsWith("[")) return [t];
+  let list: unknown;
+  try {
+    list = JSON.parse(t);
+  } catch {
+    throw new KeyFormatError("IFIX_SIGNING_KEY is not a JSON array of keys");
+  }
+  if (!Array.isArray(list) || list.length === 0) throw new KeyFormatError("IFIX_SIGNING_KEY lists no key");
+  return list;
+}
+
+/** The gateway's signing key (the first of IFIX_SIGNING_KEY). */
+export async function importSigningKey(text: string): Promise<CryptoKey> {
+  return (await importOnePrivate(signingKeyList(text)[0], false)).key;
+}
+
+export interface SigningKeyEntry {
+  privateKey: CryptoKey;
+}
+
+/** Every key of IFIX_SIGNING_KEY, in order; all must be valid (a typo is found before a rotation needs it). */
+export async function importSigningKeys(text: string): Promise<SigningKeyEntry[]> {
+  return Promise.all(signingKeyList(text).map(async (k) => ({ privateKey: (await importOnePrivate(k, false)).key })));
+}
+
+/**
+ * The public halves of IFIX_SIGNING_KEY as a JWK set: `kid` is the JWK's own when it has one, else
+ * its RFC 7638 thumbprint (stable for a key, whatever its encoding), `alg` RS256, `use` sig.
+ */
+export async function publicJwks(text: string): Promise<{ keys: Record<string, unknown>[] }> {
+  const keys = await Promise.all(
+    signingKeyList(text).map(async (k) => {
+      const { key, jwk } = await importOnePrivate(k, true);
+      const { n, e } = await exportJWK(key);
+      const pub: JWK = { kty: "RSA", n, e };
+      const kid = typeof jwk?.kid === "string" && jwk.kid ? jwk.kid : await calculateJwkThumbprint(pub, "sha256");
+      return { kty: "RSA", kid, use: "sig", alg: IFIX_ALG, n, e } as Record<string, unknown>;
+    }),
+  );
+  return { keys };
 }
 
 /** One trusted public key: SPKI PEM or a public JWK (object or JSON text). */

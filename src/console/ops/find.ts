@@ -11,7 +11,7 @@ import { paymentInstructions } from "../../storage/schema/payment-instructions";
 import { upstreamCalls } from "../../storage/schema/upstream-calls";
 import { auditLog } from "../../storage/schema/audit-log";
 import { deadLetters } from "../../storage/schema/dead-letters";
-import { getPiView } from "../../domain/funds/payment-instructions";
+import { getPiView, type Actor } from "../../domain/funds/payment-instructions";
 import { redactedBody } from "./transactions";
 
 /** Rows shown per section of a detail page (newest first where it is a history). */
@@ -125,11 +125,12 @@ export async function fiscalMessageDetail(db: Db, id: string) {
 }
 
 /** A payment instruction with its log (from its account's Durable Object); beneficiaries never shown. */
-export async function paymentInstructionDetail(env: Env, db: Db, piId: string) {
+export async function paymentInstructionDetail(env: Env, db: Db, piId: string, who: Actor) {
   const row = await db.select().from(paymentInstructions).where(eq(paymentInstructions.piId, piId)).get();
   if (!row) return null;
-  // Operators see how many beneficiaries there are, never who (CONTRACT §11): revealTo = null.
-  const [view, audit] = await Promise.all([getPiView(env, db, row, null), auditFor(db, row.piId)]);
+  // The view from the PI's account object, within the viewer's tenants; beneficiaries are decrypted
+  // for the PI's owner only, so operators see how many there are, never who (CONTRACT §11).
+  const [view, audit] = await Promise.all([getPiView(env, db, row.piId, who), auditFor(db, row.piId)]);
   return {
     row: { piId: row.piId, paymentId: row.paymentId, ownerId: row.ownerId, tenantId: row.tenantId, status: row.status, amountPaise: row.amount, beneficiaryCount: row.beneficiaryCount, messageId: row.messageId, createdAt: row.createdAt, updatedAt: row.updatedAt, headOfAccount: row.headOfAccount, ssuCode: row.ssuCode },
     view,

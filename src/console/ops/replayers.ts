@@ -1,12 +1,13 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Env } from "../../env";
 import type { Db } from "../../storage/db";
 import { fiscalMessages } from "../../storage/schema/fiscal-messages";
 import { fiscalOutbox } from "../../storage/schema/fiscal-outbox";
-import { auditInsert } from "../../storage/audit";
+import { auditInsertWhere } from "../../storage/audit";
 import { GatewayError } from "../../http/errors";
 import { enqueueDelivery } from "../../domain/fiscal/messages";
 import { replayClaimWebhooks, replayFailedClaim } from "../../domain/claims/replay";
+import { locatePi } from "../../domain/funds/payment-instructions";
 
 /** What a replay changed on its subject: its status before and after. */
 export interface ReplayOutcome {
@@ -29,17 +30,20 @@ export async function replayClaim(env: Env, db: Db, claimId: string, actor: stri
 }
 
 /**
- * Fiscal messages. The fiscal area has no replay of its own, so it is done here following its tables:
- * a message whose delivery FAILED goes back to QUEUED with a fresh outbox row (attempt 0) and the
- * stored signed bytes are handed to the delivery queue again (its consumer claims the attempt from
- * the outbox, so a duplicate send claims nothing). A message iFIX REJECTED (4xx) is refused: the same
- * bytes cannot succeed. A message still QUEUED or DELIVERED is refused: replaying could duplicate it.
+ * Fiscal messages whose delivery FAILED (attempts exhausted) go out again; each send signs afresh
+ * (same message_id and content, new message_ts). A message iFIX REJECTED (4xx) is refused: sending it
+ * again cannot succeed; one still QUEUED or DELIVERED too: replaying it could send it twice.
+ * - A payment instruction's disburse lives in its account's object: the object re-queues it (not when
+ *   the PI is FAILED: nothing to pay) and audits the replay in the same transaction.
+ * - Others: back to QUEUED with a fresh outbox row (attempt 0), in one D1 batch whose outbox row and
+ *   audit row are written only where the guarded change applied, so a replay that did not happen
+ *   (the message changed meanwhile, a concurrent replay won) leaves no audit row claiming it did.
  */
 export async function replayFiscalMessage(env: Env, db: Db, messageId: string, actor: string, requestId: string | null): Promise<ReplayOutcome> {
   const msg = await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, messageId)).get();
   if (!msg) throw new GatewayError("NOT_FOUND", "the dead letter's fiscal message no longer exists");
   if (msg.deliveryStatus === "REJECTED") {
-    throw new GatewayError("INVALID_STATE", "iFIX rejected this message (4xx): sending the same signed bytes again cannot succeed", {
+    throw new GatewayError("INVALID_STATE", "iFIX rejected this message (4xx): sending it again cannot succeed", {
       details: [{ path: "deliveryStatus", message: msg.deliveryStatus }],
     });
   }
@@ -48,24 +52,56 @@ export async function replayFiscalMessage(env: Env, db: Db, messageId: string, a
       details: [{ path: "deliveryStatus", message: msg.deliveryStatus }],
     });
   }
+  if (msg.piId && msg.wireBody === "held-by-account") {
+    const at = await locatePi(env, db, msg.piId);
+    if (!at) throw new GatewayError("NOT_FOUND", "the disburse's payment instruction no longer exists");
+    const r = await at.stub.replayDelivery(messageId, { actor, requestId });
+    if (!r.ok) throw new GatewayError("INVALID_STATE", r.why, { details: [{ path: "deliveryStatus", message: r.state ?? "unknown" }] });
+    const now = new Date().toISOString();
+    await db
+      .update(fiscalMessages)
+      .set({ deliveryStatus: "QUEUED", lastError: null, updatedAt: now })
+      .where(and(eq(fiscalMessages.id, messageId), eq(fiscalMessages.deliveryStatus, "FAILED")))
+      .run();
+    return { before: `delivery FAILED (${msg.status})`, after: "delivery QUEUED (in its account's outbox)" };
+  }
   const now = new Date().toISOString();
   const nextStatus = msg.status === "FAILED" ? "QUEUED" : msg.status;
+  // The change's post-condition: the statements after it apply only if it did.
+  const applied = sql`EXISTS (SELECT 1 FROM ${fiscalMessages} WHERE ${fiscalMessages.id} = ${messageId} AND ${fiscalMessages.deliveryStatus} = 'QUEUED' AND ${fiscalMessages.updatedAt} = ${now})`;
   const results = await db.batch([
     db
       .update(fiscalMessages)
       .set({ deliveryStatus: "QUEUED", status: nextStatus, lastError: null, updatedAt: now })
       .where(and(eq(fiscalMessages.id, messageId), eq(fiscalMessages.deliveryStatus, "FAILED")))
       .returning({ id: fiscalMessages.id }),
-    db.insert(fiscalOutbox).values({ messageId, attempt: 0, leaseUntil: null, createdAt: Date.now() }).onConflictDoNothing(),
-    auditInsert(db, {
-      actor,
-      action: "fiscal.replay",
-      targetType: "fiscal_message",
-      targetId: messageId,
-      before: { deliveryStatus: msg.deliveryStatus, status: msg.status, attempts: msg.attempts },
-      after: { deliveryStatus: "QUEUED", status: nextStatus },
-      requestId,
-    }),
+    db
+      .insert(fiscalOutbox)
+      .select(
+        db
+          .select({
+            messageId: sql`${messageId}`.as("message_id"),
+            attempt: sql`0`.as("attempt"),
+            leaseUntil: sql`NULL`.as("lease_until"),
+            createdAt: sql`${Date.now()}`.as("created_at"),
+          })
+          .from(sql`(SELECT 1)`)
+          .where(applied),
+      )
+      .onConflictDoNothing(),
+    auditInsertWhere(
+      db,
+      {
+        actor,
+        action: "fiscal.replay",
+        targetType: "fiscal_message",
+        targetId: messageId,
+        before: { deliveryStatus: msg.deliveryStatus, status: msg.status, attempts: msg.attempts },
+        after: { deliveryStatus: "QUEUED", status: nextStatus },
+        requestId,
+      },
+      applied,
+    ),
   ]);
   if ((results[0] as unknown[]).length === 0) throw new GatewayError("INVALID_STATE", "the fiscal message changed meanwhile: not replayed");
   // Attempt 0: the outbox row just written. Should the send fail, the fiscal sweep re-sends the unleased row.

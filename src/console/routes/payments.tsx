@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import { GatewayError, statusOf } from "../../http/errors";
-import { actorOf } from "../../http/context";
+import { actorOfPrincipal } from "../../domain/funds/payment-instructions";
 import { listPaymentsForOps, setPaymentStatusAsOperator } from "../ops/payments";
 import { paymentInstructionDetail } from "../ops/find";
 import { PaymentsPage } from "../pages/payments";
@@ -12,7 +12,7 @@ import type { ConsoleEnv } from "../session";
 export function registerPayments(app: Hono<ConsoleEnv>) {
   const paymentsPage = async (c: C, flash: { ok?: string; error?: string } = {}, status: 200 | 404 | 409 | 400 = 200) => {
     const scope = c.req.query("scope") === "all" ? "all" : "stuck";
-    const { items } = await listPaymentsForOps(c.get("services").db, scope, 100);
+    const { items } = await listPaymentsForOps(c.get("services").db, scope, 100, undefined, c.get("principal")?.tenants);
     const s = c.get("session")!;
     return page(c, "Payment instructions", "/console/payments", <PaymentsPage scope={scope} items={items} csrf={s.csrf} role={s.role} {...flash} />, status);
   };
@@ -23,16 +23,16 @@ export function registerPayments(app: Hono<ConsoleEnv>) {
     const form = await protectedForm(c);
     const piId = c.req.param("piId");
     try {
-      const r = await setPaymentStatusAsOperator(c.env, c.get("services").db, piId, form.status ?? "", form.reason ?? "", actorOf(c.get("principal")), c.get("requestId"));
+      const r = await setPaymentStatusAsOperator(c.env, c.get("services").db, piId, form.status ?? "", form.reason ?? "", { principal: c.get("principal")! }, c.get("requestId"));
       return paymentsPage(c, { ok: `${r.piId}: ${r.before} → ${r.after}.` });
     } catch (err) {
-      if (err instanceof GatewayError && [400, 404, 409].includes(statusOf(err))) return paymentsPage(c, { error: `Not changed: ${err.message}` }, statusOf(err) as 400);
+      if (err instanceof GatewayError && [400, 403, 404, 409].includes(statusOf(err))) return paymentsPage(c, { error: `Not changed: ${err.message}` }, statusOf(err) as 400);
       throw err;
     }
   });
 
   app.get("/payment-instructions/:piId", async (c) => {
-    const d = await paymentInstructionDetail(c.env, c.get("services").db, c.req.param("piId"));
+    const d = await paymentInstructionDetail(c.env, c.get("services").db, c.req.param("piId"), actorOfPrincipal(c.get("principal")!));
     if (!d) throw new GatewayError("NOT_FOUND", "no such payment instruction");
     return page(c, `Payment instruction ${d.row.piId}`, "/console/payments", <PaymentInstructionPage d={d} />);
   });

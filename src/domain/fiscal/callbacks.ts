@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { Env } from "../../env";
 import type { Db } from "../../storage/db";
 import { fiscalMessages, IFIX_STATUSES } from "../../storage/schema/fiscal-messages";
@@ -9,7 +9,9 @@ import { verifyEnvelope } from "../../adapters/ifix/signing";
 import { getTrustedKeys, signatureScope } from "../../adapters/ifix/config";
 import type { IfixStatus, IfixType } from "../../adapters/ifix/codec";
 import { sha256Hex } from "../security/crypto";
+import { readVar } from "../../env";
 import { applyPiCallback } from "../funds/payment-instructions";
+import { allowedFrom } from "./statuses";
 
 /** Callbacks whose message_ts is further than this from now are refused (401 STALE_MESSAGE). */
 export const FRESHNESS_MS = 5 * 60_000;
@@ -29,7 +31,7 @@ export function parseMessageTs(v: unknown): number | null {
 
 function statusOf(message: Record<string, unknown>): { code: IfixStatus | null; text: string | null } {
   const s = message.status;
-  const raw = isObj(s) ? s.status_code ?? s.statusCode : s;
+  const raw = isObj(s) ? (s.status_code ?? s.statusCode) : s;
   const text = isObj(s) && typeof (s.status_message ?? s.statusMessage) === "string" ? String(s.status_message ?? s.statusMessage).slice(0, 500) : null;
   const code = typeof raw === "string" && (IFIX_STATUSES as readonly string[]).includes(raw.toUpperCase()) ? (raw.toUpperCase() as IfixStatus) : null;
   return { code, text };
@@ -42,11 +44,52 @@ export interface CallbackAnswer {
   status: IfixStatus | null;
 }
 
+type Candidate = { id: string; piId: string | null; parentId: string | null; ownerId: string };
+type MatchedBy = "message_id" | "transaction_id" | "linked_id" | "ambiguous";
+
+/**
+ * Only messages the gateway sent to this sender: their receiver_id is the callback's sender_id.
+ * Rows sent before receiver_id was recorded answer to the receiver configured now.
+ */
+function sentTo(env: Env, senderId: string): SQL {
+  const configured = readVar(env, "IFIX_RECEIVER_ID");
+  return configured === senderId ? or(eq(fiscalMessages.receiverId, senderId), isNull(fiscalMessages.receiverId))! : eq(fiscalMessages.receiverId, senderId);
+}
+
+/**
+ * The message a callback answers (CONTRACT v3 §7), among those sent to its sender, of its type: by
+ * message_id when it is one the gateway sent, else by transaction_id, else linked_id. Those two are
+ * chosen by clients, so they match only within one thread of messages (a message and its updates:
+ * the newest wins); candidates from two threads (two clients' numbering, or a raw message reusing a
+ * PI's id) are ambiguous and match nothing rather than the wrong one.
+ */
+async function findTarget(env: Env, db: Db, type: IfixType, senderId: string, messageId: string, message: Record<string, unknown>) {
+  const cols = { id: fiscalMessages.id, piId: fiscalMessages.piId, parentId: fiscalMessages.parentId, ownerId: fiscalMessages.ownerId };
+  const scope = and(eq(fiscalMessages.type, type), sentTo(env, senderId));
+  const byId = await db.select(cols).from(fiscalMessages).where(and(eq(fiscalMessages.id, messageId), scope)).get();
+  if (byId) return { target: byId as Candidate, matchedBy: "message_id" as MatchedBy };
+  for (const [field, col] of [
+    ["transaction_id", fiscalMessages.transactionId],
+    ["linked_id", fiscalMessages.linkedId],
+  ] as const) {
+    const value = message[field];
+    if (typeof value !== "string" || !value) continue;
+    const rows = (await db.select(cols).from(fiscalMessages).where(and(eq(col, value), scope)).orderBy(desc(fiscalMessages.createdAt), desc(fiscalMessages.id)).limit(20).all()) as Candidate[];
+    if (!rows.length) continue;
+    const threads = new Set(rows.map((r) => r.parentId ?? r.id));
+    if (threads.size > 1) return { target: null, matchedBy: "ambiguous" as MatchedBy };
+    return { target: rows[0], matchedBy: field as MatchedBy };
+  }
+  return { target: null, matchedBy: null };
+}
+
 /**
  * An iFIX `on-<type>` callback, checked in the contract's order: signature (any trusted key of the
- * sender) → de-duplication (sender + message_id + content hash: the first answer again, no second
- * effect) → freshness (±5 min). Then its status updates the message it answers (by transaction_id,
- * else linked_id, else message_id) and, for a PI's disburse, the PI.
+ * sender) → de-duplication → freshness (±5 min). De-duplication is on sender + message_id + content;
+ * with IFIX_SIGNATURE_SCOPE=message the header is not signed, so a captured callback replayed with a
+ * new message_id or message_ts would pass: there it is on sender + content alone (issue 10, item 8).
+ * Then its status updates the message it answers, never backwards, and, for a PI's disburse, the PI
+ * in its account's object.
  */
 export async function receiveCallback(env: Env, db: Db, type: IfixType, body: unknown, now = Date.now()): Promise<CallbackAnswer> {
   const bad = (why: string) => new GatewayError("BAD_SIGNATURE", "the signature does not verify", { details: [{ message: why }] });
@@ -57,47 +100,48 @@ export async function receiveCallback(env: Env, db: Db, type: IfixType, body: un
   if (typeof senderId !== "string") throw bad("header.sender_id missing");
   const keys = (await getTrustedKeys(env)).get(senderId);
   if (!keys?.length) throw bad("unknown sender");
-  if (!(await verifyEnvelope(keys, body.signature, header, message, signatureScope(env)))) throw bad("signature mismatch");
+  const scope = signatureScope(env);
+  if (!(await verifyEnvelope(keys, body.signature, header, message, scope))) throw bad("signature mismatch");
 
   const messageId = header.message_id;
   if (typeof messageId !== "string" || messageId.length === 0 || messageId.length > 128) {
     throw new GatewayError("VALIDATION_FAILED", "header.message_id is required", { details: [{ path: "header.message_id", message: "a string of 1 to 128 characters" }] });
   }
   const contentHash = await sha256Hex(canonicalize(message));
-  const dedupe = and(eq(fiscalCallbacks.senderId, senderId), eq(fiscalCallbacks.messageId, messageId), eq(fiscalCallbacks.contentHash, contentHash));
-  const seen = await db.select({ answer: fiscalCallbacks.answer }).from(fiscalCallbacks).where(dedupe).get();
+  const dedupeKey = await sha256Hex(scope === "message" ? `m\n${senderId}\n${contentHash}` : `h\n${senderId}\n${messageId}\n${contentHash}`);
+  const seenWhere = or(
+    eq(fiscalCallbacks.dedupeKey, dedupeKey),
+    // Rows from before dedupe_key (header+message scope's key, the old unique index).
+    scope === "message" ? sql`0` : and(eq(fiscalCallbacks.senderId, senderId), eq(fiscalCallbacks.messageId, messageId), eq(fiscalCallbacks.contentHash, contentHash)),
+  );
+  const seen = await db.select({ answer: fiscalCallbacks.answer }).from(fiscalCallbacks).where(seenWhere).get();
   if (seen) return seen.answer as CallbackAnswer;
 
   const ts = parseMessageTs(header.message_ts);
   if (ts === null) throw new GatewayError("STALE_MESSAGE", "header.message_ts is missing or not a time", { details: [{ path: "header.message_ts", message: "unix seconds or milliseconds" }] });
   if (Math.abs(now - ts) > FRESHNESS_MS) throw new GatewayError("STALE_MESSAGE", "message_ts is more than 5 minutes from now");
 
-  // The message it answers.
-  let target: { id: string; piId: string | null } | undefined;
-  let matchedBy: "transaction_id" | "linked_id" | "message_id" | null = null;
-  const pick = (col: typeof fiscalMessages.transactionId | typeof fiscalMessages.linkedId, value: string) =>
-    db
-      .select({ id: fiscalMessages.id, piId: fiscalMessages.piId })
-      .from(fiscalMessages)
-      .where(and(eq(col, value), eq(fiscalMessages.type, type)))
-      .orderBy(desc(fiscalMessages.createdAt))
-      .get();
-  if (typeof message.transaction_id === "string" && (target = await pick(fiscalMessages.transactionId, message.transaction_id))) matchedBy = "transaction_id";
-  else if (typeof message.linked_id === "string" && (target = await pick(fiscalMessages.linkedId, message.linked_id))) matchedBy = "linked_id";
-  else if ((target = await db.select({ id: fiscalMessages.id, piId: fiscalMessages.piId }).from(fiscalMessages).where(eq(fiscalMessages.id, messageId)).get())) matchedBy = "message_id";
-
+  const { target, matchedBy } = await findTarget(env, db, type, senderId, messageId, message);
   const status = statusOf(message);
   const answer: CallbackAnswer = { acknowledged: true, messageId, matchedMessageId: target?.id ?? null, status: status.code };
-  const eventId = `cb:${await sha256Hex(`${senderId}\n${messageId}\n${contentHash}`)}`;
 
-  // A PI's status moves inside its account's Durable Object, idempotent on this callback's id.
-  const piWrites = target?.piId && status.code && type === "disburse" ? await applyPiCallback(env, db, target.piId, status.code, status.text, eventId) : [];
+  // A PI moves inside its account's object, idempotent on this callback's id; a failure here is a
+  // 500 with nothing recorded, so iFIX's retry is not mistaken for a duplicate.
+  if (target?.piId && type === "disburse") {
+    await applyPiCallback(env, db, target.piId, status.code ?? "", status.text, `cb:${dedupeKey}`, senderId);
+  }
 
-  const notSeen = sql`NOT EXISTS (SELECT 1 FROM ${fiscalCallbacks} WHERE ${fiscalCallbacks.senderId} = ${senderId} AND ${fiscalCallbacks.messageId} = ${messageId} AND ${fiscalCallbacks.contentHash} = ${contentHash})`;
+  const notSeen = sql`NOT EXISTS (SELECT 1 FROM ${fiscalCallbacks} WHERE ${fiscalCallbacks.dedupeKey} = ${dedupeKey})`;
   const iso = new Date(now).toISOString();
   const statements = [
     ...(target && status.code
-      ? [db.update(fiscalMessages).set({ status: status.code, statusMessage: status.text, updatedAt: iso }).where(and(eq(fiscalMessages.id, target.id), notSeen))]
+      ? [
+          db
+            .update(fiscalMessages)
+            .set({ status: status.code, statusMessage: status.text, updatedAt: iso })
+            // Never backwards: only from a status that may move to this one (statuses.ts).
+            .where(and(eq(fiscalMessages.id, target.id), inArray(fiscalMessages.status, allowedFrom(status.code, type)), notSeen)),
+        ]
       : []),
     db
       .insert(fiscalCallbacks)
@@ -105,6 +149,7 @@ export async function receiveCallback(env: Env, db: Db, type: IfixType, body: un
         senderId,
         messageId,
         contentHash,
+        dedupeKey,
         type,
         action: typeof header.action === "string" ? header.action.slice(0, 16) : null,
         messageTs: Math.floor(ts / 1000),
@@ -115,11 +160,12 @@ export async function receiveCallback(env: Env, db: Db, type: IfixType, body: un
         answer,
         receivedAt: iso,
       })
-      .onConflictDoNothing(),
-    ...piWrites,
+      .onConflictDoNothing()
+      .returning({ id: fiscalCallbacks.id }),
   ];
-  await db.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
-  // Concurrent duplicates: whichever insert won, its answer is the answer.
-  const first = await db.select({ answer: fiscalCallbacks.answer }).from(fiscalCallbacks).where(dedupe).get();
+  const results = await db.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
+  if ((results[results.length - 1] as unknown[]).length) return answer;
+  // A concurrent duplicate's insert won: its answer is the answer.
+  const first = await db.select({ answer: fiscalCallbacks.answer }).from(fiscalCallbacks).where(eq(fiscalCallbacks.dedupeKey, dedupeKey)).get();
   return (first?.answer as CallbackAnswer) ?? answer;
 }

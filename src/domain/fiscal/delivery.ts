@@ -1,16 +1,22 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Env } from "../../env";
 import { getUpstreamConfig } from "../../env";
 import { createDb, type Db } from "../../storage/db";
 import { fiscalMessages } from "../../storage/schema/fiscal-messages";
 import { fiscalOutbox } from "../../storage/schema/fiscal-outbox";
-import { postIfixMessage, type PostOutcome } from "../../adapters/ifix/client";
+import { isDuplicateAnswer, postIfixMessage, type PostOutcome } from "../../adapters/ifix/client";
+import { signForSend } from "../../adapters/ifix/envelope";
+import { noRecorder, type UpstreamCallRecorder } from "../../adapters/recorder";
 import { deadLetter } from "../../queues/dead-letters.consumer";
 import { QUEUES } from "../../queues/names";
 import { createLogger, errorKind } from "../../lib/logger";
 import { MAX_DELAY_SECONDS } from "../../lib/retry-after";
 import { openText } from "./at-rest";
-import { DELIVERY_LEASE_MS, enqueueDelivery } from "./messages";
+import { DELIVERY_LEASE_MS, enqueueDelivery, openStoredMessage, type PiDeliveryMessage } from "./messages";
+import { accountStubByHex } from "../funds/accounts";
+import { disburseMessage, type DisburseTemplate } from "../funds/payment-instructions";
+import { HELD_BY_ACCOUNT } from "../funds/retention";
+import type { DeliveryOutcome } from "../../durable-objects/funds-account";
 
 export const MAX_DELAY_MS = MAX_DELAY_SECONDS * 1000;
 
@@ -26,12 +32,31 @@ export function retryDelayMs(attempt: number, baseMs: number, retryAfterMs: numb
 
 export type DeliveryResult = "skipped" | "delivered" | "rejected" | "retry" | "failed";
 
+/** What one attempt's answer means: iFIX's 409 to a message it may have had already is delivery. */
+function classify(outcome: PostOutcome, attempt: number, maxAttempts: number, baseMs: number): DeliveryOutcome {
+  if (outcome.kind === "ok") return { kind: "delivered", httpStatus: outcome.httpStatus };
+  if (isDuplicateAnswer(outcome, attempt)) return { kind: "delivered", httpStatus: outcome.httpStatus, note: `iFIX already had this message_id (HTTP 409 to attempt ${attempt})` };
+  if (outcome.kind === "rejected") return { kind: "rejected", httpStatus: outcome.httpStatus, error: outcome.error };
+  if (attempt >= maxAttempts) return { kind: "failed", httpStatus: outcome.httpStatus, error: outcome.error };
+  return { kind: "retry", httpStatus: outcome.httpStatus, error: outcome.error, delayMs: retryDelayMs(attempt, baseMs, outcome.retryAfterMs) };
+}
+
+const localFailure = (err: unknown): PostOutcome => ({
+  kind: "retry",
+  httpStatus: null,
+  durationMs: 0,
+  error: `local error (${errorKind(err)})`,
+  retryAfterMs: null,
+  timeout: false,
+});
+
 /**
- * One delivery attempt of one fiscal message. Idempotent under the queue's at-least-once delivery:
- * the attempt is claimed in D1 by bumping the outbox's attempt count from the value the queue
- * message carries, so a duplicate (or a stale re-send) claims nothing and sends nothing.
+ * One delivery attempt of one fiscal message from D1's outbox (messages other than PIs'). Idempotent
+ * under the queue's at-least-once delivery: the attempt is claimed in D1 by bumping the outbox's
+ * attempt count from the value the queue message carries, so a duplicate (or a stale re-send) claims
+ * nothing and sends nothing. Each attempt signs the stored message afresh (new message_ts).
  */
-export async function deliverFiscalMessage(env: Env, messageId: string, attempt: number, requestId?: string): Promise<DeliveryResult> {
+export async function deliverFiscalMessage(env: Env, messageId: string, attempt: number, requestId?: string, record: UpstreamCallRecorder = noRecorder): Promise<DeliveryResult> {
   const db = createDb(env.DB);
   const { UPSTREAM_TIMEOUT_MS, DELIVERY_MAX_ATTEMPTS, DELIVERY_BACKOFF_BASE_MS } = getUpstreamConfig(env);
   const log = createLogger({ messageId, requestId });
@@ -50,16 +75,17 @@ export async function deliverFiscalMessage(env: Env, messageId: string, attempt:
   }
   let outcome: PostOutcome;
   try {
-    // The exact signed bytes, as first built: never re-signed or rebuilt.
-    const body = await openText(env, msg.wireBody, msg.id);
-    outcome = await postIfixMessage(env, msg.type, body, { messageId, attempt: n, requestId });
+    const stored = await openStoredMessage(env, msg.wireBody, msg.id);
+    const signed = await signForSend(env, stored.header, stored.message);
+    outcome = await postIfixMessage(env, msg.type, signed.body, { messageId, attempt: n, requestId }, record);
   } catch (err) {
     // A local failure (e.g. configuration) counts as an attempt, so it ends in FAILED, not a loop.
-    outcome = { kind: "retry", httpStatus: null, durationMs: 0, error: `local error (${errorKind(err)})`, retryAfterMs: null, timeout: false };
+    outcome = localFailure(err);
   }
+  const result = classify(outcome, n, DELIVERY_MAX_ATTEMPTS, DELIVERY_BACKOFF_BASE_MS);
   const now = new Date().toISOString();
 
-  if (outcome.kind === "ok") {
+  if (result.kind === "delivered") {
     await db.batch([
       db
         .update(fiscalMessages)
@@ -69,7 +95,7 @@ export async function deliverFiscalMessage(env: Env, messageId: string, attempt:
           status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'RECEIVED' ELSE ${fiscalMessages.status} END`,
           attempts: n,
           lastHttpStatus: outcome.httpStatus,
-          lastError: null,
+          lastError: result.note ?? null,
           deliveredAt: now,
           updatedAt: now,
         })
@@ -78,47 +104,130 @@ export async function deliverFiscalMessage(env: Env, messageId: string, attempt:
     ]);
     return "delivered";
   }
-
-  if (outcome.kind === "rejected") {
-    // iFIX refused the message itself (4xx): resending the same bytes cannot succeed. Operators see it
-    // in the dead letters; a PI it carried stays committed until a status is set (CONTRACT §7).
-    await deadLetter(env, QUEUES.fiscalDelivery, { type: "fiscal.deliver", messageId, piId: msg.piId ?? undefined }, `rejected by iFIX: ${outcome.error}`, `fiscal:${messageId}`);
+  if (result.kind === "rejected") {
+    // iFIX refused the message itself (4xx): sending it again cannot succeed. Operators see it in the dead letters.
+    await deadLetter(env, QUEUES.fiscalDelivery, { type: "fiscal.deliver", messageId, piId: msg.piId ?? undefined }, `rejected by iFIX: ${result.error}`, `fiscal:${messageId}`);
     await db.batch([
       db
         .update(fiscalMessages)
-        .set({ deliveryStatus: "REJECTED", status: "REJECTED", statusMessage: outcome.error.slice(0, 500), attempts: n, lastHttpStatus: outcome.httpStatus, lastError: outcome.error.slice(0, 500), updatedAt: now })
+        .set({ deliveryStatus: "REJECTED", status: "REJECTED", statusMessage: result.error.slice(0, 500), attempts: n, lastHttpStatus: outcome.httpStatus, lastError: result.error.slice(0, 500), updatedAt: now })
         .where(eq(fiscalMessages.id, messageId)),
       db.delete(fiscalOutbox).where(eq(fiscalOutbox.messageId, messageId)),
     ]);
     log.warn("fiscal message rejected", { httpStatus: outcome.httpStatus, attempt: n });
     return "rejected";
   }
-
-  if (n >= DELIVERY_MAX_ATTEMPTS) {
+  if (result.kind === "failed") {
     // Dead letter first (idempotent on its id), then the ledger: a crash in between is redone by the sweep.
-    await deadLetter(env, QUEUES.fiscalDelivery, { type: "fiscal.deliver", messageId, piId: msg.piId ?? undefined }, `gave up after ${n} attempts: ${outcome.error}`, `fiscal:${messageId}`);
+    await deadLetter(env, QUEUES.fiscalDelivery, { type: "fiscal.deliver", messageId, piId: msg.piId ?? undefined }, `gave up after ${n} attempts: ${result.error}`, `fiscal:${messageId}`);
     await db.batch([
       db
         .update(fiscalMessages)
-        .set({ deliveryStatus: "FAILED", status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'FAILED' ELSE ${fiscalMessages.status} END`, attempts: n, lastHttpStatus: outcome.httpStatus, lastError: outcome.error, updatedAt: now })
+        .set({ deliveryStatus: "FAILED", status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'FAILED' ELSE ${fiscalMessages.status} END`, attempts: n, lastHttpStatus: outcome.httpStatus, lastError: result.error, updatedAt: now })
         .where(eq(fiscalMessages.id, messageId)),
       db.delete(fiscalOutbox).where(eq(fiscalOutbox.messageId, messageId)),
     ]);
     log.warn("fiscal message failed", { attempts: n });
     return "failed";
   }
-
-  const delay = retryDelayMs(n, DELIVERY_BACKOFF_BASE_MS, outcome.retryAfterMs);
   await db.batch([
-    db
-      .update(fiscalMessages)
-      .set({ attempts: n, lastHttpStatus: outcome.httpStatus, lastError: outcome.error, updatedAt: now })
-      .where(eq(fiscalMessages.id, messageId)),
+    db.update(fiscalMessages).set({ attempts: n, lastHttpStatus: outcome.httpStatus, lastError: result.error, updatedAt: now }).where(eq(fiscalMessages.id, messageId)),
     // Unleased again: enqueueDelivery leases it after the send, or the sweep resends it.
     db.update(fiscalOutbox).set({ leaseUntil: null }).where(and(eq(fiscalOutbox.messageId, messageId), eq(fiscalOutbox.attempt, n))),
   ]);
-  await enqueueDelivery(env, db, messageId, n, delay, requestId);
+  await enqueueDelivery(env, db, messageId, n, result.delayMs, requestId);
   return "retry";
+}
+
+/** Test-only crash points of a PI delivery attempt (the work stops there; nothing is reported back). */
+export type PiDeliveryCrashPoint = "after-take" | "after-post";
+
+/**
+ * One delivery attempt of a PI's disburse, handed off by its account's object: take the attempt
+ * (only with the hand-off's token, once), make sure D1 has the message's row (so iFIX's callbacks
+ * can be matched), sign the stored message afresh, post it, and report the outcome to the object,
+ * which retries, stops, or dead-letters through this consumer. A crash anywhere leaves the lease to
+ * expire and the object hands the disburse out again: iFIX sees the same message_id again and keeps
+ * it once (its 409 to the repeat counts as delivered).
+ */
+export async function deliverPiMessage(
+  env: Env,
+  m: Pick<PiDeliveryMessage, "account" | "messageId" | "token">,
+  record: UpstreamCallRecorder = noRecorder,
+  crash?: PiDeliveryCrashPoint,
+): Promise<DeliveryResult> {
+  const stub = accountStubByHex(env, m.account);
+  if (!stub) return "skipped";
+  const db = createDb(env.DB);
+  const { UPSTREAM_TIMEOUT_MS, DELIVERY_MAX_ATTEMPTS, DELIVERY_BACKOFF_BASE_MS } = getUpstreamConfig(env);
+  const taken = await stub.takeDelivery(m.messageId, m.token, UPSTREAM_TIMEOUT_MS + 60_000);
+  if (!taken) return "skipped";
+  if (crash === "after-take") throw new Error("test crash after-take");
+  const iso = new Date().toISOString();
+  let outcome: PostOutcome;
+  try {
+    const template = JSON.parse(await openText(env, taken.payload, taken.messageId)) as DisburseTemplate;
+    const message = disburseMessage(template, { piId: taken.piId, account: taken.account, programCode: taken.programCode });
+    await db
+      .insert(fiscalMessages)
+      .values({
+        id: taken.messageId,
+        ownerId: taken.ownerId,
+        type: "disburse",
+        action: "create",
+        parentId: null,
+        transactionId: taken.piId,
+        linkedId: String(message.linked_id),
+        piId: taken.piId,
+        receiverId: taken.header.receiver_id,
+        locationCode: taken.account.tenantId,
+        status: "QUEUED",
+        deliveryStatus: "QUEUED",
+        attempts: 0,
+        wireBody: HELD_BY_ACCOUNT,
+        createdAt: taken.createdAt,
+        updatedAt: iso,
+      })
+      .onConflictDoNothing()
+      .run();
+    const signed = await signForSend(env, taken.header, message);
+    outcome = await postIfixMessage(env, "disburse", signed.body, { messageId: taken.messageId, attempt: taken.attempt }, record);
+  } catch (err) {
+    outcome = localFailure(err);
+  }
+  if (crash === "after-post") throw new Error("test crash after-post");
+  let result = classify(outcome, taken.attempt, DELIVERY_MAX_ATTEMPTS, DELIVERY_BACKOFF_BASE_MS);
+  if (result.kind === "failed" || result.kind === "rejected") {
+    await deadLetter(
+      env,
+      QUEUES.fiscalDelivery,
+      { type: "fiscal.deliver", messageId: taken.messageId, piId: taken.piId },
+      result.kind === "failed" ? `gave up after ${taken.attempt} attempts: ${result.error}` : `rejected by iFIX: ${result.error}`,
+      `fiscal:${taken.messageId}`,
+    );
+  }
+  const reported = await stub.deliveryResult(taken.messageId, m.token, result);
+  // Not applied: a later hand-off owns the entry now, unless iFIX's callback already settled it.
+  if (!reported.applied && reported.state !== "delivered") return "skipped";
+  if (!reported.applied) result = { kind: "delivered", httpStatus: outcome.httpStatus, note: "iFIX's callback came first" };
+  // The D1 row follows (a view for lists and the console; the object is the truth).
+  const now = new Date().toISOString();
+  const err = "error" in result ? result.error.slice(0, 500) : (result.note ?? null);
+  const set =
+    result.kind === "delivered"
+      ? { deliveryStatus: "DELIVERED" as const, status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'RECEIVED' ELSE ${fiscalMessages.status} END`, deliveredAt: now }
+      : result.kind === "rejected"
+        ? { deliveryStatus: "REJECTED" as const, status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'REJECTED' ELSE ${fiscalMessages.status} END` }
+        : result.kind === "failed"
+          ? { deliveryStatus: "FAILED" as const, status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'FAILED' ELSE ${fiscalMessages.status} END` }
+          : {};
+  await db
+    .update(fiscalMessages)
+    .set({ ...set, attempts: taken.attempt, lastHttpStatus: outcome.httpStatus, lastError: err, updatedAt: now })
+    .where(and(eq(fiscalMessages.id, taken.messageId), inArray(fiscalMessages.deliveryStatus, ["QUEUED", "FAILED"])))
+    .run()
+    .catch(() => undefined);
+  return result.kind;
 }
 
 export type { Db };

@@ -4,9 +4,9 @@ import type { Db } from "../../storage/db";
 import { fiscalMessages } from "../../storage/schema/fiscal-messages";
 import { fiscalOutbox } from "../../storage/schema/fiscal-outbox";
 import { fiscalCallbacks } from "../../storage/schema/fiscal-callbacks";
-import { buildSignedEnvelope } from "../../adapters/ifix/envelope";
+import { headerBase, type HeaderBase } from "../../adapters/ifix/envelope";
 import type { IfixType } from "../../adapters/ifix/codec";
-import { sealText } from "./at-rest";
+import { openText, sealText } from "./at-rest";
 import { createLogger } from "../../lib/logger";
 import { MAX_DELAY_SECONDS } from "../../lib/retry-after";
 
@@ -22,6 +22,20 @@ export interface FiscalDeliveryMessage {
   requestId?: string;
 }
 
+/** A PI's disburse, handed to delivery by its account's object (the token of that hand-off). */
+export interface PiDeliveryMessage {
+  type: "fiscal.deliver-pi";
+  account: string;
+  messageId: string;
+  token: string;
+}
+
+/** What is stored (sealed) for a message: enough to sign it again at every send. */
+export interface StoredMessage {
+  header: HeaderBase;
+  message: Record<string, unknown>;
+}
+
 export interface PreparedMessage {
   messageId: string;
   inserts: [ReturnType<typeof messageInsert>, ReturnType<typeof outboxInsert>];
@@ -31,40 +45,37 @@ const messageInsert = (db: Db, row: typeof fiscalMessages.$inferInsert) => db.in
 const outboxInsert = (db: Db, messageId: string, now: number) =>
   db.insert(fiscalOutbox).values({ messageId, attempt: 0, leaseUntil: null, createdAt: now }).onConflictDoNothing();
 
+const str = (v: unknown) => (typeof v === "string" ? v : null);
+
 /**
- * Builds, signs and seals a message, and returns the two inserts (ledger row + outbox row) for the
- * caller's D1 batch. Nothing is sent here: `enqueueDelivery` runs after the batch commits.
+ * Builds and seals a message with its header fields, and returns the two inserts (ledger row +
+ * outbox row) for the caller's D1 batch. Nothing is signed or sent here: each send signs it
+ * (`signForSend`), after the batch commits.
  */
 export async function prepareMessage(
   env: Env,
   db: Db,
-  p: {
-    ownerId: string;
-    type: IfixType;
-    action: "create" | "update";
-    message: Record<string, unknown>;
-    parentId?: string | null;
-    piId?: string | null;
-    messageId?: string;
-  },
+  p: { ownerId: string; type: IfixType; action: "create" | "update"; message: Record<string, unknown>; parentId?: string | null },
 ): Promise<PreparedMessage> {
-  const envelope = await buildSignedEnvelope(env, p.type, p.action, p.message, { messageId: p.messageId });
+  const header = headerBase(env, p.type, p.action);
   const now = Date.now();
   const iso = new Date(now).toISOString();
-  const wireBody = await sealText(env, envelope.body, envelope.messageId);
-  const str = (v: unknown) => (typeof v === "string" ? v : null);
+  const stored: StoredMessage = { header, message: p.message };
+  const wireBody = await sealText(env, JSON.stringify(stored), header.message_id);
   return {
-    messageId: envelope.messageId,
+    messageId: header.message_id,
     inserts: [
       messageInsert(db, {
-        id: envelope.messageId,
+        id: header.message_id,
         ownerId: p.ownerId,
         type: p.type,
         action: p.action,
         parentId: p.parentId ?? null,
         transactionId: str(p.message.transaction_id),
         linkedId: str(p.message.linked_id),
-        piId: p.piId ?? null,
+        piId: null,
+        receiverId: header.receiver_id,
+        locationCode: str(p.message.location_code),
         status: "QUEUED",
         deliveryStatus: "QUEUED",
         attempts: 0,
@@ -72,9 +83,19 @@ export async function prepareMessage(
         createdAt: iso,
         updatedAt: iso,
       }),
-      outboxInsert(db, envelope.messageId, now),
+      outboxInsert(db, header.message_id, now),
     ],
   };
+}
+
+/**
+ * A stored message, ready to sign again. Rows written before re-signing hold the signed envelope
+ * ({signature, header, message}): the same header fields (message_ts aside) and message are re-used.
+ */
+export async function openStoredMessage(env: Env, sealed: string, messageId: string): Promise<StoredMessage> {
+  const parsed = JSON.parse(await openText(env, sealed, messageId)) as { header: Record<string, unknown>; message: Record<string, unknown> };
+  const { message_ts: _ts, ...base } = parsed.header;
+  return { header: base as unknown as HeaderBase, message: parsed.message };
 }
 
 /**
@@ -108,6 +129,7 @@ export interface FiscalMessageView {
   transactionId: string | null;
   linkedId: string | null;
   piId: string | null;
+  locationCode: string | null;
   status: string;
   statusMessage: string | null;
   deliveryStatus: string;
@@ -140,6 +162,7 @@ export function messageSummary(m: typeof fiscalMessages.$inferSelect) {
     transactionId: m.transactionId,
     linkedId: m.linkedId,
     piId: m.piId,
+    locationCode: m.locationCode,
     status: m.status,
     statusMessage: m.statusMessage,
     deliveryStatus: m.deliveryStatus,

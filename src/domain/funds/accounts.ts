@@ -1,15 +1,11 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, gt, or, type SQL } from "drizzle-orm";
 import type { Env } from "../../env";
 import type { Db } from "../../storage/db";
 import { fundsAccounts } from "../../storage/schema/funds-accounts";
 import { paiseToRupees } from "../../lib/money";
-import type { Balance } from "./types";
+import type { AccountKey, Balance } from "./types";
 
-export interface AccountKey {
-  tenantId: string;
-  headOfAccount: string;
-  ssuCode: string;
-}
+export type { AccountKey } from "./types";
 
 /**
  * The Durable Object of one account: one instance per tenant + head of account + SSU. Created near
@@ -19,41 +15,13 @@ export function accountStub(env: Env, k: AccountKey) {
   return env.FUNDS_ACCOUNT.get(env.FUNDS_ACCOUNT.idFromName(JSON.stringify([k.tenantId, k.headOfAccount, k.ssuCode])), { locationHint: "apac" });
 }
 
-/** Registers the account in D1 before its object is first changed, so the sweep can always find it. */
-export function registerAccount(db: Db, k: AccountKey) {
-  const now = new Date().toISOString();
-  return db.insert(fundsAccounts).values({ ...k, createdAt: now, updatedAt: now }).onConflictDoNothing();
-}
-
-/** The summary projection's upsert: applies only a state newer (higher seq) than the one it holds. */
-export function projectBalance(db: Db, k: AccountKey, b: Balance) {
-  const now = new Date().toISOString();
-  return db
-    .insert(fundsAccounts)
-    .values({
-      ...k,
-      sanctioned: b.sanctioned,
-      allotted: b.allotted,
-      withdrawn: b.withdrawn,
-      committed: b.committed,
-      available: b.available,
-      seq: b.seq,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .onConflictDoUpdate({
-      target: [fundsAccounts.tenantId, fundsAccounts.headOfAccount, fundsAccounts.ssuCode],
-      set: {
-        sanctioned: sql`excluded.sanctioned`,
-        allotted: sql`excluded.allotted`,
-        withdrawn: sql`excluded.withdrawn`,
-        committed: sql`excluded.committed`,
-        available: sql`excluded.available`,
-        seq: sql`excluded.seq`,
-        updatedAt: sql`excluded.updated_at`,
-      },
-      setWhere: sql`excluded.seq > ${fundsAccounts.seq}`,
-    });
+/** The object a piId names (its id in hex), or null when the id is not one of this namespace's. */
+export function accountStubByHex(env: Env, hex: string) {
+  try {
+    return env.FUNDS_ACCOUNT.get(env.FUNDS_ACCOUNT.idFromString(hex));
+  } catch {
+    return null;
+  }
 }
 
 export const balanceView = (b: Pick<Balance, "allotted" | "withdrawn" | "committed" | "available">) => ({
@@ -63,26 +31,69 @@ export const balanceView = (b: Pick<Balance, "allotted" | "withdrawn" | "committ
   available: paiseToRupees(b.available),
 });
 
-/** The tenant's accounts in sorted order (head of account, then SSU). */
-export async function tenantAccounts(db: Db, tenantId: string, filter: { headOfAccount?: string; ssuCode?: string } = {}, limit = 100) {
-  const where = [eq(fundsAccounts.tenantId, tenantId)];
-  if (filter.headOfAccount) where.push(eq(fundsAccounts.headOfAccount, filter.headOfAccount));
-  if (filter.ssuCode) where.push(eq(fundsAccounts.ssuCode, filter.ssuCode));
-  return db
-    .select()
-    .from(fundsAccounts)
-    .where(and(...where))
-    .orderBy(asc(fundsAccounts.headOfAccount), asc(fundsAccounts.ssuCode))
-    .limit(limit)
-    .all();
+/**
+ * Which accounts a tenant has (not their balances: those are money, and only the objects decide on
+ * them). Read from D1's registry of accounts, every page (the 101st account is found too), and kept
+ * in the isolate for ACCOUNT_LIST_TTL_MS: a list of which accounts exist is not money. A PI that finds
+ * no funds on a cached list reads it again before answering 422 (an account made seconds ago counts).
+ */
+export const ACCOUNT_LIST_TTL_MS = 10_000;
+const PAGE = 500;
+const MAX_TENANTS_CACHED = 1_000;
+const listCache = new Map<string, { at: number; keys: AccountKey[] }>();
+
+async function readTenantAccounts(db: Db, tenantId: string): Promise<AccountKey[]> {
+  const out: AccountKey[] = [];
+  let after: [string, string] | null = null;
+  for (;;) {
+    const cursor: [string, string] | null = after;
+    const where: SQL[] = [eq(fundsAccounts.tenantId, tenantId)];
+    if (cursor) where.push(or(gt(fundsAccounts.headOfAccount, cursor[0]), and(eq(fundsAccounts.headOfAccount, cursor[0]), gt(fundsAccounts.ssuCode, cursor[1])))!);
+    const rows = await db
+      .select({ tenantId: fundsAccounts.tenantId, headOfAccount: fundsAccounts.headOfAccount, ssuCode: fundsAccounts.ssuCode })
+      .from(fundsAccounts)
+      .where(and(...where))
+      .orderBy(asc(fundsAccounts.headOfAccount), asc(fundsAccounts.ssuCode))
+      .limit(PAGE)
+      .all();
+    out.push(...rows);
+    if (rows.length < PAGE) return out;
+    const last = rows[rows.length - 1];
+    after = [last.headOfAccount, last.ssuCode];
+  }
 }
 
+/** The tenant's accounts in sorted order (head of account, then SSU); `fresh` skips the isolate's copy. */
+export async function tenantAccountKeys(db: Db, tenantId: string, opts: { fresh?: boolean; now?: number } = {}): Promise<{ keys: AccountKey[]; cached: boolean }> {
+  const now = opts.now ?? Date.now();
+  const hit = listCache.get(tenantId);
+  if (!opts.fresh && hit && now - hit.at < ACCOUNT_LIST_TTL_MS) return { keys: hit.keys, cached: true };
+  const keys = await readTenantAccounts(db, tenantId);
+  listCache.delete(tenantId);
+  if (listCache.size >= MAX_TENANTS_CACHED) listCache.delete(listCache.keys().next().value!);
+  listCache.set(tenantId, { at: now, keys });
+  return { keys, cached: false };
+}
+
+/** A new account of this tenant exists: this isolate sees it at once (others within the TTL). */
+export const forgetTenantAccounts = (tenantId: string) => listCache.delete(tenantId);
+
 /**
- * The accounts that may pay a PI: the one it names, or else the tenant's accounts in sorted order
- * (narrowed by whichever of head of account and SSU it gives), as the IFMS adapter chooses.
+ * The accounts that may pay a PI, in the order they are tried: the one it names, or else the
+ * tenant's accounts in sorted order narrowed by whichever of head of account and SSU it gives, as the
+ * IFMS adapter chooses.
  */
-export async function candidateAccounts(db: Db, tenantId: string, headOfAccount: string | null | undefined, ssuCode: string | null | undefined, limit: number): Promise<AccountKey[]> {
-  if (headOfAccount && ssuCode) return [{ tenantId, headOfAccount, ssuCode }];
-  const rows = await tenantAccounts(db, tenantId, { headOfAccount: headOfAccount ?? undefined, ssuCode: ssuCode ?? undefined }, limit);
-  return rows.map((a) => ({ tenantId: a.tenantId, headOfAccount: a.headOfAccount, ssuCode: a.ssuCode }));
+export async function candidateAccounts(
+  db: Db,
+  tenantId: string,
+  headOfAccount: string | null | undefined,
+  ssuCode: string | null | undefined,
+  opts: { fresh?: boolean } = {},
+): Promise<{ keys: AccountKey[]; cached: boolean }> {
+  if (headOfAccount && ssuCode) return { keys: [{ tenantId, headOfAccount, ssuCode }], cached: false };
+  const all = await tenantAccountKeys(db, tenantId, opts);
+  return {
+    keys: all.keys.filter((k) => (!headOfAccount || k.headOfAccount === headOfAccount) && (!ssuCode || k.ssuCode === ssuCode)),
+    cached: all.cached,
+  };
 }

@@ -4,6 +4,13 @@ import type { ALLOTMENT_TYPES } from "../../storage/schema/funds-allotments";
 export type PiStatus = (typeof PI_STATUSES)[number];
 export type AllotmentType = (typeof ALLOTMENT_TYPES)[number];
 
+/** One funds account: tenant + head of account + SSU (CONTRACT §7). */
+export interface AccountKey {
+  tenantId: string;
+  headOfAccount: string;
+  ssuCode: string;
+}
+
 /** Balances in paise. available = allotted − withdrawn − committed (never below zero). */
 export interface Balance {
   sanctioned: boolean;
@@ -15,9 +22,12 @@ export interface Balance {
   seq: number;
 }
 
+/** Who moves a PI: a client's status call, the admin key, an iFIX callback, or the gateway itself. */
+export type PiSource = "api" | "admin" | "callback" | "system";
+
 export interface PiLogEntry {
   at: string;
-  source: "api" | "callback" | "system";
+  source: PiSource;
   from: PiStatus | null;
   to: PiStatus;
   accepted: boolean;
@@ -36,9 +46,35 @@ export interface PiState {
   updatedAt: string;
 }
 
+/** A PI as its account's object holds it (the truth; D1 holds a projection). */
+export interface PiRecord extends PiState {
+  ownerId: string | null;
+  tenantId: string | null;
+  headOfAccount: string | null;
+  ssuCode: string | null;
+  messageId: string | null;
+  beneficiaryCount: number | null;
+  programCode: string | null;
+  /** iFIX acknowledged the disburse (a 2xx, its duplicate answer, or any callback). */
+  acked: boolean;
+  /** The last iFIX status a callback reported for the disburse. */
+  ifixStatus: string | null;
+  /** Status calls received in all (the log keeps only the newest). */
+  eventCount: number;
+}
+
+export interface DeliveryState {
+  messageId: string;
+  state: "pending" | "leased" | "delivered" | "rejected" | "failed" | "cancelled";
+  attempts: number;
+  lastError: string | null;
+  lastHttpStatus: number | null;
+  deliveredAt: string | null;
+}
+
 export type AllotResult =
-  | { ok: true; duplicate: boolean; txnId: string; type: AllotmentType; amount: number; seq: number; balance: Balance; at: string }
-  | { ok: false; code: "SANCTION_EXISTS" | "SANCTION_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "TXN_CONFLICT" | "TOTAL_TOO_LARGE"; balance: Balance };
+  | { ok: true; duplicate: boolean; txnId: string; type: AllotmentType; amount: number; seq: number; balance: Balance; before: Balance; at: string }
+  | { ok: false; code: "SANCTION_EXISTS" | "SANCTION_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "TXN_CONFLICT" | "TXN_FOREIGN" | "TOTAL_TOO_LARGE"; balance: Balance };
 
 export type CommitResult =
   | { ok: true; duplicate: boolean; pi: PiState; balance: Balance }
@@ -47,7 +83,11 @@ export type CommitResult =
 export type StatusResult =
   | { ok: true; duplicate: boolean; changed: boolean; from: PiStatus; to: PiStatus; released: boolean; pi: PiState; balance: Balance }
   | { ok: false; code: "NOT_FOUND" }
-  | { ok: false; code: "INVALID_STATE"; from: PiStatus; to: PiStatus; pi: PiState };
+  | { ok: false; code: "INVALID_STATE"; from: PiStatus; to: PiStatus; pi: PiState; why: string }
+  | { ok: false; code: "REASON_REQUIRED"; from: PiStatus; to: PiStatus; pi: PiState };
+
+/** FAILED, SUCCESSFUL and COMPLETED end a PI's life (SUCCESSFUL may still become COMPLETED). */
+export const FINAL_PI_STATUSES: readonly PiStatus[] = ["SUCCESSFUL", "COMPLETED", "FAILED"];
 
 /**
  * Allowed PI moves. FAILED and COMPLETED are final; money paid out (PARTIAL, SUCCESSFUL) cannot be

@@ -1,8 +1,5 @@
 import { Hono } from "hono";
-import { importPKCS8, importSPKI } from "jose";
-import { canonicalize } from "../../adapters/ifix/jcs";
-import { signEnvelope, verifyEnvelope, type SignatureScope } from "../../adapters/ifix/signing";
-import { sha256Hex } from "../../domain/security/crypto";
+import { importPrivatePem, importPublicPem, jcs, sha256, sign, verify, type Scope as SignatureScope } from "./crypto";
 
 /**
  * iFIX sandbox (seed 002): receives the seven message types at /ifix/v1/<type>, verifies their
@@ -10,7 +7,11 @@ import { sha256Hex } from "../../domain/security/crypto";
  * each with signed on-<type> callbacks carrying configurable statuses.
  *
  * The seed documents only the error shape of these endpoints: the 202 success body
- * {"message_id","status":{"status_code":"RECEIVED"}} is INVENTED for the sandbox.
+ * {"message_id","status":{"status_code":"RECEIVED"}} is INVENTED for the sandbox. So is its handling of
+ * a message_id seen before (the seed says nothing): the same message content again (a re-send, which
+ * carries a fresh message_ts and signature) → 202 with no second effect; other content under the same
+ * message_id → 409 DUPLICATE_MESSAGE_ID. With `duplicateAnswer: 409` (PUT /__sandbox/config) every
+ * repeat gets 409, as a stricter receiver might answer.
  *
  * Callbacks: in tests the sandbox runs in Node and cannot reach the Worker, so they are queued and
  * drained at GET /__sandbox/callbacks for the test to post; with `deliverCallbacks` (npm start, in
@@ -33,6 +34,8 @@ export interface IfixSandboxOptions {
   reuseMessageId?: boolean;
   /** Post callbacks to the sender (npm start) instead of queueing them for a test to drain. */
   deliverCallbacks?: boolean;
+  /** How a repeat of a known message_id with the same content is answered (default 202). */
+  duplicateAnswer?: 202 | 409;
   /** Keeps background work alive (the sandbox Worker passes ctx.waitUntil). */
   schedule?: (p: Promise<unknown>) => void;
   fetch?: typeof fetch;
@@ -55,6 +58,9 @@ interface Received {
   hash: string;
   /** How many times it was posted (re-sends included); it is accepted once. */
   posts: number;
+  /** The header and signature of the latest re-send (each carries a fresh message_ts and signature). */
+  lastHeader?: Record<string, unknown>;
+  lastSignature?: string;
   signature: string;
   header: Record<string, unknown>;
   message: Record<string, unknown>;
@@ -83,15 +89,16 @@ export function createIfixSandbox(opts: IfixSandboxOptions = {}) {
   const byTransaction = new Map<string, string[]>();
   const received = new Map<string, Received>();
   let queue: QueuedCallback[] = [];
-  const counters = { posts: 0, accepted: 0, duplicates: 0, badSignatures: 0, callbacksDelivered: 0, callbackFailures: 0 };
+  const counters = { posts: 0, accepted: 0, duplicates: 0, conflicts: 0, badSignatures: 0, callbacksDelivered: 0, callbackFailures: 0 };
+  let duplicateAnswer: 202 | 409 = opts.duplicateAnswer ?? 202;
 
   let privateKey: Promise<CryptoKey> | undefined;
   const trusted = new Map<string, Promise<CryptoKey[]>>();
-  const signingKey = () => (privateKey ??= importPKCS8(opts.privateKeyPem ?? "", "RS256").then((k) => k as CryptoKey));
+  const signingKey = () => (privateKey ??= importPrivatePem(opts.privateKeyPem ?? ""));
   const keysFor = (sender: string): Promise<CryptoKey[]> | undefined => {
     const pems = opts.trustedKeys?.[sender];
     if (!pems?.length) return undefined;
-    if (!trusted.has(sender)) trusted.set(sender, Promise.all(pems.map((p) => importSPKI(p, "RS256").then((k) => k as CryptoKey))));
+    if (!trusted.has(sender)) trusted.set(sender, Promise.all(pems.map(importPublicPem)));
     return trusted.get(sender);
   };
 
@@ -105,10 +112,11 @@ export function createIfixSandbox(opts: IfixSandboxOptions = {}) {
       receiver_id: String(req.header.sender_id ?? ""),
     };
     const message = { ...req.message, status: { status_code: status, status_message: `sandbox ${status.toLowerCase()} (${index + 1})` } };
-    const signature = await signEnvelope(await signingKey(), header, message, scope);
-    const base = String(req.header.sender_uri ?? "").replace(/\/+$/, "");
+    const signature = await sign(await signingKey(), header, message, scope);
+    // sender_uri is the full callback URL (".../on-<type>", as the seed's example); a bare base gets it appended.
+    const uri = String(req.header.sender_uri ?? "").replace(/\/+$/, "");
     return {
-      url: `${base}/on-${type}`,
+      url: uri.endsWith(`/on-${type}`) ? uri : `${uri}/on-${type}`,
       path: `/ifix/v1/on-${type}`,
       type,
       requestMessageId: req.messageId,
@@ -147,18 +155,29 @@ export function createIfixSandbox(opts: IfixSandboxOptions = {}) {
     }
     const { header, message } = body;
     const keys = typeof header.sender_id === "string" ? keysFor(header.sender_id) : undefined;
-    if (!keys || !(await verifyEnvelope(await keys, body.signature, header, message, scope))) {
+    if (!keys || !(await verify(await keys, body.signature, header, message, scope))) {
       counters.badSignatures++;
       return c.json(errors("INVALID_SIGNATURE", "signature of {header}+{message} does not verify with the sender's public key"), 401);
     }
     const messageId = header.message_id;
     if (typeof messageId !== "string" || !messageId) return c.json(errors("INVALID_REQUEST", "header.message_id is required"), 400);
-    const hash = await sha256Hex(canonicalize({ header, message }));
+    let hash: string;
+    try {
+      hash = await sha256(jcs(message));
+    } catch {
+      return c.json(errors("INVALID_REQUEST", "message is not I-JSON"), 400);
+    }
     const seen = received.get(messageId);
     if (seen) {
       seen.posts++;
-      if (seen.hash !== hash) return c.json(errors("DUPLICATE_MESSAGE_ID", "message_id was used with different content"), 409);
+      seen.lastHeader = header;
+      seen.lastSignature = body.signature;
+      if (seen.hash !== hash) {
+        counters.conflicts++;
+        return c.json(errors("DUPLICATE_MESSAGE_ID", "message_id was used with different content"), 409);
+      }
       counters.duplicates++;
+      if (duplicateAnswer === 409) return c.json(errors("DUPLICATE_MESSAGE_ID", "message_id already received"), 409);
       return c.json({ message_id: messageId, status: { status_code: "RECEIVED" } }, 202);
     }
     const rec: Received = {
@@ -217,11 +236,18 @@ export function createIfixSandbox(opts: IfixSandboxOptions = {}) {
     else return c.json(errors("INVALID_REQUEST", "type or transactionId required"), 400);
     return c.json({ ok: true });
   });
+  app.put("/__sandbox/config", async (c) => {
+    const b = (await c.req.json()) as { duplicateAnswer?: number };
+    if (b.duplicateAnswer !== 202 && b.duplicateAnswer !== 409) return c.json(errors("INVALID_REQUEST", "duplicateAnswer: 202 or 409"), 400);
+    duplicateAnswer = b.duplicateAnswer;
+    return c.json({ duplicateAnswer });
+  });
   app.delete("/__sandbox/state", (c) => {
     received.clear();
     byTransaction.clear();
     queue = [];
     statuses = { ...DEFAULT_STATUSES, ...opts.statuses } as Record<IfixSandboxType, string[]>;
+    duplicateAnswer = opts.duplicateAnswer ?? 202;
     for (const k of Object.keys(counters) as (keyof typeof counters)[]) counters[k] = 0;
     return c.body(null, 204);
   });

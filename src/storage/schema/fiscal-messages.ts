@@ -7,11 +7,16 @@ export const IFIX_STATUSES = [
 ] as const;
 /** QUEUED until iFIX acknowledges the message; then iFIX's own statuses (CONTRACT §7). */
 export const FISCAL_MESSAGE_STATUSES = ["QUEUED", ...IFIX_STATUSES] as const;
-export const FISCAL_DELIVERY_STATUSES = ["QUEUED", "DELIVERED", "REJECTED", "FAILED"] as const;
+/** CANCELLED: a PI's disburse that was never sent because its PI FAILED first. */
+export const FISCAL_DELIVERY_STATUSES = ["QUEUED", "DELIVERED", "REJECTED", "FAILED", "CANCELLED"] as const;
 
 /**
- * The iFIX exchange ledger: one row per outgoing signed message. `wire_body` holds the exact signed
- * bytes (AES-GCM encrypted at rest: it names individuals and beneficiaries); every re-send carries them.
+ * The iFIX exchange ledger: one row per outgoing message. `wire_body` holds the message sealed
+ * (AES-GCM under the DATA_ENCRYPTION_KEY ring: it may name individuals) with its header fields; each
+ * send signs it afresh (same message_id and content, new message_ts and signature). For a PI's
+ * disburse it is "held-by-account": the paying account's object keeps the sealed message and its
+ * outbox; this row exists (written before the first send) so that callbacks can be matched.
+ * `receiver_id` is whom it was sent to: only that sender's callbacks may update it.
  */
 export const fiscalMessages = sqliteTable(
   "fiscal_messages",
@@ -26,6 +31,10 @@ export const fiscalMessages = sqliteTable(
     linkedId: text("linked_id"),
     /** Set when the message is a payment instruction's disburse. */
     piId: text("pi_id"),
+    /** header.receiver_id as sent (null: sent before it was recorded; see callbacks' matching). */
+    receiverId: text("receiver_id"),
+    /** message.location_code: the tenant it concerns (CONTRACT v3 §4). */
+    locationCode: text("location_code"),
     status: text("status", { enum: FISCAL_MESSAGE_STATUSES }).notNull(),
     statusMessage: text("status_message"),
     deliveryStatus: text("delivery_status", { enum: FISCAL_DELIVERY_STATUSES }).notNull(),

@@ -1,11 +1,11 @@
 import { sqliteTable, text, integer, index, primaryKey } from "drizzle-orm/sqlite-core";
 
 /**
- * Registry of funds accounts (tenant + head of account + SSU) and the summary projection of their
- * balances (paise). The Durable Object FundsAccount is the truth; a row is registered before the
- * object is first changed, and balances are upserted only with a higher `seq`, so the projection
- * converges whatever order or crash. `pi_synced_seq` is the object's seq up to which the sweep has
- * copied payment-instruction states into D1.
+ * Funds accounts (tenant + head of account + SSU) and the summary projection of their balances
+ * (paise), written by each account's Durable Object (the truth), upserted only with a higher `seq`,
+ * so the projection converges whatever the order or the crash. Which accounts a tenant has is read
+ * from here (existence, not money) to choose a paying account; balances are never read to decide.
+ * `pi_synced_seq` is unused since the objects project themselves.
  */
 export const fundsAccounts = sqliteTable(
   "funds_accounts",

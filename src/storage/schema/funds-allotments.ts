@@ -3,8 +3,9 @@ import { sqliteTable, text, integer, index } from "drizzle-orm/sqlite-core";
 export const ALLOTMENT_TYPES = ["INITIAL_ALLOTMENT", "ADDITIONAL_ALLOTMENT", "ALLOTMENT_WITHDRAWAL"] as const;
 
 /**
- * Allotment transactions by txnId (global: another client's txnId answers 409). PENDING while the
- * Durable Object applies it (which is itself idempotent on txnId), then APPLIED with its result.
+ * Allotment transactions by txnId: a projection of the account objects' ledgers (written APPLIED
+ * with the answer given), for reconciliation. The txnId's owner and content are held by the
+ * FundsRegistry object; rows PENDING are from before (they decided nothing since).
  */
 export const fundsAllotments = sqliteTable(
   "funds_allotments",

@@ -1,15 +1,16 @@
-import { sql } from "drizzle-orm";
-import { sqliteTable, text, integer, index, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { sqliteTable, text, integer, index } from "drizzle-orm/sqlite-core";
 
 export const PI_STATUSES = ["INITIATED", "APPROVED", "IN_PROCESS", "PARTIAL", "SUCCESSFUL", "COMPLETED", "FAILED"] as const;
 /** RESERVED: the paymentId is held while funds are checked; not yet a PI. */
 export const PI_ROW_STATUSES = ["RESERVED", ...PI_STATUSES] as const;
 
 /**
- * Payment instructions (D1 side: ownership, query, the projection of the status). The Durable
- * Object of the paying account holds the authoritative status, the committed amount and the log.
- * `live` = 1 unless FAILED: the partial unique index makes "one live PI per paymentId" race-free.
- * Beneficiaries (names, account codes, amounts) are AES-GCM encrypted (DATA_ENCRYPTION_KEY).
+ * Payment instructions: a projection of the paying account's Durable Object (which holds the PI,
+ * its log, its committed amount and its disburse), written by that object, seq-guarded, for lists
+ * and reconciliation. Nothing decides on it: paymentId uniqueness is the FundsRegistry object's
+ * (so there is no unique index here: projections of two accounts may land in any order).
+ * `beneficiaries_enc` is "held-by-account" for such PIs (their beneficiaries are sealed in the
+ * object); PIs made before hold them here, AES-GCM encrypted (DATA_ENCRYPTION_KEY).
  */
 export const paymentInstructions = sqliteTable(
   "payment_instructions",
@@ -32,11 +33,15 @@ export const paymentInstructions = sqliteTable(
     /** The Durable Object's seq of the last change copied here (guards out-of-order writes). */
     seq: integer("seq").notNull().default(0),
     messageId: text("message_id").notNull(),
+    /** The program code the PI's disburse carries (the instruction's, else its account's initial allotment's). */
+    programCode: text("program_code"),
+    /** PIs made before the FundsRegistry: when the sweep registered their paymentId there (null: not yet). */
+    registryAt: text("registry_at"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
   (t) => [
-    uniqueIndex("payment_instructions_live_payment_idx").on(t.paymentId).where(sql`live = 1`),
+    index("payment_instructions_payment_idx").on(t.paymentId),
     index("payment_instructions_status_idx").on(t.status, t.updatedAt),
     index("payment_instructions_owner_idx").on(t.ownerId, t.createdAt),
     index("payment_instructions_tenant_idx").on(t.tenantId, t.createdAt),

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, or, sql, type SQL } from "drizzle-orm";
 import type { Router } from "../../router";
 import { callerSecurity as anyCaller } from "../../router";
 
 const callerSecurity = anyCaller as unknown as Array<Record<string, string[]>>;
-import { requireAuth, canSee } from "../../middleware/auth";
+import { requireAuth, canSee, requireTenant } from "../../middleware/auth";
 import { GatewayError, commonErrorResponses, errorResponse } from "../../errors";
 import { ownerOf } from "../../context";
 import {
@@ -22,10 +22,12 @@ import {
 import { FISCAL_DELIVERY_STATUSES, FISCAL_MESSAGE_STATUSES, IFIX_TYPES, fiscalMessages } from "../../../storage/schema/fiscal-messages";
 import { enqueueDelivery, getMessageView, messageSummary, prepareMessage } from "../../../domain/fiscal/messages";
 import { receiveCallback } from "../../../domain/fiscal/callbacks";
-import { getIfixConfig } from "../../../adapters/ifix/config";
+import { getIfixConfig, getSigningKey } from "../../../adapters/ifix/config";
 import type { Context } from "hono";
 import { cursorParam, decodeCursor, encodeCursor, limitParam, listOf } from "../../pagination";
-import type { AppEnv } from "../../context";
+import type { AppEnv, Principal } from "../../context";
+import { registerJwksRoute } from "./jwks";
+import { ALL_TENANTS } from "../../../domain/security/scopes";
 
 const KindParam = z.object({ kind: z.enum(FISCAL_KINDS).openapi({ param: { name: "kind", in: "path" }, example: "programs" }) });
 const MessageIdParam = z.string().min(1).max(128).openapi({ param: { name: "messageId", in: "path" } });
@@ -40,6 +42,7 @@ const MessageView = z
     transactionId: z.string().nullable(),
     linkedId: z.string().nullable(),
     piId: z.string().nullable(),
+    locationCode: z.string().nullable(),
     status: z.enum(FISCAL_MESSAGE_STATUSES),
     statusMessage: z.string().nullable(),
     deliveryStatus: z.enum(FISCAL_DELIVERY_STATUSES),
@@ -71,7 +74,7 @@ const sendRoute = createRoute({
   tags: ["fiscal"],
   summary: "Send a signed iFIX message (programs, estimates, sanctions, allocations, disbursements, demands, receipts)",
   description:
-    "Builds the iFIX header (message_id, message_ts, action create, sender/receiver), signs JCS(header)+JCS(message) with RSASSA-PKCS1-v1_5 SHA-256, and posts it to ${IFIX_BASE_URL}/ifix/v1/<type> through the delivery queue.",
+    "Builds the iFIX header (message_id, message_ts, action create, sender/receiver, sender_uri = ${IFIX_CALLBACK_URL}/on-<type>), signs JCS(header)+JCS(message) with RSASSA-PKCS1-v1_5 SHA-256, and posts it to ${IFIX_BASE_URL}/ifix/v1/<type> through the delivery queue; every re-send keeps the message_id and carries a fresh message_ts and signature. `disbursements` move money that no funds account backs: they need scope fiscal:disburse besides fiscal:write. locationCode is required (the tenant, CONTRACT v3 §4).",
   security: callerSecurity,
   middleware: [requireAuth({ scopes: ["fiscal:write"] })] as const,
   request: { params: KindParam, body: { required: true, content: { "application/json": { schema: FiscalMessageInput } } } },
@@ -79,6 +82,7 @@ const sendRoute = createRoute({
     202: { description: "Queued for delivery", content: { "application/json": { schema: Accepted } } },
     422: errorResponse("AMOUNT_MISMATCH: a disbursement's net or gross differs from its children's sum"),
     ...commonErrorResponses,
+    403: errorResponse("FORBIDDEN: no scope fiscal:write (fiscal:disburse for disbursements), or locationCode is outside the client's tenants"),
   },
 });
 
@@ -96,8 +100,10 @@ const updateRoute = createRoute({
   responses: {
     202: { description: "Queued for delivery", content: { "application/json": { schema: Accepted } } },
     404: errorResponse("No such message of this kind (or not yours)"),
+    409: errorResponse("INVALID_STATE: the message is a payment instruction's disburse (a PI changes only through the funds routes)"),
     422: errorResponse("AMOUNT_MISMATCH"),
     ...commonErrorResponses,
+    403: errorResponse("FORBIDDEN: scope or tenant (as for POST)"),
   },
 });
 
@@ -150,7 +156,7 @@ const callbackRoute = (type: IfixType) =>
     tags: ["ifix callbacks"],
     summary: `iFIX on-${type} callback (signed; no caller token)`,
     description:
-      "Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE).",
+      "Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (with IFIX_SIGNATURE_SCOPE=message, on sender_id + content alone; 200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE). The status updates the message it answers among those sent to this sender (by message_id, else transaction_id, else linked_id), never backwards.",
     security: [],
     request: { body: { required: true, content: { "application/json": { schema: CallbackBody } } } },
     responses: {
@@ -174,8 +180,16 @@ function checkRules(type: IfixType, body: FiscalMessageInputT) {
   }
 }
 
+/** Raw disbursements move money that no funds account backs: an explicit grant (CONTRACT v3 §4). */
+function requireDisburseScope(p: Principal, type: IfixType) {
+  if (type === "disburse" && p.kind === "client" && !p.scopes.includes("fiscal:disburse")) {
+    throw new GatewayError("FORBIDDEN", "disbursements also need scope fiscal:disburse");
+  }
+}
+
 async function send(c: Context<AppEnv>, type: IfixType, action: "create" | "update", body: FiscalMessageInputT, parentId: string | null) {
   getIfixConfig(c.env); // 503 CONFIG_INVALID before anything is written
+  await getSigningKey(c.env); // every send signs: a key that cannot is found now, not at delivery
   const db = c.get("services").db;
   const prepared = await prepareMessage(c.env, db, {
     ownerId: ownerOf(c.get("principal")!),
@@ -190,26 +204,37 @@ async function send(c: Context<AppEnv>, type: IfixType, action: "create" | "upda
 }
 
 export function registerFiscalRoutes(app: Router) {
+  registerJwksRoute(app);
+
   app.openapi(sendRoute, async (c) => {
     const { kind } = c.req.valid("param");
-    const body = c.req.valid("json");
+    const body = c.req.valid("json") as FiscalMessageInputT;
     const type = KIND_TO_TYPE[kind as FiscalKind];
+    const p = c.get("principal")!;
+    requireDisburseScope(p, type);
     checkRules(type, body);
+    requireTenant(p, body.locationCode!);
     return c.json(await send(c, type, "create", body, null), 202);
   });
 
   app.openapi(updateRoute, async (c) => {
     const { kind, messageId } = c.req.valid("param");
-    const body = c.req.valid("json");
+    const body = c.req.valid("json") as FiscalMessageInputT;
     const type = KIND_TO_TYPE[kind as FiscalKind];
+    const p = c.get("principal")!;
+    requireDisburseScope(p, type);
     const original = await c
       .get("services")
-      .db.select({ ownerId: fiscalMessages.ownerId })
+      .db.select({ ownerId: fiscalMessages.ownerId, piId: fiscalMessages.piId, locationCode: fiscalMessages.locationCode })
       .from(fiscalMessages)
       .where(and(eq(fiscalMessages.id, messageId), eq(fiscalMessages.type, type)))
       .get();
-    if (!original || !canSee(c.get("principal"), original.ownerId)) throw new GatewayError("NOT_FOUND", "message not found");
+    if (!original || !canSee(p, original.ownerId)) throw new GatewayError("NOT_FOUND", "message not found");
+    // A PI's disburse changes only through the funds routes: an update could move money around the funds check.
+    if (original.piId) throw new GatewayError("INVALID_STATE", "this message is a payment instruction's disburse: change the payment instruction instead", { details: [{ piId: original.piId }] });
+    if (original.locationCode) requireTenant(p, original.locationCode);
     checkRules(type, body);
+    requireTenant(p, body.locationCode!);
     return c.json(await send(c, type, "update", body, messageId), 202);
   });
 
@@ -219,6 +244,10 @@ export function registerFiscalRoutes(app: Router) {
     const after = decodeCursor(q.cursor, z.tuple([z.string(), z.string()]));
     const where: SQL[] = [];
     if (!(p.kind === "admin" || p.scopes.includes("ops"))) where.push(eq(fiscalMessages.ownerId, p.id));
+    // Within the client's tenants (one bound parameter however many); messages without one are the owner's own.
+    if (!p.tenants.includes(ALL_TENANTS)) {
+      where.push(or(sql`${fiscalMessages.locationCode} IN (SELECT value FROM json_each(${JSON.stringify(p.tenants)}))`, and(sql`${fiscalMessages.locationCode} IS NULL`, eq(fiscalMessages.ownerId, p.id)))!);
+    }
     if (q.type) where.push(eq(fiscalMessages.type, q.type));
     if (q.status) where.push(eq(fiscalMessages.status, q.status));
     if (q.deliveryStatus) where.push(eq(fiscalMessages.deliveryStatus, q.deliveryStatus));
@@ -239,8 +268,10 @@ export function registerFiscalRoutes(app: Router) {
 
   app.openapi(getRoute, async (c) => {
     const { messageId } = c.req.valid("param");
+    const p = c.get("principal")!;
     const view = await getMessageView(c.get("services").db, messageId);
-    if (!view || !canSee(c.get("principal"), view.ownerId)) throw new GatewayError("NOT_FOUND", "message not found");
+    if (!view || !canSee(p, view.ownerId)) throw new GatewayError("NOT_FOUND", "message not found");
+    if (view.locationCode) requireTenant(p, view.locationCode);
     const { ownerId: _o, ...rest } = view;
     return c.json(rest as z.infer<typeof MessageView>, 200);
   });
