@@ -14,10 +14,12 @@ export default defineConfig(async () => {
   const keys = generateDevKeys({ gatewayUrl: GATEWAY_URL, sandboxUrl: SANDBOX_URL });
   // The queues as wrangler.jsonc declares them, but handed out at once (no 1 s batch timeout per hop).
   const queueConsumers = Object.fromEntries(
-    (unstable_readConfig({ config: "./wrangler.jsonc" }).queues.consumers ?? []).map((q: { queue: string; max_batch_size?: number; max_retries?: number; dead_letter_queue?: string }) => [
-      q.queue,
-      { maxBatchSize: q.max_batch_size, maxBatchTimeout: 0, maxRetries: q.max_retries, deadLetterQueue: q.dead_letter_queue },
-    ]),
+    (unstable_readConfig({ config: "./wrangler.jsonc" }).queues.consumers ?? []).map(
+      (q: { queue: string; max_batch_size?: number; max_retries?: number; dead_letter_queue?: string }) => [
+        q.queue,
+        { maxBatchSize: q.max_batch_size, maxBatchTimeout: 0, maxRetries: q.max_retries, deadLetterQueue: q.dead_letter_queue },
+      ],
+    ),
   );
 
   // The sandbox portals run here, in Node; every outbound fetch of the Worker under test reaches

@@ -21,9 +21,9 @@ try {
   const pending = new Map();
   ws.onmessage = (e) => {
     const m = JSON.parse(e.data);
-    if (m.id && pending.has(m.id)) (pending.get(m.id)(m.result), pending.delete(m.id));
+    if (m.id && pending.has(m.id)) pending.get(m.id)(m.result), pending.delete(m.id);
   };
-  const call = (method, params = {}) => new Promise((r) => ((pending.set(++id, r)), ws.send(JSON.stringify({ id, method, params }))));
+  const call = (method, params = {}) => new Promise((r) => (pending.set(++id, r), ws.send(JSON.stringify({ id, method, params }))));
   const req = { url: `${stack.topo.gatewayUrl}${path}`, headers: { "X-API-Key": client.apiKey } };
   await load({ ...req, connections: 8, duration: 2 }); // warm
   await call("Profiler.enable");

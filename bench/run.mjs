@@ -42,7 +42,9 @@ function parseArgs(argv) {
 const cell = (v) => (v === null || v === undefined ? "–" : String(v).replace(/\|/g, "\\|"));
 function mdTable(rows) {
   const [head, ...body] = rows;
-  return [`| ${head.map(cell).join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...body.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
+  return [`| ${head.map(cell).join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...body.map((r) => `| ${r.map(cell).join(" | ")} |`)].join(
+    "\n",
+  );
 }
 
 export function renderMarkdown(latest) {
@@ -69,7 +71,9 @@ export function renderMarkdown(latest) {
     out.push(mdTable(t.rows), "");
     out.push(
       `- run ${r.machine?.date?.slice(0, 16).replace("T", " ")} UTC on ${r.machine?.built ?? `the working tree at ${r.machine?.gitCommit}`}` +
-        (r.loadAverageAtStart ? `; machine load average when it started: ${r.loadAverageAtStart.join(" / ")} (1 / 5 / 15 min, ${r.machine?.cores} cores)` : "") +
+        (r.loadAverageAtStart
+          ? `; machine load average when it started: ${r.loadAverageAtStart.join(" / ")} (1 / 5 / 15 min, ${r.machine?.cores} cores)`
+          : "") +
         `; took ${r.elapsedS} s${r.quick ? "; **--quick**" : ""}`,
     );
     for (const n of t.notes ?? []) out.push(`- ${n}`);
@@ -120,7 +124,15 @@ async function main() {
       console.error(err);
       result = { error: String(err?.message ?? err).slice(0, 500) };
     }
-    const record = { scenario: s.name, title: s.title, machine, quick: args.quick, elapsedS: Math.round((Date.now() - t0) / 1000), loadAverageAtStart: loadAtStart, ...result };
+    const record = {
+      scenario: s.name,
+      title: s.title,
+      machine,
+      quick: args.quick,
+      elapsedS: Math.round((Date.now() - t0) / 1000),
+      loadAverageAtStart: loadAtStart,
+      ...result,
+    };
     writeFileSync(join(RESULTS, `${s.name}.json`), JSON.stringify(record, null, 2) + "\n");
     latest.scenarios[s.name] = record;
     log(`── ${s.name} done in ${record.elapsedS} s${result.error ? ` (error: ${result.error})` : ""}`);

@@ -32,7 +32,12 @@ if (!existsSync(gatewayVars) || !existsSync(sandboxVars)) {
 // .dev.vars written before the console had Cloudflare Access: add the local stand-in's settings.
 if (!parseDevVars(readFileSync(gatewayVars, "utf8")).CF_ACCESS_AUD) {
   const access = devAccessVars(sandboxUrl);
-  appendFileSync(gatewayVars, Object.entries(access).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n");
+  appendFileSync(
+    gatewayVars,
+    Object.entries(access)
+      .map(([k, v]) => `${k}='${v}'`)
+      .join("\n") + "\n",
+  );
   const sandboxConfig = JSON.parse(parseDevVars(readFileSync(sandboxVars, "utf8")).SANDBOX_CONFIG ?? "{}");
   sandboxConfig.access = { people: DEV_PEOPLE.map((p) => ({ email: p.email, note: p.role })) };
   writeFileSync(sandboxVars, `# Development only.\nSANDBOX_CONFIG='${JSON.stringify(sandboxConfig)}'\n`);
@@ -41,7 +46,11 @@ if (!parseDevVars(readFileSync(gatewayVars, "utf8")).CF_ACCESS_AUD) {
 const vars = parseDevVars(readFileSync(gatewayVars, "utf8"));
 
 // 2. Migrations on the local D1 (the same files the tests apply).
-const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { cwd: root, stdio: "inherit", env: { ...process.env, CI: "true" } });
+const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], {
+  cwd: root,
+  stdio: "inherit",
+  env: { ...process.env, CI: "true" },
+});
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 // 3. The sandbox and the gateway.
@@ -72,8 +81,29 @@ function shutdown(code = 0) {
 process.on("SIGINT", () => shutdown(0));
 process.on("SIGTERM", () => shutdown(0));
 
-run("sandbox", ["dev", "-c", "src/sandbox/wrangler.jsonc", "--ip", "127.0.0.1", "--port", String(SANDBOX_PORT), "--inspector-port", SANDBOX_INSPECTOR_PORT, "--show-interactive-dev-session=false"]);
-run("gateway", ["dev", "--ip", "127.0.0.1", "--port", String(GATEWAY_PORT), "--test-scheduled", "--inspector-port", GATEWAY_INSPECTOR_PORT, "--show-interactive-dev-session=false"]);
+run("sandbox", [
+  "dev",
+  "-c",
+  "src/sandbox/wrangler.jsonc",
+  "--ip",
+  "127.0.0.1",
+  "--port",
+  String(SANDBOX_PORT),
+  "--inspector-port",
+  SANDBOX_INSPECTOR_PORT,
+  "--show-interactive-dev-session=false",
+]);
+run("gateway", [
+  "dev",
+  "--ip",
+  "127.0.0.1",
+  "--port",
+  String(GATEWAY_PORT),
+  "--test-scheduled",
+  "--inspector-port",
+  GATEWAY_INSPECTOR_PORT,
+  "--show-interactive-dev-session=false",
+]);
 
 /** The people CONSOLE_ROLES gives a role, one line each, for the banner. */
 function consolePeople(v) {
@@ -114,7 +144,11 @@ try {
   const created = await fetch(`${gatewayUrl}/v1/admin/clients`, {
     method: "POST",
     headers: admin,
-    body: JSON.stringify({ name: "demo client", scopes: ["claims:write", "claims:read", "health", "fiscal:write", "fiscal:read", "funds:write", "funds:read", "ops"], tenants: ["*"] }),
+    body: JSON.stringify({
+      name: "demo client",
+      scopes: ["claims:write", "claims:read", "health", "fiscal:write", "fiscal:read", "funds:write", "funds:read", "ops"],
+      tenants: ["*"],
+    }),
   });
   const demo = await created.json();
   const tokenRes = await fetch(`${gatewayUrl}/v1/auth/token`, {

@@ -116,7 +116,10 @@ export function defineConfig<S extends z.ZodObject<z.ZodRawShape>>(
       const named = (issues: z.core.$ZodIssue[]) => [...new Set(issues.map((i) => String(i.path[0])))];
       const plain = named(parsed.error.issues.filter(insecure));
       const bad = named(parsed.error.issues.filter((i) => !insecure(i)));
-      const parts = [...(bad.length ? [`${bad.join(", ")} missing or malformed`] : []), ...(plain.length ? [`${plain.join(", ")} must use https`] : [])];
+      const parts = [
+        ...(bad.length ? [`${bad.join(", ")} missing or malformed`] : []),
+        ...(plain.length ? [`${plain.join(", ")} must use https`] : []),
+      ];
       throw new GatewayError("CONFIG_INVALID", `${area} is not configured: ${parts.join("; ")}`, {
         details: parsed.error.issues.map((i) => ({
           path: String(i.path[0]),
@@ -170,7 +173,11 @@ export const cfg = {
         return Number(v);
       }),
   optional: () => z.string().optional(),
-  withDefault: (def: string) => z.string().optional().transform((v) => (v === undefined || v === "" ? def : v)),
+  withDefault: (def: string) =>
+    z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined || v === "" ? def : v)),
 };
 
 /** Settings shared by every upstream adapter. */

@@ -48,7 +48,11 @@ export async function loadCatalogue(stack) {
 
 /** Runtime options of the Assam sandbox (e.g. immediateDecision: the 202 carries ACCEPTED). */
 export async function assamConfig(stack, patch) {
-  return json(`${stack.topo.sandboxUrl}/assam/__sandbox/config`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(patch) });
+  return json(`${stack.topo.sandboxUrl}/assam/__sandbox/config`, {
+    method: "PUT",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(patch),
+  });
 }
 
 export async function assamStats(stack) {
@@ -70,7 +74,11 @@ export async function assamCounts(stack, ids) {
 }
 
 export async function setFaults(stack, portal, faults) {
-  return json(`${stack.topo.sandboxUrl}/__sandbox/faults/${portal}`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(faults) });
+  return json(`${stack.topo.sandboxUrl}/__sandbox/faults/${portal}`, {
+    method: "PUT",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(faults),
+  });
 }
 export async function clearFaults(stack) {
   return fetch(`${stack.topo.sandboxUrl}/__sandbox/faults`, { method: "DELETE" });
@@ -82,7 +90,10 @@ export async function faultStats(stack) {
 /** Claims per status in the gateway's D1 ledger (read directly from the local D1). */
 export async function ledgerByStatus(stack, where = "1=1", params = []) {
   const db = await stack.gateway.mf.getD1Database("DB", "gateway");
-  const r = await db.prepare(`SELECT status, count(*) AS n FROM claims WHERE ${where} GROUP BY status`).bind(...params).all();
+  const r = await db
+    .prepare(`SELECT status, count(*) AS n FROM claims WHERE ${where} GROUP BY status`)
+    .bind(...params)
+    .all();
   return Object.fromEntries(r.results.map((x) => [x.status, x.n]));
 }
 

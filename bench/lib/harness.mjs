@@ -115,7 +115,9 @@ export function buildBundles({ fromHead = false } = {}) {
     }
     built[name] = join(out, file);
   }
-  built.source = fromHead ? `git HEAD ${spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim()}` : "working tree";
+  built.source = fromHead
+    ? `git HEAD ${spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim()}`
+    : "working tree";
   built.migrations = join(cwd, "migrations");
   return built;
 }
@@ -309,7 +311,17 @@ function gatewayWorkerOptions() {
   // "Using secrets defined in .dev.vars" here: those values are not used, `bindings` is replaced.)
   if (!cachedWorkerOptions) {
     const all = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.jsonc")).workerOptions;
-    const keep = ["compatibilityDate", "compatibilityFlags", "cronTriggers", "kvNamespaces", "d1Databases", "queueProducers", "queueConsumers", "durableObjects", "ratelimits"];
+    const keep = [
+      "compatibilityDate",
+      "compatibilityFlags",
+      "cronTriggers",
+      "kvNamespaces",
+      "d1Databases",
+      "queueProducers",
+      "queueConsumers",
+      "durableObjects",
+      "ratelimits",
+    ];
     cachedWorkerOptions = Object.fromEntries(keep.map((k) => [k, all[k]]));
   }
   return cachedWorkerOptions;
@@ -338,10 +350,13 @@ export async function startGateway(topo, bundles, { persistDir, vars = {}, rateL
         scriptPath: bundles.gateway,
         bindings: { ...tomlVars, ...topo.keys.gateway, ENVIRONMENT: "bench", ...vars },
         // `consumer`: override a queue consumer's settings (diagnostics only; results use wrangler.jsonc's).
-        queueConsumers: consumer ? Object.fromEntries(Object.entries(base.queueConsumers).map(([q, c]) => [q, consumer[q] ? { ...c, ...consumer[q] } : c])) : base.queueConsumers,
+        queueConsumers: consumer
+          ? Object.fromEntries(Object.entries(base.queueConsumers).map(([q, c]) => [q, consumer[q] ? { ...c, ...consumer[q] } : c]))
+          : base.queueConsumers,
         // Per-client limit raised for load runs (wrangler.jsonc: 600 a minute per client).
         // rateLimit null: no binding at all (the code treats it as optional), for attribution runs.
-        ratelimits: rateLimit === null ? {} : { CLIENT_RATE_LIMITER: { ...base.ratelimits.CLIENT_RATE_LIMITER, simple: { limit: rateLimit, period: 60 } } },
+        ratelimits:
+          rateLimit === null ? {} : { CLIENT_RATE_LIMITER: { ...base.ratelimits.CLIENT_RATE_LIMITER, simple: { limit: rateLimit, period: 60 } } },
       },
     ],
   });
@@ -384,7 +399,12 @@ export async function sampleWorkerHeap(gw, everyMs = 5000) {
     // Live heap: collect garbage first, so the figure is what the Worker holds, not GC timing.
     await call("HeapProfiler.collectGarbage");
     const r = await call("Runtime.getHeapUsage");
-    if (r?.usedSize !== undefined) samples.push({ t: Math.round((Date.now() - started) / 1000), usedMiB: round(r.usedSize / 2 ** 20, 1), totalMiB: round(r.totalSize / 2 ** 20, 1) });
+    if (r?.usedSize !== undefined)
+      samples.push({
+        t: Math.round((Date.now() - started) / 1000),
+        usedMiB: round(r.usedSize / 2 ** 20, 1),
+        totalMiB: round(r.totalSize / 2 ** 20, 1),
+      });
   };
   await tick();
   const timer = setInterval(tick, everyMs);
@@ -395,7 +415,13 @@ export async function sampleWorkerHeap(gw, everyMs = 5000) {
       clearInterval(timer);
       ws.close();
       const used = samples.map((x) => x.usedMiB);
-      return { target: target.title ?? target.id, startMiB: used[0] ?? null, peakMiB: used.length ? Math.max(...used) : null, endMiB: used.at(-1) ?? null, samples: samples.filter((_, i) => i % 3 === 0) };
+      return {
+        target: target.title ?? target.id,
+        startMiB: used[0] ?? null,
+        peakMiB: used.length ? Math.max(...used) : null,
+        endMiB: used.at(-1) ?? null,
+        samples: samples.filter((_, i) => i % 3 === 0),
+      };
     },
   };
 }
@@ -403,13 +429,18 @@ export async function sampleWorkerHeap(gw, everyMs = 5000) {
 /** Applies migrations/*.sql to the gateway's D1 in file order (as `wrangler d1 migrations apply` does). */
 export async function applyMigrations(gw, dir = join(ROOT, "migrations")) {
   const db = await gw.mf.getD1Database("DB", "gateway");
-  const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
   await db.exec("CREATE TABLE IF NOT EXISTS bench_migrations (name TEXT PRIMARY KEY)");
   for (const f of files) {
     const done = await db.prepare("SELECT 1 AS x FROM bench_migrations WHERE name = ?").bind(f).first();
     if (done) continue;
     const sql = readFileSync(join(dir, f), "utf8");
-    const statements = sql.split("--> statement-breakpoint").map((s) => s.trim()).filter(Boolean);
+    const statements = sql
+      .split("--> statement-breakpoint")
+      .map((s) => s.trim())
+      .filter(Boolean);
     await db.batch(statements.map((s) => db.prepare(s)));
     await db.prepare("INSERT INTO bench_migrations (name) VALUES (?)").bind(f).run();
   }
@@ -457,7 +488,11 @@ export async function startStack(bundles, { persistDir = tempDir("state"), vars,
 
 /** A client of the running gateway; `tenants` defaults to all (CONTRACT v3 §4: absent would be none). */
 export async function createClient(stack, scopes, name = "bench client", tenants = ["*"]) {
-  const r = await fetch(`${stack.topo.gatewayUrl}/v1/admin/clients`, { method: "POST", headers: stack.admin, body: JSON.stringify({ name, scopes, tenants }) });
+  const r = await fetch(`${stack.topo.gatewayUrl}/v1/admin/clients`, {
+    method: "POST",
+    headers: stack.admin,
+    body: JSON.stringify({ name, scopes, tenants }),
+  });
   if (r.status !== 201) throw new Error(`creating a client failed: ${r.status} ${await r.text()}`);
   return r.json();
 }
@@ -474,7 +509,11 @@ export async function openapi(stack) {
  * the app's not-found handler answers "no such route" for paths it does not serve.
  */
 export async function hasRoute(stack, method, path) {
-  const r = await fetch(`${stack.topo.gatewayUrl}${path}`, { method: method.toUpperCase(), headers: stack.admin, body: method.toLowerCase() === "get" ? undefined : "{}" });
+  const r = await fetch(`${stack.topo.gatewayUrl}${path}`, {
+    method: method.toUpperCase(),
+    headers: stack.admin,
+    body: method.toLowerCase() === "get" ? undefined : "{}",
+  });
   const text = await r.text();
   return !(r.status === 404 && text.includes("no such route"));
 }

@@ -18,7 +18,8 @@ export default {
   async run({ bundles, quick }) {
     const stack = await startStack(bundles, { vars: { ASSAM_MAX_RPS: String(CLAIMS_PACE) } });
     try {
-      if (!(await hasRoute(stack, "post", "/v1/claims"))) return { skipped: "POST /v1/claims is not served by the gateway yet (claims area still being built)" };
+      if (!(await hasRoute(stack, "post", "/v1/claims")))
+        return { skipped: "POST /v1/claims is not served by the gateway yet (claims area still being built)" };
       const client = await createClient(stack, ["claims:write", "claims:read"], "bench claims");
       const catalogue = await loadCatalogue(stack);
       await assamConfig(stack, { immediateDecision: true, pendingPolls: 0 });
@@ -60,7 +61,10 @@ export default {
           },
           { timeoutMs: DELIVERED_WITHIN_MS, everyMs: 250, label: `claims run ${i + 1}: every acknowledged claim at the sandbox` },
         );
-        if (reached.timedOut) log(`claims run ${i + 1}: FAILED: ${reached.missing.length} acknowledged claims not at the sandbox ${DELIVERED_WITHIN_MS / 1000} s after the load (e.g. ${reached.missing.slice(0, 3).join(", ")})`);
+        if (reached.timedOut)
+          log(
+            `claims run ${i + 1}: FAILED: ${reached.missing.length} acknowledged claims not at the sandbox ${DELIVERED_WITHIN_MS / 1000} s after the load (e.g. ${reached.missing.slice(0, 3).join(", ")})`,
+          );
         // Every accepted claim ACCEPTED at the sandbox and in the ledger.
         const drained = await waitFor(
           async () => {
@@ -92,7 +96,9 @@ export default {
           ledger: drained.progress,
         };
         results.push(res);
-        log(`claims run ${i + 1}/${runs}: ${res.acceptedPerS} accepted/s, p50 ${res.p50} ms, p99 ${res.p99} ms, all ACCEPTED ${res.drainAfterLoadS} s after the load`);
+        log(
+          `claims run ${i + 1}/${runs}: ${res.acceptedPerS} accepted/s, p50 ${res.p50} ms, p99 ${res.p99} ms, all ACCEPTED ${res.drainAfterLoadS} s after the load`,
+        );
         await sleep(500);
       }
       const m = (k) => median(results.map((x) => x[k]));
@@ -111,11 +117,17 @@ export default {
           everyClaimOnceAtSandbox: allAtSandbox,
         },
         goals: [
-          { goal: "every accepted claim ACCEPTED at the sandbox exactly once", met: allAtSandbox && results.every((x) => !x.drainTimedOut), figure: results.map((x) => `${x.acceptedAtSandbox}/${x.accepted}`).join(", ") },
+          {
+            goal: "every accepted claim ACCEPTED at the sandbox exactly once",
+            met: allAtSandbox && results.every((x) => !x.drainTimedOut),
+            figure: results.map((x) => `${x.acceptedAtSandbox}/${x.accepted}`).join(", "),
+          },
           {
             goal: `every acknowledged claim at the sandbox within ${DELIVERED_WITHIN_MS / 1000} s of the load (before the sweep would be needed)`,
             met: noneLost,
-            figure: results.map((x) => (x.notAtSandboxInTime ? `${x.notAtSandboxInTime} missing` : `all in ${x.allAtSandboxAfterLoadS} s`)).join(", "),
+            figure: results
+              .map((x) => (x.notAtSandboxInTime ? `${x.notAtSandboxInTime} missing` : `all in ${x.allAtSandboxAfterLoadS} s`))
+              .join(", "),
           },
           { goal: "intake ≥ 500 accepted claims/s at 8 connections", met: m("acceptedPerS") >= 500, figure: `${m("acceptedPerS")}/s` },
         ],
@@ -131,8 +143,22 @@ export default {
     const s = r.summary;
     return {
       rows: [
-        ["accepted claims/s (8 conn)", "p50 / p99 ms", "claims per run", "all ACCEPTED at sandbox, s after load ends", "s after load starts", "each once at sandbox"],
-        [s.acceptedPerS, `${s.p50} / ${s.p99}`, s.claimsPerRun, s.drainAfterLoadS, s.allAcceptedAfterStartS, s.everyClaimOnceAtSandbox ? "yes" : "no"],
+        [
+          "accepted claims/s (8 conn)",
+          "p50 / p99 ms",
+          "claims per run",
+          "all ACCEPTED at sandbox, s after load ends",
+          "s after load starts",
+          "each once at sandbox",
+        ],
+        [
+          s.acceptedPerS,
+          `${s.p50} / ${s.p99}`,
+          s.claimsPerRun,
+          s.drainAfterLoadS,
+          s.allAcceptedAfterStartS,
+          s.everyClaimOnceAtSandbox ? "yes" : "no",
+        ],
       ],
       notes: [r.method],
     };

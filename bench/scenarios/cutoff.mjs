@@ -20,10 +20,16 @@ export const CUTOFF_GOAL_S = 180;
 export default {
   name: "cutoff",
   title: "Monthly cut-off at state scale: 35,000 scheduled claims",
-  async run({ bundles, quick, consumer = process.env.BENCH_CUTOFF_BATCH ? { "amrit-claims-delivery": { maxBatchSize: Number(process.env.BENCH_CUTOFF_BATCH) } } : undefined, total = quick ? 3_000 : 35_000 }) {
+  async run({
+    bundles,
+    quick,
+    consumer = process.env.BENCH_CUTOFF_BATCH ? { "amrit-claims-delivery": { maxBatchSize: Number(process.env.BENCH_CUTOFF_BATCH) } } : undefined,
+    total = quick ? 3_000 : 35_000,
+  }) {
     const stack = await startStack(bundles, { vars: { ASSAM_MAX_RPS: String(CUTOFF_PACE) }, inspect: true, consumer });
     try {
-      if (!(await hasRoute(stack, "post", "/v1/claims/batch"))) return { skipped: "POST /v1/claims/batch is not served by the gateway yet (claims area still being built)" };
+      if (!(await hasRoute(stack, "post", "/v1/claims/batch")))
+        return { skipped: "POST /v1/claims/batch is not served by the gateway yet (claims area still being built)" };
       const client = await createClient(stack, ["claims:write", "claims:read"], "bench cut-off");
       await loadCatalogue(stack);
       await assamConfig(stack, { immediateDecision: true, pendingPolls: 0 });
@@ -82,7 +88,10 @@ export default {
       const delivered = await waitFor(
         async () => {
           const st = await assamStats(stack);
-          return { done: st.creates - statsBefore.creates >= seeded, progress: { created: st.creates - statsBefore.creates, posts: st.posts - statsBefore.posts, rssMiB: rss.samples.at(-1)?.rssMiB } };
+          return {
+            done: st.creates - statsBefore.creates >= seeded,
+            progress: { created: st.creates - statsBefore.creates, posts: st.posts - statsBefore.posts, rssMiB: rss.samples.at(-1)?.rssMiB },
+          };
         },
         { timeoutMs: quick ? 180_000 : 1_200_000, everyMs: 1000, label: "cut-off delivering" },
       );
@@ -118,7 +127,13 @@ export default {
         deliveredS,
         deliveredTimedOut: delivered.timedOut,
         deliveredPerS: rate,
-        atSandbox: { submissions: st.submissions, creates: created, posts: st.posts - statsBefore.posts, replays: st.replays, conflicts: st.conflicts },
+        atSandbox: {
+          submissions: st.submissions,
+          creates: created,
+          posts: st.posts - statsBefore.posts,
+          replays: st.replays,
+          conflicts: st.conflicts,
+        },
         ledger: settled.progress,
         attempts: maxAttempts,
         exactlyOnce,
@@ -131,12 +146,29 @@ export default {
           what: "live JS heap of the gateway Worker's isolate (a forced GC, then Runtime.getHeapUsage, over the inspector every 5 s): the Worker and its Durable Objects, without local D1, the queue broker or workerd itself",
           ...workerHeap,
         },
-        defaultPace: { computed: true, seconds: round(total / 20, 0), minutes: round(total / 20 / 60, 1), note: `computed: ${total} / 20 per second (ASSAM_MAX_RPS default), not measured` },
+        defaultPace: {
+          computed: true,
+          seconds: round(total / 20, 0),
+          minutes: round(total / 20 / 60, 1),
+          note: `computed: ${total} / 20 per second (ASSAM_MAX_RPS default), not measured`,
+        },
         goals: [
-          { goal: `all ${total} delivered exactly once`, met: exactlyOnce && !delivered.timedOut, figure: `${created} created at the sandbox for ${seeded} seeded; ${st.conflicts} conflicts; ${st.replays} replays` },
+          {
+            goal: `all ${total} delivered exactly once`,
+            met: exactlyOnce && !delivered.timedOut,
+            figure: `${created} created at the sandbox for ${seeded} seeded; ${st.conflicts} conflicts; ${st.replays} replays`,
+          },
           // --quick runs 3,000 claims: the goal scales with the count (the pace is the bound).
-          { goal: `within ${Math.round((CUTOFF_GOAL_S * total) / 35_000)} s (${CUTOFF_GOAL_S} s for 35,000)`, met: !delivered.timedOut && deliveredS <= (CUTOFF_GOAL_S * total) / 35_000, figure: `${deliveredS} s (${rate}/s)` },
-          { goal: "Worker memory flat (heap growth < 32 MiB)", met: memoryFlat, figure: `${workerHeap ? `Worker heap ${workerHeap.startMiB} → peak ${workerHeap.peakMiB} → end ${workerHeap.endMiB} MiB; ` : "Worker heap not measured; "}workerd RSS ${mem.startMiB} → ${mem.peakMiB} → ${mem.endMiB} MiB` },
+          {
+            goal: `within ${Math.round((CUTOFF_GOAL_S * total) / 35_000)} s (${CUTOFF_GOAL_S} s for 35,000)`,
+            met: !delivered.timedOut && deliveredS <= (CUTOFF_GOAL_S * total) / 35_000,
+            figure: `${deliveredS} s (${rate}/s)`,
+          },
+          {
+            goal: "Worker memory flat (heap growth < 32 MiB)",
+            met: memoryFlat,
+            figure: `${workerHeap ? `Worker heap ${workerHeap.startMiB} → peak ${workerHeap.peakMiB} → end ${workerHeap.endMiB} MiB; ` : "Worker heap not measured; "}workerd RSS ${mem.startMiB} → ${mem.peakMiB} → ${mem.endMiB} MiB`,
+          },
         ],
         logs: { gatewayErrors: stack.gateway.logs.counts.error, sampleErrors: stack.gateway.logs.errors.slice(0, 5) },
       };
@@ -147,7 +179,17 @@ export default {
   table(r) {
     return {
       rows: [
-        ["claims", "seeding (batch API)", "cron run", "all delivered after the cron", "rate", "created / replays / conflicts at sandbox", "Worker live heap (after GC)", "workerd RSS start → peak → end", "at the default 20/s (computed)"],
+        [
+          "claims",
+          "seeding (batch API)",
+          "cron run",
+          "all delivered after the cron",
+          "rate",
+          "created / replays / conflicts at sandbox",
+          "Worker live heap (after GC)",
+          "workerd RSS start → peak → end",
+          "at the default 20/s (computed)",
+        ],
         [
           r.seeded,
           `${r.seedS} s`,
@@ -164,7 +206,9 @@ export default {
         r.method,
         r.workerHeap?.what ?? "Worker heap: not measured",
         r.memory.what,
-        r.memory.cpu ? `CPU during delivery (% of one core; 200% = both cores): gateway workerd ${r.memory.cpu.gatewayWorkerdPercentOfOneCore}%, sandbox workerd ${r.memory.cpu.sandboxWorkerdPercentOfOneCore}%, Node (bench) ${r.memory.cpu.nodePercentOfOneCore}%; machine busy ${r.memory.cpu.machineBusyPercent}%` : "",
+        r.memory.cpu
+          ? `CPU during delivery (% of one core; 200% = both cores): gateway workerd ${r.memory.cpu.gatewayWorkerdPercentOfOneCore}%, sandbox workerd ${r.memory.cpu.sandboxWorkerdPercentOfOneCore}%, Node (bench) ${r.memory.cpu.nodePercentOfOneCore}%; machine busy ${r.memory.cpu.machineBusyPercent}%`
+          : "",
       ].filter(Boolean),
     };
   },

@@ -28,7 +28,12 @@ function piBody({ tenantId, headOfAccount, ssuCode, amount }) {
  */
 const ROUND_TRIPS = {
   named: { d1: 0, durableObjects: 2, kv: 0, queue: 0, note: "worker → FundsRegistry → FundsAccount (DO-to-DO); nothing else before the 201" },
-  chosen: { d1: "0 (1 when the tenant's account list is not in the isolate: every 10 s)", durableObjects: "2 + one per account skipped for lack of funds", kv: 0, queue: 0 },
+  chosen: {
+    d1: "0 (1 when the tenant's account list is not in the isolate: every 10 s)",
+    durableObjects: "2 + one per account skipped for lack of funds",
+    kv: 0,
+    queue: 0,
+  },
   after: "the account's alarm: 1 D1 batch (projection, ~100 changes per batch) + 1 sendBatch (≤ 100 disburses) for many PIs at once",
 };
 
@@ -52,7 +57,8 @@ export default {
         });
         if (r.status !== 201) throw new Error(`allotment ${tenantId}/${headOfAccount} → ${r.status} ${JSON.stringify(r.body)}`);
       };
-      const summary = async (tenantId) => (await json(`${stack.topo.gatewayUrl}/v1/funds/summary?tenantId=${encodeURIComponent(tenantId)}`, { headers })).body.items ?? [];
+      const summary = async (tenantId) =>
+        (await json(`${stack.topo.gatewayUrl}/v1/funds/summary?tenantId=${encodeURIComponent(tenantId)}`, { headers })).body.items ?? [];
       const duration = quick ? 3 : 10;
       const runs = quick ? 1 : 3;
       const results = { one: [], hundred: [] };
@@ -68,8 +74,15 @@ export default {
         let rows = [];
         let pending = 0;
         for (;;) {
-          rows = (await db.prepare("SELECT pi_id, amount, message_id FROM payment_instructions WHERE tenant_id = ? AND live = 1").bind(tenantId).all()).results;
-          pending = (await db.prepare("SELECT count(*) AS n FROM fiscal_messages WHERE location_code = ? AND type = 'disburse' AND delivery_status = 'DELIVERED'").bind(tenantId).first()).n;
+          rows = (
+            await db.prepare("SELECT pi_id, amount, message_id FROM payment_instructions WHERE tenant_id = ? AND live = 1").bind(tenantId).all()
+          ).results;
+          pending = (
+            await db
+              .prepare("SELECT count(*) AS n FROM fiscal_messages WHERE location_code = ? AND type = 'disburse' AND delivery_status = 'DELIVERED'")
+              .bind(tenantId)
+              .first()
+          ).n;
           if ((rows.length >= created && pending === rows.length) || Date.now() - t0 > 180_000) break;
           await sleep(500);
         }
@@ -78,12 +91,24 @@ export default {
         const committed = items.reduce((a, x) => a + Math.round(x.committed * 100), 0);
         const ledgerPaise = rows.reduce((a, r) => a + r.amount, 0);
         const negative = items.filter((x) => x.available < 0);
-        const off = items.filter((x) => Math.round(x.available * 100) !== Math.round(x.allotted * 100) - Math.round(x.withdrawn * 100) - Math.round(x.committed * 100));
+        const off = items.filter(
+          (x) => Math.round(x.available * 100) !== Math.round(x.allotted * 100) - Math.round(x.withdrawn * 100) - Math.round(x.committed * 100),
+        );
         if (negative.length || off.length || committed !== ledgerPaise || rows.length < created) {
-          overdrafts.push({ label, created, ledgerPis: rows.length, ledgerPaise, committedPaise: committed, negative: negative.length, off: off.length });
+          overdrafts.push({
+            label,
+            created,
+            ledgerPis: rows.length,
+            ledgerPaise,
+            committedPaise: committed,
+            negative: negative.length,
+            off: off.length,
+          });
         }
         // Every PI's disburse at iFIX exactly once: one message_id per PI, accepted once, none unknown.
-        const at = ((await json(`${stack.topo.sandboxUrl}/ifix/__sandbox/messages`)).body.messages ?? []).filter((m) => m.type === "disburse" && m.message?.location_code === tenantId);
+        const at = ((await json(`${stack.topo.sandboxUrl}/ifix/__sandbox/messages`)).body.messages ?? []).filter(
+          (m) => m.type === "disburse" && m.message?.location_code === tenantId,
+        );
         const byPi = new Map();
         for (const m of at) byPi.set(m.transactionId, (byPi.get(m.transactionId) ?? 0) + 1);
         const piIds = new Set(rows.map((r) => r.pi_id));
@@ -93,7 +118,9 @@ export default {
         const resends = at.reduce((a, m) => a + (m.posts - 1), 0);
         const d = { label, pis: rows.length, atIfix: at.length, missing, twice, unknown, resends, settledS };
         deliveries.push(d);
-        log(`funds ${label}: settled in ${settledS} s; ${rows.length} PIs, ${at.length} disburses at iFIX, ${missing} missing, ${twice} twice, ${unknown} unknown, ${resends} re-sends`);
+        log(
+          `funds ${label}: settled in ${settledS} s; ${rows.length} PIs, ${at.length} disburses at iFIX, ${missing} missing, ${twice} twice, ${unknown} unknown, ${resends} re-sends`,
+        );
         return d;
       };
 
@@ -180,8 +207,16 @@ export default {
         deliveries,
         roundTrips: ROUND_TRIPS,
         goals: [
-          { goal: "zero overdrafts", met: overdrafts.length === 0 && raceOk, figure: `${overdrafts.length} cases where available < 0 or committed ≠ the PI ledger; race: ${raceStatus[201] ?? 0} paid, ${raceStatus[422] ?? 0} refused, available ₹${raceAccount.available}` },
-          { goal: "every PI's disburse at the iFIX sandbox exactly once", met: exactlyOnce, figure: deliveries.map((d) => `${d.label}: ${d.pis} PIs, ${d.missing} missing, ${d.twice} twice, ${d.unknown} unknown`).join("; ") },
+          {
+            goal: "zero overdrafts",
+            met: overdrafts.length === 0 && raceOk,
+            figure: `${overdrafts.length} cases where available < 0 or committed ≠ the PI ledger; race: ${raceStatus[201] ?? 0} paid, ${raceStatus[422] ?? 0} refused, available ₹${raceAccount.available}`,
+          },
+          {
+            goal: "every PI's disburse at the iFIX sandbox exactly once",
+            met: exactlyOnce,
+            figure: deliveries.map((d) => `${d.label}: ${d.pis} PIs, ${d.missing} missing, ${d.twice} twice, ${d.unknown} unknown`).join("; "),
+          },
           { goal: "≥ 500 PIs/s on one account (16 connections)", met: s.one.piPerS >= 500, figure: `${s.one.piPerS} PIs/s` },
           { goal: "100 accounts ≥ 1.6 × one account", met: ratio >= 1.6, figure: `${ratio}×` },
         ],
@@ -197,9 +232,33 @@ export default {
     return {
       rows: [
         ["case", "payment instructions/s (16 conn)", "p50 / p99 ms", "overdrafts", "disburses at iFIX"],
-        ["1 head of account (one Durable Object)", s.one.piPerS, `${s.one.p50} / ${s.one.p99}`, r.overdrafts.filter((o) => o.label.startsWith("1 ")).length, r.deliveries.filter((d) => d.label.startsWith("1 ")).map((d) => `${d.atIfix}/${d.pis}`).join(", ")],
-        ["100 heads of account", s.hundred.piPerS, `${s.hundred.p50} / ${s.hundred.p99}`, r.overdrafts.filter((o) => o.label.startsWith("100 ")).length, r.deliveries.filter((d) => d.label.startsWith("100 ")).map((d) => `${d.atIfix}/${d.pis}`).join(", ")],
-        ["race: 1,000 × ₹1 against ₹500", `${r.race.statuses[201] ?? 0} paid, ${r.race.statuses[422] ?? 0} refused (422)`, "–", `available ₹${r.race.account.available}, committed ₹${r.race.account.committed}`, `${r.race.delivery.atIfix}/${r.race.delivery.pis}`],
+        [
+          "1 head of account (one Durable Object)",
+          s.one.piPerS,
+          `${s.one.p50} / ${s.one.p99}`,
+          r.overdrafts.filter((o) => o.label.startsWith("1 ")).length,
+          r.deliveries
+            .filter((d) => d.label.startsWith("1 "))
+            .map((d) => `${d.atIfix}/${d.pis}`)
+            .join(", "),
+        ],
+        [
+          "100 heads of account",
+          s.hundred.piPerS,
+          `${s.hundred.p50} / ${s.hundred.p99}`,
+          r.overdrafts.filter((o) => o.label.startsWith("100 ")).length,
+          r.deliveries
+            .filter((d) => d.label.startsWith("100 "))
+            .map((d) => `${d.atIfix}/${d.pis}`)
+            .join(", "),
+        ],
+        [
+          "race: 1,000 × ₹1 against ₹500",
+          `${r.race.statuses[201] ?? 0} paid, ${r.race.statuses[422] ?? 0} refused (422)`,
+          "–",
+          `available ₹${r.race.account.available}, committed ₹${r.race.account.committed}`,
+          `${r.race.delivery.atIfix}/${r.race.delivery.pis}`,
+        ],
       ],
       notes: [
         r.method,

@@ -12,7 +12,11 @@ const EXCLUDED_TABLES = new Set(["upstream_calls", "bench_migrations", "d1_migra
 
 function resolve(doc, schema) {
   let s = schema;
-  for (let i = 0; s?.$ref && i < 10; i++) s = s.$ref.split("/").slice(1).reduce((o, k) => o?.[k], doc);
+  for (let i = 0; s?.$ref && i < 10; i++)
+    s = s.$ref
+      .split("/")
+      .slice(1)
+      .reduce((o, k) => o?.[k], doc);
   return s ?? {};
 }
 
@@ -37,11 +41,17 @@ function arbFromSchema(doc, schema, depth = 0) {
       );
     }
     case "array":
-      return fc.oneof({ weight: 4, arbitrary: fc.array(arbFromSchema(doc, s.items ?? {}, depth + 1), { maxLength: 3 }) }, { weight: 1, arbitrary: anything });
+      return fc.oneof(
+        { weight: 4, arbitrary: fc.array(arbFromSchema(doc, s.items ?? {}, depth + 1), { maxLength: 3 }) },
+        { weight: 1, arbitrary: anything },
+      );
     case "string":
       return fc.oneof(
         { weight: 2, arbitrary: s.format === "uuid" ? fc.uuid() : fc.string({ maxLength: 30 }) },
-        { weight: 1, arbitrary: fc.constantFrom("", " ", "2026-13", "2026-01", "AS-ASHA-000001", "' OR 1=1 --", "\u0000", "😀".repeat(50), "a".repeat(5000)) },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom("", " ", "2026-13", "2026-01", "AS-ASHA-000001", "' OR 1=1 --", "\u0000", "😀".repeat(50), "a".repeat(5000)),
+        },
         { weight: 1, arbitrary: anything },
       );
     case "integer":
@@ -59,12 +69,21 @@ function arbFromSchema(doc, schema, depth = 0) {
   }
 }
 
-const segment = fc.oneof(fc.string({ maxLength: 40 }), fc.uuid(), fc.constantFrom("..", "%00", "' OR 1=1 --", "😀", "a".repeat(300), "-1", "0", "AS-ASHA-000001"));
+const segment = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.uuid(),
+  fc.constantFrom("..", "%00", "' OR 1=1 --", "😀", "a".repeat(300), "-1", "0", "AS-ASHA-000001"),
+);
 const headerName = fc.constantFrom("X-Request-Id", "Idempotency-Key", "X-Health-Token", "Accept", "X-Forwarded-For", "If-None-Match", "X-Custom");
-const headerValue = fc.oneof(fc.string({ maxLength: 60 }).filter((v) => /^[\t\x20-\x7e]*$/.test(v)), fc.constantFrom("Bearer x", "text/csv", "a".repeat(2000), "*/*"));
+const headerValue = fc.oneof(
+  fc.string({ maxLength: 60 }).filter((v) => /^[\t\x20-\x7e]*$/.test(v)),
+  fc.constantFrom("Bearer x", "text/csv", "a".repeat(2000), "*/*"),
+);
 
 async function snapshot(db) {
-  const tables = (await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all()).results
+  const tables = (
+    await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all()
+  ).results
     .map((t) => t.name)
     .filter((n) => !EXCLUDED_TABLES.has(n));
   const rows = await db.batch(tables.map((t) => db.prepare(`SELECT * FROM "${t}"`)));
@@ -87,7 +106,9 @@ export default {
       let rejected = 0;
       let rejectedChecked = 0;
       const ops = [];
-      for (const [path, item] of Object.entries(doc.paths ?? {})) for (const [method, op] of Object.entries(item)) if (["get", "post", "put", "patch", "delete"].includes(method)) ops.push({ path, method: method.toUpperCase(), op });
+      for (const [path, item] of Object.entries(doc.paths ?? {}))
+        for (const [method, op] of Object.entries(item))
+          if (["get", "post", "put", "patch", "delete"].includes(method)) ops.push({ path, method: method.toUpperCase(), op });
       for (const { path, method, op } of ops) {
         const bodySchema = op.requestBody?.content?.["application/json"]?.schema;
         const body = bodySchema ? arbFromSchema(doc, bodySchema) : fc.jsonValue({ maxDepth: 2 });
@@ -95,61 +116,84 @@ export default {
           { weight: 6, arbitrary: fc.constant(path.startsWith("/v1/admin") ? "admin" : "client") },
           { weight: 1, arbitrary: fc.constantFrom("none", "junk-bearer", "junk-key", "admin", "client") },
         );
-        const contentType = fc.oneof({ weight: 5, arbitrary: fc.constant("application/json") }, { weight: 1, arbitrary: fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "application/json; charset=utf-8", "") });
-        const rawBody = fc.oneof({ weight: 8, arbitrary: body.map((b) => JSON.stringify(b)) }, { weight: 1, arbitrary: fc.constantFrom("{", "", "null", "[]", '{"a":1,"a":2}', "\u0000") }, { weight: 1, arbitrary: fc.string({ maxLength: 50 }) });
-        const query = fc.dictionary(fc.constantFrom("limit", "cursor", "period", "status", "ashaId", "tenantId", "x"), fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom("-1", "0", "10000", "2026-01", "ACCEPTED")), { maxKeys: 3 });
+        const contentType = fc.oneof(
+          { weight: 5, arbitrary: fc.constant("application/json") },
+          { weight: 1, arbitrary: fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "application/json; charset=utf-8", "") },
+        );
+        const rawBody = fc.oneof(
+          { weight: 8, arbitrary: body.map((b) => JSON.stringify(b)) },
+          { weight: 1, arbitrary: fc.constantFrom("{", "", "null", "[]", '{"a":1,"a":2}', "\u0000") },
+          { weight: 1, arbitrary: fc.string({ maxLength: 50 }) },
+        );
+        const query = fc.dictionary(
+          fc.constantFrom("limit", "cursor", "period", "status", "ashaId", "tenantId", "x"),
+          fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom("-1", "0", "10000", "2026-01", "ACCEPTED")),
+          { maxKeys: 3 },
+        );
         const extraHeaders = fc.dictionary(headerName, headerValue, { maxKeys: 3 });
         await fc.assert(
-          fc.asyncProperty(fc.array(segment, { minLength: 3, maxLength: 3 }), rawBody, query, extraHeaders, credentials, contentType, async (segs, raw, q, extra, cred, type) => {
-            let i = 0;
-            const concrete = path.replace(/{(\w+)}/g, () => encodeURIComponent(segs[i++ % segs.length]));
-            const qs = new URLSearchParams(q).toString();
-            const url = `${stack.topo.gatewayUrl}${concrete}${qs ? `?${qs}` : ""}`;
-            const headers = { ...extra };
-            // Health routes need the end user's token: usually send one so validation beyond it is reached.
-            if (path.startsWith("/v1/health") && !headers["X-Health-Token"] && segs[0].length % 5 !== 0) headers["X-Health-Token"] = `Bearer ${encodeURIComponent(segs[1]) || "t"}`;
-            if (cred === "client") headers["X-API-Key"] = client.apiKey;
-            if (cred === "admin") headers["X-API-Key"] = stack.topo.keys.gateway.ADMIN_API_KEY;
-            if (cred === "junk-bearer") headers.Authorization = "Bearer eyJhbGciOiJub25lIn0.e30.";
-            if (cred === "junk-key") headers["X-API-Key"] = "not-a-key";
-            const hasBody = method !== "GET" && method !== "DELETE";
-            if (hasBody && type) headers["Content-Type"] = type;
-            const mutating = method !== "GET";
-            const before = mutating ? await snapshot(db) : null;
-            let res;
-            try {
-              res = await fetch(url, { method, headers, body: hasBody ? raw : undefined });
-            } catch (err) {
-              failures.push(`${method} ${concrete}: network error ${err.message}`);
-              return;
-            }
-            const text = await res.text();
-            requests++;
-            perStatus[res.status] = (perStatus[res.status] ?? 0) + 1;
-            if (res.status >= 500) failures.push(`${method} ${concrete} → ${res.status} ${text.slice(0, 200)}`);
-            if (res.status >= 400 && res.status < 500) {
-              rejected++;
-              let envelope = null;
+          fc.asyncProperty(
+            fc.array(segment, { minLength: 3, maxLength: 3 }),
+            rawBody,
+            query,
+            extraHeaders,
+            credentials,
+            contentType,
+            async (segs, raw, q, extra, cred, type) => {
+              let i = 0;
+              const concrete = path.replace(/{(\w+)}/g, () => encodeURIComponent(segs[i++ % segs.length]));
+              const qs = new URLSearchParams(q).toString();
+              const url = `${stack.topo.gatewayUrl}${concrete}${qs ? `?${qs}` : ""}`;
+              const headers = { ...extra };
+              // Health routes need the end user's token: usually send one so validation beyond it is reached.
+              if (path.startsWith("/v1/health") && !headers["X-Health-Token"] && segs[0].length % 5 !== 0)
+                headers["X-Health-Token"] = `Bearer ${encodeURIComponent(segs[1]) || "t"}`;
+              if (cred === "client") headers["X-API-Key"] = client.apiKey;
+              if (cred === "admin") headers["X-API-Key"] = stack.topo.keys.gateway.ADMIN_API_KEY;
+              if (cred === "junk-bearer") headers.Authorization = "Bearer eyJhbGciOiJub25lIn0.e30.";
+              if (cred === "junk-key") headers["X-API-Key"] = "not-a-key";
+              const hasBody = method !== "GET" && method !== "DELETE";
+              if (hasBody && type) headers["Content-Type"] = type;
+              const mutating = method !== "GET";
+              const before = mutating ? await snapshot(db) : null;
+              let res;
               try {
-                envelope = JSON.parse(text);
-              } catch {
-                /* not JSON */
+                res = await fetch(url, { method, headers, body: hasBody ? raw : undefined });
+              } catch (err) {
+                failures.push(`${method} ${concrete}: network error ${err.message}`);
+                return;
               }
-              const oauthShape = path === "/v1/auth/token" && typeof envelope?.error === "string";
-              if (!oauthShape && (!envelope?.error?.code || !envelope?.error?.requestId)) failures.push(`${method} ${concrete} → ${res.status} without the error envelope: ${text.slice(0, 120)}`);
-              if (mutating) {
-                rejectedChecked++;
-                const after = await snapshot(db);
-                const changed = Object.keys(after).filter((t) => after[t] !== before[t]);
-                if (changed.length) failures.push(`${method} ${concrete} → ${res.status} changed ${changed.join(", ")}`);
+              const text = await res.text();
+              requests++;
+              perStatus[res.status] = (perStatus[res.status] ?? 0) + 1;
+              if (res.status >= 500) failures.push(`${method} ${concrete} → ${res.status} ${text.slice(0, 200)}`);
+              if (res.status >= 400 && res.status < 500) {
+                rejected++;
+                let envelope = null;
+                try {
+                  envelope = JSON.parse(text);
+                } catch {
+                  /* not JSON */
+                }
+                const oauthShape = path === "/v1/auth/token" && typeof envelope?.error === "string";
+                if (!oauthShape && (!envelope?.error?.code || !envelope?.error?.requestId))
+                  failures.push(`${method} ${concrete} → ${res.status} without the error envelope: ${text.slice(0, 120)}`);
+                if (mutating) {
+                  rejectedChecked++;
+                  const after = await snapshot(db);
+                  const changed = Object.keys(after).filter((t) => after[t] !== before[t]);
+                  if (changed.length) failures.push(`${method} ${concrete} → ${res.status} changed ${changed.join(", ")}`);
+                }
               }
-            }
-          }),
+            },
+          ),
           { numRuns: perOp, seed: 20261122, endOnFailure: false },
         );
       }
       log(`fuzz: ${requests} requests over ${ops.length} operations; ${JSON.stringify(perStatus)}; ${failures.length} failures`);
-      const fiveXX = Object.entries(perStatus).filter(([k]) => Number(k) >= 500).reduce((a, [, v]) => a + v, 0);
+      const fiveXX = Object.entries(perStatus)
+        .filter(([k]) => Number(k) >= 500)
+        .reduce((a, [, v]) => a + v, 0);
       const stateChanges = failures.filter((f) => f.includes(" changed ")).length;
       return {
         method: `${perOp} fast-check cases per operation (${ops.length} operations from /openapi.json, seed 20261122): bodies shaped by each route's schema mixed with arbitrary JSON and broken JSON, random path params, query and headers, valid and junk credentials; D1 tables (all but ${[...EXCLUDED_TABLES].join(", ")}) hashed before and after every rejected non-GET request`,
@@ -164,7 +208,11 @@ export default {
         failureCount: failures.length,
         goals: [
           { goal: "zero 5xx", met: fiveXX === 0, figure: `${fiveXX} of ${requests}` },
-          { goal: "zero state changes from rejected requests", met: stateChanges === 0, figure: `${stateChanges} of ${rejectedChecked} rejected writes` },
+          {
+            goal: "zero state changes from rejected requests",
+            met: stateChanges === 0,
+            figure: `${stateChanges} of ${rejectedChecked} rejected writes`,
+          },
         ],
       };
     } finally {
@@ -172,7 +220,9 @@ export default {
     }
   },
   table(r) {
-    const ok2xx = Object.entries(r.perStatus).filter(([k]) => k < 400).reduce((a, [, v]) => a + v, 0);
+    const ok2xx = Object.entries(r.perStatus)
+      .filter(([k]) => k < 400)
+      .reduce((a, [, v]) => a + v, 0);
     return {
       rows: [
         ["operations", "requests", "2xx/3xx", "4xx", "5xx", "rejected writes checked", "state changes", "other failures"],

@@ -31,7 +31,15 @@ export default {
       const direct = {
         url: `${stack.topo.sandboxUrl}/umang/ws1/1.0/getStates`,
         method: "POST",
-        headers: { Authorization: `Bearer ${k.UMANG_API_TOKEN}`, deptid: "379", srvid: "1972", subsid: "0", subsid2: "0", formtrkr: "0", "Content-Type": "application/json" },
+        headers: {
+          Authorization: `Bearer ${k.UMANG_API_TOKEN}`,
+          deptid: "379",
+          srvid: "1972",
+          subsid: "0",
+          subsid2: "0",
+          formtrkr: "0",
+          "Content-Type": "application/json",
+        },
         body: envelope(k),
       };
       const targets = {
@@ -44,7 +52,12 @@ export default {
       // Where the gateway's time goes (diagnostic, half the duration): its cheapest route without
       // auth, and an authenticated route that only reads D1 (auth lookup + one claim lookup → 404).
       const diagnostics = { healthz: { url: `${stack.topo.gatewayUrl}/healthz` } };
-      if (claimsServed) diagnostics.authRead = { url: `${stack.topo.gatewayUrl}/v1/claims/00000000-0000-4000-8000-000000000000`, headers: { "X-API-Key": client.apiKey }, expect404: true };
+      if (claimsServed)
+        diagnostics.authRead = {
+          url: `${stack.topo.gatewayUrl}/v1/claims/00000000-0000-4000-8000-000000000000`,
+          headers: { "X-API-Key": client.apiKey },
+          expect404: true,
+        };
       if (umang) Object.assign(targets, diagnostics);
       // Sanity: each target answers 200 once before we load it.
       const sanity = {};
@@ -102,8 +115,16 @@ export default {
           gatewayAddedMeanMsAt1Connection: addedMean,
         },
         goals: [
-          { goal: "gateway ≥ 0.8 × pass-through throughput", met: umang && ratioVsPassthrough >= 0.8, figure: `${ratioVsPassthrough}×` + (umang ? "" : " (on /healthz, not comparable)") },
-          { goal: "gateway adds ≤ 1 ms at p50", met: umang && addedP50 <= 1, figure: `${addedP50} ms p50, ${addedMean} ms mean (1 connection)` + (umang ? "" : " (on /healthz, not comparable)") },
+          {
+            goal: "gateway ≥ 0.8 × pass-through throughput",
+            met: umang && ratioVsPassthrough >= 0.8,
+            figure: `${ratioVsPassthrough}×` + (umang ? "" : " (on /healthz, not comparable)"),
+          },
+          {
+            goal: "gateway adds ≤ 1 ms at p50",
+            met: umang && addedP50 <= 1,
+            figure: `${addedP50} ms p50, ${addedMean} ms mean (1 connection)` + (umang ? "" : " (on /healthz, not comparable)"),
+          },
         ],
         logs: { gatewayErrors: stack.gateway.logs.counts.error, sampleErrors: stack.gateway.logs.errors.slice(0, 5) },
         runs: { saturation: sat, oneConnection: lat },
@@ -123,7 +144,14 @@ export default {
     ]) {
       const s = r.summary[name];
       if (!s || (name === "healthz" && !r.measured.startsWith("GET /v1"))) continue;
-      rows.push([label, s.rps, `${s.p50} / ${s.p99}`, `${s.p50At1} / ${s.p99At1}`, s.meanAt1, name === "authRead" ? `${s.errors} (404 expected)` : s.non2xx + s.errors]);
+      rows.push([
+        label,
+        s.rps,
+        `${s.p50} / ${s.p99}`,
+        `${s.p50At1} / ${s.p99At1}`,
+        s.meanAt1,
+        name === "authRead" ? `${s.errors} (404 expected)` : s.non2xx + s.errors,
+      ]);
     }
     const x = r.ratios;
     return {

@@ -31,7 +31,11 @@ export default {
     const fiscalN = quick ? 30 : 120;
     const stack = await startStack(bundles, { vars: VARS });
     try {
-      const client = await createClient(stack, ["claims:write", "claims:read", "funds:write", "funds:read", "fiscal:write", "fiscal:read"], "bench resilience");
+      const client = await createClient(
+        stack,
+        ["claims:write", "claims:read", "funds:write", "funds:read", "fiscal:write", "fiscal:read"],
+        "bench resilience",
+      );
       const headers = { "X-API-Key": client.apiKey, "Content-Type": "application/json" };
       const claimsServed = await hasRoute(stack, "post", "/v1/claims");
       const fiscalServed = (await hasRoute(stack, "post", "/v1/payment-instructions")) && (await hasRoute(stack, "post", "/v1/fiscal/programs"));
@@ -72,11 +76,38 @@ export default {
       };
       const fiscalItems = [];
       for (let i = 0; i < fiscalN; i++) {
-        fiscalItems.push({ kind: "pi", path: "/v1/payment-instructions", body: { paymentId: randomUUID(), tenantId, headOfAccount: hoa, ssuCode: "SSU-001", amount: 10, beneficiaries: [{ name: "ASHA Bench", accountCode: "ACC-0001", amount: 10 }] } });
-        fiscalItems.push({ kind: "program", path: "/v1/fiscal/programs", body: { name: `Bench programme ${i}`, locationCode: "as.kamrup", programCode: `PORG/2026-27/${String(i).padStart(5, "0")}`, transactionId: `BENCH/${randomUUID()}` } });
+        fiscalItems.push({
+          kind: "pi",
+          path: "/v1/payment-instructions",
+          body: {
+            paymentId: randomUUID(),
+            tenantId,
+            headOfAccount: hoa,
+            ssuCode: "SSU-001",
+            amount: 10,
+            beneficiaries: [{ name: "ASHA Bench", accountCode: "ACC-0001", amount: 10 }],
+          },
+        });
+        fiscalItems.push({
+          kind: "program",
+          path: "/v1/fiscal/programs",
+          body: {
+            name: `Bench programme ${i}`,
+            locationCode: "as.kamrup",
+            programCode: `PORG/2026-27/${String(i).padStart(5, "0")}`,
+            transactionId: `BENCH/${randomUUID()}`,
+          },
+        });
       }
       if (fiscalServed) {
-        const a = await post("/v1/funds/allotments", { txnId: randomUUID(), tenantId, headOfAccount: hoa, ssuCode: "SSU-001", type: "INITIAL_ALLOTMENT", amount: 1_000_000 });
+        const a = await post("/v1/funds/allotments", {
+          txnId: randomUUID(),
+          tenantId,
+          headOfAccount: hoa,
+          ssuCode: "SSU-001",
+          type: "INITIAL_ALLOTMENT",
+          amount: 1_000_000,
+        });
         if (a.status !== 201) throw new Error(`allotment refused: ${a.status}`);
       }
       if (claimsServed) await assamConfig(stack, { immediateDecision: true, pendingPolls: 0 });
@@ -178,7 +209,18 @@ export default {
       await sleep(2000);
 
       // ---- the reckoning: sandbox vs ledger
-      const out = { method: "", phases, restartMs, networkRetries, submitS, settleS: round(settled.ms / 1000, 1), settledTimedOut: settled.timedOut, sweeps, injected, goals: [] };
+      const out = {
+        method: "",
+        phases,
+        restartMs,
+        networkRetries,
+        submitS,
+        settleS: round(settled.ms / 1000, 1),
+        settledTimedOut: settled.timedOut,
+        sweeps,
+        injected,
+        goals: [],
+      };
       const db = await d1(stack);
       if (claimsServed) {
         const ledgerRows = (await db.prepare("SELECT id, status FROM claims").all()).results;
@@ -189,7 +231,10 @@ export default {
         const st = await assamStats(stack);
         const c = Object.values(counts);
         const createdOnce = c.filter((x) => x.creates === 1).length;
-        const duplicates = c.filter((x) => x.creates > 1).length + c.reduce((a, x) => a + x.conflicts, 0) + (st.submissions - createdOnce - c.filter((x) => x.creates > 1).length);
+        const duplicates =
+          c.filter((x) => x.creates > 1).length +
+          c.reduce((a, x) => a + x.conflicts, 0) +
+          (st.submissions - createdOnce - c.filter((x) => x.creates > 1).length);
         const missing = ids.filter((id) => !counts[id]?.creates).length;
         const unacknowledgedInLedger = ids.filter((id) => !claims.acknowledged.has(id)).length;
         const lostAcknowledged = [...claims.acknowledged].filter((id) => !counts[id]?.creates).length;
@@ -207,27 +252,38 @@ export default {
           resends: st.posts - st.creates,
         };
         out.goals.push(
-          { goal: "claims: no loss (every ledger claim and every acknowledged claim at the sandbox, ACCEPTED)", met: missing === 0 && lostAcknowledged === 0 && (byStatus.ACCEPTED ?? 0) === ids.length, figure: `${ids.length} in the ledger (${claims.acknowledged.size} acknowledged), ${st.submissions} at the sandbox, ${missing} missing, ${byStatus.ACCEPTED ?? 0} ACCEPTED` },
-          { goal: "claims: no duplicates", met: duplicates === 0, figure: `${duplicates} duplicated or conflicting at the sandbox; ${st.posts - st.creates} idempotent resends` },
+          {
+            goal: "claims: no loss (every ledger claim and every acknowledged claim at the sandbox, ACCEPTED)",
+            met: missing === 0 && lostAcknowledged === 0 && (byStatus.ACCEPTED ?? 0) === ids.length,
+            figure: `${ids.length} in the ledger (${claims.acknowledged.size} acknowledged), ${st.submissions} at the sandbox, ${missing} missing, ${byStatus.ACCEPTED ?? 0} ACCEPTED`,
+          },
+          {
+            goal: "claims: no duplicates",
+            met: duplicates === 0,
+            figure: `${duplicates} duplicated or conflicting at the sandbox; ${st.posts - st.creates} idempotent resends`,
+          },
         );
       }
       if (fiscalServed) {
         const ledger = (await db.prepare("SELECT id, type, transaction_id AS txn, delivery_status AS ds FROM fiscal_messages").all()).results;
-        const at = ((await json(`${stack.topo.sandboxUrl}/ifix/__sandbox/messages`)).body.messages ?? []);
+        const at = (await json(`${stack.topo.sandboxUrl}/ifix/__sandbox/messages`)).body.messages ?? [];
         const atIds = new Map(at.map((m) => [m.messageId, m]));
         const ledgerIds = new Set(ledger.map((m) => m.id));
         const missing = ledger.filter((m) => !atIds.has(m.id)).length;
         const extra = at.filter((m) => !ledgerIds.has(m.messageId)).length;
         const disburse = ledger.filter((m) => m.type === "disburse");
         const disburseTxn = new Set(disburse.map((m) => m.txn));
-        const piRows = (await db.prepare("SELECT pi_id, payment_id, amount, status FROM payment_instructions WHERE tenant_id = ? AND live = 1").bind(tenantId).all()).results;
+        const piRows = (
+          await db.prepare("SELECT pi_id, payment_id, amount, status FROM payment_instructions WHERE tenant_id = ? AND live = 1").bind(tenantId).all()
+        ).results;
         const piWithoutMessage = piRows.filter((p) => !disburseTxn.has(p.pi_id)).length;
         const duplicateDisburse = disburse.length - disburseTxn.size;
         const programTxns = ledger.filter((m) => m.type === "program").map((m) => m.txn);
         const callerDuplicatePrograms = programTxns.length - new Set(programTxns).size;
         const summary = (await json(`${stack.topo.gatewayUrl}/v1/funds/summary?tenantId=${tenantId}`, { headers })).body.items?.[0];
         const lostPis = [...fiscal.pis].filter((pid) => !piRows.some((p) => p.payment_id === pid)).length;
-        const committedOk = summary && summary.committed * 100 === piRows.reduce((a, p) => a + p.amount, 0) && summary.available === 1_000_000 - summary.committed;
+        const committedOk =
+          summary && summary.committed * 100 === piRows.reduce((a, p) => a + p.amount, 0) && summary.available === 1_000_000 - summary.committed;
         out.fiscal = {
           callerAnswers: fiscal.answers,
           acknowledged: { paymentInstructions: fiscal.pis.size, programs: fiscal.programs.size },
@@ -245,8 +301,16 @@ export default {
           funds: summary,
         };
         out.goals.push(
-          { goal: "fiscal: every ledger message at iFIX exactly once", met: missing === 0 && extra === 0 && duplicateDisburse === 0 && piWithoutMessage === 0, figure: `${ledger.length} in the ledger, ${at.length} at the sandbox, ${missing} missing, ${extra} unknown, ${duplicateDisburse} duplicate disburse messages` },
-          { goal: "funds: every PI deducted once, none lost", met: Boolean(committedOk) && lostPis === 0, figure: `${piRows.length} PIs of ₹10 (${fiscal.pis.size} acknowledged), committed ₹${summary?.committed}, available ₹${summary?.available}` },
+          {
+            goal: "fiscal: every ledger message at iFIX exactly once",
+            met: missing === 0 && extra === 0 && duplicateDisburse === 0 && piWithoutMessage === 0,
+            figure: `${ledger.length} in the ledger, ${at.length} at the sandbox, ${missing} missing, ${extra} unknown, ${duplicateDisburse} duplicate disburse messages`,
+          },
+          {
+            goal: "funds: every PI deducted once, none lost",
+            met: Boolean(committedOk) && lostPis === 0,
+            figure: `${piRows.length} PIs of ₹10 (${fiscal.pis.size} acknowledged), committed ₹${summary?.committed}, available ₹${summary?.available}`,
+          },
         );
       }
       out.method =
@@ -264,14 +328,26 @@ export default {
     const rows = [["flow", "acknowledged to callers", "in the ledger", "at the sandbox", "missing", "duplicates", "idempotent resends"]];
     const c = r.claims;
     if (c) {
-      rows.push(["claims → Assam", c.acknowledged, `${c.ledgerRows} (${Object.entries(c.ledger).map(([k, v]) => `${k} ${v}`).join(", ")})`, c.atSandbox, c.missing, c.duplicates, c.resends]);
+      rows.push([
+        "claims → Assam",
+        c.acknowledged,
+        `${c.ledgerRows} (${Object.entries(c.ledger)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")})`,
+        c.atSandbox,
+        c.missing,
+        c.duplicates,
+        c.resends,
+      ]);
     }
     const f = r.fiscal;
     if (f) {
       rows.push([
         "PIs + programmes → iFIX",
         `${f.acknowledged.paymentInstructions} PIs + ${f.acknowledged.programs} programmes`,
-        `${f.ledgerMessages} messages (${Object.entries(f.ledgerByDelivery).map(([k, v]) => `${k} ${v}`).join(", ")}); ${f.paymentInstructions} PIs, ₹${f.funds?.committed} committed`,
+        `${f.ledgerMessages} messages (${Object.entries(f.ledgerByDelivery)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")}); ${f.paymentInstructions} PIs, ₹${f.funds?.committed} committed`,
         f.atSandbox,
         f.missing,
         f.duplicateDisburse + f.extra,
@@ -287,7 +363,9 @@ export default {
         `faults injected: Assam ${fmt(inj.assam)}; iFIX ${fmt(inj.ifix)}`,
         `settled ${r.settleS} s after the faults were cleared (${r.sweeps} sweeps)${r.settledTimedOut ? " — **timed out**" : ""}; what the crash interrupted waits for its 5-minute lease before a sweep re-sends it`,
         c ? `claims: callers saw ${JSON.stringify(c.callerAnswers)}` : "claims flow not measured",
-        f ? `fiscal: callers saw ${JSON.stringify(f.callerAnswers)}${f.callerDuplicatePrograms ? `; ${f.callerDuplicatePrograms} programme(s) recorded twice because a caller resent one whose answer the crash swallowed (programmes carry no idempotency key)` : ""}` : "fiscal flow not measured",
+        f
+          ? `fiscal: callers saw ${JSON.stringify(f.callerAnswers)}${f.callerDuplicatePrograms ? `; ${f.callerDuplicatePrograms} programme(s) recorded twice because a caller resent one whose answer the crash swallowed (programmes carry no idempotency key)` : ""}`
+          : "fiscal flow not measured",
       ],
     };
   },

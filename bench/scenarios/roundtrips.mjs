@@ -8,7 +8,14 @@ import { createClient, log, median, startStack } from "../lib/harness.mjs";
 import { claimBody, endedPeriod, json, loadCatalogue } from "../lib/api.mjs";
 
 const KINDS = ["total", "d1", "do", "kv", "queue", "ratelimit", "calls"];
-const parse = (h) => Object.fromEntries((h ?? "").split(";").filter(Boolean).map((kv) => kv.split("=")).map(([k, v]) => [k, Number(v)]));
+const parse = (h) =>
+  Object.fromEntries(
+    (h ?? "")
+      .split(";")
+      .filter(Boolean)
+      .map((kv) => kv.split("="))
+      .map(([k, v]) => [k, Number(v)]),
+  );
 
 export default {
   name: "roundtrips",
@@ -48,7 +55,12 @@ export default {
         "POST /v1/payment-instructions": () => ({
           url: `${gw}/v1/payment-instructions`,
           method: "POST",
-          body: JSON.stringify({ paymentId: randomUUID(), ...account, amount: 1, beneficiaries: [{ name: "ASHA Bench Beneficiary", accountCode: "ACC-0001", amount: 1 }] }),
+          body: JSON.stringify({
+            paymentId: randomUUID(),
+            ...account,
+            amount: 1,
+            beneficiaries: [{ name: "ASHA Bench Beneficiary", accountCode: "ACC-0001", amount: 1 }],
+          }),
         }),
       };
       const samples = quick ? 3 : 7;
@@ -74,8 +86,16 @@ export default {
         routes: rows,
         goals: [
           { goal: "0 D1 round trips for a warm pass-through call", met: pass.d1 === 0, figure: `d1=${pass.d1}` },
-          { goal: "POST /v1/claims: 1 D1 batch + 1 queue send", met: claim.d1 === 1 && claim.queue === 1, figure: `d1=${claim.d1}, queue=${claim.queue}` },
-          { goal: "POST /v1/payment-instructions: one call to the account's object", met: pi.do === 1 && pi.d1 === 0, figure: `do=${pi.do}, d1=${pi.d1}` },
+          {
+            goal: "POST /v1/claims: 1 D1 batch + 1 queue send",
+            met: claim.d1 === 1 && claim.queue === 1,
+            figure: `d1=${claim.d1}, queue=${claim.queue}`,
+          },
+          {
+            goal: "POST /v1/payment-instructions: one call to the account's object",
+            met: pi.do === 1 && pi.d1 === 0,
+            figure: `do=${pi.do}, d1=${pi.d1}`,
+          },
         ],
       };
     } finally {

@@ -102,9 +102,7 @@ export interface AccessIdentity {
   expiresAt: number;
 }
 
-export type AccessResult =
-  | { ok: true; identity: AccessIdentity }
-  | { ok: false; reason: "absent" | "invalid" | "keys_unavailable" };
+export type AccessResult = { ok: true; identity: AccessIdentity } | { ok: false; reason: "absent" | "invalid" | "keys_unavailable" };
 
 /** The assertion a request carries: the header Access sets, else its cookie. */
 export function assertionOf(req: Request): string | null {
@@ -138,7 +136,8 @@ export async function verifyAssertion(env: Env, token: string | null): Promise<A
   } catch (err) {
     // The keys could not be fetched or read (timeout, network, a non-200 or non-JSON answer).
     const code = err instanceof joseErrors.JOSEError ? err.code : null;
-    if (code === null || code === "ERR_JWKS_TIMEOUT" || code === "ERR_JWKS_INVALID" || code === "ERR_JOSE_GENERIC") return { ok: false, reason: "keys_unavailable" };
+    if (code === null || code === "ERR_JWKS_TIMEOUT" || code === "ERR_JWKS_INVALID" || code === "ERR_JOSE_GENERIC")
+      return { ok: false, reason: "keys_unavailable" };
     return { ok: false, reason: "invalid" };
   }
 }

@@ -16,7 +16,13 @@ export const STATUS_COLOURS: Record<string, string> = {
 export const ClaimsChart: FC<{ periods: string[]; cells: ClaimsCell[] }> = ({ periods, cells }) => {
   if (periods.length === 0) {
     return (
-      <svg viewBox="0 0 640 60" width="100%" role="img" aria-label="Claims per period and status: no claims yet" style="max-width:720px;background:#fff;border:1px solid #e3e8ee;border-radius:8px">
+      <svg
+        viewBox="0 0 640 60"
+        width="100%"
+        role="img"
+        aria-label="Claims per period and status: no claims yet"
+        style="max-width:720px;background:#fff;border:1px solid #e3e8ee;border-radius:8px"
+      >
         <text x="320" y="35" font-size="14" text-anchor="middle" fill="#6a7685">
           No claims yet
         </text>
@@ -36,7 +42,13 @@ export const ClaimsChart: FC<{ periods: string[]; cells: ClaimsCell[] }> = ({ pe
   const ticks = [...new Set([0, Math.ceil(max / 2), max])];
   return (
     <figure style="margin:0">
-      <svg viewBox={`0 0 ${W} ${H + 26}`} width="100%" role="img" aria-labelledby="claims-chart-title" style="max-width:720px;background:#fff;border:1px solid #e3e8ee;border-radius:8px">
+      <svg
+        viewBox={`0 0 ${W} ${H + 26}`}
+        width="100%"
+        role="img"
+        aria-labelledby="claims-chart-title"
+        style="max-width:720px;background:#fff;border:1px solid #e3e8ee;border-radius:8px"
+      >
         <title id="claims-chart-title">Claims per period and status</title>
         {ticks.map((t) => {
           const y = top + plotH - (t / max) * plotH;
@@ -110,11 +122,18 @@ export const BacklogChart: FC<{ series: Series[]; now: number }> = ({ series, no
   const y = (v: number) => top + (H - top - bottom) * (1 - v / max);
   const ticks = [...new Set([0, Math.ceil(max / 2), max])];
   const hours = [0, 6, 12, 18, 24].map((h) => from + h * 3_600_000);
-  const istHour = (t: number) => `${String(new Date(t + 19_800_000).getUTCHours()).padStart(2, "0")}:${String(new Date(t + 19_800_000).getUTCMinutes()).padStart(2, "0")}`;
+  const istHour = (t: number) =>
+    `${String(new Date(t + 19_800_000).getUTCHours()).padStart(2, "0")}:${String(new Date(t + 19_800_000).getUTCMinutes()).padStart(2, "0")}`;
   const summary = series.map((s) => `${s.label}: now ${s.points.at(-1)?.v ?? 0}, most ${Math.max(0, ...s.points.map((p) => p.v))}`).join("; ");
   return (
     <figure style="margin:0">
-      <svg viewBox={`0 0 ${W} ${H + 22}`} width="100%" role="img" aria-labelledby="backlog-chart-title backlog-chart-desc" style="max-width:720px;background:#fff;border:1px solid #e3e8ee;border-radius:8px">
+      <svg
+        viewBox={`0 0 ${W} ${H + 22}`}
+        width="100%"
+        role="img"
+        aria-labelledby="backlog-chart-title backlog-chart-desc"
+        style="max-width:720px;background:#fff;border:1px solid #e3e8ee;border-radius:8px"
+      >
         <title id="backlog-chart-title">Backlogs over the last 24 hours</title>
         <desc id="backlog-chart-desc">{summary}</desc>
         {ticks.map((t) => (
@@ -134,7 +153,12 @@ export const BacklogChart: FC<{ series: Series[]; now: number }> = ({ series, no
           s.points.length === 1 ? (
             <circle cx={x(s.points[0].t)} cy={y(s.points[0].v)} r="3" fill={s.colour} />
           ) : (
-            <polyline fill="none" stroke={s.colour} stroke-width="2" points={s.points.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(" ")}>
+            <polyline
+              fill="none"
+              stroke={s.colour}
+              stroke-width="2"
+              points={s.points.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(" ")}
+            >
               <title>{s.label}</title>
             </polyline>
           ),

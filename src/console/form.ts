@@ -83,7 +83,6 @@ export const allow =
     await next();
   };
 
-
 /** The form of a signed-in POST, its CSRF token checked (403 otherwise). */
 export async function protectedForm(c: C): Promise<Record<string, string>> {
   const form = await formOf(c);
@@ -92,7 +91,8 @@ export async function protectedForm(c: C): Promise<Record<string, string>> {
 }
 
 /** datetime-local inputs carry no offset: operators enter IST. */
-export const istInput = (v: string | undefined) => (v && /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?$/.test(v) ? `${v}${v.length === 16 ? ":00" : ""}+05:30` : v);
+export const istInput = (v: string | undefined) =>
+  v && /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?$/.test(v) ? `${v}${v.length === 16 ? ":00" : ""}+05:30` : v;
 
 export const pick = (q: Record<string, string>, keys: string[]) => {
   const out: Record<string, string> = {};

@@ -80,6 +80,7 @@ export const Layout: FC<{ title: string; path: string; principal: Principal; rol
           </a>
         ))}
       </nav>
+      {/* biome-ignore lint/a11y/useSemanticElements: a form with role="search" is the long-supported landmark; <search> is too new for every browser an operator may have */}
       <form class="find" method="get" action="/console/find" role="search">
         <label>
           <span class="sr">Find by id</span>
@@ -117,8 +118,16 @@ export const Csrf: FC<{ token: string }> = ({ token }) => <input type="hidden" n
 
 export const Flash: FC<{ ok?: string; error?: string }> = ({ ok, error }) => (
   <>
-    {ok ? <p class="flash" role="status">{ok}</p> : null}
-    {error ? <p class="error" role="alert">{error}</p> : null}
+    {ok ? (
+      <p class="flash" role="status">
+        {ok}
+      </p>
+    ) : null}
+    {error ? (
+      <p class="error" role="alert">
+        {error}
+      </p>
+    ) : null}
   </>
 );
 

@@ -96,7 +96,14 @@ export async function endSession(c: C, session: ConsoleSession): Promise<void> {
     // The row may not exist yet if the person signs out on their very first request.
     await db
       .insert(consoleSessions)
-      .values({ id: session.id, kind: "person", subject: session.principal.id, createdAt: now, expiresAt: new Date(session.expiresAt * 1000).toISOString(), endedAt: now })
+      .values({
+        id: session.id,
+        kind: "person",
+        subject: session.principal.id,
+        createdAt: now,
+        expiresAt: new Date(session.expiresAt * 1000).toISOString(),
+        endedAt: now,
+      })
       .onConflictDoUpdate({ target: consoleSessions.id, set: { endedAt: now } })
       .run();
     deleteCookie(c, ACCESS_COOKIE, { path: "/", secure: true, httpOnly: true });
@@ -111,7 +118,11 @@ export function clearSessionCookie(c: C) {
 }
 
 /** Why there is no session: the sign-in page says so. */
-export type NoSession = { none: true; reason: "absent" | "signed_out" | "no_role" | "invalid_assertion" | "keys_unavailable" | "access_misconfigured"; email?: string };
+export type NoSession = {
+  none: true;
+  reason: "absent" | "signed_out" | "no_role" | "invalid_assertion" | "keys_unavailable" | "access_misconfigured";
+  email?: string;
+};
 export type SessionLookup = { session: ConsoleSession } | NoSession;
 
 /** The session behind the request: our cookie first (break-glass or a sign-in without Access), then Access. */
@@ -127,7 +138,11 @@ export async function lookupSession(c: C): Promise<SessionLookup> {
     // CONFIG_INVALID: nobody gets in through Access until it is fixed (the break-glass key still works).
     return { none: true, reason: "access_misconfigured" };
   }
-  if (!result.ok) return { none: true, reason: result.reason === "absent" ? "absent" : result.reason === "keys_unavailable" ? "keys_unavailable" : "invalid_assertion" };
+  if (!result.ok)
+    return {
+      none: true,
+      reason: result.reason === "absent" ? "absent" : result.reason === "keys_unavailable" ? "keys_unavailable" : "invalid_assertion",
+    };
   const { email, role, expiresAt } = result.identity;
   if (!role) return { none: true, reason: "no_role", email };
   const id = await sha256Hex(`console-access:${token}`);
@@ -147,7 +162,14 @@ async function firstSight(c: C, db: Db, id: string, email: string, expiresAt: nu
     .onConflictDoNothing()
     .returning({ id: consoleSessions.id });
   if (inserted.length) {
-    await auditInsert(db, { actor: email, action: "console.sign_in", targetType: "console_session", targetId: email, after: { via: "cloudflare_access" }, requestId: c.get("requestId") }).run();
+    await auditInsert(db, {
+      actor: email,
+      action: "console.sign_in",
+      targetType: "console_session",
+      targetId: email,
+      after: { via: "cloudflare_access" },
+      requestId: c.get("requestId"),
+    }).run();
   }
 }
 
@@ -156,7 +178,11 @@ async function cookieSession(c: C): Promise<ConsoleSession | null> {
   if (!token || token.length > 128) return null;
   const id = await sha256Hex(`console-session:${token}`);
   const { db, defer } = c.get("services");
-  const row = await db.select().from(consoleSessions).where(and(eq(consoleSessions.id, id), isNull(consoleSessions.endedAt))).get();
+  const row = await db
+    .select()
+    .from(consoleSessions)
+    .where(and(eq(consoleSessions.id, id), isNull(consoleSessions.endedAt)))
+    .get();
   if (!row || row.kind === "person") return null;
   const expiresAt = Math.floor(Date.parse(row.expiresAt) / 1000);
   if (!(expiresAt > Date.now() / 1000)) return null;

@@ -117,7 +117,8 @@ export function alertRules(env: Env) {
         config: ["CF_ACCESS_TEAM_DOMAIN", "CF_ACCESS_AUD"],
       },
     ],
-    repeat: "a failure-rate or backlog alert is not sent again within an hour while its condition persists; a failed webhook post is tried again on the next run",
+    repeat:
+      "a failure-rate or backlog alert is not sent again within an hour while its condition persists; a failed webhook post is tried again on the next run",
   };
 }
 
@@ -125,7 +126,12 @@ export function alertRules(env: Env) {
  * Posts one alert to ALERT_WEBHOOK_URL (JSON, signed with ALERT_WEBHOOK_SECRET when set) and records
  * it in `alerts` (and the post in the transaction log). Without a webhook, it is recorded only.
  */
-export async function deliverAlert(env: Env, db: Db, cond: Condition, now = Date.now()): Promise<{ delivery: "sent" | "failed" | "not_configured"; httpStatus: number | null }> {
+export async function deliverAlert(
+  env: Env,
+  db: Db,
+  cond: Condition,
+  now = Date.now(),
+): Promise<{ delivery: "sent" | "failed" | "not_configured"; httpStatus: number | null }> {
   const c = getAlertConfig(env);
   const at = new Date(now).toISOString();
   let delivery: "sent" | "failed" | "not_configured" = "not_configured";
@@ -152,7 +158,16 @@ export async function deliverAlert(env: Env, db: Db, cond: Condition, now = Date
       durationMs: Date.now() - started,
     });
   }
-  await db.insert(alerts).values({ at, kind: cond.kind, subject: cond.subject, value: cond.value, threshold: cond.threshold, message: cond.message, delivery, httpStatus });
+  await db.insert(alerts).values({
+    at,
+    kind: cond.kind,
+    subject: cond.subject,
+    value: cond.value,
+    threshold: cond.threshold,
+    message: cond.message,
+    delivery,
+    httpStatus,
+  });
   createLogger({ job: "alerts" }).warn("alert raised", { kind: cond.kind, subject: cond.subject, delivery });
   return { delivery, httpStatus };
 }

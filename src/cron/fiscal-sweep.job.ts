@@ -35,12 +35,26 @@ export async function resendOutbox(env: Env, db: Db, now = Date.now(), maxPages 
   const due = () => or(and(isNull(fiscalOutbox.leaseUntil), lt(fiscalOutbox.createdAt, now - UNSENT_GRACE_MS)), lt(fiscalOutbox.leaseUntil, now));
   for (let page = 0; page < maxPages; page++) {
     try {
-      const rows = await db.select({ id: fiscalOutbox.messageId }).from(fiscalOutbox).where(due()).orderBy(asc(fiscalOutbox.createdAt), asc(fiscalOutbox.messageId)).limit(PAGE).all();
+      const rows = await db
+        .select({ id: fiscalOutbox.messageId })
+        .from(fiscalOutbox)
+        .where(due())
+        .orderBy(asc(fiscalOutbox.createdAt), asc(fiscalOutbox.messageId))
+        .limit(PAGE)
+        .all();
       if (!rows.length) break;
       const taken = await db
         .update(fiscalOutbox)
         .set({ leaseUntil: now + DELIVERY_LEASE_MS })
-        .where(and(inArray(fiscalOutbox.messageId, rows.map((r) => r.id)), due()))
+        .where(
+          and(
+            inArray(
+              fiscalOutbox.messageId,
+              rows.map((r) => r.id),
+            ),
+            due(),
+          ),
+        )
         .returning({ messageId: fiscalOutbox.messageId, attempt: fiscalOutbox.attempt })
         .all();
       if (taken.length) {
@@ -160,11 +174,21 @@ export async function resealD1(env: Env, db: Db, limit = 200): Promise<SweepStep
   const prefix = await currentSealPrefix(env);
   const stale = (col: typeof fiscalMessages.wireBody | typeof paymentInstructions.beneficiariesEnc) =>
     and(notInArray(col, [PURGED, HELD_BY_ACCOUNT]), sql`substr(${col}, 1, ${prefix.length}) <> ${prefix}`);
-  const msgs = await db.select({ id: fiscalMessages.id, body: fiscalMessages.wireBody }).from(fiscalMessages).where(stale(fiscalMessages.wireBody)).orderBy(asc(fiscalMessages.createdAt), asc(fiscalMessages.id)).limit(limit).all();
+  const msgs = await db
+    .select({ id: fiscalMessages.id, body: fiscalMessages.wireBody })
+    .from(fiscalMessages)
+    .where(stale(fiscalMessages.wireBody))
+    .orderBy(asc(fiscalMessages.createdAt), asc(fiscalMessages.id))
+    .limit(limit)
+    .all();
   for (const m of msgs) {
     try {
       const fresh = await reseal(env, m.body, m.id);
-      await db.update(fiscalMessages).set({ wireBody: fresh }).where(and(eq(fiscalMessages.id, m.id), eq(fiscalMessages.wireBody, m.body))).run();
+      await db
+        .update(fiscalMessages)
+        .set({ wireBody: fresh })
+        .where(and(eq(fiscalMessages.id, m.id), eq(fiscalMessages.wireBody, m.body)))
+        .run();
       step.done++;
     } catch {
       step.failed++;
@@ -180,7 +204,11 @@ export async function resealD1(env: Env, db: Db, limit = 200): Promise<SweepStep
   for (const p of pis) {
     try {
       const fresh = await reseal(env, p.body, p.id);
-      await db.update(paymentInstructions).set({ beneficiariesEnc: fresh }).where(and(eq(paymentInstructions.piId, p.id), eq(paymentInstructions.beneficiariesEnc, p.body))).run();
+      await db
+        .update(paymentInstructions)
+        .set({ beneficiariesEnc: fresh })
+        .where(and(eq(paymentInstructions.piId, p.id), eq(paymentInstructions.beneficiariesEnc, p.body)))
+        .run();
       step.done++;
     } catch {
       step.failed++;

@@ -129,15 +129,19 @@ export async function rotateClient(db: Db, id: string, actor: string, requestId:
       .where(and(eq(clients.id, id), eq(clients.generation, row.generation)))
       .returning({ id: clients.id }),
     // The audit row only when the rotation itself applied (same guard, evaluated after the update).
-    auditInsertWhere(db, {
-      actor,
-      action: "client.rotated",
-      targetType: "client",
-      targetId: id,
-      before: publicView(row),
-      after: publicView(next),
-      requestId,
-    }, sql`EXISTS (SELECT 1 FROM ${clients} WHERE ${clients.id} = ${id} AND ${clients.generation} = ${next.generation} AND ${clients.apiKeyHash} = ${next.apiKeyHash})`),
+    auditInsertWhere(
+      db,
+      {
+        actor,
+        action: "client.rotated",
+        targetType: "client",
+        targetId: id,
+        before: publicView(row),
+        after: publicView(next),
+        requestId,
+      },
+      sql`EXISTS (SELECT 1 FROM ${clients} WHERE ${clients.id} = ${id} AND ${clients.generation} = ${next.generation} AND ${clients.apiKeyHash} = ${next.apiKeyHash})`,
+    ),
   ]);
   if (!updated.length) return { ok: false, reason: "concurrent" };
   clientDirectory.remember(toRecord(next));
@@ -153,7 +157,15 @@ export async function revokeClient(db: Db, id: string, actor: string, requestId:
   const next = { ...row, revokedAt: now, updatedAt: now };
   await db.batch([
     db.update(clients).set({ revokedAt: now, updatedAt: now }).where(eq(clients.id, id)),
-    auditInsert(db, { actor, action: "client.revoked", targetType: "client", targetId: id, before: publicView(row), after: publicView(next), requestId }),
+    auditInsert(db, {
+      actor,
+      action: "client.revoked",
+      targetType: "client",
+      targetId: id,
+      before: publicView(row),
+      after: publicView(next),
+      requestId,
+    }),
   ]);
   clientDirectory.remember(toRecord(next));
   return publicView(next);
@@ -178,7 +190,15 @@ export async function updateClient(
   };
   await db.batch([
     db.update(clients).set({ scopes: next.scopes, tenants: next.tenants, updatedAt: now }).where(eq(clients.id, id)),
-    auditInsert(db, { actor, action: "client.updated", targetType: "client", targetId: id, before: publicView(row), after: publicView(next), requestId }),
+    auditInsert(db, {
+      actor,
+      action: "client.updated",
+      targetType: "client",
+      targetId: id,
+      before: publicView(row),
+      after: publicView(next),
+      requestId,
+    }),
   ]);
   clientDirectory.remember(toRecord(next));
   return publicView(next);

@@ -392,7 +392,20 @@ export class FundsAccount extends DurableObject<Env> {
     );
   }
 
-  private logEvent(piId: string, e: { eventId: string; at: string; source: PiSource; from: string | null; to: string; accepted: boolean; released: boolean; reason: string | null; actor: string }) {
+  private logEvent(
+    piId: string,
+    e: {
+      eventId: string;
+      at: string;
+      source: PiSource;
+      from: string | null;
+      to: string;
+      accepted: boolean;
+      released: boolean;
+      reason: string | null;
+      actor: string;
+    },
+  ) {
     this.sql.exec(
       "INSERT INTO pi_events (event_id, pi_id, at, source, status_from, status_to, accepted, released, reason, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       e.eventId,
@@ -428,7 +441,12 @@ export class FundsAccount extends DurableObject<Env> {
     if (!Number.isSafeInteger(i.amount) || i.amount <= 0) throw new RangeError("amount must be positive paise");
     const r = this.ctx.storage.transactionSync((): AllotResult => {
       this.ensureKey(i.account);
-      const seen = this.sql.exec<{ type: string; amount: number; result: string; owner_id: string | null }>("SELECT type, amount, result, owner_id FROM txns WHERE txn_id = ?", i.txnId).toArray();
+      const seen = this.sql
+        .exec<{ type: string; amount: number; result: string; owner_id: string | null }>(
+          "SELECT type, amount, result, owner_id FROM txns WHERE txn_id = ?",
+          i.txnId,
+        )
+        .toArray();
       if (seen.length) {
         if (seen[0].owner_id && seen[0].owner_id !== i.ownerId) return { ok: false, code: "TXN_FOREIGN", balance: this.balance() };
         if (seen[0].type !== i.type || seen[0].amount !== i.amount) return { ok: false, code: "TXN_CONFLICT", balance: this.balance() };
@@ -450,8 +468,27 @@ export class FundsAccount extends DurableObject<Env> {
       }
       const seq = this.bump();
       const at = new Date().toISOString();
-      const result: AllotResult = { ok: true, duplicate: false, txnId: i.txnId, type: i.type, amount: i.amount, seq, balance: this.balance(), before, at };
-      this.sql.exec("INSERT INTO txns (txn_id, type, amount, seq, result, owner_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)", i.txnId, i.type, i.amount, seq, JSON.stringify(result), i.ownerId, at);
+      const result: AllotResult = {
+        ok: true,
+        duplicate: false,
+        txnId: i.txnId,
+        type: i.type,
+        amount: i.amount,
+        seq,
+        balance: this.balance(),
+        before,
+        at,
+      };
+      this.sql.exec(
+        "INSERT INTO txns (txn_id, type, amount, seq, result, owner_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        i.txnId,
+        i.type,
+        i.amount,
+        seq,
+        JSON.stringify(result),
+        i.ownerId,
+        at,
+      );
       this.audit(
         seq,
         {
@@ -460,7 +497,13 @@ export class FundsAccount extends DurableObject<Env> {
           targetType: "funds_account",
           targetId: `${i.account.tenantId}/${i.account.headOfAccount}/${i.account.ssuCode}`,
           before: money(before),
-          after: { txnId: i.txnId, type: i.type, amount: rupees(i.amount), ...(i.programCode ? { programCode: i.programCode } : {}), ...money(result.balance) },
+          after: {
+            txnId: i.txnId,
+            type: i.type,
+            amount: rupees(i.amount),
+            ...(i.programCode ? { programCode: i.programCode } : {}),
+            ...money(result.balance),
+          },
           requestId: i.requestId,
         },
         at,
@@ -514,7 +557,17 @@ export class FundsAccount extends DurableObject<Env> {
         i.requestedHeadOfAccount,
         i.requestedSsuCode,
       );
-      this.logEvent(i.piId, { eventId: `create:${i.piId}`, at: now, source: "system", from: null, to: "INITIATED", accepted: true, released: false, reason: "funds committed", actor: i.actor });
+      this.logEvent(i.piId, {
+        eventId: `create:${i.piId}`,
+        at: now,
+        source: "system",
+        from: null,
+        to: "INITIATED",
+        accepted: true,
+        released: false,
+        reason: "funds committed",
+        actor: i.actor,
+      });
       const after = this.balance();
       this.audit(
         seq,
@@ -556,7 +609,8 @@ export class FundsAccount extends DurableObject<Env> {
       if (!pi || pi.status === ABANDONED) return { ok: false, code: "NOT_FOUND" };
       const from = pi.status as PiStatus;
       const seen = this.sql.exec("SELECT 1 FROM pi_events WHERE event_id = ?", o.eventId).toArray();
-      if (seen.length) return { ok: true, duplicate: true, changed: false, from, to: from, released: false, pi: this.state(pi), balance: this.balance() };
+      if (seen.length)
+        return { ok: true, duplicate: true, changed: false, from, to: from, released: false, pi: this.state(pi), balance: this.balance() };
       const now = new Date().toISOString();
       const box = this.outboxOf(piId);
 
@@ -567,7 +621,8 @@ export class FundsAccount extends DurableObject<Env> {
           this.sql.exec("UPDATE outbox SET state = 'delivered', delivered_at = ?, lease_token = NULL WHERE message_id = ?", now, box.message_id);
         }
       }
-      if (to === null) return { ok: true, duplicate: false, changed: false, from, to: from, released: false, pi: this.state(pi), balance: this.balance() };
+      if (to === null)
+        return { ok: true, duplicate: false, changed: false, from, to: from, released: false, pi: this.state(pi), balance: this.balance() };
 
       const seq = this.bump();
       // Status calls are audited whatever their outcome; iFIX's callbacks when they give money back.
@@ -582,7 +637,17 @@ export class FundsAccount extends DurableObject<Env> {
       };
 
       if (from === to) {
-        this.logEvent(piId, { eventId: o.eventId, at: now, source: o.source, from, to, accepted: true, released: false, reason: o.reason, actor: o.actor });
+        this.logEvent(piId, {
+          eventId: o.eventId,
+          at: now,
+          source: o.source,
+          from,
+          to,
+          accepted: true,
+          released: false,
+          reason: o.reason,
+          actor: o.actor,
+        });
         this.sql.exec("UPDATE pis SET updated_seq = ? WHERE pi_id = ?", seq, piId);
         if (audited) this.auditStatus(seq, now, piId, o, from, to, true, false, null);
         return { ok: true, duplicate: false, changed: false, from, to, released: false, pi: this.state(this.readPi(piId)!), balance: this.balance() };
@@ -597,7 +662,8 @@ export class FundsAccount extends DurableObject<Env> {
       }
       if (to === "FAILED" && o.source !== "callback") {
         // Item 6: once iFIX has the disburse, only its callback or the admin key (with a reason) fails it.
-        if (pi.acked === 1 && o.source !== "admin") return refuse("iFIX has acknowledged the disburse: only its callback or the admin key (with a reason) may set FAILED");
+        if (pi.acked === 1 && o.source !== "admin")
+          return refuse("iFIX has acknowledged the disburse: only its callback or the admin key (with a reason) may set FAILED");
         if (pi.acked === 1 && !o.reason) return refuse("a reason is required", "REASON_REQUIRED");
         // A disburse being posted right now may reach iFIX: wait for its outcome.
         if (box && box.state === "leased" && box.taken === 1 && (box.lease_until ?? 0) > Date.now()) {
@@ -631,7 +697,17 @@ export class FundsAccount extends DurableObject<Env> {
     return r;
   }
 
-  private auditStatus(seq: number, at: string, piId: string, o: StatusInput, from: PiStatus, to: PiStatus, accepted: boolean, released: boolean, why: string | null) {
+  private auditStatus(
+    seq: number,
+    at: string,
+    piId: string,
+    o: StatusInput,
+    from: PiStatus,
+    to: PiStatus,
+    accepted: boolean,
+    released: boolean,
+    why: string | null,
+  ) {
     this.audit(
       seq,
       {
@@ -681,7 +757,16 @@ export class FundsAccount extends DurableObject<Env> {
     if (!pi || pi.status === ABANDONED) return null;
     const limit = Math.min(Math.max(page.limit ?? PI_LOG_KEEP, 1), PI_LOG_KEEP);
     const rows = this.sql
-      .exec<{ id: number; at: string; source: string; status_from: string | null; status_to: string; accepted: number; released: number; reason: string | null }>(
+      .exec<{
+        id: number;
+        at: string;
+        source: string;
+        status_from: string | null;
+        status_to: string;
+        accepted: number;
+        released: number;
+        reason: string | null;
+      }>(
         "SELECT id, at, source, status_from, status_to, accepted, released, reason FROM pi_events WHERE pi_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
         piId,
         page.before ?? Number.MAX_SAFE_INTEGER,
@@ -706,7 +791,14 @@ export class FundsAccount extends DurableObject<Env> {
       logTotal: pi.event_count || this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM pi_events WHERE pi_id = ?", piId).one().n,
       logNext: more ? shown[0].id : null,
       delivery: box
-        ? { messageId: box.message_id, state: box.state, attempts: box.attempts, lastError: box.last_error, lastHttpStatus: box.last_http_status, deliveredAt: box.delivered_at }
+        ? {
+            messageId: box.message_id,
+            state: box.state,
+            attempts: box.attempts,
+            lastError: box.last_error,
+            lastHttpStatus: box.last_http_status,
+            deliveredAt: box.delivered_at,
+          }
         : null,
       payload: box && box.payload !== PURGED ? box.payload : null,
       conflict: pi.conflict,
@@ -762,7 +854,13 @@ export class FundsAccount extends DurableObject<Env> {
       const iso = new Date(now).toISOString();
       const err = "error" in o ? o.error.slice(0, 500) : null;
       if (o.kind === "delivered") {
-        this.sql.exec("UPDATE outbox SET state = 'delivered', delivered_at = ?, lease_token = NULL, last_error = ?, last_http_status = ? WHERE message_id = ?", iso, o.note ?? null, o.httpStatus, messageId);
+        this.sql.exec(
+          "UPDATE outbox SET state = 'delivered', delivered_at = ?, lease_token = NULL, last_error = ?, last_http_status = ? WHERE message_id = ?",
+          iso,
+          o.note ?? null,
+          o.httpStatus,
+          messageId,
+        );
         this.sql.exec("UPDATE pis SET acked = 1 WHERE pi_id = ?", box.pi_id);
       } else if (o.kind === "retry") {
         this.sql.exec(
@@ -773,9 +871,18 @@ export class FundsAccount extends DurableObject<Env> {
           messageId,
         );
       } else {
-        this.sql.exec("UPDATE outbox SET state = ?, lease_token = NULL, last_error = ?, last_http_status = ? WHERE message_id = ?", o.kind, err, o.httpStatus, messageId);
+        this.sql.exec(
+          "UPDATE outbox SET state = ?, lease_token = NULL, last_error = ?, last_http_status = ? WHERE message_id = ?",
+          o.kind,
+          err,
+          o.httpStatus,
+          messageId,
+        );
       }
-      return { applied: true, state: this.sql.exec<{ state: DeliveryState["state"] }>("SELECT state FROM outbox WHERE message_id = ?", messageId).one().state };
+      return {
+        applied: true,
+        state: this.sql.exec<{ state: DeliveryState["state"] }>("SELECT state FROM outbox WHERE message_id = ?", messageId).one().state,
+      };
     });
     if (r.applied && o.kind === "retry") await this.wake(Date.now() + Math.max(0, o.delayMs));
     return r;
@@ -786,14 +893,22 @@ export class FundsAccount extends DurableObject<Env> {
    * attempts counted afresh, audited in the same transaction (so no audit row claims a replay that
    * did not happen). A PI already FAILED, or a disburse iFIX refused (4xx) or has, is refused.
    */
-  async replayDelivery(messageId: string, by: { actor: string; requestId: string | null }): Promise<{ ok: true; before: string } | { ok: false; state: string | null; why: string }> {
+  async replayDelivery(
+    messageId: string,
+    by: { actor: string; requestId: string | null },
+  ): Promise<{ ok: true; before: string } | { ok: false; state: string | null; why: string }> {
     const r = this.ctx.storage.transactionSync(() => {
       const box = this.sql.exec<OutboxRow>("SELECT * FROM outbox WHERE message_id = ?", messageId).toArray()[0];
       if (!box) return { ok: false as const, state: null, why: "no such disburse in this account" };
       const pi = this.readPi(box.pi_id);
       if (!pi || pi.status === "FAILED") return { ok: false as const, state: box.state, why: "its payment instruction is FAILED: nothing to pay" };
-      if (box.state !== "failed") return { ok: false as const, state: box.state, why: `its delivery is ${box.state}, not failed: replaying it could send it twice` };
-      this.sql.exec("UPDATE outbox SET state = 'pending', attempts = 0, due_at = ?, lease_token = NULL, taken = 0, lease_until = NULL WHERE message_id = ?", Date.now(), messageId);
+      if (box.state !== "failed")
+        return { ok: false as const, state: box.state, why: `its delivery is ${box.state}, not failed: replaying it could send it twice` };
+      this.sql.exec(
+        "UPDATE outbox SET state = 'pending', attempts = 0, due_at = ?, lease_token = NULL, taken = 0, lease_until = NULL WHERE message_id = ?",
+        Date.now(),
+        messageId,
+      );
       const seq = this.bump();
       this.audit(
         seq,
@@ -817,7 +932,9 @@ export class FundsAccount extends DurableObject<Env> {
   // ------------------------------------------------------------------ alarm: projection, hand-off, housekeeping
 
   private nextWork(now: number): number | null {
-    const a = this.sql.exec<{ seq: number; projected_seq: number; housekept_at: number }>("SELECT seq, projected_seq, housekept_at FROM account WHERE id = 1").one();
+    const a = this.sql
+      .exec<{ seq: number; projected_seq: number; housekept_at: number }>("SELECT seq, projected_seq, housekept_at FROM account WHERE id = 1")
+      .one();
     if (a.seq > a.projected_seq) return now;
     const due = this.sql
       .exec<{ t: number | null }>(
@@ -910,7 +1027,11 @@ export class FundsAccount extends DurableObject<Env> {
       const from = a.projected_seq;
       const upTo = Math.min(a.seq, from + ROUND_SEQS);
       const pis: ProjectedPi[] = this.sql
-        .exec<PiRow>("SELECT * FROM pis WHERE updated_seq > ? AND updated_seq <= ? AND status <> 'ABANDONED' AND owner_id IS NOT NULL ORDER BY updated_seq", from, upTo)
+        .exec<PiRow>(
+          "SELECT * FROM pis WHERE updated_seq > ? AND updated_seq <= ? AND status <> 'ABANDONED' AND owner_id IS NOT NULL ORDER BY updated_seq",
+          from,
+          upTo,
+        )
         .toArray()
         .map((p) => ({
           piId: p.pi_id,
@@ -938,13 +1059,27 @@ export class FundsAccount extends DurableObject<Env> {
           upTo,
         )
         .toArray()
-        .map((t) => ({ txnId: t.txn_id, ownerId: t.owner_id!, type: t.type, amount: t.amount, seq: t.seq, result: txnView(k, JSON.parse(t.result)), createdAt: t.at ?? new Date().toISOString() }));
+        .map((t) => ({
+          txnId: t.txn_id,
+          ownerId: t.owner_id!,
+          type: t.type,
+          amount: t.amount,
+          seq: t.seq,
+          result: txnView(k, JSON.parse(t.result)),
+          createdAt: t.at ?? new Date().toISOString(),
+        }));
       const audits: ProjectedAudit[] = this.sql
-        .exec<{ seq: number; at: string; actor: string; action: string; target_type: string; target_id: string | null; before: string | null; after: string | null; request_id: string | null }>(
-          "SELECT * FROM audit WHERE seq > ? AND seq <= ? ORDER BY seq",
-          from,
-          upTo,
-        )
+        .exec<{
+          seq: number;
+          at: string;
+          actor: string;
+          action: string;
+          target_type: string;
+          target_id: string | null;
+          before: string | null;
+          after: string | null;
+          request_id: string | null;
+        }>("SELECT * FROM audit WHERE seq > ? AND seq <= ? ORDER BY seq", from, upTo)
         .toArray()
         .map((x) => ({
           seq: x.seq,
@@ -985,12 +1120,19 @@ export class FundsAccount extends DurableObject<Env> {
       if (!taken.length) return handed;
       await this.maybeCrash("after-handoff-lease", this.crashAt);
       try {
-        await this.env.FISCAL_DELIVERY.sendBatch(taken.map((t) => ({ body: { type: "fiscal.deliver-pi", account: idHex, messageId: t.messageId, token: t.token } })));
+        await this.env.FISCAL_DELIVERY.sendBatch(
+          taken.map((t) => ({ body: { type: "fiscal.deliver-pi", account: idHex, messageId: t.messageId, token: t.token } })),
+        );
       } catch (err) {
         // Not handed: pending again (same token check), tried by the next alarm run.
         this.ctx.storage.transactionSync(() => {
           for (const t of taken) {
-            this.sql.exec("UPDATE outbox SET state = 'pending', lease_token = NULL, lease_until = NULL, due_at = ? WHERE message_id = ? AND lease_token = ?", Date.now() + 5_000, t.messageId, t.token);
+            this.sql.exec(
+              "UPDATE outbox SET state = 'pending', lease_token = NULL, lease_until = NULL, due_at = ? WHERE message_id = ? AND lease_token = ?",
+              Date.now() + 5_000,
+              t.messageId,
+              t.token,
+            );
           }
         });
         throw err;
@@ -1013,7 +1155,12 @@ export class FundsAccount extends DurableObject<Env> {
         .toArray();
       return due.map((d) => {
         const token = crypto.randomUUID();
-        this.sql.exec("UPDATE outbox SET state = 'leased', lease_token = ?, taken = 0, lease_until = ? WHERE message_id = ?", token, now + HANDOFF_LEASE_MS, d.message_id);
+        this.sql.exec(
+          "UPDATE outbox SET state = 'leased', lease_token = ?, taken = 0, lease_until = ? WHERE message_id = ?",
+          token,
+          now + HANDOFF_LEASE_MS,
+          d.message_id,
+        );
         return { messageId: d.message_id, token };
       });
     });
@@ -1047,7 +1194,13 @@ export class FundsAccount extends DurableObject<Env> {
   async resealPayloads(limit = 200): Promise<number> {
     const prefix = await currentSealPrefix(this.env);
     const rows = this.sql
-      .exec<{ message_id: string; payload: string }>("SELECT message_id, payload FROM outbox WHERE payload <> ? AND substr(payload, 1, ?) <> ? ORDER BY created_at LIMIT ?", PURGED, prefix.length, prefix, limit)
+      .exec<{ message_id: string; payload: string }>(
+        "SELECT message_id, payload FROM outbox WHERE payload <> ? AND substr(payload, 1, ?) <> ? ORDER BY created_at LIMIT ?",
+        PURGED,
+        prefix.length,
+        prefix,
+        limit,
+      )
       .toArray();
     let done = 0;
     for (const r of rows) {
@@ -1105,9 +1258,23 @@ export interface FlushReport {
 }
 
 const rupees = paiseToRupees;
-const money = (b: Balance) => ({ allotted: rupees(b.allotted), withdrawn: rupees(b.withdrawn), committed: rupees(b.committed), available: rupees(b.available) });
+const money = (b: Balance) => ({
+  allotted: rupees(b.allotted),
+  withdrawn: rupees(b.withdrawn),
+  committed: rupees(b.committed),
+  available: rupees(b.available),
+});
 
 /** The allotment's answer as the route gives it (kept in D1's funds_allotments). */
 function txnView(k: AccountKey, r: AllotResult & { ok: true }) {
-  return { txnId: r.txnId, tenantId: k.tenantId, headOfAccount: k.headOfAccount, ssuCode: k.ssuCode, type: r.type, amount: rupees(r.amount), balance: money(r.balance), createdAt: r.at };
+  return {
+    txnId: r.txnId,
+    tenantId: k.tenantId,
+    headOfAccount: k.headOfAccount,
+    ssuCode: k.ssuCode,
+    type: r.type,
+    amount: rupees(r.amount),
+    balance: money(r.balance),
+    createdAt: r.at,
+  };
 }

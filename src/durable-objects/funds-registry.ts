@@ -121,7 +121,13 @@ export class FundsRegistry extends DurableObject<Env> {
   /** Writes the settlements kept in memory (inside the caller's transaction). */
   private writeConfirms() {
     for (const [paymentId, c] of this.confirms) {
-      this.sql.exec("UPDATE payments SET state = 'committed', account = ?, pi_id = ? WHERE payment_id = ? AND suffix = ? AND state = 'pending'", c.account, c.piId, paymentId, c.suffix);
+      this.sql.exec(
+        "UPDATE payments SET state = 'committed', account = ?, pi_id = ? WHERE payment_id = ? AND suffix = ? AND state = 'pending'",
+        c.account,
+        c.piId,
+        paymentId,
+        c.suffix,
+      );
     }
     this.confirms.clear();
   }
@@ -132,7 +138,7 @@ export class FundsRegistry extends DurableObject<Env> {
 
   /** Claims the paymentId, commits on the first candidate with the funds, and settles the claim. */
   async createPi(req: RegistryPiRequest, crash?: RegistryCrashPoint | null): Promise<RegistryPiOutcome> {
-    const arm = this.env.ENVIRONMENT === "test" ? crash ?? null : null;
+    const arm = this.env.ENVIRONMENT === "test" ? (crash ?? null) : null;
     for (let tries = 0; ; tries++) {
       if (tries > 4) return { kind: "unavailable" };
       type Decision = { go: true } | { answer: RegistryPiOutcome } | { entry: PayRow };
@@ -249,7 +255,13 @@ export class FundsRegistry extends DurableObject<Env> {
         return false;
       }
       if (a.committed) {
-        this.sql.exec("UPDATE payments SET state = 'committed', account = ?, pi_id = ? WHERE payment_id = ? AND suffix = ? AND state = 'pending'", stub.id.toString(), piId, e.payment_id, e.suffix);
+        this.sql.exec(
+          "UPDATE payments SET state = 'committed', account = ?, pi_id = ? WHERE payment_id = ? AND suffix = ? AND state = 'pending'",
+          stub.id.toString(),
+          piId,
+          e.payment_id,
+          e.suffix,
+        );
         return true;
       }
     }
@@ -263,7 +275,10 @@ export class FundsRegistry extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => this.writeConfirms());
     const now = Date.now();
     const rows = this.sql
-      .exec<PayRow>("SELECT * FROM payments WHERE state = 'pending' AND created_at <= ? ORDER BY created_at, payment_id LIMIT 100", now - SETTLE_AFTER_MS)
+      .exec<PayRow>(
+        "SELECT * FROM payments WHERE state = 'pending' AND created_at <= ? ORDER BY created_at, payment_id LIMIT 100",
+        now - SETTLE_AFTER_MS,
+      )
       .toArray()
       .filter((r) => !this.inFlight.has(r.payment_id));
     let unsettled = false;
@@ -327,7 +342,14 @@ export class FundsRegistry extends DurableObject<Env> {
       // Unknown whether it applied: the txnId stays this client's; a retry completes it (idempotent).
       return { kind: "unavailable" };
     }
-    if (r.ok) this.sql.exec("INSERT INTO txns (txn_id, owner_id, content, applied, created_at) VALUES (?, ?, ?, 1, ?) ON CONFLICT (txn_id) DO UPDATE SET applied = 1", i.txnId, i.ownerId, content, Date.now());
+    if (r.ok)
+      this.sql.exec(
+        "INSERT INTO txns (txn_id, owner_id, content, applied, created_at) VALUES (?, ?, ?, 1, ?) ON CONFLICT (txn_id) DO UPDATE SET applied = 1",
+        i.txnId,
+        i.ownerId,
+        content,
+        Date.now(),
+      );
     else this.sql.exec("DELETE FROM txns WHERE txn_id = ? AND applied = 0 AND content = ?", i.txnId, content);
     return { kind: "applied", result: r };
   }

@@ -27,7 +27,12 @@ export const limitParam = (max = 500, def = 50) =>
     .default(def)
     .openapi({ param: { name: "limit", in: "query" }, example: def });
 
-export const cursorParam = () => z.string().max(512).optional().openapi({ param: { name: "cursor", in: "query" } });
+export const cursorParam = () =>
+  z
+    .string()
+    .max(512)
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" } });
 
 export const listOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() }).openapi(name);

@@ -33,8 +33,12 @@ export function securityFor(opts: AuthOptions): Array<Record<string, string[]>> 
   return alternatives;
 }
 
-/** Scopes as the operation's `x-scopes` extension: any one of `anyOf`, plus every one of `allOf`. */
-const scopesExtension = (opts: AuthOptions) => ({ anyOf: opts.scopes ?? [], allOf: opts.alsoRequires ?? [], adminKey: opts.admin !== false });
+/**
+ * Scopes as the operation's `x-scopes` extension: any one of `anyScope`, plus every one of
+ * `everyScope`. (Not `anyOf`/`allOf`: schema tools such as openapi-typescript walk those keys as
+ * schemas wherever they appear, extensions included, and fail on a list of strings.)
+ */
+const scopesExtension = (opts: AuthOptions) => ({ anyScope: opts.scopes ?? [], everyScope: opts.alsoRequires ?? [], adminKey: opts.admin !== false });
 
 /**
  * Every router is built here so the same validation hook applies everywhere, and so that a route's

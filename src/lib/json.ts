@@ -4,7 +4,10 @@
  * String(number) is the caller's literal up to trailing zeros, which money parsing relies on.
  */
 export class JsonSyntaxError extends Error {
-  constructor(message: string, readonly path?: string) {
+  constructor(
+    message: string,
+    readonly path?: string,
+  ) {
     super(message);
     this.name = "JsonSyntaxError";
   }

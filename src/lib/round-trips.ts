@@ -47,14 +47,24 @@ export class RoundTripTrace {
       return n;
     };
     const kinds: BindingKind[] = ["d1", "do", "kv", "queue", "ratelimit"];
-    return [`total=${groups(this.spans)}`, ...kinds.map((k) => `${k}=${groups(this.spans.filter((s) => s.kind === k))}`), `calls=${this.spans.length}`].join(";");
+    return [
+      `total=${groups(this.spans)}`,
+      ...kinds.map((k) => `${k}=${groups(this.spans.filter((s) => s.kind === k))}`),
+      `calls=${this.spans.length}`,
+    ].join(";");
   }
 }
 
 const isFn = (v: unknown): v is (...a: unknown[]) => unknown => typeof v === "function";
 
 /** Wraps every method call of `target` whose name is in `methods` (or every method, when null). */
-function timed<T extends object>(target: T, kind: BindingKind, trace: RoundTripTrace, methods: string[] | null, wrapResult?: (name: string, value: unknown) => unknown): T {
+function timed<T extends object>(
+  target: T,
+  kind: BindingKind,
+  trace: RoundTripTrace,
+  methods: string[] | null,
+  wrapResult?: (name: string, value: unknown) => unknown,
+): T {
   return new Proxy(target, {
     get(t, prop) {
       const v = Reflect.get(t, prop, t);
@@ -88,7 +98,8 @@ function d1<T extends D1Database | D1DatabaseSession>(db: T, trace: RoundTripTra
         return (stmts: D1PreparedStatement[]) => trace.time("d1", () => (t as D1Database).batch(stmts.map((s) => realStatement.get(s) ?? s)));
       }
       if (prop === "withSession") return (...a: unknown[]) => d1((v as (...x: unknown[]) => D1DatabaseSession).apply(t, a), trace);
-      if (prop === "exec" || prop === "dump") return (...a: unknown[]) => trace.time("d1", async () => (v as (...x: unknown[]) => Promise<unknown>).apply(t, a));
+      if (prop === "exec" || prop === "dump")
+        return (...a: unknown[]) => trace.time("d1", async () => (v as (...x: unknown[]) => Promise<unknown>).apply(t, a));
       return (v as (...x: unknown[]) => unknown).bind(t);
     },
   }) as T;

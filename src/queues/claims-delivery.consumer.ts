@@ -54,7 +54,11 @@ export async function consumeClaimsDelivery(batch: MessageBatch<unknown>, env: E
         for (const d of deliver) d.msg.ack();
       } catch (err) {
         log.error("claims delivery batch failed", { kind: errorKind(err), messages: deliver.length });
-        const released = await releaseLease(db, lease, deliver.map((d) => d.claimId));
+        const released = await releaseLease(
+          db,
+          lease,
+          deliver.map((d) => d.claimId),
+        );
         const leaseSeconds = Math.ceil(leaseMs(env, deliver.length) / 1000) + 1;
         for (const d of deliver) retry(d.msg, released ? quick(d.msg) : leaseSeconds);
       }
@@ -62,9 +66,16 @@ export async function consumeClaimsDelivery(batch: MessageBatch<unknown>, env: E
     (async () => {
       if (!polls.length) return;
       try {
-        const { paced } = await pollBatch(env, db, polls.map((p) => p.claimId));
+        const { paced } = await pollBatch(
+          env,
+          db,
+          polls.map((p) => p.claimId),
+        );
         // No slot soon: ask again later rather than hold the consumer.
-        await enqueueClaims(env, paced.map((p) => ({ body: { type: "poll" as const, claimId: p.claimId }, delaySeconds: toDelaySeconds(p.waitMs) })));
+        await enqueueClaims(
+          env,
+          paced.map((p) => ({ body: { type: "poll" as const, claimId: p.claimId }, delaySeconds: toDelaySeconds(p.waitMs) })),
+        );
         for (const p of polls) p.msg.ack();
       } catch (err) {
         log.error("claims poll batch failed", { kind: errorKind(err), messages: polls.length });
@@ -87,7 +98,9 @@ export async function consumeClaimsDelivery(batch: MessageBatch<unknown>, env: E
 async function releaseLease(db: ReturnType<typeof createDb>, lease: string, ids: string[]): Promise<boolean> {
   try {
     const list = JSON.stringify([...new Set(ids)]);
-    await db.run(sql`UPDATE ${claims} SET lease_owner = NULL WHERE id IN (SELECT value FROM json_each(${list})) AND lease_owner = ${lease} AND status = 'QUEUED'`);
+    await db.run(
+      sql`UPDATE ${claims} SET lease_owner = NULL WHERE id IN (SELECT value FROM json_each(${list})) AND lease_owner = ${lease} AND status = 'QUEUED'`,
+    );
     return true;
   } catch {
     return false;

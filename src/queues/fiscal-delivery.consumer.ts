@@ -41,7 +41,14 @@ export async function consumeFiscalDelivery(batch: MessageBatch<unknown>, env: E
         return;
       }
       try {
-        if (body.type === "fiscal.deliver") await deliverFiscalMessage(env, body.messageId, body.attempt, typeof body.requestId === "string" ? body.requestId.slice(0, 128) : undefined, record);
+        if (body.type === "fiscal.deliver")
+          await deliverFiscalMessage(
+            env,
+            body.messageId,
+            body.attempt,
+            typeof body.requestId === "string" ? body.requestId.slice(0, 128) : undefined,
+            record,
+          );
         else if (body.type === "fiscal.deliver-pi") await deliverPiMessage(env, body, record);
         else if (body.type === "funds.flush") await accountStubByHex(env, body.account)?.kick();
         else await accountStub(env, body).kick();

@@ -97,12 +97,25 @@ export async function deliverWebhook(env: Env, db: ReturnType<typeof createDb>, 
   // Each change is guarded by the row still being PENDING at the attempt this send made.
   const owed = and(eq(claimWebhooks.id, row.id), eq(claimWebhooks.state, "PENDING"), eq(claimWebhooks.attempts, row.attempts));
   if (!error) {
-    await db.update(claimWebhooks).set({ state: "DELIVERED", attempts: attempt, lastHttpStatus: status, lastError: null, deliveredAt: new Date(now).toISOString() }).where(owed);
+    await db
+      .update(claimWebhooks)
+      .set({ state: "DELIVERED", attempts: attempt, lastHttpStatus: status, lastError: null, deliveredAt: new Date(now).toISOString() })
+      .where(owed);
     return "delivered";
   }
   if (attempt >= DELIVERY_MAX_ATTEMPTS) {
-    const failed = await db.update(claimWebhooks).set({ state: "FAILED", attempts: attempt, lastHttpStatus: status, lastError: error }).where(owed).returning({ id: claimWebhooks.id });
-    if (failed.length) await deadLetter(env, QUEUES.webhooks, { type: "claim-webhook", id: row.id, claimId: row.claimId }, `gave up after ${attempt} attempts: ${error}`);
+    const failed = await db
+      .update(claimWebhooks)
+      .set({ state: "FAILED", attempts: attempt, lastHttpStatus: status, lastError: error })
+      .where(owed)
+      .returning({ id: claimWebhooks.id });
+    if (failed.length)
+      await deadLetter(
+        env,
+        QUEUES.webhooks,
+        { type: "claim-webhook", id: row.id, claimId: row.claimId },
+        `gave up after ${attempt} attempts: ${error}`,
+      );
     return "failed";
   }
   const delaySeconds = retryDelaySeconds(attempt, DELIVERY_BACKOFF_BASE_MS, retryAfterMs);

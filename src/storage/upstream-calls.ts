@@ -37,7 +37,21 @@ const MAX_ROWS_PER_FLUSH = 280;
 
 // The insert is written once, by hand: building it with the query builder for every row was a
 // visible share of a pass-through request's CPU. 13 columns × 7 rows stay under D1's 100 parameters.
-const COLUMNS = ["at", "portal", "operation", "subject_id", "request_id", "tracker", "attempt", "outcome", "http_status", "duration_ms", "error_code", "request_body", "response_body"] as const;
+const COLUMNS = [
+  "at",
+  "portal",
+  "operation",
+  "subject_id",
+  "request_id",
+  "tracker",
+  "attempt",
+  "outcome",
+  "http_status",
+  "duration_ms",
+  "error_code",
+  "request_body",
+  "response_body",
+] as const;
 const ROWS_PER_STATEMENT = 7;
 const insertSql = (rows: number) =>
   `INSERT INTO upstream_calls (${COLUMNS.join(", ")}) VALUES ${Array.from({ length: rows }, () => `(${COLUMNS.map(() => "?").join(", ")})`).join(", ")}`;
@@ -121,5 +135,7 @@ export function upstreamCallsInsert(db: Db, calls: UpstreamCallReport[]) {
   );
   const col = (k: string) => (k === "id" ? sql.raw("NULL") : sql.raw(`json_extract(value, '$.${k}')`));
   // Every column in the table's order (the autoincrement id as NULL).
-  return db.insert(upstreamCalls).select(sql`SELECT ${sql.join(Object.keys(getTableColumns(upstreamCalls)).map(col), sql`, `)} FROM json_each(${rows}) WHERE 1`);
+  return db
+    .insert(upstreamCalls)
+    .select(sql`SELECT ${sql.join(Object.keys(getTableColumns(upstreamCalls)).map(col), sql`, `)} FROM json_each(${rows}) WHERE 1`);
 }

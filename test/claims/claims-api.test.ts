@@ -1,7 +1,19 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { call, expectError, createClient, type TestClient } from "../helpers/gateway";
 import { clearFaults } from "../helpers/sandbox";
-import { assam, assamConfig, claimBody, claimRow, db, ENDED, portalCounts, putSampleCatalogue, setupClient, waitForStatuses, ashaId } from "./helpers";
+import {
+  assam,
+  assamConfig,
+  claimBody,
+  claimRow,
+  db,
+  ENDED,
+  portalCounts,
+  putSampleCatalogue,
+  setupClient,
+  waitForStatuses,
+  ashaId,
+} from "./helpers";
 import { currentIstPeriod } from "../../src/domain/claims/periods";
 
 let client: TestClient;
@@ -17,7 +29,8 @@ afterEach(async () => {
   await clearFaults();
 });
 
-const post = (body: unknown, c: TestClient = client, headers: Record<string, string> = {}) => call("POST", "/v1/claims", { token: c.token, body, headers });
+const post = (body: unknown, c: TestClient = client, headers: Record<string, string> = {}) =>
+  call("POST", "/v1/claims", { token: c.token, body, headers });
 
 describe("POST /v1/claims (CONTRACT §5)", () => {
   it("202 for a new claim, with the §5 body, amounts from the catalogue and the version recorded", async () => {
@@ -25,9 +38,31 @@ describe("POST /v1/claims (CONTRACT §5)", () => {
     const res = await post(body, client, { "Idempotency-Key": body.claimId });
     expect(res.status).toBe(202);
     expect(Object.keys(res.json).sort()).toEqual(
-      ["claimId", "ashaId", "period", "status", "receipt", "errors", "attempts", "deliveries", "totalAmount", "catalogueVersion", "createdAt", "updatedAt"].sort(),
+      [
+        "claimId",
+        "ashaId",
+        "period",
+        "status",
+        "receipt",
+        "errors",
+        "attempts",
+        "deliveries",
+        "totalAmount",
+        "catalogueVersion",
+        "createdAt",
+        "updatedAt",
+      ].sort(),
     );
-    expect(res.json).toMatchObject({ claimId: body.claimId, ashaId: body.ashaId, period: ENDED, status: "QUEUED", receipt: null, errors: [], attempts: 0, deliveries: [] });
+    expect(res.json).toMatchObject({
+      claimId: body.claimId,
+      ashaId: body.ashaId,
+      period: ENDED,
+      status: "QUEUED",
+      receipt: null,
+      errors: [],
+      attempts: 0,
+      deliveries: [],
+    });
     expect(res.json.totalAmount).toBe(700); // 300 given + 5 × 80 from the catalogue
     expect(res.json.catalogueVersion).toBe("SAMPLE-2025-04");
     const row = await claimRow(body.claimId);
@@ -60,7 +95,9 @@ describe("POST /v1/claims (CONTRACT §5)", () => {
     expect(got.json.status).toBe("PENDING");
     expect(got.json.receipt).toMatch(/^REQ-2026-01-31-\d{3}$/);
     expect(got.json.attempts).toBe(1);
-    expect(got.json.deliveries).toEqual([expect.objectContaining({ attempt: 1, outcome: "pending", httpStatus: 202, durationMs: expect.any(Number), at: expect.any(String) })]);
+    expect(got.json.deliveries).toEqual([
+      expect.objectContaining({ attempt: 1, outcome: "pending", httpStatus: 202, durationMs: expect.any(Number), at: expect.any(String) }),
+    ]);
     expect((await portalCounts([body.claimId]))[body.claimId]).toMatchObject({ posts: 1, creates: 1 });
 
     // Refresh polls the portal now: PENDING → ACCEPTED.
@@ -72,10 +109,23 @@ describe("POST /v1/claims (CONTRACT §5)", () => {
   });
 
   it("200 with the recorded claim for the same content (order, zero counts, filled amounts, schedule ignored)", async () => {
-    const body = claimBody({ activities: [{ code: "HBNC_VISIT", count: 3 }, { code: "ANC_VISIT", count: 5 }, { code: "FULL_ANC", count: 0 }] });
+    const body = claimBody({
+      activities: [
+        { code: "HBNC_VISIT", count: 3 },
+        { code: "ANC_VISIT", count: 5 },
+        { code: "FULL_ANC", count: 0 },
+      ],
+    });
     const first = await post(body);
     expect(first.status).toBe(202);
-    const same = await post({ ...body, activities: [{ code: "ANC_VISIT", count: 5, amount: 400 }, { code: "HBNC_VISIT", count: 3, amount: 300 }], schedule: "now" });
+    const same = await post({
+      ...body,
+      activities: [
+        { code: "ANC_VISIT", count: 5, amount: 400 },
+        { code: "HBNC_VISIT", count: 3, amount: 300 },
+      ],
+      schedule: "now",
+    });
     expect(same.status).toBe(200);
     expect(same.json.claimId).toBe(body.claimId);
     expect(same.json.totalAmount).toBe(700);
@@ -105,12 +155,26 @@ describe("POST /v1/claims (CONTRACT §5)", () => {
     expectError(await post({ ...body, claimId: "not-a-uuid" }), 400, "VALIDATION_FAILED");
     expectError(await post({ ...body, period: "2026-13" }), 400, "VALIDATION_FAILED");
     expectError(await post({ ...body, extra: 1 }), 400, "VALIDATION_FAILED");
-    expectError(await post({ ...body, activities: [{ code: "HBNC_VISIT", count: 1 }, { code: "HBNC_VISIT", count: 2 }] }), 400, "VALIDATION_FAILED");
+    expectError(
+      await post({
+        ...body,
+        activities: [
+          { code: "HBNC_VISIT", count: 1 },
+          { code: "HBNC_VISIT", count: 2 },
+        ],
+      }),
+      400,
+      "VALIDATION_FAILED",
+    );
     // Each amount is valid alone; their total is past exact integer paise (was a 500).
     const huge = Array.from({ length: 200 }, (_, i) => ({ code: `C${i}`, count: 1, amount: 9_999_999_999_999 }));
     expectError(await post({ ...body, period: "2025-01", activities: huge }), 400, "VALIDATION_FAILED");
     // One claim may total at most ₹1 crore, so a month's sums stay exact paise too.
-    const overCap = expectError(await post({ ...body, period: "2025-01", activities: [{ code: "HBNC_VISIT", count: 1, amount: 10_000_001 }] }), 400, "VALIDATION_FAILED");
+    const overCap = expectError(
+      await post({ ...body, period: "2025-01", activities: [{ code: "HBNC_VISIT", count: 1, amount: 10_000_001 }] }),
+      400,
+      "VALIDATION_FAILED",
+    );
     expect(overCap.details).toEqual([{ path: "activities", message: "total amount above 10000000 rupees" }]);
     const atCap = claimBody({ schedule: "cutoff", activities: [{ code: "HBNC_VISIT", count: 1, amount: 10_000_000 }] });
     const accepted = await post(atCap);
@@ -191,7 +255,14 @@ describe("POST /v1/claims (CONTRACT §5)", () => {
     expectError(await call("DELETE", `/v1/claims/${crypto.randomUUID()}`, { token: reader.token }), 403, "FORBIDDEN");
     expectError(await call("GET", "/v1/claims", { token: writer.token }), 403, "FORBIDDEN");
     expectError(await call("GET", `/v1/reports/claims?period=${ENDED}`, { token: writer.token }), 403, "FORBIDDEN");
-    expectError(await call("PUT", "/v1/admin/catalogue", { token: writer.token, body: { version: "x", effectiveFrom: "2026-01", activities: [{ code: "A", name: "a", amount: 1 }] } }), 403, "FORBIDDEN");
+    expectError(
+      await call("PUT", "/v1/admin/catalogue", {
+        token: writer.token,
+        body: { version: "x", effectiveFrom: "2026-01", activities: [{ code: "A", name: "a", amount: 1 }] },
+      }),
+      403,
+      "FORBIDDEN",
+    );
     expect((await call("POST", "/v1/claims", { apiKey: writer.apiKey, body: claimBody() })).status).toBe(202);
     expect((await call("GET", "/v1/claims", { apiKey: reader.apiKey })).status).toBe(200);
   });
@@ -211,7 +282,11 @@ describe("reading claims", () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { json: { items: { claimId: string }[]; nextCursor: string | null } } = await call("GET", `/v1/claims?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token: c.token });
+      const page: { json: { items: { claimId: string }[]; nextCursor: string | null } } = await call(
+        "GET",
+        `/v1/claims?limit=2${cursor ? `&cursor=${cursor}` : ""}`,
+        { token: c.token },
+      );
       expect(page.json.items.length).toBeLessThanOrEqual(2);
       seen.push(...page.json.items.map((i) => i.claimId));
       cursor = page.json.nextCursor;
@@ -229,7 +304,11 @@ describe("reading claims", () => {
     expect(bulk.json.notFound).toHaveLength(1);
     const foreign = await call("POST", "/v1/claims/status", { token: other.token, body: { claimIds: [made[0]] } });
     expect(foreign.json.items).toEqual([]);
-    expectError(await call("POST", "/v1/claims/status", { token: c.token, body: { claimIds: Array.from({ length: 501 }, () => crypto.randomUUID()) } }), 400, "VALIDATION_FAILED");
+    expectError(
+      await call("POST", "/v1/claims/status", { token: c.token, body: { claimIds: Array.from({ length: 501 }, () => crypto.randomUUID()) } }),
+      400,
+      "VALIDATION_FAILED",
+    );
   });
 });
 
@@ -270,18 +349,34 @@ describe("POST /v1/claims/batch", () => {
     const res = await call("POST", "/v1/claims/batch", { token: client.token, body: { claims } });
     expect(res.status).toBe(200);
     expect(res.json.results.every((r: { httpStatus: number }) => r.httpStatus === 202)).toBe(true);
-    expectError(await call("POST", "/v1/claims/batch", { token: client.token, body: { claims: [...claims, claimBody()] } }), 400, "VALIDATION_FAILED");
+    expectError(
+      await call("POST", "/v1/claims/batch", { token: client.token, body: { claims: [...claims, claimBody()] } }),
+      400,
+      "VALIDATION_FAILED",
+    );
   });
 });
 
 describe("the activity catalogue", () => {
   it("versions apply from effectiveFrom until a later one's; versions are immutable and audited", async () => {
-    const v = { version: `T-${crypto.randomUUID().slice(0, 8)}`, effectiveFrom: "2026-03", activities: [{ code: "HBNC_VISIT", name: "HBNC", amount: 120 }] };
+    const v = {
+      version: `T-${crypto.randomUUID().slice(0, 8)}`,
+      effectiveFrom: "2026-03",
+      activities: [{ code: "HBNC_VISIT", name: "HBNC", amount: 120 }],
+    };
     const put = await call("PUT", "/v1/admin/catalogue", { admin: true, body: v });
     expect(put.status).toBe(201);
     expect((await call("PUT", "/v1/admin/catalogue", { admin: true, body: v })).status).toBe(200);
-    expectError(await call("PUT", "/v1/admin/catalogue", { admin: true, body: { ...v, activities: [{ code: "HBNC_VISIT", name: "HBNC", amount: 130 }] } }), 409, "CONFLICT");
-    expectError(await call("PUT", "/v1/admin/catalogue", { admin: true, body: { ...v, version: "y", activities: [{ code: "A", name: "a", amount: 1.5 }] } }), 400, "VALIDATION_FAILED");
+    expectError(
+      await call("PUT", "/v1/admin/catalogue", { admin: true, body: { ...v, activities: [{ code: "HBNC_VISIT", name: "HBNC", amount: 130 }] } }),
+      409,
+      "CONFLICT",
+    );
+    expectError(
+      await call("PUT", "/v1/admin/catalogue", { admin: true, body: { ...v, version: "y", activities: [{ code: "A", name: "a", amount: 1.5 }] } }),
+      400,
+      "VALIDATION_FAILED",
+    );
 
     const march = await post(claimBody({ period: "2026-03", activities: [{ code: "HBNC_VISIT", count: 2 }] }));
     expect(march.json).toMatchObject({ catalogueVersion: v.version, totalAmount: 240 });

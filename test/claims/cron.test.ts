@@ -45,11 +45,19 @@ describe("cron: monthly cut-off and the 15-minute sweep (CONTRACT §8)", () => {
     expect((await portalCounts(ids))[ids[0]].polls).toBe(1);
 
     await reconcile(db(), Date.now(), ["2025-10"]);
-    const kept = await db().select().from(claimReconciliations).where(and(eq(claimReconciliations.period, "2025-10"), eq(claimReconciliations.ownerId, client.clientId))).all();
+    const kept = await db()
+      .select()
+      .from(claimReconciliations)
+      .where(and(eq(claimReconciliations.period, "2025-10"), eq(claimReconciliations.ownerId, client.clientId)))
+      .all();
     expect(kept).toEqual([expect.objectContaining({ status: "ACCEPTED", claimCount: 2, totalPaise: 140_000 })]);
     const report = await call("GET", "/v1/reports/claims?period=2025-10", { token: client.token });
     expect(report.json.reconciledAt).not.toBeNull();
-    expect(report.json.statuses.find((s: { status: string }) => s.status === "ACCEPTED")).toEqual({ status: "ACCEPTED", count: 2, totalAmount: 1400 });
+    expect(report.json.statuses.find((s: { status: string }) => s.status === "ACCEPTED")).toEqual({
+      status: "ACCEPTED",
+      count: 2,
+      totalAmount: 1400,
+    });
   });
 
   it("the cut-off queues every SCHEDULED claim of ended periods — 250 of them, over three sendBatch pages — and none of an open period", async () => {
@@ -74,7 +82,11 @@ describe("cron: monthly cut-off and the 15-minute sweep (CONTRACT §8)", () => {
       await drainClaimsQueue();
       const again = await portalCounts(ids);
       expect(ids.filter((id) => again[id].posts === counts[id].posts)).toHaveLength(250);
-      const left = await db().select({ id: claims.id }).from(claims).where(and(eq(claims.ownerId, client.clientId), eq(claims.status, "SCHEDULED"))).all();
+      const left = await db()
+        .select({ id: claims.id })
+        .from(claims)
+        .where(and(eq(claims.ownerId, client.clientId), eq(claims.status, "SCHEDULED")))
+        .all();
       expect(left.map((r) => r.id)).toEqual([open.claimId]);
 
       // Safety net: when next month's cut-off has passed without running, the sweep starts it.

@@ -40,7 +40,12 @@ export function faultyD1(
           }
           const call = ++calls;
           trips.batches++;
-          if (opts.shouldFail?.(stmts.map((s) => sqlOf.get(s) ?? ""), call)) {
+          if (
+            opts.shouldFail?.(
+              stmts.map((s) => sqlOf.get(s) ?? ""),
+              call,
+            )
+          ) {
             state.failures++;
             throw new Error("D1_ERROR: injected failure");
           }

@@ -74,7 +74,16 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
 
   it("a fault-injected run of 200 claims ends with each ACCEPTED or REJECTED exactly once at the portal, none lost", async () => {
     await assamConfig({ immediateDecision: true });
-    await setFaults("assam", { errorRate: 0.1, rate429: 0.08, retryAfterSeconds: 1, dropRate: 0.04, slowRate: 0.03, slowMs: 2_500, pathPattern: "^/assam/api/v1/submissions", seed: 7 });
+    await setFaults("assam", {
+      errorRate: 0.1,
+      rate429: 0.08,
+      retryAfterSeconds: 1,
+      dropRate: 0.04,
+      slowRate: 0.03,
+      slowMs: 2_500,
+      pathPattern: "^/assam/api/v1/submissions",
+      seed: 7,
+    });
     const bodies = Array.from({ length: 200 }, (_, i) => claimBody(i % 10 === 0 ? { ashaId: `AS-BAD-${crypto.randomUUID().slice(0, 8)}` } : {}));
     const results = await submitBatch(bodies);
     expect(results.every((r) => r.httpStatus === 202)).toBe(true);
@@ -89,9 +98,15 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
       expect(counts[id].conflicts).toBe(0);
     }
     const injected = (await (await fetch(`${env.TEST_SANDBOX_URL}/__sandbox/faults`)).json()) as { assam: { injected: Record<string, number> } };
-    expect(injected.assam.injected.error + injected.assam.injected.rate429 + injected.assam.injected.drop + injected.assam.injected.slow).toBeGreaterThan(10);
+    expect(
+      injected.assam.injected.error + injected.assam.injected.rate429 + injected.assam.injected.drop + injected.assam.injected.slow,
+    ).toBeGreaterThan(10);
     // Retries are visible: some claims took more than one attempt, each recorded.
-    const rows = await db().select().from(claims).where(inArray(claims.id, ids.slice(0, 90))).all();
+    const rows = await db()
+      .select()
+      .from(claims)
+      .where(inArray(claims.id, ids.slice(0, 90)))
+      .all();
     const retried = rows.filter((r) => r.attempts > 1);
     expect(retried.length).toBeGreaterThan(0);
     const view = await call("GET", `/v1/claims/${retried[0].id}`, { token: client.token });
@@ -103,8 +118,15 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     const { submitClaims } = await import("../../src/domain/claims/submit");
     const { runClaimsSweep } = await import("../../src/cron/claims-sweep.job");
     const { createScheduledController, createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
-    const inputs = [claimBody(), claimBody()].map((b) => ({ ...b, activities: b.activities.map((a) => ({ code: a.code, count: a.count, amountPaise: a.amount === undefined ? undefined : a.amount * 100 })), schedule: "now" as const }));
-    const out = await submitClaims({ env: env as unknown as Env, db: db(), ownerId: client.clientId, requestId: "crash-test", skipEnqueue: true }, inputs);
+    const inputs = [claimBody(), claimBody()].map((b) => ({
+      ...b,
+      activities: b.activities.map((a) => ({ code: a.code, count: a.count, amountPaise: a.amount === undefined ? undefined : a.amount * 100 })),
+      schedule: "now" as const,
+    }));
+    const out = await submitClaims(
+      { env: env as unknown as Env, db: db(), ownerId: client.clientId, requestId: "crash-test", skipEnqueue: true },
+      inputs,
+    );
     expect(out.map((o) => ("error" in o ? o.error.code : o.httpStatus))).toEqual([202, 202]);
     const ids = inputs.map((i) => i.claimId);
     await drainClaimsQueue();
@@ -130,7 +152,10 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     const before = (await stats()).tokenIssues;
     const first = Array.from({ length: 30 }, () => claimBody());
     await submitBatch(first);
-    await waitForStatuses(first.map((b) => b.claimId), ["PENDING"]);
+    await waitForStatuses(
+      first.map((b) => b.claimId),
+      ["PENDING"],
+    );
     expect((await stats()).tokenIssues).toBe(before + 1);
 
     // The portal forgets every token (expired there while still cached here): each delivery gets a
@@ -138,9 +163,21 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     await assam("POST", "/__sandbox/tokens/expire");
     const second = Array.from({ length: 30 }, () => claimBody());
     await submitBatch(second);
-    await waitForStatuses(second.map((b) => b.claimId), ["PENDING"]);
+    await waitForStatuses(
+      second.map((b) => b.claimId),
+      ["PENDING"],
+    );
     expect((await stats()).tokenIssues).toBe(before + 2);
-    const rows = await db().select().from(claims).where(inArray(claims.id, second.map((b) => b.claimId))).all();
+    const rows = await db()
+      .select()
+      .from(claims)
+      .where(
+        inArray(
+          claims.id,
+          second.map((b) => b.claimId),
+        ),
+      )
+      .all();
     expect(rows.every((r) => r.attempts === 1)).toBe(true);
     const unauthorized = await db().select().from(upstreamCalls).where(eq(upstreamCalls.httpStatus, 401)).all();
     expect(unauthorized.length).toBeGreaterThanOrEqual(1);
@@ -151,13 +188,19 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     await dropCachedToken();
     const third = [claimBody()];
     await submitBatch(third);
-    await waitForStatuses(third.map((b) => b.claimId), ["PENDING"]);
+    await waitForStatuses(
+      third.map((b) => b.claimId),
+      ["PENDING"],
+    );
     const mid = (await stats()).tokenIssues;
     const calls401 = (await db().select().from(upstreamCalls).where(eq(upstreamCalls.httpStatus, 401)).all()).length;
     await new Promise((r) => setTimeout(r, 1_500));
     const fourth = [claimBody()];
     await submitBatch(fourth);
-    await waitForStatuses(fourth.map((b) => b.claimId), ["PENDING"]);
+    await waitForStatuses(
+      fourth.map((b) => b.claimId),
+      ["PENDING"],
+    );
     expect((await stats()).tokenIssues).toBe(mid);
 
     // ...and renewed before the portal would refuse it: a 2 s token is not used after 1.8 s, so the
@@ -166,12 +209,18 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     await dropCachedToken();
     const fifth = [claimBody()];
     await submitBatch(fifth);
-    await waitForStatuses(fifth.map((b) => b.claimId), ["PENDING"]);
+    await waitForStatuses(
+      fifth.map((b) => b.claimId),
+      ["PENDING"],
+    );
     const late = (await stats()).tokenIssues;
     await new Promise((r) => setTimeout(r, 1_900));
     const sixth = [claimBody()];
     await submitBatch(sixth);
-    await waitForStatuses(sixth.map((b) => b.claimId), ["PENDING"]);
+    await waitForStatuses(
+      sixth.map((b) => b.claimId),
+      ["PENDING"],
+    );
     expect((await stats()).tokenIssues).toBe(late + 1);
     expect((await db().select().from(upstreamCalls).where(eq(upstreamCalls.httpStatus, 401)).all()).length).toBe(calls401);
   });
@@ -191,7 +240,10 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     const wrong = claimBody({ schedule: "cutoff" });
     await call("POST", "/v1/claims", { token: client.token, body: wrong });
     await forceQueued([wrong.claimId], "bad-key");
-    await runClaimsConsumer([{ type: "deliver", claimId: wrong.claimId, dispatchId: "bad-key" }], { ...keyEnv, ASSAM_API_KEY: "wrong" } as unknown as Env);
+    await runClaimsConsumer([{ type: "deliver", claimId: wrong.claimId, dispatchId: "bad-key" }], {
+      ...keyEnv,
+      ASSAM_API_KEY: "wrong",
+    } as unknown as Env);
     const row = (await claimRow(wrong.claimId))!;
     expect(row.attempts).toBe(1);
     expect(row.errors[0].code).toBe("UPSTREAM_UNAUTHORIZED");
@@ -204,7 +256,11 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     const tok = await fetch(`${env.TEST_SANDBOX_URL}/assam/auth/token`, {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: env.ASSAM_CLIENT_ID!, client_secret: env.ASSAM_CLIENT_SECRET! }).toString(),
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: env.ASSAM_CLIENT_ID!,
+        client_secret: env.ASSAM_CLIENT_SECRET!,
+      }).toString(),
     }).then((r) => r.json() as Promise<{ access_token: string }>);
     const foreign = {
       submission_id: body.claimId,

@@ -43,7 +43,11 @@ const asInput = (b: ReturnType<typeof claimBody>, schedule: "now" | "cutoff" = "
   ashaId: b.ashaId,
   period: b.period,
   verifiedBy: b.verifiedBy,
-  activities: b.activities.map((a) => ({ code: a.code, count: a.count, amountPaise: "amount" in a && a.amount !== undefined ? a.amount * 100 : undefined })),
+  activities: b.activities.map((a) => ({
+    code: a.code,
+    count: a.count,
+    amountPaise: "amount" in a && a.amount !== undefined ? a.amount * 100 : undefined,
+  })),
   schedule,
 });
 const post = (body: unknown, c: TestClient = client) => call("POST", "/v1/claims", { token: c.token, body });
@@ -55,7 +59,10 @@ describe("issue 11: POST /v1/claims in one D1 batch plus one queue send", () => 
     const e = {
       ...env,
       DB: counted,
-      CLAIMS_DELIVERY: { sendBatch: (m: Iterable<MessageSendRequest>, o?: QueueSendBatchOptions) => (sends++, env.CLAIMS_DELIVERY.sendBatch(m, o)), send: () => Promise.reject(new Error("unused")) },
+      CLAIMS_DELIVERY: {
+        sendBatch: (m: Iterable<MessageSendRequest>, o?: QueueSendBatchOptions) => (sends++, env.CLAIMS_DELIVERY.sendBatch(m, o)),
+        send: () => Promise.reject(new Error("unused")),
+      },
     } as unknown as Env;
     const ctx = { env: e, db: createDb(counted), ownerId: client.clientId, requestId: "trips" };
     await submitClaims(ctx, [asInput(claimBody({ schedule: "cutoff" }), "cutoff")]); // warms this isolate's catalogue copy
@@ -81,13 +88,20 @@ describe("issue 11: POST /v1/claims in one D1 batch plus one queue send", () => 
     const counted = faultyD1(env.DB);
     const bodies = Array.from({ length: 500 }, () => claimBody({ schedule: "cutoff", period: "2025-09" }));
     const ctx = { env: env as unknown as Env, db: createDb(counted), ownerId: client.clientId, requestId: "trips-500" };
-    const out = await submitClaims(ctx, bodies.map((b) => asInput(b, "cutoff")));
+    const out = await submitClaims(
+      ctx,
+      bodies.map((b) => asInput(b, "cutoff")),
+    );
     expect(out.every((o) => "httpStatus" in o && o.httpStatus === 202)).toBe(true);
     expect(counted.trips).toEqual({ batches: 1, statements: 0 });
   });
 
   it("a catalogue version stored in this isolate applies to the next claim at once", async () => {
-    const v = { version: `C-${crypto.randomUUID().slice(0, 8)}`, effectiveFrom: "2024-06", activities: [{ code: "HBNC_VISIT", name: "HBNC", amount: 111 }] };
+    const v = {
+      version: `C-${crypto.randomUUID().slice(0, 8)}`,
+      effectiveFrom: "2024-06",
+      activities: [{ code: "HBNC_VISIT", name: "HBNC", amount: 111 }],
+    };
     expect((await post(claimBody({ period: "2024-06", schedule: "cutoff", activities: [{ code: "HBNC_VISIT", count: 1 }] }))).status).toBe(422);
     expect((await call("PUT", "/v1/admin/catalogue", { admin: true, body: v })).status).toBe(201);
     const after = await post(claimBody({ period: "2024-06", schedule: "cutoff", activities: [{ code: "HBNC_VISIT", count: 2 }] }));
@@ -103,7 +117,16 @@ describe("the catalogue cached per isolate", () => {
     const t = Date.now();
     const before = (await cachedCatalogue(db(), t)).length;
     // Another isolate stores a version: this one does not hear of it.
-    await db().insert(catalogueVersions).values({ version: `X-${crypto.randomUUID().slice(0, 8)}`, effectiveFrom: "2023-01", activities: [], contentHash: "x", createdAt: new Date(t).toISOString(), createdBy: "test" });
+    await db()
+      .insert(catalogueVersions)
+      .values({
+        version: `X-${crypto.randomUUID().slice(0, 8)}`,
+        effectiveFrom: "2023-01",
+        activities: [],
+        contentHash: "x",
+        createdAt: new Date(t).toISOString(),
+        createdBy: "test",
+      });
     expect(await cachedCatalogue(db(), t + 9_999)).toHaveLength(before);
     expect(await cachedCatalogue(db(), t + 10_000)).toHaveLength(before + 1);
     invalidateCatalogue();
@@ -119,7 +142,10 @@ describe("issue 15 item 5: a repeated claimId in a batch that loses a race", () 
         expect((await post(contested, other)).status).toBe(202);
       },
     });
-    const out = await submitClaims({ env: env as unknown as Env, db: createDb(racing), ownerId: client.clientId, requestId: "race" }, [asInput(contested), asInput(contested)]);
+    const out = await submitClaims({ env: env as unknown as Env, db: createDb(racing), ownerId: client.clientId, requestId: "race" }, [
+      asInput(contested),
+      asInput(contested),
+    ]);
     for (const o of out) {
       expect("error" in o && o.error.code).toBe("IDEMPOTENCY_CONFLICT");
       expect("claim" in o).toBe(false);
@@ -246,21 +272,45 @@ describe("issue 15 item 1: a claim that failed ambiguously keeps its month", () 
     await waitForStatuses(made, ["FAILED"], 20_000);
     const [a, b] = made;
     const ashaA = (await claimRow(a))!.ashaId;
-    expectError(await call("POST", `/v1/admin/claims/${a}/resolve`, { token: client.token, body: { resolution: "not_recorded", reason: "checked with the portal team" } }), 403, "FORBIDDEN");
-    expectError(await call("POST", `/v1/admin/claims/${a}/resolve`, { admin: true, body: { resolution: "maybe", reason: "x" } }), 400, "VALIDATION_FAILED");
-    const freed = await call("POST", `/v1/admin/claims/${a}/resolve`, { admin: true, body: { resolution: "not_recorded", reason: "portal team: no such submission" } });
+    expectError(
+      await call("POST", `/v1/admin/claims/${a}/resolve`, {
+        token: client.token,
+        body: { resolution: "not_recorded", reason: "checked with the portal team" },
+      }),
+      403,
+      "FORBIDDEN",
+    );
+    expectError(
+      await call("POST", `/v1/admin/claims/${a}/resolve`, { admin: true, body: { resolution: "maybe", reason: "x" } }),
+      400,
+      "VALIDATION_FAILED",
+    );
+    const freed = await call("POST", `/v1/admin/claims/${a}/resolve`, {
+      admin: true,
+      body: { resolution: "not_recorded", reason: "portal team: no such submission" },
+    });
     expect(freed.status).toBe(200);
     expect(freed.json.status).toBe("FAILED");
     expect((await claimRow(a))!.holdsMonth).toBe(false);
-    expectError(await call("POST", `/v1/admin/claims/${a}/resolve`, { admin: true, body: { resolution: "not_recorded", reason: "again" } }), 409, "INVALID_STATE");
+    expectError(
+      await call("POST", `/v1/admin/claims/${a}/resolve`, { admin: true, body: { resolution: "not_recorded", reason: "again" } }),
+      409,
+      "INVALID_STATE",
+    );
     expect((await post(claimBody({ ashaId: ashaA }))).status).toBe(202);
 
-    const recorded = await call("POST", `/v1/admin/claims/${b}/resolve`, { admin: true, body: { resolution: "recorded", reason: "portal team: it is there" } });
+    const recorded = await call("POST", `/v1/admin/claims/${b}/resolve`, {
+      admin: true,
+      body: { resolution: "recorded", reason: "portal team: it is there" },
+    });
     expect(recorded.status).toBe(200);
     expect(recorded.json.status).toBe("PENDING");
     const audit = await call("GET", `/v1/admin/audit?action=claim.resolve&targetId=${a}`, { admin: true });
     expect(audit.json.items).toHaveLength(1);
-    expect(audit.json.items[0]).toMatchObject({ before: { status: "FAILED", holdsMonth: true }, after: { resolution: "not_recorded", reason: "portal team: no such submission" } });
+    expect(audit.json.items[0]).toMatchObject({
+      before: { status: "FAILED", holdsMonth: true },
+      after: { resolution: "not_recorded", reason: "portal team: no such submission" },
+    });
   }, 40_000);
 });
 
@@ -288,7 +338,11 @@ describe("issue 15 item 2: Retry-After on every 5xx; other 4xx fail at once", ()
     expect(row.attempts).toBe(1);
     expect(row.errors[0].code).toBe("PORTAL_REFUSED");
     expect(row.errors[0].message).toContain("403");
-    const raised = await db().select().from(alerts).where(and(eq(alerts.subject, "assam"))).all();
+    const raised = await db()
+      .select()
+      .from(alerts)
+      .where(and(eq(alerts.subject, "assam")))
+      .all();
     expect(raised.some((a) => a.kind === "portal_refused")).toBe(true);
     // A definite refusal: the portal did not take the claim, so the month is free for a corrected one.
     expect(row.holdsMonth).toBe(false);
@@ -296,7 +350,12 @@ describe("issue 15 item 2: Retry-After on every 5xx; other 4xx fail at once", ()
   });
 
   it("a 415 and a 404 on submit are refusals too; a 408 or a 429 is retried", async () => {
-    for (const [status, expected] of [[415, "FAILED"], [404, "FAILED"], [408, "QUEUED"], [429, "QUEUED"]] as const) {
+    for (const [status, expected] of [
+      [415, "FAILED"],
+      [404, "FAILED"],
+      [408, "QUEUED"],
+      [429, "QUEUED"],
+    ] as const) {
       const body = claimBody({ schedule: "cutoff" });
       await post(body);
       await forceQueued([body.claimId], `r${status}`);
@@ -313,7 +372,9 @@ describe("issue 15 item 3: a claim's status never moves backwards", () => {
     const body = claimBody();
     await post(body);
     await waitForStatuses([body.claimId], ["ACCEPTED"]);
-    await assamScript([{ on: "status", ids: [body.claimId], status: 200, body: { submission_id: body.claimId, status: "PENDING", receipt: "R", errors: [] } }]);
+    await assamScript([
+      { on: "status", ids: [body.claimId], status: 200, body: { submission_id: body.claimId, status: "PENDING", receipt: "R", errors: [] } },
+    ]);
     const r = await call("POST", `/v1/claims/${body.claimId}/refresh`, { token: client.token });
     expect(r.status).toBe(200);
     expect(r.json.status).toBe("ACCEPTED");
@@ -328,10 +389,14 @@ describe("issue 15 item 7: poll rows do not grow without end", () => {
     await waitForStatuses([body.claimId], ["PENDING"]);
     await assamConfig({ pendingPolls: 1000 });
     const { pollClaim } = await import("../../src/domain/claims/delivery");
-    for (let i = 0; i < 5; i++) expect((await pollClaim(env as unknown as Env, db(), body.claimId, { from: ["PENDING"], maxWaitMs: 1000 })).step).not.toBe("error");
-    const rows = await db().select().from(claimDeliveries).where(and(eq(claimDeliveries.claimId, body.claimId), eq(claimDeliveries.operation, "poll"))).all();
+    for (let i = 0; i < 5; i++)
+      expect((await pollClaim(env as unknown as Env, db(), body.claimId, { from: ["PENDING"], maxWaitMs: 1000 })).step).not.toBe("error");
+    const rows = await db()
+      .select()
+      .from(claimDeliveries)
+      .where(and(eq(claimDeliveries.claimId, body.claimId), eq(claimDeliveries.operation, "poll")))
+      .all();
     expect(rows.length).toBeLessThanOrEqual(1);
     expect((await claimRow(body.claimId))!.polls).toBe(5);
   });
 });
-

@@ -45,7 +45,9 @@ export const assamConfig = (patch: Record<string, unknown>) => assam("PUT", "/__
 export const assamScript = (answers: ScriptedAnswer[]) => assam("PUT", "/__sandbox/script", answers);
 export const clearAssamScript = () => assam("DELETE", "/__sandbox/script");
 
-export async function portalCounts(ids: string[]): Promise<Record<string, { posts: number; creates: number; replays: number; conflicts: number; polls: number; status: string | null }>> {
+export async function portalCounts(
+  ids: string[],
+): Promise<Record<string, { posts: number; creates: number; replays: number; conflicts: number; polls: number; status: string | null }>> {
   return (await assam("POST", "/__sandbox/counts", { ids })).json;
 }
 
@@ -62,7 +64,8 @@ async function statusesOf(ids: string[]): Promise<Map<string, string>> {
   const rows = new Map<string, string>();
   for (let i = 0; i < ids.length; i += 90) {
     const part = ids.slice(i, i + 90);
-    for (const r of await db().select({ id: claims.id, status: claims.status }).from(claims).where(inArray(claims.id, part)).all()) rows.set(r.id, r.status);
+    for (const r of await db().select({ id: claims.id, status: claims.status }).from(claims).where(inArray(claims.id, part)).all())
+      rows.set(r.id, r.status);
   }
   return rows;
 }
@@ -77,7 +80,12 @@ export async function waitForStatuses(ids: string[], statuses: string[], timeout
       const rows = await statusesOf(ids);
       const missing = ids.filter((id) => !statuses.includes(rows.get(id) ?? ""));
       if (missing.length) {
-        throw new Error(`${missing.length} of ${ids.length} claims not in ${statuses.join("/")}: e.g. ${missing.slice(0, 3).map((id) => `${id}=${rows.get(id) ?? "absent"}`).join(", ")}`);
+        throw new Error(
+          `${missing.length} of ${ids.length} claims not in ${statuses.join("/")}: e.g. ${missing
+            .slice(0, 3)
+            .map((id) => `${id}=${rows.get(id) ?? "absent"}`)
+            .join(", ")}`,
+        );
       }
       return rows;
     },

@@ -67,21 +67,35 @@ describe("pacing toward the portal (ASSAM_MAX_RPS)", () => {
     // Twelve PENDING claims to refresh.
     const polled = Array.from({ length: 12 }, () => claimBody({ schedule: "cutoff" }));
     await call("POST", "/v1/claims/batch", { token: client.token, body: { claims: polled } });
-    await forceQueued(polled.map((b) => b.claimId), "storm");
+    await forceQueued(
+      polled.map((b) => b.claimId),
+      "storm",
+    );
     await runClaimsConsumer(polled.map((b) => ({ type: "deliver", claimId: b.claimId, dispatchId: "storm" })));
-    await waitForStatuses(polled.map((b) => b.claimId), ["PENDING"]);
+    await waitForStatuses(
+      polled.map((b) => b.claimId),
+      ["PENDING"],
+    );
     const sent = Array.from({ length: 4 }, () => claimBody({ schedule: "cutoff" }));
     await call("POST", "/v1/claims/batch", { token: client.token, body: { claims: sent } });
-    await forceQueued(sent.map((b) => b.claimId), "after-storm");
+    await forceQueued(
+      sent.map((b) => b.claimId),
+      "after-storm",
+    );
 
     // The refresh storm takes every slot it can get for the next 3 s…
     const storm = Promise.all(polled.map((b) => pollClaim(slow, db(), b.claimId, { from: ["PENDING"], maxWaitMs: 3_000 })));
     await new Promise((r) => setTimeout(r, 50));
     // …while four deliveries go out.
     const started = Date.now();
-    await runClaimsConsumer(sent.map((b) => ({ type: "deliver", claimId: b.claimId, dispatchId: "after-storm" })), slow);
+    await runClaimsConsumer(
+      sent.map((b) => ({ type: "deliver", claimId: b.claimId, dispatchId: "after-storm" })),
+      slow,
+    );
     await storm;
-    const arrivals = ((await assam("GET", `/__sandbox/requests?since=${started}`)).json.requests as { at: number; path: string }[]).filter((r) => r.path.endsWith("/submissions"));
+    const arrivals = ((await assam("GET", `/__sandbox/requests?since=${started}`)).json.requests as { at: number; path: string }[]).filter((r) =>
+      r.path.endsWith("/submissions"),
+    );
     expect(arrivals).toHaveLength(4);
     expect(Math.max(...arrivals.map((a) => a.at)) - started).toBeLessThan(1_500);
   });

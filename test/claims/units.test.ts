@@ -69,7 +69,11 @@ describe("periods and the wire mapping (seed 000)", () => {
     });
   });
   it("reads portal answers liberally", () => {
-    expect(decodeAnswer('{"submission_id":"x","status":"ACCEPTED","receipt":"REQ-2026-01-31-001"}')).toEqual({ status: "ACCEPTED", receipt: "REQ-2026-01-31-001", errors: [] });
+    expect(decodeAnswer('{"submission_id":"x","status":"ACCEPTED","receipt":"REQ-2026-01-31-001"}')).toEqual({
+      status: "ACCEPTED",
+      receipt: "REQ-2026-01-31-001",
+      errors: [],
+    });
     expect(decodeAnswer("Internal Server Error")).toEqual({ status: null, receipt: null, errors: [] });
     expect(decodeAnswer('{"status":"REJECTED","errors":[{"code":"X","message":"m"},{}]}').errors).toEqual([
       { code: "X", message: "m" },
@@ -106,7 +110,11 @@ describe("the Assam sandbox (seed 000 semantics)", () => {
     app.fetch(
       new Request("http://p/api/v1/submissions", {
         method: "POST",
-        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "Idempotency-Key": key ?? (b as { submission_id: string }).submission_id },
+        headers: {
+          Authorization: `Bearer ${token}`,
+          "Content-Type": "application/json",
+          "Idempotency-Key": key ?? (b as { submission_id: string }).submission_id,
+        },
         body: JSON.stringify(b),
       }),
     );
@@ -140,15 +148,29 @@ describe("the Assam sandbox (seed 000 semantics)", () => {
     const { app } = createAssamSandbox({ clientId: "c", clientSecret: "s", pendingPolls: 1, unknownAshaIds: ["AS-ASHA-000001"] });
     const { access_token } = (await (await app.fetch(form("c", "s"))).json()) as { access_token: string };
     const id = "5d0d8f3a-0b9b-4e7e-8b7a-9df4c4b3a6ab";
-    const res = await submit(app, access_token, body({ submission_id: id, period: { start: "2026-01-02", end: "2026-01-31" }, asha_id: "AS-ASHA-000001", items: [{ activity_code: "NOPE", count: 0, incentive_amount: 0 }] }));
+    const res = await submit(
+      app,
+      access_token,
+      body({
+        submission_id: id,
+        period: { start: "2026-01-02", end: "2026-01-31" },
+        asha_id: "AS-ASHA-000001",
+        items: [{ activity_code: "NOPE", count: 0, incentive_amount: 0 }],
+      }),
+    );
     expect(res.status).toBe(202);
     expect(((await res.json()) as { status: string }).status).toBe("PENDING");
-    const poll = async () => (await (await app.fetch(new Request(`http://p/api/v1/submissions/${id}`, { headers: { Authorization: `Bearer ${access_token}` } }))).json()) as { status: string; errors: { code: string }[] };
+    const poll = async () =>
+      (await (
+        await app.fetch(new Request(`http://p/api/v1/submissions/${id}`, { headers: { Authorization: `Bearer ${access_token}` } }))
+      ).json()) as { status: string; errors: { code: string }[] };
     expect((await poll()).status).toBe("PENDING");
     const decided = await poll();
     expect(decided.status).toBe("REJECTED");
     expect(decided.errors.map((e) => e.code).sort()).toEqual(["INVALID_ACTIVITY_CODE", "INVALID_COUNT", "INVALID_PERIOD", "UNKNOWN_ASHA"]);
-    const unknown = await app.fetch(new Request(`http://p/api/v1/submissions/${crypto.randomUUID()}`, { headers: { Authorization: `Bearer ${access_token}` } }));
+    const unknown = await app.fetch(
+      new Request(`http://p/api/v1/submissions/${crypto.randomUUID()}`, { headers: { Authorization: `Bearer ${access_token}` } }),
+    );
     expect(unknown.status).toBe(404);
   });
 
@@ -160,10 +182,16 @@ describe("the Assam sandbox (seed 000 semantics)", () => {
   it("static X-API-Key mode", async () => {
     const { app } = createAssamSandbox({ apiKeys: ["k1"] });
     const ok = await app.fetch(
-      new Request("http://p/api/v1/submissions", { method: "POST", headers: { "X-API-Key": "k1", "Content-Type": "application/json", "Idempotency-Key": body().submission_id }, body: JSON.stringify(body()) }),
+      new Request("http://p/api/v1/submissions", {
+        method: "POST",
+        headers: { "X-API-Key": "k1", "Content-Type": "application/json", "Idempotency-Key": body().submission_id },
+        body: JSON.stringify(body()),
+      }),
     );
     expect(ok.status).toBe(202);
-    const bad = await app.fetch(new Request("http://p/api/v1/submissions", { method: "POST", headers: { "X-API-Key": "k2", "Content-Type": "application/json" }, body: "{}" }));
+    const bad = await app.fetch(
+      new Request("http://p/api/v1/submissions", { method: "POST", headers: { "X-API-Key": "k2", "Content-Type": "application/json" }, body: "{}" }),
+    );
     expect(bad.status).toBe(401);
   });
 });

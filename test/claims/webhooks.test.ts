@@ -3,7 +3,18 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { call, type TestClient } from "../helpers/gateway";
-import { assam, assamConfig, claimBody, claimRow, db, forceQueued, portalCounts, putSampleCatalogue, runClaimsConsumer, setupClient } from "./helpers";
+import {
+  assam,
+  assamConfig,
+  claimBody,
+  claimRow,
+  db,
+  forceQueued,
+  portalCounts,
+  putSampleCatalogue,
+  runClaimsConsumer,
+  setupClient,
+} from "./helpers";
 import { deadLetters } from "../../src/storage/schema/dead-letters";
 import { claimWebhooks } from "../../src/storage/schema/claim-webhooks";
 import { consumeWebhooks } from "../../src/queues/webhooks.consumer";
@@ -23,18 +34,27 @@ beforeAll(async () => {
   await assamConfig({ immediateDecision: false, pendingPolls: 0, webhookFailFirst: 0 });
   await putSampleCatalogue();
   client = await setupClient();
-  hooked = { ...env, CLAIMS_WEBHOOK_URL: `${env.TEST_SANDBOX_URL}/assam/__sandbox/webhook`, CLAIMS_WEBHOOK_SECRET: `${SECRET},${OLD_SECRET}` } as unknown as Env;
+  hooked = {
+    ...env,
+    CLAIMS_WEBHOOK_URL: `${env.TEST_SANDBOX_URL}/assam/__sandbox/webhook`,
+    CLAIMS_WEBHOOK_SECRET: `${SECRET},${OLD_SECRET}`,
+  } as unknown as Env;
 });
 
 async function runWebhooks(ids: string[]) {
-  const batch = createMessageBatch("amrit-webhooks", ids.map((id, i) => ({ id: `w-${i}-${id}`, timestamp: new Date(), attempts: 1, body: { type: "claim-webhook", id } })));
+  const batch = createMessageBatch(
+    "amrit-webhooks",
+    ids.map((id, i) => ({ id: `w-${i}-${id}`, timestamp: new Date(), attempts: 1, body: { type: "claim-webhook", id } })),
+  );
   const ctx = createExecutionContext();
   await consumeWebhooks(batch, hooked, ctx);
   return getQueueResult(batch, ctx);
 }
 
 const received = async (claimId: string) =>
-  ((await assam("GET", "/__sandbox/webhooks")).json.webhooks as { headers: Record<string, string>; body: string; answered: number }[]).filter((w) => JSON.parse(w.body).data.claimId === claimId);
+  ((await assam("GET", "/__sandbox/webhooks")).json.webhooks as { headers: Record<string, string>; body: string; answered: number }[]).filter(
+    (w) => JSON.parse(w.body).data.claimId === claimId,
+  );
 
 describe("Standard Webhooks signatures, against vectors computed outside this code", () => {
   it("reproduces the specification's published vector", async () => {
@@ -46,7 +66,8 @@ describe("Standard Webhooks signatures, against vectors computed outside this co
   it("signs once per secret during a rotation, space-separated, in the order the secrets are listed", async () => {
     const v = vectors.rotation;
     expect(await signWebhook(webhookKeys(v.secrets.join(","))!, v.id, v.timestamp, v.body)).toBe(v.signature);
-    for (const secret of v.secrets) expect(await verifyWebhook(secret, { id: v.id, timestamp: String(v.timestamp), signature: v.signature }, v.body, v.timestamp)).toBe(true);
+    for (const secret of v.secrets)
+      expect(await verifyWebhook(secret, { id: v.id, timestamp: String(v.timestamp), signature: v.signature }, v.body, v.timestamp)).toBe(true);
   });
 
   it("refuses a change to any one signed part, a stale timestamp, another secret and malformed secrets", async () => {
@@ -99,7 +120,10 @@ describe("claim status webhooks (CLAIMS_WEBHOOK_URL)", () => {
     expect(await verifyWebhook(SECRET, h, ok.body.replace("PENDING", "ACCEPTED"), now)).toBe(false);
     // The retry was the same event: the same webhook-id.
     expect(got[0].headers["webhook-id"]).toBe(row.id);
-    expect(JSON.parse(ok.body)).toMatchObject({ type: "claim.status_changed", data: { claimId: body.claimId, previousStatus: "QUEUED", status: "PENDING", totalAmount: 700 } });
+    expect(JSON.parse(ok.body)).toMatchObject({
+      type: "claim.status_changed",
+      data: { claimId: body.claimId, previousStatus: "QUEUED", status: "PENDING", totalAmount: 700 },
+    });
 
     // The next change (PENDING → ACCEPTED on a poll) is another event.
     const polled = await pollClaim(hooked, db(), body.claimId, { from: ["PENDING"], maxWaitMs: 5_000 });
@@ -116,7 +140,9 @@ describe("claim status webhooks (CLAIMS_WEBHOOK_URL)", () => {
     await runClaimsConsumer([{ type: "deliver", claimId: body.claimId, dispatchId: "wh-dl" }], hooked);
     const [hook] = await db().select().from(claimWebhooks).where(eq(claimWebhooks.claimId, body.claimId)).all();
     await assamConfig({ webhookFailFirst: 1 });
-    const batch = createMessageBatch("amrit-webhooks", [{ id: `w-dl-${hook.id}`, timestamp: new Date(), attempts: 1, body: { type: "claim-webhook", id: hook.id } }]);
+    const batch = createMessageBatch("amrit-webhooks", [
+      { id: `w-dl-${hook.id}`, timestamp: new Date(), attempts: 1, body: { type: "claim-webhook", id: hook.id } },
+    ]);
     const ctx = createExecutionContext();
     await consumeWebhooks(batch, oneTry, ctx);
     await getQueueResult(batch, ctx);
@@ -124,7 +150,11 @@ describe("claim status webhooks (CLAIMS_WEBHOOK_URL)", () => {
     // The dead-letter consumer records it (through the real queue).
     const letter = await vi.waitFor(
       async () => {
-        const r = await db().select().from(deadLetters).where(and(eq(deadLetters.subjectId, body.claimId), eq(deadLetters.kind, "claim-webhook"))).get();
+        const r = await db()
+          .select()
+          .from(deadLetters)
+          .where(and(eq(deadLetters.subjectId, body.claimId), eq(deadLetters.kind, "claim-webhook")))
+          .get();
         if (!r) throw new Error("no dead letter yet");
         return r;
       },
@@ -134,7 +164,7 @@ describe("claim status webhooks (CLAIMS_WEBHOOK_URL)", () => {
 
     const replay = await call("POST", `/v1/admin/dead-letters/${letter.id}/replay`, { admin: true });
     expect(replay.status).toBe(200);
-    expect((await db().select().from(claimWebhooks).where(eq(claimWebhooks.id, hook.id)).get())).toMatchObject({ state: "PENDING", attempts: 0 });
+    expect(await db().select().from(claimWebhooks).where(eq(claimWebhooks.id, hook.id)).get()).toMatchObject({ state: "PENDING", attempts: 0 });
     // The claim was not sent to the portal again, nor changed.
     expect((await claimRow(body.claimId))!.status).toBe("PENDING");
     expect((await portalCounts([body.claimId]))[body.claimId].posts).toBe(posts);
@@ -173,7 +203,9 @@ describe("claim status webhooks (CLAIMS_WEBHOOK_URL)", () => {
     expect(claim.json.status).toBe("PENDING");
     const rows = await db().select().from(claimWebhooks).where(eq(claimWebhooks.claimId, body.claimId)).all();
     expect(rows).toHaveLength(1);
-    const batch = createMessageBatch("amrit-webhooks", [{ id: "w-nosecret", timestamp: new Date(), attempts: 1, body: { type: "claim-webhook", id: rows[0].id } }]);
+    const batch = createMessageBatch("amrit-webhooks", [
+      { id: "w-nosecret", timestamp: new Date(), attempts: 1, body: { type: "claim-webhook", id: rows[0].id } },
+    ]);
     const ctx = createExecutionContext();
     await consumeWebhooks(batch, noSecret, ctx);
     await getQueueResult(batch, ctx);

@@ -12,7 +12,12 @@ import { ACCESS_AUD, GATEWAY, ROLES, accessEnv, assertionFor, browseAs, csrfOf, 
 
 const A = accessEnv();
 const team = `${env.TEST_SANDBOX_URL}/access`;
-const auditRows = (action: string, actor: string) => db().select().from(auditLog).where(and(eq(auditLog.action, action), eq(auditLog.actor, actor))).all();
+const auditRows = (action: string, actor: string) =>
+  db()
+    .select()
+    .from(auditLog)
+    .where(and(eq(auditLog.action, action), eq(auditLog.actor, actor)))
+    .all();
 
 describe("the console behind Cloudflare Access (the local stand-in signs the assertions)", () => {
   it("a verified assertion is a person: email and role on every page, email as the actor of every audit row", async () => {
@@ -29,16 +34,30 @@ describe("the console behind Cloudflare Access (the local stand-in signs the ass
     const claimId = await seedFailedClaim();
     const dl = await seedDeadLetter({ type: "deliver", claimId, dispatchId: "x" });
     const page = await browseAs(A, token, "GET", `/console/dead-letters/${encodeURIComponent(dl)}`);
-    const done = await browseAs(A, token, "POST", `/console/dead-letters/${encodeURIComponent(dl)}/replay`, { form: { _csrf: csrfOf(page.text), confirm: "yes" } });
+    const done = await browseAs(A, token, "POST", `/console/dead-letters/${encodeURIComponent(dl)}/replay`, {
+      form: { _csrf: csrfOf(page.text), confirm: "yes" },
+    });
     expect(done.status).toBe(200);
     expect(done.text).toContain("Replayed: claim");
-    const replay = await db().select().from(auditLog).where(and(eq(auditLog.action, "dead_letter.replay"), eq(auditLog.targetId, dl))).all();
+    const replay = await db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "dead_letter.replay"), eq(auditLog.targetId, dl)))
+      .all();
     expect(replay.map((r) => r.actor)).toEqual(["operator@amrit.test"]);
-    const claimAudit = await db().select().from(auditLog).where(and(eq(auditLog.action, "claim.replay"), eq(auditLog.targetId, claimId))).all();
+    const claimAudit = await db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "claim.replay"), eq(auditLog.targetId, claimId)))
+      .all();
     expect(claimAudit.map((r) => r.actor)).toEqual(["operator@amrit.test"]);
     // Its first request started the session, once.
     const id = await sha256Hex(`console-access:${token}`);
-    expect(await db().select().from(consoleSessions).where(eq(consoleSessions.id, id)).get()).toMatchObject({ kind: "person", subject: "operator@amrit.test", endedAt: null });
+    expect(await db().select().from(consoleSessions).where(eq(consoleSessions.id, id)).get()).toMatchObject({
+      kind: "person",
+      subject: "operator@amrit.test",
+      endedAt: null,
+    });
     expect((await auditRows("console.sign_in", "operator@amrit.test")).filter((r) => r.requestId !== null).length).toBeGreaterThanOrEqual(1);
   });
 
@@ -52,8 +71,19 @@ describe("the console behind Cloudflare Access (the local stand-in signs the ass
   it("refuses assertions that do not verify: other audience, issuer or key, expired, not RS256, no email", async () => {
     const other = await generateKeyPair("RS256");
     const now = Math.floor(Date.now() / 1000);
-    const forge = (alg: "RS256" | "HS256", key: CryptoKey | Uint8Array, claims: Record<string, unknown> = { email: "admin@amrit.test" }, kid = "not-a-published-key") =>
-      new SignJWT(claims).setProtectedHeader({ alg, kid }).setIssuer(team).setAudience([ACCESS_AUD]).setIssuedAt(now).setExpirationTime(now + 600).sign(key);
+    const forge = (
+      alg: "RS256" | "HS256",
+      key: CryptoKey | Uint8Array,
+      claims: Record<string, unknown> = { email: "admin@amrit.test" },
+      kid = "not-a-published-key",
+    ) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg, kid })
+        .setIssuer(team)
+        .setAudience([ACCESS_AUD])
+        .setIssuedAt(now)
+        .setExpirationTime(now + 600)
+        .sign(key);
     const bad: [string, string][] = [
       ["another application", await assertionFor("admin@amrit.test", { aud: "some-other-application" })],
       ["another issuer", await assertionFor("admin@amrit.test", { issuer: "https://evil.cloudflareaccess.com" })],
@@ -165,7 +195,9 @@ describe("the console behind Cloudflare Access (the local stand-in signs the ass
     expect((await browseAs(A, token, "POST", "/console/alerts/test", { form: { _csrf: csrfOf(page.text) } })).status).toBe(401);
     expect((await auditRows("console.sign_out", "admin@amrit.test")).length).toBeGreaterThanOrEqual(1);
     // Signing in through Access again gives a new token: a new session.
-    expect((await browseAs(A, await assertionFor("admin@amrit.test", { iat: Math.floor(Date.now() / 1000) + 1 }), "GET", "/console/audit")).status).toBe(200);
+    expect(
+      (await browseAs(A, await assertionFor("admin@amrit.test", { iat: Math.floor(Date.now() / 1000) + 1 }), "GET", "/console/audit")).status,
+    ).toBe(200);
   });
 
   it("the stand-in's sign-in page hands a verified token to the development callback, which sets CF_Authorization", async () => {
@@ -206,6 +238,10 @@ function tamper(token: string, claims: Record<string, unknown>) {
 
 /** An Access service token (a machine, not a person: `common_name`, no email), signed by the stand-in. */
 async function serviceToken(commonName: string): Promise<string> {
-  const res = await fetch(`${env.TEST_SANDBOX_URL}/access/__sandbox/assertion`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ aud: ACCESS_AUD, commonName }) });
+  const res = await fetch(`${env.TEST_SANDBOX_URL}/access/__sandbox/assertion`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ aud: ACCESS_AUD, commonName }),
+  });
   return ((await res.json()) as { token: string }).token;
 }

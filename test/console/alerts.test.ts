@@ -28,7 +28,12 @@ const received = async () =>
 const DAY = 86_400_000;
 const momentFor = (slot: number) => Date.now() + slot * 30 * DAY;
 const at = (t: number) => new Date(t).toISOString();
-const alertsBetween = (from: number, to: number) => db().select().from(alerts).where(and(gte(alerts.at, at(from)), lte(alerts.at, at(to)))).all();
+const alertsBetween = (from: number, to: number) =>
+  db()
+    .select()
+    .from(alerts)
+    .where(and(gte(alerts.at, at(from)), lte(alerts.at, at(to))))
+    .all();
 
 describe("alerts from the 15-minute cron", () => {
   // The alerts borrow the Assam sandbox's webhook receiver, shared with the claims tests: leave it as found.
@@ -45,7 +50,8 @@ describe("alerts from the 15-minute cron", () => {
 
   it("a failure rate over the threshold and open dead letters are posted (signed) and recorded, once per hour", async () => {
     const t = momentFor(2);
-    for (let i = 0; i < 3; i++) await seedCall({ portal: "assam", outcome: i === 0 ? "retry" : "timeout", httpStatus: i === 0 ? 503 : null, at: at(t - 60_000) });
+    for (let i = 0; i < 3; i++)
+      await seedCall({ portal: "assam", outcome: i === 0 ? "retry" : "timeout", httpStatus: i === 0 ? 503 : null, at: at(t - 60_000) });
     await seedCall({ portal: "assam", outcome: "ok", at: at(t - 60_000) });
     await seedCall({ portal: "ifix", outcome: "ok", at: at(t - 60_000) });
     // Calls outside the window (before it, after the moment) do not count.
@@ -58,7 +64,13 @@ describe("alerts from the 15-minute cron", () => {
 
     expect(await checkAlerts(vars, t)).toBe(2);
     const rows = await alertsBetween(t, t);
-    expect(rows.find((r) => r.kind === "upstream_failure_rate")).toMatchObject({ subject: "assam", value: 7500, threshold: 2000, delivery: "sent", httpStatus: 204 });
+    expect(rows.find((r) => r.kind === "upstream_failure_rate")).toMatchObject({
+      subject: "assam",
+      value: 7500,
+      threshold: 2000,
+      delivery: "sent",
+      httpStatus: 204,
+    });
     expect(rows.find((r) => r.kind === "upstream_failure_rate" && r.subject === "ifix")).toBeUndefined();
     const backlog = rows.find((r) => r.kind === "dead_letters")!;
     expect(backlog).toMatchObject({ threshold: 1, delivery: "sent" });
@@ -67,7 +79,11 @@ describe("alerts from the 15-minute cron", () => {
     const posts = await mine();
     expect(posts).toHaveLength(2);
     for (const p of posts) expect(p.headers["x-amrit-signature"]).toBe(`sha256=${await hmacSha256Hex("alert-secret-for-tests", p.body)}`);
-    expect(JSON.parse(posts.find((p) => p.body.includes("upstream_failure_rate"))!.body)).toMatchObject({ type: "amrit.gateway.alert", subject: "assam", value: 7500 });
+    expect(JSON.parse(posts.find((p) => p.body.includes("upstream_failure_rate"))!.body)).toMatchObject({
+      type: "amrit.gateway.alert",
+      subject: "assam",
+      value: 7500,
+    });
 
     // The conditions persist: nothing is re-sent within the hour.
     expect(await checkAlerts(vars, t + 5 * 60_000)).toBe(0);

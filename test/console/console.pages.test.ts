@@ -24,8 +24,30 @@ describe("console pages render seeded rows", () => {
     await db()
       .insert(fundsAccounts)
       .values([
-        { tenantId, headOfAccount: "2210-NHM-HOA-01", ssuCode: "SSU-1", sanctioned: true, allotted: 1_000_000_00, withdrawn: 0, committed: 250_00, available: 999_750_00, createdAt: t, updatedAt: t },
-        { tenantId, headOfAccount: "2210-NHM-HOA-01", ssuCode: "SSU-2", sanctioned: true, allotted: 500_00, withdrawn: 100_00, committed: 0, available: 400_00, createdAt: t, updatedAt: t },
+        {
+          tenantId,
+          headOfAccount: "2210-NHM-HOA-01",
+          ssuCode: "SSU-1",
+          sanctioned: true,
+          allotted: 1_000_000_00,
+          withdrawn: 0,
+          committed: 250_00,
+          available: 999_750_00,
+          createdAt: t,
+          updatedAt: t,
+        },
+        {
+          tenantId,
+          headOfAccount: "2210-NHM-HOA-01",
+          ssuCode: "SSU-2",
+          sanctioned: true,
+          allotted: 500_00,
+          withdrawn: 100_00,
+          committed: 0,
+          available: 400_00,
+          createdAt: t,
+          updatedAt: t,
+        },
       ])
       .run();
 
@@ -41,7 +63,9 @@ describe("console pages render seeded rows", () => {
     expect(html).toContain("UPSTREAM_TIMEOUT");
     expect(html).toMatch(/Open dead letters<b class="bad">[1-9]\d*<\/b>/);
     // Summed over the two SSUs: allotted ₹10,00,500.00, withdrawn ₹100.00, committed ₹250.00, available ₹10,00,150.00
-    expect(html).toContain(`<td>${tenantId}</td><td>2210-NHM-HOA-01</td><td class="num">₹10,00,500.00</td><td class="num">₹100.00</td><td class="num">₹250.00</td><td class="num">₹10,00,150.00</td>`);
+    expect(html).toContain(
+      `<td>${tenantId}</td><td>2210-NHM-HOA-01</td><td class="num">₹10,00,500.00</td><td class="num">₹100.00</td><td class="num">₹250.00</td><td class="num">₹10,00,150.00</td>`,
+    );
   });
 
   it("upstream health: calls, success rate, p50 and p95 and the last error per portal since a moment", async () => {
@@ -50,10 +74,24 @@ describe("console pages render seeded rows", () => {
     const at = (i: number) => new Date(since + i * 1000).toISOString();
     let i = 0;
     for (const d of [10, 20, 30, 40, 500]) await seedCall({ portal: "ifix", operation: "disburse", durationMs: d, at: at(i++) });
-    await seedCall({ portal: "ifix", operation: "disburse", outcome: "timeout", httpStatus: null, durationMs: 2000, errorCode: "UPSTREAM_TIMEOUT", at: at(i++) });
+    await seedCall({
+      portal: "ifix",
+      operation: "disburse",
+      outcome: "timeout",
+      httpStatus: null,
+      durationMs: 2000,
+      errorCode: "UPSTREAM_TIMEOUT",
+      at: at(i++),
+    });
     const ifix = (await upstreamHealth(db(), new Date(since).toISOString())).find((h) => h.portal === "ifix")!;
     // 6 calls, 1 failure → 83.3 %; p50 of [10,20,30,40,500,2000] = 30, p95 = 2000.
-    expect(ifix).toMatchObject({ calls: 6, failures: 1, p50: 30, p95: 2000, lastError: { operation: "disburse", outcome: "timeout", errorCode: "UPSTREAM_TIMEOUT" } });
+    expect(ifix).toMatchObject({
+      calls: 6,
+      failures: 1,
+      p50: 30,
+      p95: 2000,
+      lastError: { operation: "disburse", outcome: "timeout", errorCode: "UPSTREAM_TIMEOUT" },
+    });
     expect(ifix.successRate).toBeCloseTo(5 / 6, 10);
   });
 
@@ -81,7 +119,9 @@ describe("console pages render seeded rows", () => {
     const byRequest = await browse("GET", `/console/transactions?requestId=${reqId}&outcome=failures&portal=assam`, { cookie });
     const m = /href="\/console\/transactions\/(\d+)"/.exec(byRequest.text);
     expect(m).not.toBeNull();
-    expect((await browse("GET", `/console/transactions?requestId=${reqId}&outcome=ok`, { cookie })).text).not.toContain(`/console/transactions/${m![1]}"`);
+    expect((await browse("GET", `/console/transactions?requestId=${reqId}&outcome=ok`, { cookie })).text).not.toContain(
+      `/console/transactions/${m![1]}"`,
+    );
 
     const detail = await browse("GET", `/console/transactions/${m![1]}`, { cookie });
     expect(detail.status).toBe(200);
@@ -153,7 +193,14 @@ describe("console pages render seeded rows", () => {
   it("audit: who did what, when, before → after, filterable", async () => {
     const cookie = await signInAdmin();
     const target = crypto.randomUUID();
-    await auditInsert(db(), { actor: "client:cl_test", action: "funds.pi_status_override", targetType: "payment_instruction", targetId: target, before: { status: "INITIATED" }, after: { status: "FAILED" } }).run();
+    await auditInsert(db(), {
+      actor: "client:cl_test",
+      action: "funds.pi_status_override",
+      targetType: "payment_instruction",
+      targetId: target,
+      before: { status: "INITIATED" },
+      after: { status: "FAILED" },
+    }).run();
     await auditInsert(db(), { actor: "admin", action: "client.create", targetType: "client", targetId: "other" }).run();
     const page = await browse("GET", `/console/audit?action=funds.pi_status_override&targetId=${target}`, { cookie });
     expect(page.status).toBe(200);
@@ -167,7 +214,18 @@ describe("console pages render seeded rows", () => {
 
   it("alerts and payments pages render", async () => {
     const cookie = await signInAdmin();
-    await db().insert(alerts).values({ at: now(), kind: "dead_letters", subject: "dead_letters", value: 3, threshold: 1, message: "3 dead letters waiting", delivery: "not_configured" }).run();
+    await db()
+      .insert(alerts)
+      .values({
+        at: now(),
+        kind: "dead_letters",
+        subject: "dead_letters",
+        value: 3,
+        threshold: 1,
+        message: "3 dead letters waiting",
+        delivery: "not_configured",
+      })
+      .run();
     const a = await browse("GET", "/console/alerts", { cookie });
     expect(a.status).toBe(200);
     expect(a.text).toContain("3 dead letters waiting");

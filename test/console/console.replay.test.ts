@@ -17,7 +17,11 @@ afterEach(async () => {
 
 const deadLetterRow = async (id: string) => (await db().select().from(deadLetters).where(eq(deadLetters.id, id)).get())!;
 const auditFor = (action: string, targetId: string) =>
-  db().select().from(auditLog).where(and(eq(auditLog.action, action), eq(auditLog.targetId, targetId))).all();
+  db()
+    .select()
+    .from(auditLog)
+    .where(and(eq(auditLog.action, action), eq(auditLog.targetId, targetId)))
+    .all();
 
 describe("replaying dead letters", () => {
   it("through the JSON API: a FAILED claim goes back to QUEUED, the replay is counted and audited; again → 409", async () => {
@@ -137,7 +141,19 @@ describe("replaying dead letters", () => {
       const t = now();
       await db()
         .insert(fiscalMessages)
-        .values({ id, ownerId: "admin", type: "program", action: "create", status: deliveryStatus === "FAILED" ? "FAILED" : "REJECTED", deliveryStatus, attempts: 3, wireBody: "sealed", createdAt: t, updatedAt: t, lastError: "503" })
+        .values({
+          id,
+          ownerId: "admin",
+          type: "program",
+          action: "create",
+          status: deliveryStatus === "FAILED" ? "FAILED" : "REJECTED",
+          deliveryStatus,
+          attempts: 3,
+          wireBody: "sealed",
+          createdAt: t,
+          updatedAt: t,
+          lastError: "503",
+        })
         .run();
       return id;
     };
@@ -158,7 +174,11 @@ describe("replaying dead letters", () => {
     const openIds = async () => (await call("GET", `/v1/admin/dead-letters?subjectId=${failed}`, { admin: true })).json.items.map((i: any) => i.id);
     expect(await openIds()).toEqual([]);
     const later = new Date(Date.now() + 60_000).toISOString();
-    await db().update(fiscalMessages).set({ deliveryStatus: "FAILED", status: "FAILED", updatedAt: later }).where(eq(fiscalMessages.id, failed)).run();
+    await db()
+      .update(fiscalMessages)
+      .set({ deliveryStatus: "FAILED", status: "FAILED", updatedAt: later })
+      .where(eq(fiscalMessages.id, failed))
+      .run();
     await db().delete(fiscalOutbox).where(eq(fiscalOutbox.messageId, failed)).run();
     expect(await openIds()).toEqual([dl]);
     const again = await call("POST", `/v1/admin/dead-letters/${encodeURIComponent(dl)}/replay`, { admin: true });
@@ -178,7 +198,10 @@ describe("payment instructions stuck after an ambiguous delivery", () => {
     await setFaults("ifix", { errorRate: 1 });
     const tenantId = `pb.t${crypto.randomUUID().slice(0, 8)}`;
     // Every tenant (CONTRACT v3 §4: a client without tenants touches no funds).
-    const made = await call("POST", "/v1/admin/clients", { admin: true, body: { name: "treasury", scopes: ["funds:write", "funds:read"], tenants: ["*"] } });
+    const made = await call("POST", "/v1/admin/clients", {
+      admin: true,
+      body: { name: "treasury", scopes: ["funds:write", "funds:read"], tenants: ["*"] },
+    });
     const funds = { ...made.json, token: await tokenFor(made.json.clientId, made.json.clientSecret) };
     const allot = await call("POST", "/v1/funds/allotments", {
       token: funds.token,
@@ -187,7 +210,14 @@ describe("payment instructions stuck after an ambiguous delivery", () => {
     expect(allot.status).toBe(201);
     const pi = await call("POST", "/v1/payment-instructions", {
       token: funds.token,
-      body: { paymentId: `P-${crypto.randomUUID()}`, tenantId, headOfAccount: "2210-01", ssuCode: "SSU1", amount: 400, beneficiaries: [{ name: "A Person", accountCode: "ACC1", amount: 400 }] },
+      body: {
+        paymentId: `P-${crypto.randomUUID()}`,
+        tenantId,
+        headOfAccount: "2210-01",
+        ssuCode: "SSU1",
+        amount: 400,
+        beneficiaries: [{ name: "A Person", accountCode: "ACC1", amount: 400 }],
+      },
     });
     expect(pi.status).toBe(201);
     const piId = pi.json.piId as string;
@@ -211,9 +241,14 @@ describe("payment instructions stuck after an ambiguous delivery", () => {
     const noReason = await browse("POST", `/console/payments/${piId}/status`, { cookie, form: { _csrf: csrf, status: "FAILED", reason: "" } });
     expect(noReason.status).toBe(400);
     expect((await summary()).available).toBe(600);
-    expect((await browse("POST", `/console/payments/${piId}/status`, { cookie, form: { status: "FAILED", reason: "IFMS: not paid" } })).status).toBe(403);
+    expect((await browse("POST", `/console/payments/${piId}/status`, { cookie, form: { status: "FAILED", reason: "IFMS: not paid" } })).status).toBe(
+      403,
+    );
 
-    const set = await browse("POST", `/console/payments/${piId}/status`, { cookie, form: { _csrf: csrf, status: "FAILED", reason: "IFMS confirms not paid" } });
+    const set = await browse("POST", `/console/payments/${piId}/status`, {
+      cookie,
+      form: { _csrf: csrf, status: "FAILED", reason: "IFMS confirms not paid" },
+    });
     expect(set.status).toBe(200);
     expect(set.text).toContain(`${piId}: INITIATED → FAILED`);
     await vi.waitFor(async () => expect((await summary()).available).toBe(1000));

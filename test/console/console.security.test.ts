@@ -165,7 +165,11 @@ describe("console sign-in and sessions", () => {
     expect((await get(env)).status).toBe(200);
 
     const id = await sessionIdOf(cookie);
-    await db().update(consoleSessions).set({ expiresAt: new Date(Date.now() - 1000).toISOString() }).where(eq(consoleSessions.id, id)).run();
+    await db()
+      .update(consoleSessions)
+      .set({ expiresAt: new Date(Date.now() - 1000).toISOString() })
+      .where(eq(consoleSessions.id, id))
+      .run();
     expect((await browse("GET", "/console/audit", { cookie })).status).toBe(303);
   });
 
@@ -175,10 +179,19 @@ describe("console sign-in and sessions", () => {
     const value = cookie.split("=")[1];
     expect(value).toMatch(/^[A-Za-z0-9_-]{40,64}$/);
     expect(value).not.toContain(".");
-    const row = (await db().select().from(consoleSessions).where(eq(consoleSessions.id, await sessionIdOf(cookie))).get())!;
+    const row = (await db()
+      .select()
+      .from(consoleSessions)
+      .where(eq(consoleSessions.id, await sessionIdOf(cookie)))
+      .get())!;
     expect(row).toMatchObject({ kind: "admin", subject: "admin", endedAt: null });
     const key = env.ADMIN_API_KEY!;
-    const guessable = [key, await sha256Hex(key), await sha256Hex(`console-session:${key}`), (await sha256Hex(`console-session:${key}`)).slice(0, 32)];
+    const guessable = [
+      key,
+      await sha256Hex(key),
+      await sha256Hex(`console-session:${key}`),
+      (await sha256Hex(`console-session:${key}`)).slice(0, 32),
+    ];
     for (const g of guessable) {
       expect(JSON.stringify(row)).not.toContain(g);
       expect(value).not.toContain(g);
@@ -195,9 +208,17 @@ describe("console sign-in and sessions", () => {
     // The browser dropped its cookie; a copy taken before (another tab, a stolen header) is refused.
     expect((await browse("GET", "/console/audit", { cookie })).status).toBe(303);
     expect((await browse("POST", "/console/dead-letters/replay", { cookie, form: { _csrf: csrf, confirm: "yes" } })).status).toBe(401);
-    const row = (await db().select().from(consoleSessions).where(eq(consoleSessions.id, await sessionIdOf(cookie))).get())!;
+    const row = (await db()
+      .select()
+      .from(consoleSessions)
+      .where(eq(consoleSessions.id, await sessionIdOf(cookie)))
+      .get())!;
     expect(row.endedAt).not.toBeNull();
-    const audit = await db().select().from(auditLog).where(and(eq(auditLog.action, "console.sign_out"), eq(auditLog.actor, "admin"))).all();
+    const audit = await db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "console.sign_out"), eq(auditLog.actor, "admin")))
+      .all();
     expect(audit.length).toBeGreaterThanOrEqual(1);
   });
 
@@ -209,7 +230,13 @@ describe("console sign-in and sessions", () => {
     const fresh = await signInAdmin();
     await pruneSessions(db());
     expect(await db().select().from(consoleSessions).where(eq(consoleSessions.id, id)).get()).toBeUndefined();
-    expect(await db().select().from(consoleSessions).where(eq(consoleSessions.id, await sessionIdOf(fresh))).get()).toBeDefined();
+    expect(
+      await db()
+        .select()
+        .from(consoleSessions)
+        .where(eq(consoleSessions.id, await sessionIdOf(fresh)))
+        .get(),
+    ).toBeDefined();
   });
 
   it("a POST without a session is refused", async () => {
@@ -230,7 +257,14 @@ describe("console sign-in and sessions", () => {
     const router = createRouter();
     registerOpsRoutes(router);
     const doc = { json: router.getOpenAPI31Document(OPENAPI_INFO) as any };
-    for (const p of ["/v1/admin/dead-letters", "/v1/admin/dead-letters/{id}", "/v1/admin/dead-letters/{id}/replay", "/v1/admin/dead-letters/replay", "/v1/admin/upstream-calls", "/v1/admin/alerts"]) {
+    for (const p of [
+      "/v1/admin/dead-letters",
+      "/v1/admin/dead-letters/{id}",
+      "/v1/admin/dead-letters/{id}/replay",
+      "/v1/admin/dead-letters/replay",
+      "/v1/admin/upstream-calls",
+      "/v1/admin/alerts",
+    ]) {
       expect(doc.json.paths[p], p).toBeDefined();
     }
     // …and the gateway's published document lists them.

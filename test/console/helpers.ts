@@ -149,7 +149,10 @@ export const accessEnv = (vars: Record<string, string | undefined> = {}) =>
   }) as typeof env;
 
 /** An application token for `email`, signed by the Access stand-in (as Access would sign it). */
-export async function assertionFor(email: string, claims: { aud?: string; ttlSeconds?: number; issuer?: string; iat?: number } = {}): Promise<string> {
+export async function assertionFor(
+  email: string,
+  claims: { aud?: string; ttlSeconds?: number; issuer?: string; iat?: number } = {},
+): Promise<string> {
   const res = await fetch(`${env.TEST_SANDBOX_URL}/access/__sandbox/assertion`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },

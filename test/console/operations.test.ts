@@ -28,7 +28,11 @@ describe("clients: list, create, rotate, revoke, change scopes and tenants; the 
     const body = new URLSearchParams({ _csrf: csrf, name, tenants: "pb.jalandhar, pb.amritsar" });
     body.append("scopes", "claims:read");
     body.append("scopes", "claims:write");
-    const made = await browse("POST", "/console/clients", { cookie, body: body.toString(), headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+    const made = await browse("POST", "/console/clients", {
+      cookie,
+      body: body.toString(),
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
     expect(made.status).toBe(200);
     expect(made.text).toContain("shown once");
     const secret = /class="secret">(cs_[A-Za-z0-9_-]+)</.exec(made.text)![1];
@@ -43,7 +47,11 @@ describe("clients: list, create, rotate, revoke, change scopes and tenants; the 
     expect(list.text).toContain(row.id);
     expect(list.text).not.toContain(secret);
     expect(list.text).not.toContain(apiKey);
-    const audit = await db().select().from(auditLog).where(and(eq(auditLog.action, "client.created"), eq(auditLog.targetId, row.id))).all();
+    const audit = await db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "client.created"), eq(auditLog.targetId, row.id)))
+      .all();
     expect(audit[0].actor).toBe("admin");
   });
 
@@ -73,7 +81,10 @@ describe("clients: list, create, rotate, revoke, change scopes and tenants; the 
     expect((await call("GET", "/v1/claims?limit=1", { apiKey })).status).toBe(401);
     expect((await call("GET", "/v1/claims?limit=1", { apiKey: newKey })).status).toBe(200);
 
-    const changed = await browse("POST", `/console/clients/${clientId}/update`, { cookie, form: { _csrf: csrf, scopes: "funds:read", tenants: "*" } });
+    const changed = await browse("POST", `/console/clients/${clientId}/update`, {
+      cookie,
+      form: { _csrf: csrf, scopes: "funds:read", tenants: "*" },
+    });
     expect(changed.status).toBe(200);
     expect(changed.text).toContain("scopes funds:read; tenants *");
     expect((await call("GET", "/v1/claims?limit=1", { apiKey: newKey })).status).toBe(403);
@@ -94,7 +105,11 @@ describe("configuration health", () => {
     await handleScheduled(createScheduledController({ cron: "*/15 * * * *", scheduledTime: Date.now() }), env, ctx);
     await waitOnExecutionContext(ctx);
     const runs = await db().select().from(cronRuns).all();
-    for (const job of Object.keys(SCHEDULE["*/15 * * * *"])) expect(runs.find((r) => r.job === job), job).toMatchObject({ outcome: "ok", errorKind: null });
+    for (const job of Object.keys(SCHEDULE["*/15 * * * *"]))
+      expect(
+        runs.find((r) => r.job === job),
+        job,
+      ).toMatchObject({ outcome: "ok", errorKind: null });
 
     await env.TOKEN_CACHE.put("upstream-token:assam", JSON.stringify({ token: "tok-value-never-shown", expiresAt: Date.now() + 600_000 }));
     await seedCall({ portal: "assam", operation: "token", outcome: "ok", httpStatus: 200 });
@@ -108,12 +123,22 @@ describe("configuration health", () => {
     expect(page.text).toMatch(/iFIX sending<\/th><td class="ok">valid<\/td>/);
     expect(page.text).toMatch(/claims webhook<\/th><td class="ok">not configured \(optional\)<\/td>/);
     // Never a value: not the malformed one, not a secret, not the cached token.
-    for (const v of ["lots-and-lots", env.ASSAM_CLIENT_SECRET!, env.UMANG_CLIENT_SECRET!, env.ADMIN_API_KEY!, env.DATA_ENCRYPTION_KEY!, "tok-value-never-shown"]) expect(page.text).not.toContain(v);
+    for (const v of [
+      "lots-and-lots",
+      env.ASSAM_CLIENT_SECRET!,
+      env.UMANG_CLIENT_SECRET!,
+      env.ADMIN_API_KEY!,
+      env.DATA_ENCRYPTION_KEY!,
+      "tok-value-never-shown",
+    ])
+      expect(page.text).not.toContain(v);
     expect(page.text).toMatch(/<th scope="row">assam<\/th><td class="ok">yes<\/td><td>\d+ s \(fetched/);
     expect(page.text).toMatch(/kid [A-Za-z0-9_-]{43} · RSA 2048 bits/);
     expect(page.text).toContain("&quot;kty&quot;: &quot;RSA&quot;");
     expect(page.text).not.toMatch(/&quot;(d|p|q|dp|dq|qi)&quot;:/);
-    expect(page.text).toMatch(/<th scope="row">claimsSweep<\/th><td><code>\*\/15 \* \* \* \*<\/code><\/td><td>[^<]+ago\)<\/td><td class="ok">ok<\/td>/);
+    expect(page.text).toMatch(
+      /<th scope="row">claimsSweep<\/th><td><code>\*\/15 \* \* \* \*<\/code><\/td><td>[^<]+ago\)<\/td><td class="ok">ok<\/td>/,
+    );
     expect(page.text).toContain('<th scope="row">monthlyCutoff</th><td><code>30 20 L * *</code></td>');
   });
 
@@ -141,7 +166,20 @@ describe("queues and backlogs", () => {
     const longAgo = "2001-01-01T00:00:00.000Z";
     await db().update(claims).set({ status: "QUEUED", failureCode: null, updatedAt: longAgo }).where(eq(claims.id, queued)).run();
     const hookClaim = await seedFailedClaim();
-    await db().insert(claimWebhooks).values({ id: crypto.randomUUID(), claimId: hookClaim, ownerId: "admin", claimStatus: "FAILED", payload: "{}", state: "PENDING", attempts: 2, nextAttemptAt: Date.now() + 60_000, createdAt: longAgo }).run();
+    await db()
+      .insert(claimWebhooks)
+      .values({
+        id: crypto.randomUUID(),
+        claimId: hookClaim,
+        ownerId: "admin",
+        claimStatus: "FAILED",
+        payload: "{}",
+        state: "PENDING",
+        attempts: 2,
+        nextAttemptAt: Date.now() + 60_000,
+        createdAt: longAgo,
+      })
+      .run();
     const kind = `deliver`;
     await seedDeadLetter({ type: kind, claimId: hookClaim, dispatchId: "x" });
     const t0 = Date.now();
@@ -155,7 +193,9 @@ describe("queues and backlogs", () => {
     expect(page.text).toContain(`href="/console/claims/${queued}">claim waiting for delivery (QUEUED)`);
     expect(page.text).toContain(`href="/console/claims/${hookClaim}">claim status webhook not yet delivered`);
     expect(page.text).toMatch(/<th scope="row">QUEUED<\/th>(<td class="num">[^<]*<\/td>){4}<td class="num">[1-9]\d*<\/td>/);
-    expect(page.text).toMatch(/<a href="\/console\/dead-letters\?kind=deliver&amp;state=all">deliver<\/a><\/td><td>amrit-claims-delivery<\/td><td class="num bad">[1-9]/);
+    expect(page.text).toMatch(
+      /<a href="\/console\/dead-letters\?kind=deliver&amp;state=all">deliver<\/a><\/td><td>amrit-claims-delivery<\/td><td class="num bad">[1-9]/,
+    );
     expect(page.text).toMatch(/<svg[^>]*aria-labelledby="backlog-chart-title backlog-chart-desc"/);
     expect(page.text).toContain("<polyline");
     const samples = await db().select().from(backlogSamples).all();
@@ -165,21 +205,40 @@ describe("queues and backlogs", () => {
 
 describe("alerts page", () => {
   it("shows the rules with their thresholds from configuration, and a test button that posts to the webhook", async () => {
-    const hooked = { ...env, ALERT_WEBHOOK_URL: `${env.TEST_SANDBOX_URL}/assam/__sandbox/webhook`, ALERT_WEBHOOK_SECRET: "alert-test-secret", ALERT_FAILURE_RATE: "0.35" } as typeof env;
+    const hooked = {
+      ...env,
+      ALERT_WEBHOOK_URL: `${env.TEST_SANDBOX_URL}/assam/__sandbox/webhook`,
+      ALERT_WEBHOOK_SECRET: "alert-test-secret",
+      ALERT_FAILURE_RATE: "0.35",
+    } as typeof env;
     const cookie = await keyCookie(hooked);
     const page = await browseAs(hooked, null, "GET", "/console/alerts", { cookie });
     expect(page.status).toBe(200);
     expect(page.text).toContain("reach 35.0% of its calls");
     expect(page.text).toContain("signed with ALERT_WEBHOOK_SECRET");
     expect(page.text).toContain("break_glass_sign_in");
-    const before = ((await sandbox("GET", "/assam/__sandbox/webhooks")).json.webhooks as { body: string }[]).filter((w) => w.body.includes('"kind":"test"')).length;
+    const before = ((await sandbox("GET", "/assam/__sandbox/webhooks")).json.webhooks as { body: string }[]).filter((w) =>
+      w.body.includes('"kind":"test"'),
+    ).length;
     const sent = await browseAs(hooked, null, "POST", "/console/alerts/test", { cookie, form: { _csrf: csrfOf(page.text) } });
     expect(sent.status).toBe(200);
     expect(sent.text).toContain("Test alert posted to the webhook (HTTP 204)");
-    const after = ((await sandbox("GET", "/assam/__sandbox/webhooks")).json.webhooks as { body: string }[]).filter((w) => w.body.includes('"kind":"test"')).length;
+    const after = ((await sandbox("GET", "/assam/__sandbox/webhooks")).json.webhooks as { body: string }[]).filter((w) =>
+      w.body.includes('"kind":"test"'),
+    ).length;
     expect(after).toBe(before + 1);
-    expect(sent.text).toMatch(/<td>test<\/td><td>console<\/td><td class="num">–<\/td><td>test alert sent from the console by admin<\/td><td class="ok">sent \(204\)<\/td>/);
-    expect((await db().select().from(alerts).where(and(eq(alerts.kind, "test"), eq(alerts.delivery, "sent"))).all()).length).toBeGreaterThanOrEqual(1);
+    expect(sent.text).toMatch(
+      /<td>test<\/td><td>console<\/td><td class="num">–<\/td><td>test alert sent from the console by admin<\/td><td class="ok">sent \(204\)<\/td>/,
+    );
+    expect(
+      (
+        await db()
+          .select()
+          .from(alerts)
+          .where(and(eq(alerts.kind, "test"), eq(alerts.delivery, "sent")))
+          .all()
+      ).length,
+    ).toBeGreaterThanOrEqual(1);
 
     // Without a webhook, nothing is sent and the page says so.
     const plainCookie = await signInAdmin();

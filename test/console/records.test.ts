@@ -37,7 +37,22 @@ describe("find anything by id, and what each record's page shows", () => {
     );
     const submission = (await db().select().from(claimSubmissions).where(eq(claimSubmissions.claimId, claimId)).get())!;
     const t = now();
-    await db().insert(claimWebhooks).values({ id: crypto.randomUUID(), claimId, ownerId: c.clientId, claimStatus: row.status, payload: "{}", state: "DELIVERED", attempts: 1, nextAttemptAt: 0, lastHttpStatus: 204, createdAt: t, deliveredAt: t }).run();
+    await db()
+      .insert(claimWebhooks)
+      .values({
+        id: crypto.randomUUID(),
+        claimId,
+        ownerId: c.clientId,
+        claimStatus: row.status,
+        payload: "{}",
+        state: "DELIVERED",
+        attempts: 1,
+        nextAttemptAt: 0,
+        lastHttpStatus: 204,
+        createdAt: t,
+        deliveredAt: t,
+      })
+      .run();
 
     const cookie = await signInAdmin();
     const found = await browse("GET", `/console/find?q=${claimId.toUpperCase()}`, { cookie });
@@ -56,7 +71,11 @@ describe("find anything by id, and what each record's page shows", () => {
     const refreshed = await browse("POST", `/console/claims/${claimId}/refresh`, { cookie, form: { _csrf: csrfOf(page.text) } });
     expect(refreshed.status).toBe(200);
     expect(refreshed.text).toContain("Asked the portal");
-    const audit = await db().select().from(auditLog).where(and(eq(auditLog.action, "claim.refresh"), eq(auditLog.targetId, claimId))).all();
+    const audit = await db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "claim.refresh"), eq(auditLog.targetId, claimId)))
+      .all();
     expect(audit).toHaveLength(1);
     expect(audit[0].actor).toBe("admin");
     // …and the audit trail on its page shows it.
@@ -73,14 +92,27 @@ describe("find anything by id, and what each record's page shows", () => {
     expect(page.text).not.toContain(`action="/console/claims/${ambiguous}/refresh"`);
     expect(page.text).toContain(`/console/dead-letters/${encodeURIComponent(dl)}`);
     const csrf = csrfOf(page.text);
-    const noReason = await browse("POST", `/console/claims/${ambiguous}/resolve`, { cookie, form: { _csrf: csrf, resolution: "recorded", reason: "" } });
+    const noReason = await browse("POST", `/console/claims/${ambiguous}/resolve`, {
+      cookie,
+      form: { _csrf: csrf, resolution: "recorded", reason: "" },
+    });
     expect(noReason.status).toBe(400);
-    const bad = await browse("POST", `/console/claims/${ambiguous}/resolve`, { cookie, form: { _csrf: csrf, resolution: "whatever", reason: "ticket 7" } });
+    const bad = await browse("POST", `/console/claims/${ambiguous}/resolve`, {
+      cookie,
+      form: { _csrf: csrf, resolution: "whatever", reason: "ticket 7" },
+    });
     expect(bad.status).toBe(400);
-    const ok = await browse("POST", `/console/claims/${ambiguous}/resolve`, { cookie, form: { _csrf: csrf, resolution: "recorded", reason: "portal helpdesk ticket 7" } });
+    const ok = await browse("POST", `/console/claims/${ambiguous}/resolve`, {
+      cookie,
+      form: { _csrf: csrf, resolution: "recorded", reason: "portal helpdesk ticket 7" },
+    });
     expect(ok.status).toBe(200);
     expect(ok.text).toContain("Resolved (PENDING)");
-    const audit = await db().select().from(auditLog).where(and(eq(auditLog.action, "claim.resolve"), eq(auditLog.targetId, ambiguous))).all();
+    const audit = await db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "claim.resolve"), eq(auditLog.targetId, ambiguous)))
+      .all();
     expect(audit).toHaveLength(1);
     expect(audit[0].after).toMatchObject({ resolution: "recorded", reason: "portal helpdesk ticket 7", status: "PENDING" });
     expect((await db().select().from(claims).where(eq(claims.id, ambiguous)).get())!.status).toBe("PENDING");
@@ -89,7 +121,10 @@ describe("find anything by id, and what each record's page shows", () => {
     const cp = await browse("GET", `/console/claims/${conflict}`, { cookie });
     expect(cp.text).not.toMatch(new RegExp(`action="/console/claims/${conflict}/(replay|resolve|refresh)"`));
     expect(cp.text).toContain("allows no operator action");
-    const refused = await browse("POST", `/console/claims/${conflict}/resolve`, { cookie, form: { _csrf: csrf, resolution: "recorded", reason: "ticket 8" } });
+    const refused = await browse("POST", `/console/claims/${conflict}/resolve`, {
+      cookie,
+      form: { _csrf: csrf, resolution: "recorded", reason: "ticket 8" },
+    });
     expect(refused.status).toBe(409);
     const replay = await browse("POST", `/console/claims/${conflict}/replay`, { cookie, form: { _csrf: csrf, confirm: "yes" } });
     expect(replay.status).toBe(409);
@@ -99,8 +134,37 @@ describe("find anything by id, and what each record's page shows", () => {
   it("a fiscal message: found by id, with the callbacks that answered it and never its signed body", async () => {
     const id = crypto.randomUUID();
     const t = now();
-    await db().insert(fiscalMessages).values({ id, ownerId: "admin", type: "sanction", action: "create", transactionId: `TXN-${id.slice(0, 8)}`, status: "APPROVED", deliveryStatus: "DELIVERED", attempts: 1, wireBody: "SEALED-BODY-SHOULD-NOT-SHOW", createdAt: t, updatedAt: t }).run();
-    await db().insert(fiscalCallbacks).values({ senderId: "ifix@sandbox", messageId: crypto.randomUUID(), contentHash: crypto.randomUUID(), type: "on-sanction", targetMessageId: id, matchedBy: "transaction_id", statusCode: "APPROVED", statusMessage: "sanction approved", answer: {}, receivedAt: t }).run();
+    await db()
+      .insert(fiscalMessages)
+      .values({
+        id,
+        ownerId: "admin",
+        type: "sanction",
+        action: "create",
+        transactionId: `TXN-${id.slice(0, 8)}`,
+        status: "APPROVED",
+        deliveryStatus: "DELIVERED",
+        attempts: 1,
+        wireBody: "SEALED-BODY-SHOULD-NOT-SHOW",
+        createdAt: t,
+        updatedAt: t,
+      })
+      .run();
+    await db()
+      .insert(fiscalCallbacks)
+      .values({
+        senderId: "ifix@sandbox",
+        messageId: crypto.randomUUID(),
+        contentHash: crypto.randomUUID(),
+        type: "on-sanction",
+        targetMessageId: id,
+        matchedBy: "transaction_id",
+        statusCode: "APPROVED",
+        statusMessage: "sanction approved",
+        answer: {},
+        receivedAt: t,
+      })
+      .run();
     const cookie = await signInAdmin();
     const found = await browse("GET", `/console/find?q=${id}`, { cookie });
     expect(found.headers.get("location")).toBe(`/console/fiscal-messages/${id}`);
@@ -114,12 +178,22 @@ describe("find anything by id, and what each record's page shows", () => {
   it("a payment instruction: found by its PI id or payment id, with its log from its account", async () => {
     const funds = await client(["funds:write", "funds:read"]);
     const tenantId = `pb.t${crypto.randomUUID().slice(0, 8)}`;
-    const allot = await call("POST", "/v1/funds/allotments", { apiKey: funds.apiKey, body: { txnId: `VA-${crypto.randomUUID()}`, tenantId, headOfAccount: "2210-01", ssuCode: "SSU1", type: "INITIAL_ALLOTMENT", amount: 1000 } });
+    const allot = await call("POST", "/v1/funds/allotments", {
+      apiKey: funds.apiKey,
+      body: { txnId: `VA-${crypto.randomUUID()}`, tenantId, headOfAccount: "2210-01", ssuCode: "SSU1", type: "INITIAL_ALLOTMENT", amount: 1000 },
+    });
     expect(allot.status).toBe(201);
     const paymentId = `P-${crypto.randomUUID()}`;
     const pi = await call("POST", "/v1/payment-instructions", {
       apiKey: funds.apiKey,
-      body: { paymentId, tenantId, headOfAccount: "2210-01", ssuCode: "SSU1", amount: 250, beneficiaries: [{ name: "Secret Name Person", accountCode: "ACC-SECRET-1", amount: 250 }] },
+      body: {
+        paymentId,
+        tenantId,
+        headOfAccount: "2210-01",
+        ssuCode: "SSU1",
+        amount: 250,
+        beneficiaries: [{ name: "Secret Name Person", accountCode: "ACC-SECRET-1", amount: 250 }],
+      },
     });
     expect(pi.status).toBe(201);
     const cookie = await signInAdmin();

@@ -48,13 +48,23 @@ async function keyHolder(label: string, role: ConsoleRole, form: Record<string, 
 }
 
 const claimStatus = async (id: string) => (await db().select({ s: claims.status }).from(claims).where(eq(claims.id, id)).get())!.s;
-const auditCount = async (action: string, targetId: string) => (await db().select().from(auditLog).where(and(eq(auditLog.action, action), eq(auditLog.targetId, targetId))).all()).length;
+const auditCount = async (action: string, targetId: string) =>
+  (
+    await db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, action), eq(auditLog.targetId, targetId)))
+      .all()
+  ).length;
 
 /**
  * Each action: a fresh subject, the form post, and what the post must have left untouched when it is
  * refused (a refused post changes nothing). `done` says the action went through for an allowed role.
  */
-const CASES: Record<ConsoleAction, () => Promise<{ path: string; form: Record<string, string>; unchanged: () => Promise<void>; done?: (res: Page) => Promise<void> }>> = {
+const CASES: Record<
+  ConsoleAction,
+  () => Promise<{ path: string; form: Record<string, string>; unchanged: () => Promise<void>; done?: (res: Page) => Promise<void> }>
+> = {
   "dead_letter.replay": async () => {
     const claimId = await seedFailedClaim();
     const id = await seedDeadLetter({ type: "deliver", claimId, dispatchId: "x" });

@@ -119,7 +119,15 @@ describe.skipIf(!chromiumPresent)("operators' console in a browser against npm s
     context = await chromium.launchPersistentContext(profile!, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
       acceptDownloads: true,
       viewport: { width: 1280, height: 900 },
     });
@@ -183,7 +191,12 @@ describe.skipIf(!chromiumPresent)("operators' console in a browser against npm s
     expect(audit.json.items).toHaveLength(1);
     expect(audit.json.items[0].actor).toBe(operator);
     // The portal is healthy again: the replayed claim is delivered with the same bytes.
-    await waitFor("the replayed claim to be delivered", async () => ["PENDING", "ACCEPTED"].includes((await api("GET", `/v1/claims/${claimId}`)).json.status), 60_000, 1000);
+    await waitFor(
+      "the replayed claim to be delivered",
+      async () => ["PENDING", "ACCEPTED"].includes((await api("GET", `/v1/claims/${claimId}`)).json.status),
+      60_000,
+      1000,
+    );
     // An operator manages no clients.
     await page.goto(`${gateway}/console/clients`);
     expect(await page.locator("form[action$='/rotate']").count()).toBe(0);
@@ -229,7 +242,12 @@ describe.skipIf(!chromiumPresent)("operators' console in a browser against npm s
     const session = (await context.cookies()).find((c) => c.name === "amrit_console")!;
     expect(session).toMatchObject({ httpOnly: true, secure: true, sameSite: "Strict", path: "/console" });
     expect(session.value).not.toContain(started.adminKey);
-    await waitFor("the break-glass alert", async () => (await api("GET", "/v1/admin/alerts")).json.items.some((a: { kind: string }) => a.kind === "break_glass_sign_in"), 15_000, 500);
+    await waitFor(
+      "the break-glass alert",
+      async () => (await api("GET", "/v1/admin/alerts")).json.items.some((a: { kind: string }) => a.kind === "break_glass_sign_in"),
+      15_000,
+      500,
+    );
     await Promise.all([page.waitForURL(/\/console\?signedOut=1$/), page.click("header button")]);
     await page.goto(`${gateway}/console/audit`);
     expect(await page.locator("form[action='/console/sign-in']").count()).toBe(1);

@@ -132,5 +132,12 @@ export async function startGateway(extraVars = {}) {
     await stop();
     throw new Error(`${err.message}\n--- npm start output ---\n${log.slice(-4000)}`);
   }
-  return { gateway, sandbox, adminKey, access: { team: vars.CF_ACCESS_TEAM_DOMAIN, aud: vars.CF_ACCESS_AUD, roles: JSON.parse(vars.CONSOLE_ROLES ?? "{}") }, stop, log: () => log };
+  return {
+    gateway,
+    sandbox,
+    adminKey,
+    access: { team: vars.CF_ACCESS_TEAM_DOMAIN, aud: vars.CF_ACCESS_AUD, roles: JSON.parse(vars.CONSOLE_ROLES ?? "{}") },
+    stop,
+    log: () => log,
+  };
 }

@@ -56,15 +56,33 @@ describe("iFIX callbacks: signature, de-duplication, freshness (CONTRACT §7)", 
   it("401 BAD_SIGNATURE for a tampered header, message or signature, a wrong key, an unknown sender — and none changes anything", async () => {
     const m = await sentAllocation();
     const good = await signedCallback({ header: callbackHeader(), message: message(m.transactionId, "REJECTED") });
-    expectError(await postCallback("allocation", { ...good, header: { ...good.header, message_ts: Number(good.header.message_ts) + 1 } }), 401, "BAD_SIGNATURE");
+    expectError(
+      await postCallback("allocation", { ...good, header: { ...good.header, message_ts: Number(good.header.message_ts) + 1 } }),
+      401,
+      "BAD_SIGNATURE",
+    );
     expectError(await postCallback("allocation", { ...good, message: { ...good.message, net_amount: 11 } }), 401, "BAD_SIGNATURE");
     const sig = good.signature;
-    expectError(await postCallback("allocation", { ...good, signature: sig.slice(0, 10) + (sig[10] === "A" ? "B" : "A") + sig.slice(11) }), 401, "BAD_SIGNATURE");
+    expectError(
+      await postCallback("allocation", { ...good, signature: sig.slice(0, 10) + (sig[10] === "A" ? "B" : "A") + sig.slice(11) }),
+      401,
+      "BAD_SIGNATURE",
+    );
     expectError(await postCallback("allocation", { ...good, signature: "not base64!!" }), 401, "BAD_SIGNATURE");
     expectError(await postCallback("allocation", { header: good.header, message: good.message }), 401, "BAD_SIGNATURE");
     const stranger = await generateKeyPair("RS256", { modulusLength: 2048 });
-    expectError(await postCallback("allocation", await signedCallback({ header: callbackHeader(), message: message(m.transactionId, "REJECTED") }, { key: stranger.privateKey as CryptoKey })), 401, "BAD_SIGNATURE");
-    const unknown = await signedCallback({ header: callbackHeader({ sender_id: "ifix@https://unknown.example" }), message: message(m.transactionId, "REJECTED") });
+    expectError(
+      await postCallback(
+        "allocation",
+        await signedCallback({ header: callbackHeader(), message: message(m.transactionId, "REJECTED") }, { key: stranger.privateKey as CryptoKey }),
+      ),
+      401,
+      "BAD_SIGNATURE",
+    );
+    const unknown = await signedCallback({
+      header: callbackHeader({ sender_id: "ifix@https://unknown.example" }),
+      message: message(m.transactionId, "REJECTED"),
+    });
     expectError(await postCallback("allocation", unknown), 401, "BAD_SIGNATURE");
     const after = await viewOf(m.messageId);
     expect(after.status).toBe("RECEIVED");
@@ -83,7 +101,10 @@ describe("iFIX callbacks: signature, de-duplication, freshness (CONTRACT §7)", 
     expect(b.json).toEqual(a.json);
     expect((await viewOf(m.messageId)).callbacks).toHaveLength(1);
     // The same message_id with new content is a new status update (iFIX reuses ids).
-    const update = await signedCallback({ header: { ...header, message_ts: header.message_ts + 1 }, message: message(m.transactionId, "SUCCESSFUL") });
+    const update = await signedCallback({
+      header: { ...header, message_ts: header.message_ts + 1 },
+      message: message(m.transactionId, "SUCCESSFUL"),
+    });
     expect((await postCallback("allocation", update)).json.status).toBe("SUCCESSFUL");
     const after = await viewOf(m.messageId);
     expect(after.status).toBe("SUCCESSFUL");
@@ -95,9 +116,15 @@ describe("iFIX callbacks: signature, de-duplication, freshness (CONTRACT §7)", 
     const seen = await signedCallback({ header: callbackHeader(), message: message(m.transactionId, "SUCCESSFUL", { note: "replay" }) });
     expect((await postCallback("allocation", seen)).status).toBe(200);
     expect((await postCallback("allocation", seen)).status).toBe(200);
-    const old = await signedCallback({ header: callbackHeader({ message_ts: Math.floor(Date.now() / 1000) - 10 * 60 }), message: message(m.transactionId, "FAILED") });
+    const old = await signedCallback({
+      header: callbackHeader({ message_ts: Math.floor(Date.now() / 1000) - 10 * 60 }),
+      message: message(m.transactionId, "FAILED"),
+    });
     expectError(await postCallback("allocation", old), 401, "STALE_MESSAGE");
-    const future = await signedCallback({ header: callbackHeader({ message_ts: Math.floor(Date.now() / 1000) + 6 * 60 }), message: message(m.transactionId, "FAILED") });
+    const future = await signedCallback({
+      header: callbackHeader({ message_ts: Math.floor(Date.now() / 1000) + 6 * 60 }),
+      message: message(m.transactionId, "FAILED"),
+    });
     expectError(await postCallback("allocation", future), 401, "STALE_MESSAGE");
     // A stale message with a bad signature is a bad signature first.
     expectError(await postCallback("allocation", { ...old, signature: seen.signature }), 401, "BAD_SIGNATURE");
@@ -108,11 +135,20 @@ describe("iFIX callbacks: signature, de-duplication, freshness (CONTRACT §7)", 
     const m = await sentAllocation();
     const ms = await signedCallback({ header: callbackHeader({ message_ts: Date.now() }), message: message(m.transactionId, "INPROCESS", { n: 1 }) });
     expect((await postCallback("allocation", ms)).status).toBe(200);
-    const str = await signedCallback({ header: callbackHeader({ message_ts: String(Math.floor(Date.now() / 1000)) }), message: message(m.transactionId, "INPROCESS", { n: 2 }) });
+    const str = await signedCallback({
+      header: callbackHeader({ message_ts: String(Math.floor(Date.now() / 1000)) }),
+      message: message(m.transactionId, "INPROCESS", { n: 2 }),
+    });
     expect((await postCallback("allocation", str)).status).toBe(200);
-    const extra = await signedCallback({ header: callbackHeader({ message_type: "allocation", is_msg_encrypted: false }), message: message(m.transactionId, "INPROCESS", { n: 3 }) });
+    const extra = await signedCallback({
+      header: callbackHeader({ message_type: "allocation", is_msg_encrypted: false }),
+      message: message(m.transactionId, "INPROCESS", { n: 3 }),
+    });
     expect((await postCallback("allocation", extra)).status).toBe(200);
-    const nonsense = await signedCallback({ header: callbackHeader({ message_ts: "yesterday" }), message: message(m.transactionId, "INPROCESS", { n: 4 }) });
+    const nonsense = await signedCallback({
+      header: callbackHeader({ message_ts: "yesterday" }),
+      message: message(m.transactionId, "INPROCESS", { n: 4 }),
+    });
     expectError(await postCallback("allocation", nonsense), 401, "STALE_MESSAGE");
     expect((await viewOf(m.messageId)).callbacks).toHaveLength(3);
   });
@@ -120,7 +156,9 @@ describe("iFIX callbacks: signature, de-duplication, freshness (CONTRACT §7)", 
   it("statuses never move backwards: a backward callback is kept in the history and changes nothing", async () => {
     const m = await sentAllocation();
     for (const [i, s] of ["INPROCESS", "SUCCESSFUL", "INPROCESS", "FAILED", "COMPLETED", "APPROVED"].entries()) {
-      expect((await postCallback("allocation", await signedCallback({ header: callbackHeader(), message: message(m.transactionId, s, { i }) }))).status).toBe(200);
+      expect(
+        (await postCallback("allocation", await signedCallback({ header: callbackHeader(), message: message(m.transactionId, s, { i }) }))).status,
+      ).toBe(200);
     }
     const v = await viewOf(m.messageId);
     expect(v.status).toBe("COMPLETED");
@@ -155,7 +193,10 @@ describe("which message a callback updates (CONTRACT v3 §7, issue 10 item 4)", 
     expect((await viewOf(mine.messageId)).status).toBe("RECEIVED");
     expect((await viewOf(theirs.messageId, other.token)).status).toBe("RECEIVED");
     // An update of one's own message is the same thread: the newest of it answers.
-    const upd = await call("PATCH", `/v1/fiscal/allocations/${mine.messageId}`, { token: writer.token, body: { ...programInput(), transactionId: `MINE/${crypto.randomUUID()}`, netAmount: 10, grossAmount: 10 } });
+    const upd = await call("PATCH", `/v1/fiscal/allocations/${mine.messageId}`, {
+      token: writer.token,
+      body: { ...programInput(), transactionId: `MINE/${crypto.randomUUID()}`, netAmount: 10, grossAmount: 10 },
+    });
     expect(upd.status).toBe(202);
   });
 
@@ -164,11 +205,17 @@ describe("which message a callback updates (CONTRACT v3 §7, issue 10 item 4)", 
     const mallory = await generateKeyPair("RS256", { modulusLength: 2048, extractable: true });
     const E = {
       ...env,
-      IFIX_TRUSTED_KEYS: JSON.stringify({ ...JSON.parse(env.IFIX_TRUSTED_KEYS!), "ifix@https://another-receiver.example": [await exportSPKI(mallory.publicKey)] }),
+      IFIX_TRUSTED_KEYS: JSON.stringify({
+        ...JSON.parse(env.IFIX_TRUSTED_KEYS!),
+        "ifix@https://another-receiver.example": [await exportSPKI(mallory.publicKey)],
+      }),
     } as unknown as Env;
     const db = createDb(env.DB);
     const body = await signedCallback(
-      { header: callbackHeader({ sender_id: "ifix@https://another-receiver.example", message_id: m.messageId }), message: message(m.transactionId, "REJECTED") },
+      {
+        header: callbackHeader({ sender_id: "ifix@https://another-receiver.example", message_id: m.messageId }),
+        message: message(m.transactionId, "REJECTED"),
+      },
       { key: mallory.privateKey as CryptoKey },
     );
     const r = await receiveCallback(E, db, "allocation", body);
@@ -181,7 +228,10 @@ describe("which message a callback updates (CONTRACT v3 §7, issue 10 item 4)", 
     const m = await sentAllocation();
     const E = { ...env, IFIX_SIGNATURE_SCOPE: "message" } as unknown as Env;
     const db = createDb(env.DB);
-    const captured = await signedCallback({ header: callbackHeader(), message: message(m.transactionId, "SUCCESSFUL", { capture: true }) }, { scope: "message" });
+    const captured = await signedCallback(
+      { header: callbackHeader(), message: message(m.transactionId, "SUCCESSFUL", { capture: true }) },
+      { scope: "message" },
+    );
     const first = await receiveCallback(E, db, "allocation", captured);
     expect(first.matchedMessageId).toBe(m.messageId);
     // The header is not signed in this scope: an attacker rewrites message_id and message_ts at will.
@@ -200,12 +250,20 @@ describe("trusted keys", () => {
     const current = JSON.parse(env.IFIX_TRUSTED_KEYS!)[sender];
     const rotated = { ...env, IFIX_TRUSTED_KEYS: JSON.stringify({ [sender]: [await exportJWK(next.publicKey), ...current] }) } as unknown as Env;
     const oldSigned = await signedCallback({ header: callbackHeader(), message: message(m.transactionId, "INPROCESS", { k: "old" }) });
-    const newSigned = await signedCallback({ header: callbackHeader(), message: message(m.transactionId, "INPROCESS", { k: "new" }) }, { key: next.privateKey as CryptoKey });
+    const newSigned = await signedCallback(
+      { header: callbackHeader(), message: message(m.transactionId, "INPROCESS", { k: "new" }) },
+      { key: next.privateKey as CryptoKey },
+    );
     expect((await receiveCallback(rotated, db, "allocation", oldSigned)).acknowledged).toBe(true);
     expect((await receiveCallback(rotated, db, "allocation", newSigned)).acknowledged).toBe(true);
-    await expect(receiveCallback(env as unknown as Env, db, "allocation", { ...newSigned, message: { ...newSigned.message, k: "new2" } })).rejects.toMatchObject({ code: "BAD_SIGNATURE" });
+    await expect(
+      receiveCallback(env as unknown as Env, db, "allocation", { ...newSigned, message: { ...newSigned.message, k: "new2" } }),
+    ).rejects.toMatchObject({ code: "BAD_SIGNATURE" });
     const msgScope = { ...rotated, IFIX_SIGNATURE_SCOPE: "message" } as Env;
-    const s = await signedCallback({ header: callbackHeader(), message: message(m.transactionId, "INPROCESS", { k: "scope" }) }, { scope: "message" });
+    const s = await signedCallback(
+      { header: callbackHeader(), message: message(m.transactionId, "INPROCESS", { k: "scope" }) },
+      { scope: "message" },
+    );
     expect((await receiveCallback(msgScope, db, "allocation", s)).acknowledged).toBe(true);
     await expect(receiveCallback(rotated, db, "allocation", { ...s, message: { ...s.message, k: "scope2" } })).rejects.toBeInstanceOf(GatewayError);
   });
@@ -228,7 +286,11 @@ describe("trusted keys", () => {
 
   it("a body that is not an envelope is refused without effect", async () => {
     expectError(await postCallback("allocation", { hello: "world" }), 401, "BAD_SIGNATURE");
-    expectError(await call("POST", "/ifix/v1/on-allocation", { rawBody: "{not json", headers: { "Content-Type": "application/json" } }), 400, "VALIDATION_FAILED");
+    expectError(
+      await call("POST", "/ifix/v1/on-allocation", { rawBody: "{not json", headers: { "Content-Type": "application/json" } }),
+      400,
+      "VALIDATION_FAILED",
+    );
     expect((await call("POST", "/ifix/v1/on-nothing", { body: {} })).status).toBe(404);
   });
 });

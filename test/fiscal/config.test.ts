@@ -29,7 +29,11 @@ beforeAll(async () => {
 
 async function callWith(vars: Partial<Env>, method: string, path: string, body: unknown) {
   const res = await createApp().fetch(
-    new Request(`http://gw${path}`, { method, headers: { Authorization: `Bearer ${client.token}`, "Content-Type": "application/json" }, body: JSON.stringify(body) }),
+    new Request(`http://gw${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${client.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    }),
     { ...env, ...vars } as unknown as Env,
     ctx,
   );
@@ -41,13 +45,22 @@ describe("iFIX configuration (CONTRACT §2)", () => {
     const missing = await callWith({ IFIX_SIGNING_KEY: undefined }, "POST", "/v1/fiscal/programs", programInput());
     expect(missing.status).toBe(503);
     expect(missing.json.error).toMatchObject({ code: "CONFIG_INVALID", details: [{ path: "IFIX_SIGNING_KEY", message: "missing" }] });
-    const malformed = await callWith({ IFIX_SIGNING_KEY: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----" }, "POST", "/v1/fiscal/programs", programInput());
+    const malformed = await callWith(
+      { IFIX_SIGNING_KEY: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----" },
+      "POST",
+      "/v1/fiscal/programs",
+      programInput(),
+    );
     expect(malformed.status).toBe(503);
     expect(malformed.json.error.message).toContain("IFIX_SIGNING_KEY");
     expect(JSON.stringify(malformed.json)).not.toContain("AAAA");
     const badKey = await callWith({ DATA_ENCRYPTION_KEY: "c2hvcnQ=" }, "POST", "/v1/fiscal/programs", programInput());
     expect(badKey.json.error).toMatchObject({ code: "CONFIG_INVALID", details: [{ path: "DATA_ENCRYPTION_KEY", message: "malformed" }] });
-    const trust = await callWith({ IFIX_TRUSTED_KEYS: "{not json" }, "POST", "/ifix/v1/on-program", { signature: "x", header: { sender_id: "a" }, message: {} });
+    const trust = await callWith({ IFIX_TRUSTED_KEYS: "{not json" }, "POST", "/ifix/v1/on-program", {
+      signature: "x",
+      header: { sender_id: "a" },
+      message: {},
+    });
     expect(trust.status).toBe(503);
     expect(trust.json.error.message).toContain("IFIX_TRUSTED_KEYS");
   });
@@ -55,7 +68,12 @@ describe("iFIX configuration (CONTRACT §2)", () => {
   it("a PI needs the iFIX configuration before any funds move; allotments do not need it", async () => {
     const acc = { tenantId: `pb.cfg${crypto.randomUUID().slice(0, 6)}`, headOfAccount: "HOA-1", ssuCode: "SSU-1" };
     const noIfix = { IFIX_BASE_URL: undefined } as Partial<Env>;
-    const allot = await callWith(noIfix, "POST", "/v1/funds/allotments", { txnId: crypto.randomUUID(), ...acc, type: "INITIAL_ALLOTMENT", amount: 10 });
+    const allot = await callWith(noIfix, "POST", "/v1/funds/allotments", {
+      txnId: crypto.randomUUID(),
+      ...acc,
+      type: "INITIAL_ALLOTMENT",
+      amount: 10,
+    });
     expect(allot.status).toBe(201);
     const r = await callWith(noIfix, "POST", "/v1/payment-instructions", {
       paymentId: crypto.randomUUID(),
@@ -100,9 +118,17 @@ describe("DATA_ENCRYPTION_KEY is a key ring (issue 12, CONTRACT v3 §2)", () => 
     const sealedBare = await sealText(bare, "Asha Devi", "row-1");
     expect(sealedBare).toMatch(/^v2\.0\./);
     // A value sealed before key ids existed ("v1." + iv ‖ ciphertext, under the bare key).
-    const raw = await crypto.subtle.importKey("raw", Uint8Array.from(atob(oldKey), (c) => c.charCodeAt(0)), "AES-GCM", false, ["encrypt"]);
+    const raw = await crypto.subtle.importKey(
+      "raw",
+      Uint8Array.from(atob(oldKey), (c) => c.charCodeAt(0)),
+      "AES-GCM",
+      false,
+      ["encrypt"],
+    );
     const iv = crypto.getRandomValues(new Uint8Array(12));
-    const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: new TextEncoder().encode("row-2") }, raw, new TextEncoder().encode("Meena")));
+    const ct = new Uint8Array(
+      await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: new TextEncoder().encode("row-2") }, raw, new TextEncoder().encode("Meena")),
+    );
     const v1 = `v1.${b64(new Uint8Array([...iv, ...ct]))}`;
     // Rotated: the new key first, the old one still listed under a kid.
     const ring = withVars({ DATA_ENCRYPTION_KEY: `k2:${nextKey},0:${oldKey}` });
@@ -136,7 +162,11 @@ describe("DATA_ENCRYPTION_KEY is a key ring (issue 12, CONTRACT v3 §2)", () => 
     const before = (await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, sent.json.messageId)).get())!;
     expect(before.wireBody).toMatch(/^v2\.0\./);
     let done = 0;
-    for (let i = 0; i < 50 && !(await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, sent.json.messageId)).get())!.wireBody.startsWith("v2.next."); i++) {
+    for (
+      let i = 0;
+      i < 50 && !(await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, sent.json.messageId)).get())!.wireBody.startsWith("v2.next.");
+      i++
+    ) {
       const step = await resealD1(rotated, db, 200);
       expect(step.done).toBeLessThanOrEqual(400); // bounded: 200 per table per run
       done += step.done;
@@ -147,11 +177,19 @@ describe("DATA_ENCRYPTION_KEY is a key ring (issue 12, CONTRACT v3 §2)", () => 
     expect(await openStoredMessage(rotated, after.wireBody, after.id)).toMatchObject({ message: { location_code: "pb.jalandhar" } });
     // An account object's own: its sealed disburse.
     const acc = { tenantId: `pb.rk${crypto.randomUUID().slice(0, 6)}`, headOfAccount: "HOA-1", ssuCode: "SSU-1" };
-    expect((await callWith({}, "POST", "/v1/funds/allotments", { txnId: crypto.randomUUID(), ...acc, type: "INITIAL_ALLOTMENT", amount: 10 })).status).toBe(201);
-    const p = await callWith({}, "POST", "/v1/payment-instructions", { paymentId: crypto.randomUUID(), ...acc, amount: 5, beneficiaries: [{ name: "A", accountCode: "11@SBIN0000001", amount: 5 }] });
+    expect(
+      (await callWith({}, "POST", "/v1/funds/allotments", { txnId: crypto.randomUUID(), ...acc, type: "INITIAL_ALLOTMENT", amount: 10 })).status,
+    ).toBe(201);
+    const p = await callWith({}, "POST", "/v1/payment-instructions", {
+      paymentId: crypto.randomUUID(),
+      ...acc,
+      amount: 5,
+      beneficiaries: [{ name: "A", accountCode: "11@SBIN0000001", amount: 5 }],
+    });
     expect(p.status).toBe(201);
     const stub = accountStub(env as unknown as Env, acc);
-    const payload = () => runInDurableObject(stub, async (_i: FundsAccount, s) => s.storage.sql.exec<{ payload: string }>("SELECT payload FROM outbox").one().payload);
+    const payload = () =>
+      runInDurableObject(stub, async (_i: FundsAccount, s) => s.storage.sql.exec<{ payload: string }>("SELECT payload FROM outbox").one().payload);
     expect(await payload()).toMatch(/^v2\.0\./);
     expect(await runInDurableObject(stub, async (instance: FundsAccount) => withEnv(instance, rotated, () => instance.resealPayloads(10)))).toBe(1);
     expect(await payload()).toMatch(/^v2\.next\./);
@@ -197,8 +235,14 @@ describe("GET /.well-known/jwks.json (CONTRACT v3 §7, issue 12)", () => {
     // The first key signs.
     const { body } = await buildSignedEnvelope({ ...env, ...rotated } as unknown as Env, "program", "create", { name: "x" });
     const e = JSON.parse(body);
-    expect(await verifyEnvelope([(await importJWK({ kty: "RSA", n: nextJwk.n, e: nextJwk.e }, "RS256")) as CryptoKey], e.signature, e.header, e.message)).toBe(true);
-    const missing = await createApp().fetch(new Request("http://gw/.well-known/jwks.json"), { ...env, IFIX_SIGNING_KEY: undefined } as unknown as Env, ctx);
+    expect(
+      await verifyEnvelope([(await importJWK({ kty: "RSA", n: nextJwk.n, e: nextJwk.e }, "RS256")) as CryptoKey], e.signature, e.header, e.message),
+    ).toBe(true);
+    const missing = await createApp().fetch(
+      new Request("http://gw/.well-known/jwks.json"),
+      { ...env, IFIX_SIGNING_KEY: undefined } as unknown as Env,
+      ctx,
+    );
     expect(missing.status).toBe(503);
   });
 });

@@ -29,7 +29,12 @@ afterEach(async () => {
 
 /** A message in the ledger and outbox that nobody has handed to the queue. */
 async function unsentMessage(ownerId: string, createdAt = Date.now()) {
-  const prepared = await prepareMessage(env as unknown as Env, db, { ownerId, type: "program", action: "create", message: encodeMessage(programInput()) });
+  const prepared = await prepareMessage(env as unknown as Env, db, {
+    ownerId,
+    type: "program",
+    action: "create",
+    message: encodeMessage(programInput()),
+  });
   await db.batch(prepared.inserts);
   await db.update(fiscalOutbox).set({ createdAt }).where(eq(fiscalOutbox.messageId, prepared.messageId)).run();
   return prepared.messageId;
@@ -86,11 +91,14 @@ describe("fiscal delivery (queue, retries, outbox)", () => {
     await clearFaults();
     const v = await waitForDelivery(writer.token, r.json.messageId, (m) => m.deliveryStatus === "DELIVERED", 20_000);
     expect(v.attempts).toBeGreaterThanOrEqual(2);
-    const got = await vi.waitFor(async () => {
-      const g = (await sandbox("GET", `/ifix/__sandbox/messages/${r.json.messageId}`)).json;
-      expect(g.posts).toBeGreaterThanOrEqual(2);
-      return g;
-    }, { timeout: 5_000 });
+    const got = await vi.waitFor(
+      async () => {
+        const g = (await sandbox("GET", `/ifix/__sandbox/messages/${r.json.messageId}`)).json;
+        expect(g.posts).toBeGreaterThanOrEqual(2);
+        return g;
+      },
+      { timeout: 5_000 },
+    );
     expect(got.lastHeader.message_id).toBe(got.header.message_id);
     // The timed-out first post reaches the sandbox's handler only after its injected delay, so it may
     // be recorded after the re-send: compare the two without assuming which came first. The re-send
@@ -144,7 +152,12 @@ describe("fiscal delivery (queue, retries, outbox)", () => {
     // Corrupt the stored signature's input: sign with the right key but tamper the sealed body? Simpler:
     // an unknown sender makes the sandbox answer 401 with the seed's error shape.
     const other = { ...env, IFIX_SENDER_ID: "amrit@unknown.example" } as unknown as Env;
-    const prepared = await prepareMessage(other, db, { ownerId: writer.clientId, type: "program", action: "create", message: encodeMessage(programInput()) });
+    const prepared = await prepareMessage(other, db, {
+      ownerId: writer.clientId,
+      type: "program",
+      action: "create",
+      message: encodeMessage(programInput()),
+    });
     await db.batch(prepared.inserts);
     expect(await deliverFiscalMessage(env as unknown as Env, prepared.messageId, 0)).toBe("rejected");
     const m = await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, prepared.messageId)).get();
@@ -161,7 +174,10 @@ describe("fiscal delivery (queue, retries, outbox)", () => {
     await db.insert(fiscalOutbox).values({ messageId: id, attempt: 1, leaseUntil: null, createdAt: Date.now() }).run();
     await db.update(fiscalMessages).set({ deliveryStatus: "QUEUED" }).where(eq(fiscalMessages.id, id)).run();
     expect(await deliverFiscalMessage(env as unknown as Env, id, 1)).toBe("delivered");
-    expect(await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, id)).get()).toMatchObject({ deliveryStatus: "DELIVERED", lastHttpStatus: 409 });
+    expect(await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, id)).get()).toMatchObject({
+      deliveryStatus: "DELIVERED",
+      lastHttpStatus: 409,
+    });
     // On a first attempt nothing of ours can have reached iFIX: its 409 is a refusal.
     await db.insert(fiscalOutbox).values({ messageId: id, attempt: 0, leaseUntil: null, createdAt: Date.now() }).run();
     await db.update(fiscalMessages).set({ deliveryStatus: "QUEUED" }).where(eq(fiscalMessages.id, id)).run();
@@ -171,7 +187,11 @@ describe("fiscal delivery (queue, retries, outbox)", () => {
   it("the sweep re-sends what was never sent and what outlived its lease", async () => {
     const never = await unsentMessage(writer.clientId, Date.now() - 5 * 60_000);
     const leased = await unsentMessage(writer.clientId, Date.now() - 5 * 60_000);
-    await db.update(fiscalOutbox).set({ attempt: 1, leaseUntil: Date.now() - 1 }).where(eq(fiscalOutbox.messageId, leased)).run();
+    await db
+      .update(fiscalOutbox)
+      .set({ attempt: 1, leaseUntil: Date.now() - 1 })
+      .where(eq(fiscalOutbox.messageId, leased))
+      .run();
     const fresh = await unsentMessage(writer.clientId); // within its grace period: left alone
     await sweepFiscal(env as unknown as Env);
     await waitForDelivery(writer.token, never, (m) => m.deliveryStatus === "DELIVERED");

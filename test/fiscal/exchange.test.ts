@@ -88,20 +88,33 @@ describe("outgoing iFIX messages (CONTRACT §7)", () => {
   it("PATCH sends action update for the same kind, own messages only", async () => {
     const sent = await call("POST", "/v1/fiscal/sanctions", { token: writer.token, body: { ...programInput(), netAmount: 50, grossAmount: 50 } });
     expect(sent.status).toBe(202);
-    const upd = await call("PATCH", `/v1/fiscal/sanctions/${sent.json.messageId}`, { token: writer.token, body: { ...programInput(), netAmount: 75, grossAmount: 75 } });
+    const upd = await call("PATCH", `/v1/fiscal/sanctions/${sent.json.messageId}`, {
+      token: writer.token,
+      body: { ...programInput(), netAmount: 75, grossAmount: 75 },
+    });
     expect(upd.status).toBe(202);
     expect(upd.json.messageId).not.toBe(sent.json.messageId);
     const m = await waitForDelivery(writer.token, upd.json.messageId);
     expect(m).toMatchObject({ action: "update", parentMessageId: sent.json.messageId });
     const got = await sandbox("GET", `/ifix/__sandbox/messages/${upd.json.messageId}`);
     expect(got.json.header.action).toBe("update");
-    expectError(await call("PATCH", `/v1/fiscal/sanctions/${sent.json.messageId}`, { token: other.token, body: { ...programInput(), netAmount: 1, grossAmount: 1 } }), 404, "NOT_FOUND");
+    expectError(
+      await call("PATCH", `/v1/fiscal/sanctions/${sent.json.messageId}`, {
+        token: other.token,
+        body: { ...programInput(), netAmount: 1, grossAmount: 1 },
+      }),
+      404,
+      "NOT_FOUND",
+    );
     expectError(await call("PATCH", `/v1/fiscal/programs/${sent.json.messageId}`, { token: writer.token, body: programInput() }), 404, "NOT_FOUND");
   });
 
   it("lists messages: own for fiscal:read, every client's for ops, with filters and a cursor", async () => {
     const mine = [];
-    for (let i = 0; i < 3; i++) mine.push((await call("POST", "/v1/fiscal/demands", { token: other.token, body: { ...programInput(), netAmount: 5, grossAmount: 5 } })).json.messageId);
+    for (let i = 0; i < 3; i++)
+      mine.push(
+        (await call("POST", "/v1/fiscal/demands", { token: other.token, body: { ...programInput(), netAmount: 5, grossAmount: 5 } })).json.messageId,
+      );
     const page1 = await call("GET", "/v1/fiscal/messages?type=demand&limit=2", { token: other.token });
     expect(page1.status).toBe(200);
     expect(page1.json.items).toHaveLength(2);
@@ -129,17 +142,24 @@ describe("outgoing iFIX messages (CONTRACT §7)", () => {
     await bad("nonsense", programInput());
     const e = await bad("disbursements", disbursementInput({ netAmount: 1000.51 }), 422, "AMOUNT_MISMATCH");
     expect(e.details[0].path).toBe("netAmount");
-    await bad("disbursements", disbursementInput({ children: [{ netAmount: 1000.5, grossAmount: 1000.5, children: [{ netAmount: 1, grossAmount: 1 }] }] }), 422, "AMOUNT_MISMATCH");
+    await bad(
+      "disbursements",
+      disbursementInput({ children: [{ netAmount: 1000.5, grossAmount: 1000.5, children: [{ netAmount: 1, grossAmount: 1 }] }] }),
+      422,
+      "AMOUNT_MISMATCH",
+    );
     expectError(await call("POST", "/v1/fiscal/programs", { token: reader.token, body: programInput() }), 403, "FORBIDDEN");
     expectError(await call("POST", "/v1/fiscal/programs", { body: programInput() }), 401, "UNAUTHORIZED");
     // What seed 002 does not require is not required (before: 400 for each).
-    const ok = async (kind: string, body: unknown) => expect((await call("POST", `/v1/fiscal/${kind}`, { token: writer.token, body })).status).toBe(202);
+    const ok = async (kind: string, body: unknown) =>
+      expect((await call("POST", `/v1/fiscal/${kind}`, { token: writer.token, body })).status).toBe(202);
     await ok("programs", { locationCode: "pb.jalandhar", programCode: "PORG/1" }); // no name
     await ok("estimates", programInput()); // no amounts
     await ok("sanctions", { locationCode: "pb.jalandhar", name: "no program code" });
     await ok("disbursements", disbursementInput({ transactionId: undefined }));
     await ok("disbursements", disbursementInput({ individual: { name: "John" } })); // no phone, no address
-    const deep = (n: number): Record<string, unknown> => (n === 0 ? { name: "leaf", netAmount: 1, grossAmount: 1 } : { name: `level ${n}`, netAmount: 1, grossAmount: 1, children: [deep(n - 1)] });
+    const deep = (n: number): Record<string, unknown> =>
+      n === 0 ? { name: "leaf", netAmount: 1, grossAmount: 1 } : { name: `level ${n}`, netAmount: 1, grossAmount: 1, children: [deep(n - 1)] };
     await ok("disbursements", { ...deep(6), locationCode: "pb.jalandhar" }); // children nest deeper than three (the seed's are circular)
   });
 
@@ -153,10 +173,18 @@ describe("outgoing iFIX messages (CONTRACT §7)", () => {
 
   it("tenants: a message for a tenant outside the client's is a 403, and so is reading or updating one (CONTRACT v3 §4)", async () => {
     const narrow = await createFiscalClient(["fiscal:write", "fiscal:read"], ["pb.jalandhar"], "one tenant");
-    expectError(await call("POST", "/v1/fiscal/programs", { token: narrow.token, body: programInput({ locationCode: "as.kamrup" }) }), 403, "FORBIDDEN");
+    expectError(
+      await call("POST", "/v1/fiscal/programs", { token: narrow.token, body: programInput({ locationCode: "as.kamrup" }) }),
+      403,
+      "FORBIDDEN",
+    );
     const sent = await call("POST", "/v1/fiscal/programs", { token: narrow.token, body: programInput() });
     expect(sent.status).toBe(202);
-    expectError(await call("PATCH", `/v1/fiscal/programs/${sent.json.messageId}`, { token: narrow.token, body: programInput({ locationCode: "as.kamrup" }) }), 403, "FORBIDDEN");
+    expectError(
+      await call("PATCH", `/v1/fiscal/programs/${sent.json.messageId}`, { token: narrow.token, body: programInput({ locationCode: "as.kamrup" }) }),
+      403,
+      "FORBIDDEN",
+    );
     expect((await call("PATCH", `/v1/admin/clients/${narrow.clientId}`, { admin: true, body: { tenants: ["as.kamrup"] } })).status).toBe(200);
     expectError(await call("GET", `/v1/fiscal/messages/${sent.json.messageId}`, { token: narrow.token }), 403, "FORBIDDEN");
     expect((await call("GET", "/v1/fiscal/messages?type=program", { token: narrow.token })).json.items).toEqual([]);
@@ -176,15 +204,26 @@ describe("outgoing iFIX messages (CONTRACT §7)", () => {
       { timeout: 15_000, interval: 100 },
     );
     // Before: 202, and an update with any amount and beneficiaries went out around the funds check.
-    const patch = await call("PATCH", `/v1/fiscal/disbursements/${messageId}`, { token: treasury.token, body: disbursementInput({ netAmount: 99_999, grossAmount: 99_999, children: [] }) });
+    const patch = await call("PATCH", `/v1/fiscal/disbursements/${messageId}`, {
+      token: treasury.token,
+      body: disbursementInput({ netAmount: 99_999, grossAmount: 99_999, children: [] }),
+    });
     expectError(patch, 409, "INVALID_STATE");
   });
 
   it("a body the signature's JCS cannot canonicalize (lone surrogate, nesting over 64) is a 400, not an error while signing", async () => {
-    expectError(await call("POST", "/v1/fiscal/programs", { token: writer.token, body: { ...programInput(), name: "Program \udc00" } }), 400, "VALIDATION_FAILED");
+    expectError(
+      await call("POST", "/v1/fiscal/programs", { token: writer.token, body: { ...programInput(), name: "Program \udc00" } }),
+      400,
+      "VALIDATION_FAILED",
+    );
     let deep: Record<string, unknown> = {};
     for (let i = 0; i < 70; i++) deep = { d: deep };
-    expectError(await call("POST", "/v1/fiscal/programs", { token: writer.token, body: { ...programInput(), additionalDetails: deep } }), 400, "VALIDATION_FAILED");
+    expectError(
+      await call("POST", "/v1/fiscal/programs", { token: writer.token, body: { ...programInput(), additionalDetails: deep } }),
+      400,
+      "VALIDATION_FAILED",
+    );
   });
 
   it("the stored signature verifies with the gateway's public key over JCS(header)+JCS(message)", async () => {

@@ -54,7 +54,12 @@ export async function relayCallbacks(filter: { messageId?: string; transactionId
 }
 
 /** Waits until the gateway's message has left QUEUED (delivered, rejected or failed); fails on timeout. */
-export async function waitForDelivery(token: string, messageId: string, until: (m: any) => boolean = (m) => m.deliveryStatus !== "QUEUED", timeout = 20_000) {
+export async function waitForDelivery(
+  token: string,
+  messageId: string,
+  until: (m: any) => boolean = (m) => m.deliveryStatus !== "QUEUED",
+  timeout = 20_000,
+) {
   return vi.waitFor(
     async () => {
       const r = await call("GET", `/v1/fiscal/messages/${messageId}`, { token });

@@ -28,7 +28,12 @@ beforeAll(async () => {
 afterEach(async () => {
   await clearFaults();
 });
-const audits = (id: string) => db.select().from(auditLog).where(and(eq(auditLog.action, "fiscal.replay"), eq(auditLog.targetId, id))).all();
+const audits = (id: string) =>
+  db
+    .select()
+    .from(auditLog)
+    .where(and(eq(auditLog.action, "fiscal.replay"), eq(auditLog.targetId, id)))
+    .all();
 
 describe("replaying a fiscal message (dead letters)", () => {
   it("concurrent replays of one FAILED message: one happens, and only it is audited (issue 10: a replay that did not happen was audited)", async () => {
@@ -40,7 +45,10 @@ describe("replaying a fiscal message (dead letters)", () => {
     expect(rs.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     expect(rs.filter((r) => r.status === "rejected").every((r) => (r as PromiseRejectedResult).reason.code === "INVALID_STATE")).toBe(true);
     expect(await audits(p.messageId)).toHaveLength(1);
-    await vi.waitFor(async () => expect((await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, p.messageId)).get())!.deliveryStatus).toBe("DELIVERED"), { timeout: 15_000, interval: 100 });
+    await vi.waitFor(
+      async () => expect((await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, p.messageId)).get())!.deliveryStatus).toBe("DELIVERED"),
+      { timeout: 15_000, interval: 100 },
+    );
     // Delivered now: a replay is refused, and not audited.
     await expect(replayFiscalMessage(E, db, p.messageId, "admin", null)).rejects.toMatchObject({ code: "INVALID_STATE" });
     expect(await audits(p.messageId)).toHaveLength(1);
@@ -55,7 +63,9 @@ describe("replaying a fiscal message (dead letters)", () => {
     const [h] = await stub.testHandOff();
     expect(await deliverPiMessage(E, h)).toBe("delivered"); // the D1 row exists from here on
     // As if every attempt had failed: the outbox entry is `failed`, the D1 row FAILED.
-    await runInDurableObject(stub, async (_i: FundsAccount, s) => s.storage.sql.exec("UPDATE outbox SET state = 'failed', attempts = 8 WHERE message_id = ?", h.messageId));
+    await runInDurableObject(stub, async (_i: FundsAccount, s) =>
+      s.storage.sql.exec("UPDATE outbox SET state = 'failed', attempts = 8 WHERE message_id = ?", h.messageId),
+    );
     await db.update(fiscalMessages).set({ deliveryStatus: "FAILED" }).where(eq(fiscalMessages.id, h.messageId)).run();
     const out = await replayFiscalMessage(E, db, h.messageId, "admin", "req-replay");
     expect(out.after).toMatch(/QUEUED/);
@@ -65,8 +75,12 @@ describe("replaying a fiscal message (dead letters)", () => {
     await stub.kick();
     await vi.waitFor(async () => expect(await audits(h.messageId)).toHaveLength(1), { timeout: 10_000, interval: 100 });
     // The PI FAILED: its disburse is not replayed, and nothing is audited.
-    await runInDurableObject(stub, async (_i: FundsAccount, s) => s.storage.sql.exec("UPDATE outbox SET state = 'failed' WHERE message_id = ?", h.messageId));
-    expect((await call("POST", `/v1/payment-instructions/${id}/status`, { admin: true, body: { status: "FAILED", reason: "replay test" } })).status).toBe(200);
+    await runInDurableObject(stub, async (_i: FundsAccount, s) =>
+      s.storage.sql.exec("UPDATE outbox SET state = 'failed' WHERE message_id = ?", h.messageId),
+    );
+    expect(
+      (await call("POST", `/v1/payment-instructions/${id}/status`, { admin: true, body: { status: "FAILED", reason: "replay test" } })).status,
+    ).toBe(200);
     await db.update(fiscalMessages).set({ deliveryStatus: "FAILED" }).where(eq(fiscalMessages.id, h.messageId)).run();
     await expect(replayFiscalMessage(E, db, h.messageId, "admin", null)).rejects.toMatchObject({ code: "INVALID_STATE" });
     await stub.kick();

@@ -36,7 +36,9 @@ describe("iFIX sandbox", () => {
       fetch: (input, init) => exports.default.fetch(new Request(input as string, init)),
     });
     const { messageId, body } = await sentEnvelope();
-    const res = await local.app.fetch(new Request("http://sandbox.local/ifix/v1/estimate", { method: "POST", headers: { "Content-Type": "application/json" }, body }));
+    const res = await local.app.fetch(
+      new Request("http://sandbox.local/ifix/v1/estimate", { method: "POST", headers: { "Content-Type": "application/json" }, body }),
+    );
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ message_id: messageId, status: { status_code: "RECEIVED" } });
     await vi.waitFor(() => expect(local.counters.callbacksDelivered).toBe(2), { timeout: 5_000 });
@@ -44,7 +46,9 @@ describe("iFIX sandbox", () => {
     expect(view.json.status).toBe("APPROVED");
     expect(view.json.callbacks.map((c: any) => c.status)).toEqual(["INPROCESS", "APPROVED"]);
     // The same message again: accepted once, no second round of callbacks.
-    const again = await local.app.fetch(new Request("http://sandbox.local/ifix/v1/estimate", { method: "POST", headers: { "Content-Type": "application/json" }, body }));
+    const again = await local.app.fetch(
+      new Request("http://sandbox.local/ifix/v1/estimate", { method: "POST", headers: { "Content-Type": "application/json" }, body }),
+    );
     expect(again.status).toBe(202);
     expect(local.counters).toMatchObject({ accepted: 1, duplicates: 1, callbacksDelivered: 2 });
   });
@@ -53,7 +57,11 @@ describe("iFIX sandbox", () => {
     const { body } = await sentEnvelope();
     const parsed = JSON.parse(body);
     const post = (b: unknown, type = "estimate") =>
-      fetch(`${env.TEST_SANDBOX_URL}/ifix/ifix/v1/${type}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(b) });
+      fetch(`${env.TEST_SANDBOX_URL}/ifix/ifix/v1/${type}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(b),
+      });
     const tampered = await post({ ...parsed, message: { ...parsed.message, net_amount: 1 } });
     expect(tampered.status).toBe(401);
     expect(await tampered.json()).toEqual({ errors: [{ code: "INVALID_SIGNATURE", message: expect.any(String) }] });

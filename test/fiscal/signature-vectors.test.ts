@@ -17,7 +17,11 @@ import type { Env } from "../../src/env";
  */
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 const withTrust = (scope: "header+message" | "message" = "header+message") =>
-  ({ ...env, IFIX_TRUSTED_KEYS: JSON.stringify({ [vectors.header.sender_id]: [vectors.publicKeyPem] }), IFIX_SIGNATURE_SCOPE: scope }) as unknown as Env;
+  ({
+    ...env,
+    IFIX_TRUSTED_KEYS: JSON.stringify({ [vectors.header.sender_id]: [vectors.publicKeyPem] }),
+    IFIX_SIGNATURE_SCOPE: scope,
+  }) as unknown as Env;
 
 describe("JCS against RFC 8785's own examples", () => {
   for (const c of rfc8785.cases) {
@@ -43,7 +47,8 @@ describe("iFIX signatures against vectors made by node:crypto over hand-written 
   it("the callback route: the vector's signature holds (it is only stale); each single change is BAD_SIGNATURE", async () => {
     const db = createDb(env.DB);
     const E = withTrust();
-    const post = (header: unknown, message: unknown, signature = vectors.signatureHeaderMessage) => receiveCallback(E, db, "disburse", { signature, header, message });
+    const post = (header: unknown, message: unknown, signature = vectors.signatureHeaderMessage) =>
+      receiveCallback(E, db, "disburse", { signature, header, message });
     // Whitespace and key order on the wire do not matter: still verified (and so refused only for its age).
     const reordered = Object.fromEntries(Object.entries(vectors.message).reverse());
     await expect(post(vectors.header, reordered)).rejects.toMatchObject({ code: "STALE_MESSAGE" });
@@ -78,7 +83,8 @@ describe("iFIX signatures against vectors made by node:crypto over hand-written 
   it("with IFIX_SIGNATURE_SCOPE=message only the message is covered", async () => {
     const db = createDb(env.DB);
     const E = withTrust("message");
-    const post = (header: unknown, message: unknown) => receiveCallback(E, db, "disburse", { signature: vectors.signatureMessageOnly, header, message });
+    const post = (header: unknown, message: unknown) =>
+      receiveCallback(E, db, "disburse", { signature: vectors.signatureMessageOnly, header, message });
     await expect(post({ ...vectors.header, message_ts: 1 }, vectors.message)).rejects.toMatchObject({ code: "STALE_MESSAGE" });
     const m = clone(vectors.message);
     m.net_amount = 1;

@@ -16,10 +16,19 @@ const db = createDb(env.DB);
 const newKey = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
 
 async function message(createdAt: string, over: Partial<typeof fiscalMessages.$inferInsert> = {}) {
-  const p = await prepareMessage(env as unknown as Env, db, { ownerId: "cl_sweep", type: "program", action: "create", message: encodeMessage(programInput()) });
+  const p = await prepareMessage(env as unknown as Env, db, {
+    ownerId: "cl_sweep",
+    type: "program",
+    action: "create",
+    message: encodeMessage(programInput()),
+  });
   await db.batch(p.inserts);
   await db.delete(fiscalOutbox).where(eq(fiscalOutbox.messageId, p.messageId)).run();
-  await db.update(fiscalMessages).set({ deliveryStatus: "DELIVERED", createdAt, updatedAt: new Date().toISOString(), ...over }).where(eq(fiscalMessages.id, p.messageId)).run();
+  await db
+    .update(fiscalMessages)
+    .set({ deliveryStatus: "DELIVERED", createdAt, updatedAt: new Date().toISOString(), ...over })
+    .where(eq(fiscalMessages.id, p.messageId))
+    .run();
   return p.messageId;
 }
 

@@ -27,7 +27,12 @@ describe("allotments (CONTRACT §7, JIT virtual allotments)", () => {
     const acc = account();
     const r = await allot(ops.token, acc, "INITIAL_ALLOTMENT", 1000.5);
     expect(r.status).toBe(201);
-    expect(r.json).toMatchObject({ ...acc, type: "INITIAL_ALLOTMENT", amount: 1000.5, balance: { allotted: 1000.5, withdrawn: 0, committed: 0, available: 1000.5 } });
+    expect(r.json).toMatchObject({
+      ...acc,
+      type: "INITIAL_ALLOTMENT",
+      amount: 1000.5,
+      balance: { allotted: 1000.5, withdrawn: 0, committed: 0, available: 1000.5 },
+    });
     expectError(await allot(ops.token, acc, "INITIAL_ALLOTMENT", 10), 409, "SANCTION_EXISTS");
     expect(await summaryOf(reader.token, acc.tenantId)).toEqual([{ ...acc, allotted: 1000.5, withdrawn: 0, committed: 0, available: 1000.5 }]);
   });
@@ -119,7 +124,11 @@ describe("allotments (CONTRACT §7, JIT virtual allotments)", () => {
   it("is audited as an operator action (who, what, before → after)", async () => {
     const acc = account();
     const r = await allot(ops.token, acc, "INITIAL_ALLOTMENT", 42);
-    const rows = await createDb(env.DB).select().from(auditLog).where(eq(auditLog.targetId, `${acc.tenantId}/${acc.headOfAccount}/${acc.ssuCode}`)).all();
+    const rows = await createDb(env.DB)
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.targetId, `${acc.tenantId}/${acc.headOfAccount}/${acc.ssuCode}`))
+      .all();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: `client:${ops.clientId}`, action: "funds.allotment", targetType: "funds_account" });
     expect(rows[0].before).toMatchObject({ available: 0 });
@@ -140,13 +149,19 @@ describe("allotments (CONTRACT §7, JIT virtual allotments)", () => {
     expect(retry.status).toBe(200);
     expect(retry.json).toEqual(first.json);
     const target = `${acc.tenantId}/${acc.headOfAccount}/${acc.ssuCode}`;
-    const audits = async () => (await createDb(env.DB).select().from(auditLog).where(eq(auditLog.targetId, target)).all()).filter((r) => (r.after as { txnId?: string })?.txnId === txnId);
+    const audits = async () =>
+      (await createDb(env.DB).select().from(auditLog).where(eq(auditLog.targetId, target)).all()).filter(
+        (r) => (r.after as { txnId?: string })?.txnId === txnId,
+      );
     await vi.waitFor(async () => expect(await audits()).toHaveLength(1), { timeout: 20_000, interval: 200 });
     // Projected again (a sweep's flush): still one.
     await stub.kick();
     expect(await audits()).toHaveLength(1);
     expect((await summaryOf(reader.token, acc.tenantId))[0].allotted).toBe(105);
-    const held = await runInDurableObject(stub, async (_i: FundsAccount, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM audit").one().n);
+    const held = await runInDurableObject(
+      stub,
+      async (_i: FundsAccount, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM audit").one().n,
+    );
     expect(held).toBe(0); // projected, then dropped from the object
   });
 
@@ -171,12 +186,15 @@ describe("allotments (CONTRACT §7, JIT virtual allotments)", () => {
     expect(mine.status).toBe(200);
     expect(mine.json.items.every((i: { tenantId: string }) => i.tenantId === "pb.elsewhere")).toBe(true);
     const scoped = await createTenantClient(["funds:read"], [acc.tenantId], "one tenant");
-    expect((await call("GET", "/v1/funds/summary", { token: scoped.token })).json.items).toEqual([{ ...acc, allotted: 10, withdrawn: 0, committed: 0, available: 10 }]);
+    expect((await call("GET", "/v1/funds/summary", { token: scoped.token })).json.items).toEqual([
+      { ...acc, allotted: 10, withdrawn: 0, committed: 0, available: 10 },
+    ]);
   });
 
   it("validates input and scopes", async () => {
     const acc = account();
-    const bad = async (body: unknown) => expectError(await call("POST", "/v1/funds/allotments", { token: ops.token, body }), 400, "VALIDATION_FAILED");
+    const bad = async (body: unknown) =>
+      expectError(await call("POST", "/v1/funds/allotments", { token: ops.token, body }), 400, "VALIDATION_FAILED");
     await bad({ txnId: "t1", ...acc, type: "INITIAL_ALLOTMENT", amount: 0 });
     await bad({ txnId: "t1", ...acc, type: "INITIAL_ALLOTMENT", amount: 1.005 });
     await bad({ txnId: "t1", ...acc, type: "INITIAL_ALLOTMENT", amount: "10" });
@@ -186,7 +204,11 @@ describe("allotments (CONTRACT §7, JIT virtual allotments)", () => {
     await bad({ txnId: "t1", ...acc, headOfAccount: "x", type: "INITIAL_ALLOTMENT", amount: 1 });
     expectError(await allot(reader.token, acc, "INITIAL_ALLOTMENT", 1), 403, "FORBIDDEN");
     expectError(await call("GET", "/v1/funds/summary?tenantId=x", { token: reader.token }), 400, "VALIDATION_FAILED");
-    expectError(await call("GET", `/v1/funds/summary?tenantId=${acc.tenantId}`, { token: (await createClient(["funds:write"])).token }), 403, "FORBIDDEN");
+    expectError(
+      await call("GET", `/v1/funds/summary?tenantId=${acc.tenantId}`, { token: (await createClient(["funds:write"])).token }),
+      403,
+      "FORBIDDEN",
+    );
     expect(await summaryOf(reader.token, acc.tenantId)).toEqual([]);
   });
 });

@@ -16,7 +16,13 @@ beforeAll(async () => {
   owner = await createTenantClient(["funds:write", "funds:read"], ["*"], "console owner");
 });
 
-const principal = (c: { clientId: string }, scopes: string[], tenants: string[] = ["*"]): Principal => ({ kind: "client", id: c.clientId, name: "c", scopes, tenants });
+const principal = (c: { clientId: string }, scopes: string[], tenants: string[] = ["*"]): Principal => ({
+  kind: "client",
+  id: c.clientId,
+  name: "c",
+  scopes,
+  tenants,
+});
 
 async function pending() {
   const acc = account();
@@ -30,15 +36,21 @@ describe("the console's operator action follows the JSON API's rules (issue 10, 
     const { acc, id } = await pending();
     const ops = await createTenantClient(["ops"], ["*"], "console ops");
     // Before: an ops session failed any PI and released its funds.
-    await expect(setPaymentStatusAsOperator(E, db, id, "FAILED", "ops says so", { principal: principal(ops, ["ops"]) }, "req")).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(setPaymentStatusAsOperator(E, db, id, "FAILED", "ops says so", { principal: principal(ops, ["ops"]) }, "req")).rejects.toMatchObject(
+      { code: "FORBIDDEN" },
+    );
     expect(await accountStub(E, acc).snapshot()).toMatchObject({ committed: 4000 });
   });
 
   it("a client with funds:write may move only its own PIs, within its tenants", async () => {
     const { acc, id } = await pending();
     const stranger = await createTenantClient(["funds:write", "ops"], ["*"], "not the owner");
-    await expect(setPaymentStatusAsOperator(E, db, id, "FAILED", "not mine", { principal: principal(stranger, ["funds:write", "ops"]) }, "req")).rejects.toMatchObject({ code: "NOT_FOUND" });
-    await expect(setPaymentStatusAsOperator(E, db, id, "FAILED", "narrowed", { principal: principal(owner, ["funds:write"], ["pb.other"]) }, "req")).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(
+      setPaymentStatusAsOperator(E, db, id, "FAILED", "not mine", { principal: principal(stranger, ["funds:write", "ops"]) }, "req"),
+    ).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(
+      setPaymentStatusAsOperator(E, db, id, "FAILED", "narrowed", { principal: principal(owner, ["funds:write"], ["pb.other"]) }, "req"),
+    ).rejects.toMatchObject({ code: "FORBIDDEN" });
     const ok = await setPaymentStatusAsOperator(E, db, id, "FAILED", "owner cancels", { principal: principal(owner, ["funds:write"]) }, "req");
     expect(ok).toEqual({ piId: id, before: "INITIATED", after: "FAILED" });
     expect(await accountStub(E, acc).snapshot()).toMatchObject({ committed: 0 });
@@ -46,10 +58,23 @@ describe("the console's operator action follows the JSON API's rules (issue 10, 
 
   it("once iFIX acknowledged the disburse, only the admin (with the console's required reason) fails it", async () => {
     const { acc, id } = await pending();
-    await vi.waitFor(async () => expect((await call("GET", `/v1/payment-instructions/${id}`, { admin: true })).json.delivery.deliveryStatus).toBe("DELIVERED"), { timeout: 15_000, interval: 100 });
-    await expect(setPaymentStatusAsOperator(E, db, id, "FAILED", "owner wants it back", { principal: principal(owner, ["funds:write"]) }, "req")).rejects.toMatchObject({ code: "INVALID_STATE" });
+    await vi.waitFor(
+      async () => expect((await call("GET", `/v1/payment-instructions/${id}`, { admin: true })).json.delivery.deliveryStatus).toBe("DELIVERED"),
+      { timeout: 15_000, interval: 100 },
+    );
+    await expect(
+      setPaymentStatusAsOperator(E, db, id, "FAILED", "owner wants it back", { principal: principal(owner, ["funds:write"]) }, "req"),
+    ).rejects.toMatchObject({ code: "INVALID_STATE" });
     expect(await accountStub(E, acc).snapshot()).toMatchObject({ committed: 4000 });
-    const ok = await setPaymentStatusAsOperator(E, db, id, "FAILED", "IFMS confirms not paid", { principal: ADMIN_PRINCIPAL, actor: "ops@example.gov.in" }, "req");
+    const ok = await setPaymentStatusAsOperator(
+      E,
+      db,
+      id,
+      "FAILED",
+      "IFMS confirms not paid",
+      { principal: ADMIN_PRINCIPAL, actor: "ops@example.gov.in" },
+      "req",
+    );
     expect(ok.after).toBe("FAILED");
     expect(await accountStub(E, acc).snapshot()).toMatchObject({ committed: 0 });
     const log = (await call("GET", `/v1/payment-instructions/${id}`, { admin: true })).json.log;

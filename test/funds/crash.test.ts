@@ -43,7 +43,9 @@ async function funded(amount: number) {
 const who = () => actorOfPrincipal({ kind: "client", id: owner.clientId, tenants: ["*"] });
 const input = (acc: Account, rupees: number, paymentId = `PAY/${crypto.randomUUID()}`) => {
   const b = piBody(acc, rupees, { paymentId });
-  return { ...b, amount: toPaise(rupees), beneficiaries: b.beneficiaries.map((x) => ({ ...x, amount: toPaise(x.amount) })) } as Parameters<typeof createPaymentInstruction>[3];
+  return { ...b, amount: toPaise(rupees), beneficiaries: b.beneficiaries.map((x) => ({ ...x, amount: toPaise(x.amount) })) } as Parameters<
+    typeof createPaymentInstruction
+  >[3];
 };
 const viewOf = (piId: string) => call("GET", `/v1/payment-instructions/${piId}`, { admin: true });
 const atIfix = (messageId: string) => sandbox("GET", `/ifix/__sandbox/messages/${messageId}`);
@@ -119,10 +121,14 @@ describe("a payment instruction converges after a crash at any step", () => {
       s.storage.sql.exec("UPDATE payments SET created_at = created_at - 60000 WHERE payment_id = ?", i.paymentId);
     });
     expect(await runDurableObjectAlarm(registry)).toBe(true);
-    const left = await runInDurableObject(registry, async (_r: FundsRegistry, s) => s.storage.sql.exec("SELECT * FROM payments WHERE payment_id = ?", i.paymentId).toArray());
+    const left = await runInDurableObject(registry, async (_r: FundsRegistry, s) =>
+      s.storage.sql.exec("SELECT * FROM payments WHERE payment_id = ?", i.paymentId).toArray(),
+    );
     expect(left).toEqual([]);
     // The candidate's piId is tombstoned: a commit arriving this late is refused.
-    const late = await runInDurableObject(accountStub(E, acc), async (_a: FundsAccount, s) => s.storage.sql.exec<{ status: string }>("SELECT status FROM pis WHERE status = 'ABANDONED'").toArray());
+    const late = await runInDurableObject(accountStub(E, acc), async (_a: FundsAccount, s) =>
+      s.storage.sql.exec<{ status: string }>("SELECT status FROM pis WHERE status = 'ABANDONED'").toArray(),
+    );
     expect(late).toHaveLength(1);
     expect(await accountStub(E, acc).snapshot()).toMatchObject({ committed: 0 });
   });
@@ -161,7 +167,10 @@ describe("a payment instruction converges after a crash at any step", () => {
     await stub.testHooks({ failProjections: 0 });
     await sweepFiscal(E);
     await vi.waitFor(
-      async () => expect(await env.DB.prepare("SELECT status FROM payment_instructions WHERE pi_id = ?").bind(r.json.piId).first()).toMatchObject({ status: "INITIATED" }),
+      async () =>
+        expect(await env.DB.prepare("SELECT status FROM payment_instructions WHERE pi_id = ?").bind(r.json.piId).first()).toMatchObject({
+          status: "INITIATED",
+        }),
       { timeout: 15_000, interval: 100 },
     );
     expectError(await call("POST", "/v1/payment-instructions", { token: owner.token, body }), 409, "PI_EXISTS");
@@ -179,14 +188,20 @@ describe("a payment instruction converges after a crash at any step", () => {
     const messageId = (await viewOf(r.json.piId)).json.delivery.messageId;
     await vi.waitFor(
       async () => {
-        const s = await runInDurableObject(stub(), async (_a: FundsAccount, st) => st.storage.sql.exec<{ state: string }>("SELECT state FROM outbox WHERE message_id = ?", messageId).one().state);
+        const s = await runInDurableObject(
+          stub(),
+          async (_a: FundsAccount, st) =>
+            st.storage.sql.exec<{ state: string }>("SELECT state FROM outbox WHERE message_id = ?", messageId).one().state,
+        );
         expect(s).toBe("leased");
       },
       { timeout: 5_000, interval: 50 },
     );
     expect((await atIfix(messageId)).status).toBe(404);
     // Five minutes later (the lease): the alarm hands it out again.
-    await runInDurableObject(stub(), async (_a: FundsAccount, st) => st.storage.sql.exec("UPDATE outbox SET lease_until = ? WHERE message_id = ?", Date.now() - 1, messageId));
+    await runInDurableObject(stub(), async (_a: FundsAccount, st) =>
+      st.storage.sql.exec("UPDATE outbox SET lease_until = ? WHERE message_id = ?", Date.now() - 1, messageId),
+    );
     await stub().kick();
     const { atIfix: got } = await deliveredOnce(r.json.piId);
     expect(got.posts).toBe(1);

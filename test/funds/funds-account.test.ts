@@ -12,13 +12,19 @@ import { account } from "./helpers";
 
 const E = env as unknown as Env;
 const stubOf = (a: AccountKey) => accountStub(E, a);
-const allotIn = (a: AccountKey, txnId: string, type: AllotmentType, amount: number, ownerId = "cl_test") => stubOf(a).allot({ account: a, txnId, ownerId, type, amount, programCode: null, actor: "test", requestId: null });
+const allotIn = (a: AccountKey, txnId: string, type: AllotmentType, amount: number, ownerId = "cl_test") =>
+  stubOf(a).allot({ account: a, txnId, ownerId, type, amount, programCode: null, actor: "test", requestId: null });
 
 async function commitIn(a: AccountKey, amount: number, over: Partial<CommitPiInput> = {}) {
   const stub = stubOf(a);
   const piId = piIdFor(stub.id.toString(), newPiSuffix());
   const messageId = crypto.randomUUID();
-  const template = disburseTemplate({ paymentId: `pay-${piId}`, tenantId: a.tenantId, amount, beneficiaries: [{ name: "Test Person", accountCode: "11@SBIN0000001", amount }] });
+  const template = disburseTemplate({
+    paymentId: `pay-${piId}`,
+    tenantId: a.tenantId,
+    amount,
+    beneficiaries: [{ name: "Test Person", accountCode: "11@SBIN0000001", amount }],
+  });
   return stub.commitPi({
     account: a,
     piId,
@@ -37,7 +43,13 @@ async function commitIn(a: AccountKey, amount: number, over: Partial<CommitPiInp
     ...over,
   });
 }
-const status = (source: "api" | "admin" | "callback", eventId = crypto.randomUUID(), reason: string | null = null) => ({ eventId, source, actor: `test:${source}`, reason, requestId: null });
+const status = (source: "api" | "admin" | "callback", eventId = crypto.randomUUID(), reason: string | null = null) => ({
+  eventId,
+  source,
+  actor: `test:${source}`,
+  reason,
+  requestId: null,
+});
 
 describe("FundsAccount Durable Object: the ledger", () => {
   it("1000 concurrent commits and releases against funds for 700: never below zero, each counted once", async () => {
@@ -97,7 +109,11 @@ describe("FundsAccount Durable Object: the PI log is bounded (issue 10)", () => 
     const c = await commitIn(acc, 10);
     if (!c.ok) throw new Error("commit refused");
     for (let i = 0; i < PI_LOG_KEEP + 30; i++) await stub.setPiStatus(c.pi.piId, "APPROVED", status("api"));
-    const count = await runInDurableObject(stub, async (_i: FundsAccount, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM pi_events WHERE pi_id = ?", c.pi.piId).one().n);
+    const count = await runInDurableObject(
+      stub,
+      async (_i: FundsAccount, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM pi_events WHERE pi_id = ?", c.pi.piId).one().n,
+    );
     expect(count).toBe(PI_LOG_KEEP);
     const first = (await stub.getPi(c.pi.piId, { limit: 40 }))!;
     expect(first.logTotal).toBe(PI_LOG_KEEP + 31);
@@ -139,10 +155,16 @@ describe("FundsAccount Durable Object: who may fail a PI (issue 10, item 6)", ()
     // iFIX acknowledges (a callback that moves nothing: RECEIVED).
     await stub.setPiStatus(c.pi.piId, null, { ...status("callback"), ifixStatus: "RECEIVED" });
     expect((await stub.getPi(c.pi.piId))!.pi.acked).toBe(true);
-    expect(await stub.setPiStatus(c.pi.piId, "FAILED", status("api", undefined, "operator thinks so"))).toMatchObject({ ok: false, code: "INVALID_STATE" });
+    expect(await stub.setPiStatus(c.pi.piId, "FAILED", status("api", undefined, "operator thinks so"))).toMatchObject({
+      ok: false,
+      code: "INVALID_STATE",
+    });
     expect(await stub.setPiStatus(c.pi.piId, "FAILED", status("admin"))).toMatchObject({ ok: false, code: "REASON_REQUIRED" });
     expect(await stub.snapshot()).toMatchObject({ committed: 40 });
-    expect(await stub.setPiStatus(c.pi.piId, "FAILED", status("admin", undefined, "IFMS confirms not paid"))).toMatchObject({ ok: true, released: true });
+    expect(await stub.setPiStatus(c.pi.piId, "FAILED", status("admin", undefined, "IFMS confirms not paid"))).toMatchObject({
+      ok: true,
+      released: true,
+    });
     // Final is final: iFIX's later SUCCESSFUL is logged (not accepted) and flagged for reconciliation.
     const late = await stub.setPiStatus(c.pi.piId, "SUCCESSFUL", { ...status("callback"), ifixStatus: "SUCCESSFUL" });
     expect(late).toMatchObject({ ok: false, code: "INVALID_STATE", from: "FAILED", to: "SUCCESSFUL" });
@@ -161,7 +183,12 @@ describe("FundsAccount Durable Object: who may fail a PI (issue 10, item 6)", ()
     if (!c.ok) throw new Error("commit refused");
     const token = await runInDurableObject(stub, async (_i: FundsAccount, state) => {
       const t = crypto.randomUUID();
-      state.storage.sql.exec("UPDATE outbox SET state = 'leased', lease_token = ?, lease_until = ? WHERE pi_id = ?", t, Date.now() + 60_000, c.pi.piId);
+      state.storage.sql.exec(
+        "UPDATE outbox SET state = 'leased', lease_token = ?, lease_until = ? WHERE pi_id = ?",
+        t,
+        Date.now() + 60_000,
+        c.pi.piId,
+      );
       return t;
     });
     const view = (await stub.getPi(c.pi.piId))!;
@@ -183,7 +210,12 @@ describe("FundsAccount Durable Object: the outbox", () => {
     const messageId = (await stub.getPi(c.pi.piId))!.delivery!.messageId;
     const token = await runInDurableObject(stub, async (_i: FundsAccount, state) => {
       const t = crypto.randomUUID();
-      state.storage.sql.exec("UPDATE outbox SET state = 'leased', lease_token = ?, lease_until = ? WHERE message_id = ?", t, Date.now() + 60_000, messageId);
+      state.storage.sql.exec(
+        "UPDATE outbox SET state = 'leased', lease_token = ?, lease_until = ? WHERE message_id = ?",
+        t,
+        Date.now() + 60_000,
+        messageId,
+      );
       return t;
     });
     expect(await stub.takeDelivery(messageId, "not-the-token", 1000)).toBeNull();
@@ -205,7 +237,10 @@ describe("FundsAccount Durable Object: the outbox", () => {
     expect(await stub.takeDelivery(h.messageId, h.token, 60_000)).toMatchObject({ attempt: 1 });
     await stub.setPiStatus(c.pi.piId, "IN_PROCESS", { ...status("callback"), ifixStatus: "INPROCESS" });
     // The post's own answer then times out: it must not put the disburse back to pending.
-    expect(await stub.deliveryResult(h.messageId, h.token, { kind: "retry", delayMs: 1000, httpStatus: null, error: "timeout" })).toEqual({ applied: false, state: "delivered" });
+    expect(await stub.deliveryResult(h.messageId, h.token, { kind: "retry", delayMs: 1000, httpStatus: null, error: "timeout" })).toEqual({
+      applied: false,
+      state: "delivered",
+    });
     expect((await stub.getPi(c.pi.piId))!.delivery).toMatchObject({ state: "delivered", attempts: 1 });
     expect(await stub.testHandOff(Date.now() + 3_600_000)).toEqual([]);
     await stub.testHooks({ holdHandoff: false });

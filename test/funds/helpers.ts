@@ -11,17 +11,35 @@ export function account(over: Partial<{ tenantId: string; headOfAccount: string;
 export type Account = ReturnType<typeof account>;
 
 /** A client with tenants (CONTRACT v3 §4): ["*"] unless the test narrows them. */
-export async function createTenantClient(scopes: Scope[], tenants: string[] = ["*"], name = "funds test client"): Promise<TestClient & { tenants: string[] }> {
+export async function createTenantClient(
+  scopes: Scope[],
+  tenants: string[] = ["*"],
+  name = "funds test client",
+): Promise<TestClient & { tenants: string[] }> {
   const created = await call("POST", "/v1/admin/clients", { admin: true, body: { name, scopes, tenants } });
   if (created.status !== 201) throw new Error(`client creation failed: ${created.status} ${created.text}`);
   const token = await tokenFor(created.json.clientId, created.json.clientSecret);
   return { ...created.json, token };
 }
 
-export const allot = (token: string, acc: Account, type: string, amount: number, txnId = `VA/${crypto.randomUUID()}`, extra: Record<string, unknown> = {}) =>
-  call("POST", "/v1/funds/allotments", { token, body: { txnId, ...acc, type, amount, ...extra } });
+export const allot = (
+  token: string,
+  acc: Account,
+  type: string,
+  amount: number,
+  txnId = `VA/${crypto.randomUUID()}`,
+  extra: Record<string, unknown> = {},
+) => call("POST", "/v1/funds/allotments", { token, body: { txnId, ...acc, type, amount, ...extra } });
 
-export type SummaryItem = { tenantId: string; headOfAccount: string; ssuCode: string; allotted: number; withdrawn: number; committed: number; available: number };
+export type SummaryItem = {
+  tenantId: string;
+  headOfAccount: string;
+  ssuCode: string;
+  allotted: number;
+  withdrawn: number;
+  committed: number;
+  available: number;
+};
 
 /** `token` "admin": as the admin key (polling with it does not spend a client's rate limit). */
 export async function summaryOf(token: string, tenantId: string): Promise<SummaryItem[]> {
@@ -38,7 +56,8 @@ export async function summaryReaches(_token: string, acc: Account, expected: Par
   return vi.waitFor(
     async () => {
       const item = (await summaryOf("admin", acc.tenantId)).find((i) => i.headOfAccount === acc.headOfAccount && i.ssuCode === acc.ssuCode);
-      for (const [k, v] of Object.entries(expected)) if (item?.[k as keyof SummaryItem] !== v) throw new Error(`summary ${JSON.stringify(item)} not yet ${JSON.stringify(expected)}`);
+      for (const [k, v] of Object.entries(expected))
+        if (item?.[k as keyof SummaryItem] !== v) throw new Error(`summary ${JSON.stringify(item)} not yet ${JSON.stringify(expected)}`);
       return item!;
     },
     { timeout, interval: 50 },

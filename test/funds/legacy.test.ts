@@ -30,7 +30,13 @@ describe("PIs made before the ledger-and-outbox design (an upgraded deployment)"
     // As the old code left it: the object holds the PI (no owner, no outbox), D1 the row and the beneficiaries.
     await runInDurableObject(accountStub(E, acc), async (_i: FundsAccount, s) => {
       s.storage.sql.exec("UPDATE account SET committed = committed + 1000 WHERE id = 1");
-      s.storage.sql.exec("INSERT INTO pis (pi_id, payment_id, amount, status, released, updated_seq, created_at, updated_at) VALUES (?, ?, 1000, 'INITIATED', 0, 1, ?, ?)", piId, paymentId, now, now);
+      s.storage.sql.exec(
+        "INSERT INTO pis (pi_id, payment_id, amount, status, released, updated_seq, created_at, updated_at) VALUES (?, ?, 1000, 'INITIATED', 0, 1, ?, ?)",
+        piId,
+        paymentId,
+        now,
+        now,
+      );
     });
     await db.insert(paymentInstructions).values({
       piId,
@@ -56,8 +62,16 @@ describe("PIs made before the ledger-and-outbox design (an upgraded deployment)"
     const again = await call("POST", "/v1/payment-instructions", { token: owner.token, body: { ...piBody(acc, 10), paymentId } });
     expect(expectError(again, 409, "PI_EXISTS").details).toEqual([{ piId, status: "INITIATED" }]);
     const view = (await call("GET", `/v1/payment-instructions/${piId}`, { token: owner.token })).json;
-    expect(view).toMatchObject({ piId, paymentId, amount: 10, status: "INITIATED", beneficiaries: [{ name: "Old Person", accountCode: "1@SBIN0000001", amount: 10 }] });
-    expect((await call("POST", `/v1/payment-instructions/${piId}/status`, { token: owner.token, body: { status: "FAILED", reason: "legacy" } })).status).toBe(200);
+    expect(view).toMatchObject({
+      piId,
+      paymentId,
+      amount: 10,
+      status: "INITIATED",
+      beneficiaries: [{ name: "Old Person", accountCode: "1@SBIN0000001", amount: 10 }],
+    });
+    expect(
+      (await call("POST", `/v1/payment-instructions/${piId}/status`, { token: owner.token, body: { status: "FAILED", reason: "legacy" } })).status,
+    ).toBe(200);
     expect(await accountStub(E, acc).snapshot()).toMatchObject({ committed: 0 });
     expect((await call("POST", "/v1/payment-instructions", { token: owner.token, body: { ...piBody(acc, 10), paymentId } })).status).toBe(201);
   });

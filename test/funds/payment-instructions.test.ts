@@ -48,7 +48,10 @@ const setStatus = (piId: string, status: string, token = owner.token, reason: st
 const setStatusAsAdmin = (piId: string, status: string, reason?: string) =>
   call("POST", `/v1/payment-instructions/${piId}/status`, { admin: true, body: { status, ...(reason ? { reason } : {}) } });
 const disburseCallback = async (piId: string, status: string, note = crypto.randomUUID()) =>
-  postCallback("disburse", await signedCallback({ header: callbackHeader(), message: { transaction_id: piId, note, status: { status_code: status } } }));
+  postCallback(
+    "disburse",
+    await signedCallback({ header: callbackHeader(), message: { transaction_id: piId, note, status: { status_code: status } } }),
+  );
 const delivered = (piId: string, timeout = 15_000) =>
   vi.waitFor(
     async () => {
@@ -73,13 +76,23 @@ describe("payment instructions (CONTRACT §7)", () => {
     expect(r.json).toEqual({ piId: expect.stringMatching(/^[A-Za-z0-9_-]+$/), status: "INITIATED" });
     // Read-your-writes: the PI is read from its account's object, no projection lag.
     const view = await getPi(r.json.piId);
-    expect(view.json).toMatchObject({ piId: r.json.piId, paymentId: body.paymentId, amount: 300.5, status: "INITIATED", programCode: "PORG/2026-27/00007", ...acc });
+    expect(view.json).toMatchObject({
+      piId: r.json.piId,
+      paymentId: body.paymentId,
+      amount: 300.5,
+      status: "INITIATED",
+      programCode: "PORG/2026-27/00007",
+      ...acc,
+    });
     expect(view.json.beneficiaries).toEqual(body.beneficiaries);
     await summaryReaches(owner.token, acc, { allotted: 1000, committed: 300.5, available: 699.5 });
 
     // At rest: names and account codes only sealed (in the account's object; D1 holds none).
     const row = await db.select().from(paymentInstructions).where(eq(paymentInstructions.piId, r.json.piId)).get();
-    const sealed = await runInDurableObject(accountStub(E, acc), async (_i: FundsAccount, s) => s.storage.sql.exec<{ payload: string }>("SELECT payload FROM outbox").one().payload);
+    const sealed = await runInDurableObject(
+      accountStub(E, acc),
+      async (_i: FundsAccount, s) => s.storage.sql.exec<{ payload: string }>("SELECT payload FROM outbox").one().payload,
+    );
     expect(sealed).toMatch(/^v2\./);
     const v = await delivered(r.json.piId);
     const msg = await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, v.delivery.messageId)).get();
@@ -97,7 +110,13 @@ describe("payment instructions (CONTRACT §7)", () => {
     const sent = (await sandbox("GET", `/ifix/__sandbox/messages/${v.delivery.messageId}`)).json;
     expect(sent.type).toBe("disburse");
     expect(sent.header).toMatchObject({ message_id: v.delivery.messageId, action: "create", sender_uri: `${env.IFIX_CALLBACK_URL}/on-disburse` });
-    expect(sent.message).toMatchObject({ transaction_id: r.json.piId, net_amount: 300.5, gross_amount: 300.5, program_code: "PORG/2026-27/00007", location_code: acc.tenantId });
+    expect(sent.message).toMatchObject({
+      transaction_id: r.json.piId,
+      net_amount: 300.5,
+      gross_amount: 300.5,
+      program_code: "PORG/2026-27/00007",
+      location_code: acc.tenantId,
+    });
     expect(sent.message.additional_details).toMatchObject({ head_of_account: acc.headOfAccount, ssu_code: acc.ssuCode, payment_id: body.paymentId });
     expect(sent.message.children.map((c: any) => [c.name, c.account_code, c.net_amount, c.transaction_id])).toEqual([
       ["Asha Devi", "1234567890@SBIN0003491", 200.25, `${r.json.piId}/1`],
@@ -189,7 +208,12 @@ describe("payment instructions (CONTRACT §7)", () => {
       await Promise.all(
         Array.from({ length: Math.min(20, 101 - k) }, (_, j) => {
           const n = k + j;
-          return allot(treasury.token, { tenantId, headOfAccount: `H-${String(n).padStart(3, "0")}`, ssuCode: "SSU-1" }, "INITIAL_ALLOTMENT", n === 100 ? 500 : 1).then((r) => expect(r.status).toBe(201));
+          return allot(
+            treasury.token,
+            { tenantId, headOfAccount: `H-${String(n).padStart(3, "0")}`, ssuCode: "SSU-1" },
+            "INITIAL_ALLOTMENT",
+            n === 100 ? 500 : 1,
+          ).then((r) => expect(r.status).toBe(201));
         }),
       );
     }
@@ -210,11 +234,14 @@ describe("payment instructions (CONTRACT §7)", () => {
     expect(await accountStub(E, acc).snapshot()).toMatchObject({ committed: 109950, available: 321 });
     await summaryReaches(owner.token, acc, { allotted: 1102.71, committed: 1099.5, available: 3.21 });
     // The projection holds exactly the 150.
-    await vi.waitFor(async () => {
-      const rows = await db.select().from(paymentInstructions).where(eq(paymentInstructions.tenantId, acc.tenantId)).all();
-      expect(rows).toHaveLength(150);
-      expect(rows.every((r) => r.status === "INITIATED" && r.headOfAccount === acc.headOfAccount)).toBe(true);
-    }, { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        const rows = await db.select().from(paymentInstructions).where(eq(paymentInstructions.tenantId, acc.tenantId)).all();
+        expect(rows).toHaveLength(150);
+        expect(rows.every((r) => r.status === "INITIATED" && r.headOfAccount === acc.headOfAccount)).toBe(true);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
   }, 60_000);
 
   it("concurrent FAILED callbacks and status calls release the amount exactly once; every call is logged and each status call audited", async () => {
@@ -236,17 +263,20 @@ describe("payment instructions (CONTRACT §7)", () => {
     // FAILED is final; the refused call is still logged and audited.
     expectError(await setStatus(r.json.piId, "SUCCESSFUL"), 409, "INVALID_STATE");
     expect((await getPi(r.json.piId)).json.log.at(-1)).toMatchObject({ source: "api", from: "FAILED", to: "SUCCESSFUL", accepted: false });
-    await vi.waitFor(async () => {
-      const audits = await db.select().from(auditLog).where(eq(auditLog.targetId, r.json.piId)).all();
-      const overrides = audits.filter((a) => a.action === "funds.pi_status_override");
-      expect(overrides).toHaveLength(9);
-      expect(overrides.filter((a) => a.actor === "admin")).toHaveLength(8);
-      expect(overrides.filter((a) => a.actor === `client:${owner.clientId}`)).toHaveLength(1);
-      // The release is one money movement: one audited release, whoever made it.
-      const releases = audits.filter((a) => (a.after as { released?: boolean })?.released === true);
-      expect(releases).toHaveLength(1);
-      expect(audits.filter((a) => a.action === "funds.pi_commit")).toHaveLength(1);
-    }, { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        const audits = await db.select().from(auditLog).where(eq(auditLog.targetId, r.json.piId)).all();
+        const overrides = audits.filter((a) => a.action === "funds.pi_status_override");
+        expect(overrides).toHaveLength(9);
+        expect(overrides.filter((a) => a.actor === "admin")).toHaveLength(8);
+        expect(overrides.filter((a) => a.actor === `client:${owner.clientId}`)).toHaveLength(1);
+        // The release is one money movement: one audited release, whoever made it.
+        const releases = audits.filter((a) => (a.after as { released?: boolean })?.released === true);
+        expect(releases).toHaveLength(1);
+        expect(audits.filter((a) => a.action === "funds.pi_commit")).toHaveLength(1);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
     await summaryReaches(owner.token, acc, { available: 100 });
   });
 
@@ -300,12 +330,15 @@ describe("payment instructions (CONTRACT §7)", () => {
     expect(v.log.at(-1)).toMatchObject({ source: "callback", from: "FAILED", to: "SUCCESSFUL", accepted: false });
     const alert = await env.DB.prepare("SELECT kind, message FROM alerts WHERE subject = ?").bind(id2).first<{ kind: string; message: string }>();
     expect(alert).toMatchObject({ kind: "funds_conflict" });
-    const audit = await vi.waitFor(async () => {
-      const rows = await db.select().from(auditLog).where(eq(auditLog.targetId, id2)).all();
-      const admin = rows.find((a) => a.actor === "admin" && (a.after as { accepted?: boolean }).accepted);
-      if (!admin) throw new Error("not projected yet");
-      return admin;
-    }, { timeout: 10_000, interval: 100 });
+    const audit = await vi.waitFor(
+      async () => {
+        const rows = await db.select().from(auditLog).where(eq(auditLog.targetId, id2)).all();
+        const admin = rows.find((a) => a.actor === "admin" && (a.after as { accepted?: boolean }).accepted);
+        if (!admin) throw new Error("not projected yet");
+        return admin;
+      },
+      { timeout: 10_000, interval: 100 },
+    );
     expect(audit.after).toMatchObject({ status: "FAILED", reason: "IFMS confirms the payment was never made", released: true });
   });
 
@@ -320,7 +353,11 @@ describe("payment instructions (CONTRACT §7)", () => {
       body: { name: "decoy", locationCode: acc.tenantId, transactionId: id, netAmount: 30, grossAmount: 30 },
     });
     expect(decoy.status).toBe(202);
-    await vi.waitFor(async () => expect((await call("GET", `/v1/fiscal/messages/${decoy.json.messageId}`, { token: raw.token })).json.deliveryStatus).toBe("DELIVERED"), { timeout: 15_000, interval: 100 });
+    await vi.waitFor(
+      async () =>
+        expect((await call("GET", `/v1/fiscal/messages/${decoy.json.messageId}`, { token: raw.token })).json.deliveryStatus).toBe("DELIVERED"),
+      { timeout: 15_000, interval: 100 },
+    );
     // Before: the newest message with that transaction_id (the decoy) took the REJECTED, and the PI's funds stayed committed.
     const byTxn = await disburseCallback(id, "REJECTED");
     expect(byTxn.json.matchedMessageId).toBeNull(); // two threads share it: ambiguous, nothing changes
@@ -328,7 +365,10 @@ describe("payment instructions (CONTRACT §7)", () => {
     // By the PI's message_id (as iFIX answers, reusing the request's id): the PI's.
     const byId = await postCallback(
       "disburse",
-      await signedCallback({ header: callbackHeader({ message_id: v.delivery.messageId }), message: { transaction_id: id, status: { status_code: "REJECTED" } } }),
+      await signedCallback({
+        header: callbackHeader({ message_id: v.delivery.messageId }),
+        message: { transaction_id: id, status: { status_code: "REJECTED" } },
+      }),
     );
     expect(byId.json.matchedMessageId).toBe(v.delivery.messageId);
     expect((await getPi(id)).json.status).toBe("FAILED");
@@ -354,12 +394,15 @@ describe("payment instructions (CONTRACT §7)", () => {
 
   it("a dead-lettered disburse keeps its funds committed and is listed as stuck until an operator decides", async () => {
     // This file's earlier disburses are delivered first, so the fault below hits only this PI's.
-    await vi.waitFor(async () => {
-      for (const id of made) {
-        const d = (await call("GET", `/v1/payment-instructions/${id}`, { admin: true })).json.delivery;
-        if (d && ["QUEUED"].includes(d.deliveryStatus)) throw new Error(`${id} still ${d.deliveryStatus}`);
-      }
-    }, { timeout: 30_000, interval: 200 });
+    await vi.waitFor(
+      async () => {
+        for (const id of made) {
+          const d = (await call("GET", `/v1/payment-instructions/${id}`, { admin: true })).json.delivery;
+          if (d && ["QUEUED"].includes(d.deliveryStatus)) throw new Error(`${id} still ${d.deliveryStatus}`);
+        }
+      },
+      { timeout: 30_000, interval: 200 },
+    );
     await setFaults("ifix", { errorRate: 1, pathPattern: "^/ifix/ifix/v1/disburse" });
     const acc = await funded(100);
     const r = await create(owner.token, piBody(acc, 25));
@@ -371,22 +414,32 @@ describe("payment instructions (CONTRACT §7)", () => {
       },
       { timeout: 40_000, interval: 200 },
     );
-    await vi.waitFor(async () => expect(await db.select().from(deadLetters).where(eq(deadLetters.subjectId, v.delivery.messageId)).all()).toHaveLength(1), { timeout: 10_000 });
+    await vi.waitFor(
+      async () => expect(await db.select().from(deadLetters).where(eq(deadLetters.subjectId, v.delivery.messageId)).all()).toHaveLength(1),
+      { timeout: 10_000 },
+    );
     expect(v).toMatchObject({ status: "INITIATED", delivery: { deliveryStatus: "FAILED", attempts: 8 } });
     expect(await accountStub(E, acc).snapshot()).toMatchObject({ committed: 2500 });
 
-    const stuck = await vi.waitFor(async () => {
-      const s = await call("GET", `/v1/payment-instructions?stuck=true&tenantId=${acc.tenantId}`, { token: ops.token });
-      expect(s.json.items.map((i: any) => i.piId)).toEqual([r.json.piId]);
-      return s;
-    }, { timeout: 10_000, interval: 100 });
+    const stuck = await vi.waitFor(
+      async () => {
+        const s = await call("GET", `/v1/payment-instructions?stuck=true&tenantId=${acc.tenantId}`, { token: ops.token });
+        expect(s.json.items.map((i: any) => i.piId)).toEqual([r.json.piId]);
+        return s;
+      },
+      { timeout: 10_000, interval: 100 },
+    );
     expect(stuck.json.items[0]).toMatchObject({ status: "INITIATED", amount: 25, delivery: { deliveryStatus: "FAILED", attempts: 8 } });
     expect(JSON.stringify(stuck.json)).not.toContain("Asha Devi");
 
     // Not acknowledged by iFIX: its owner may fail it (CONTRACT §7).
     expect((await setStatus(r.json.piId, "FAILED")).json.status).toBe("FAILED");
     await summaryReaches(owner.token, acc, { committed: 0, available: 100 });
-    await vi.waitFor(async () => expect((await call("GET", `/v1/payment-instructions?stuck=true&tenantId=${acc.tenantId}`, { token: ops.token })).json.items).toEqual([]), { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () =>
+        expect((await call("GET", `/v1/payment-instructions?stuck=true&tenantId=${acc.tenantId}`, { token: ops.token })).json.items).toEqual([]),
+      { timeout: 10_000, interval: 100 },
+    );
   }, 90_000);
 
   it("lists own PIs for funds:read clients, every client's for ops, with status filter and cursor", async () => {
@@ -394,7 +447,10 @@ describe("payment instructions (CONTRACT §7)", () => {
     const mine = [];
     for (let i = 0; i < 3; i++) mine.push((await create(owner.token, piBody(acc, 1))).json.piId);
     const theirs = (await create(other.token, piBody(acc, 1))).json.piId;
-    await vi.waitFor(async () => expect((await call("GET", `/v1/payment-instructions?tenantId=${acc.tenantId}`, { token: ops.token })).json.items).toHaveLength(4), { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () => expect((await call("GET", `/v1/payment-instructions?tenantId=${acc.tenantId}`, { token: ops.token })).json.items).toHaveLength(4),
+      { timeout: 10_000, interval: 100 },
+    );
     const own = await call("GET", `/v1/payment-instructions?tenantId=${acc.tenantId}&limit=2`, { token: owner.token });
     expect(own.json.items).toHaveLength(2);
     const next = await call("GET", `/v1/payment-instructions?tenantId=${acc.tenantId}&limit=2&cursor=${own.json.nextCursor}`, { token: owner.token });
@@ -419,8 +475,14 @@ describe("payment instructions (CONTRACT §7)", () => {
     expect((await call("PATCH", `/v1/admin/clients/${narrowed.clientId}`, { admin: true, body: { tenants: ["pb.elsewhere"] } })).status).toBe(200);
     expectError(await getPi(own, narrowed.token), 403, "FORBIDDEN");
     expectError(await setStatus(own, "FAILED", narrowed.token), 403, "FORBIDDEN");
-    await vi.waitFor(async () => expect((await call("GET", `/v1/payment-instructions?tenantId=${acc.tenantId}`, { token: owner.token })).json.items.length).toBeGreaterThan(0), { timeout: 10_000 });
-    expect((await call("GET", `/v1/payment-instructions?status=INITIATED`, { token: outsider.token })).json.items.map((i: any) => i.piId)).not.toContain(id);
+    await vi.waitFor(
+      async () =>
+        expect((await call("GET", `/v1/payment-instructions?tenantId=${acc.tenantId}`, { token: owner.token })).json.items.length).toBeGreaterThan(0),
+      { timeout: 10_000 },
+    );
+    expect(
+      (await call("GET", `/v1/payment-instructions?status=INITIATED`, { token: outsider.token })).json.items.map((i: any) => i.piId),
+    ).not.toContain(id);
     expectError(await call("GET", `/v1/payment-instructions?tenantId=${acc.tenantId}`, { token: outsider.token }), 403, "FORBIDDEN");
   });
 

@@ -55,7 +55,21 @@ describe("D1 is a projection of the account objects, written by them, seq-guarde
         upTo: seq,
         pis: [],
         txns: [],
-        audits: audit ? [{ seq, at: new Date().toISOString(), actor: "test", action: "test.audit", targetType: "t", targetId: `proj-${a.tenantId}`, before: null, after: { seq }, requestId: null }] : [],
+        audits: audit
+          ? [
+              {
+                seq,
+                at: new Date().toISOString(),
+                actor: "test",
+                action: "test.audit",
+                targetType: "t",
+                targetId: `proj-${a.tenantId}`,
+                before: null,
+                after: { seq },
+                requestId: null,
+              },
+            ]
+          : [],
       });
     await E.DB.batch(round(newer.seq - 1, 1));
     expect((await rowOf(a))!.allotted).toBe(10000);
@@ -74,13 +88,22 @@ describe("D1 is a projection of the account objects, written by them, seq-guarde
     await stub().testHooks({ crashAt: "after-projection-batch" });
     const r = await pi(owner.token, piBody(a, 10));
     expect(r.status).toBe(201);
-    await vi.waitFor(async () => expect((await db.select().from(paymentInstructions).where(eq(paymentInstructions.piId, r.json.piId)).get())?.status).toBe("INITIATED"), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(
+      async () =>
+        expect((await db.select().from(paymentInstructions).where(eq(paymentInstructions.piId, r.json.piId)).get())?.status).toBe("INITIATED"),
+      { timeout: 10_000, interval: 50 },
+    );
     // The object did not note the round: it is projected again (the alarm's retry, or here a flush).
     await stub().kick();
-    await vi.waitFor(async () => {
-      const projected = await runInDurableObject(stub(), async (_i: FundsAccount, s) => s.storage.sql.exec<{ p: number; q: number }>("SELECT projected_seq AS p, seq AS q FROM account").one());
-      expect(projected.p).toBe(projected.q);
-    }, { timeout: 10_000, interval: 50 });
+    await vi.waitFor(
+      async () => {
+        const projected = await runInDurableObject(stub(), async (_i: FundsAccount, s) =>
+          s.storage.sql.exec<{ p: number; q: number }>("SELECT projected_seq AS p, seq AS q FROM account").one(),
+        );
+        expect(projected.p).toBe(projected.q);
+      },
+      { timeout: 10_000, interval: 50 },
+    );
     expect((await auditsOf(r.json.piId)).filter((x) => x.action === "funds.pi_commit")).toHaveLength(1);
     await expectConverged(a);
   });
@@ -100,7 +123,13 @@ describe("D1 is a projection of the account objects, written by them, seq-guarde
     expect((await allot(owner.token, a, "ADDITIONAL_ALLOTMENT", 25)).status).toBe(201);
     expect((await allot(owner.token, b, "ALLOTMENT_WITHDRAWAL", 100)).status).toBe(201);
     expect((await pi(owner.token, piBody(b, 7))).status).toBe(201);
-    const failed = await accountStub(E, a).setPiStatus(viaApi.json.piId, "FAILED", { eventId: `t-${crypto.randomUUID()}`, source: "api", actor: "test", reason: "crash test", requestId: null });
+    const failed = await accountStub(E, a).setPiStatus(viaApi.json.piId, "FAILED", {
+      eventId: `t-${crypto.randomUUID()}`,
+      source: "api",
+      actor: "test",
+      reason: "crash test",
+      requestId: null,
+    });
     expect(failed.ok && failed.released).toBe(true);
     // Stale meanwhile.
     expect((await rowOf(a))!.available).not.toBe((await accountStub(E, a).snapshot()).available);
@@ -112,7 +141,10 @@ describe("D1 is a projection of the account objects, written by them, seq-guarde
     const [ta, tb] = await vi.waitFor(async () => [await expectConverged(a), await expectConverged(b)], { timeout: 15_000, interval: 100 });
     expect(ta).toMatchObject({ allotted: 102_500, committed: 0, available: 102_500 });
     expect(tb).toMatchObject({ allotted: 50_000, withdrawn: 10_000, committed: 700, available: 39_300 });
-    expect(await db.select().from(paymentInstructions).where(eq(paymentInstructions.piId, viaApi.json.piId)).get()).toMatchObject({ status: "FAILED", live: 0 });
+    expect(await db.select().from(paymentInstructions).where(eq(paymentInstructions.piId, viaApi.json.piId)).get()).toMatchObject({
+      status: "FAILED",
+      live: 0,
+    });
     // A second sweep changes nothing.
     await sweepFiscal(E);
     await expectConverged(a);

@@ -57,7 +57,10 @@ describe("beneficiaries' details are kept only while reconciliation needs them (
     const stub = accountStub(E, acc);
     await stub.testHooks({ holdHandoff: true });
     const id = (await pi(owner.token, piBody(acc, 5))).json.piId;
-    expect((await call("POST", `/v1/payment-instructions/${id}/status`, { token: owner.token, body: { status: "SUCCESSFUL", reason: "paid offline" } })).status).toBe(200);
+    expect(
+      (await call("POST", `/v1/payment-instructions/${id}/status`, { token: owner.token, body: { status: "SUCCESSFUL", reason: "paid offline" } }))
+        .status,
+    ).toBe(200);
     await stub.testSetFinalAt(id, ago(400));
     const purge = () => runInDurableObject(stub, async (instance: FundsAccount) => instance.purgePersonalData(Date.now(), 10));
     expect(await purge()).toBe(0); // still to be sent: its message needs the names
@@ -82,12 +85,28 @@ describe("beneficiaries' details are kept only while reconciliation needs them (
     }
     const all = [...old, ...young, ...queued];
     await db.delete(fiscalOutbox).where(inArray(fiscalOutbox.messageId, all)).run();
-    await db.update(fiscalMessages).set({ deliveryStatus: "DELIVERED", updatedAt: ago(366, now) }).where(inArray(fiscalMessages.id, old)).run();
-    await db.update(fiscalMessages).set({ deliveryStatus: "DELIVERED", updatedAt: ago(364, now) }).where(inArray(fiscalMessages.id, young)).run();
+    await db
+      .update(fiscalMessages)
+      .set({ deliveryStatus: "DELIVERED", updatedAt: ago(366, now) })
+      .where(inArray(fiscalMessages.id, old))
+      .run();
+    await db
+      .update(fiscalMessages)
+      .set({ deliveryStatus: "DELIVERED", updatedAt: ago(364, now) })
+      .where(inArray(fiscalMessages.id, young))
+      .run();
     // Still waiting for delivery: keeps its body whatever its age.
-    await db.update(fiscalMessages).set({ deliveryStatus: "QUEUED", updatedAt: ago(500, now) }).where(inArray(fiscalMessages.id, queued)).run();
+    await db
+      .update(fiscalMessages)
+      .set({ deliveryStatus: "QUEUED", updatedAt: ago(500, now) })
+      .where(inArray(fiscalMessages.id, queued))
+      .run();
     await purgeExpiredPersonalData(E, db, now);
-    const rows = await db.select({ id: fiscalMessages.id, body: fiscalMessages.wireBody }).from(fiscalMessages).where(inArray(fiscalMessages.id, all)).all();
+    const rows = await db
+      .select({ id: fiscalMessages.id, body: fiscalMessages.wireBody })
+      .from(fiscalMessages)
+      .where(inArray(fiscalMessages.id, all))
+      .all();
     const purged = new Set(rows.filter((r) => r.body === PURGED).map((r) => r.id));
     expect(old.filter((id) => purged.has(id))).toHaveLength(old.length);
     expect(young.filter((id) => purged.has(id))).toHaveLength(0);
@@ -99,7 +118,12 @@ describe("beneficiaries' details are kept only while reconciliation needs them (
   it("in D1 (PIs from before the objects held them): a FAILED PI's disburse still queued is cancelled and purged, never sent", async () => {
     const writer = await createTenantClient(["fiscal:write"], ["*"], "legacy");
     const piId = `pi_legacy${crypto.randomUUID().replace(/-/g, "").slice(0, 11)}`;
-    const p = await prepareMessage(E, db, { ownerId: writer.clientId, type: "disburse", action: "create", message: encodeMessage({ transactionId: piId, locationCode: "pb.x" }) });
+    const p = await prepareMessage(E, db, {
+      ownerId: writer.clientId,
+      type: "disburse",
+      action: "create",
+      message: encodeMessage({ transactionId: piId, locationCode: "pb.x" }),
+    });
     await db.batch(p.inserts);
     await db.update(fiscalMessages).set({ piId }).where(eq(fiscalMessages.id, p.messageId)).run();
     await db.insert(paymentInstructions).values({
@@ -122,7 +146,10 @@ describe("beneficiaries' details are kept only while reconciliation needs them (
     const r = await purgeExpiredPersonalData(E, db);
     expect(r.cancelled).toBeGreaterThanOrEqual(1);
     expect((await db.select().from(paymentInstructions).where(eq(paymentInstructions.piId, piId)).get())!.beneficiariesEnc).toBe(PURGED);
-    expect(await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, p.messageId)).get()).toMatchObject({ deliveryStatus: "CANCELLED", wireBody: PURGED });
+    expect(await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, p.messageId)).get()).toMatchObject({
+      deliveryStatus: "CANCELLED",
+      wireBody: PURGED,
+    });
     expect(await db.select().from(fiscalOutbox).where(eq(fiscalOutbox.messageId, p.messageId)).all()).toEqual([]);
   });
 
@@ -138,14 +165,25 @@ describe("beneficiaries' details are kept only while reconciliation needs them (
       answer: { acknowledged: true },
       receivedAt: ago(days, now),
     });
-    await db.insert(fiscalCallbacks).values([...Array.from({ length: 4 }, (_, i) => row(401, i)), ...Array.from({ length: 2 }, (_, i) => row(399, 10 + i))]).run();
+    await db
+      .insert(fiscalCallbacks)
+      .values([...Array.from({ length: 4 }, (_, i) => row(401, i)), ...Array.from({ length: 2 }, (_, i) => row(399, 10 + i))])
+      .run();
     await purgeExpiredPersonalData(E, db, now);
-    const left = await db.select({ m: fiscalCallbacks.messageId }).from(fiscalCallbacks).where(eq(fiscalCallbacks.senderId, `retention-${tag}`)).all();
+    const left = await db
+      .select({ m: fiscalCallbacks.messageId })
+      .from(fiscalCallbacks)
+      .where(eq(fiscalCallbacks.senderId, `retention-${tag}`))
+      .all();
     expect(left.map((l) => l.m).sort()).toEqual(["m-10", "m-11"]);
     // Configurable.
     await purgeExpiredPersonalData({ ...env, FISCAL_CALLBACK_RETENTION_DAYS: "30" } as unknown as Env, db, now);
-    expect(await db.select().from(fiscalCallbacks).where(eq(fiscalCallbacks.senderId, `retention-${tag}`)).all()).toEqual([]);
+    expect(
+      await db
+        .select()
+        .from(fiscalCallbacks)
+        .where(eq(fiscalCallbacks.senderId, `retention-${tag}`))
+        .all(),
+    ).toEqual([]);
   });
 });
-
-

@@ -14,7 +14,11 @@ import { HEALTH_OPERATIONS, requiredScopes } from "../../src/domain/health/opera
 const BRIDGE_CALLS = [
   ["PUT", `/v1/health/bridge-services/SBX_HIP_${crypto.randomUUID().slice(0, 8)}`, { name: "AMRIT HIP", type: "HIP", active: false }],
   ["GET", "/v1/health/patient", undefined],
-  ["POST", "/v1/health/users/auth/init", { patientId: "shahnawaz123@sbx", purpose: "KYC_AND_LINK", authMode: "MOBILE_OTP", requester: { type: "HIU", id: "IN0400XX" } }],
+  [
+    "POST",
+    "/v1/health/users/auth/init",
+    { patientId: "shahnawaz123@sbx", purpose: "KYC_AND_LINK", authMode: "MOBILE_OTP", requester: { type: "HIU", id: "IN0400XX" } },
+  ],
   ["POST", "/v1/health/users/auth/confirm", { transactionId: crypto.randomUUID(), authCode: "123456", requesterId: "IN0400XX" }],
 ] as const;
 
@@ -29,10 +33,14 @@ describe("health:bridge", () => {
       .map(([op]) => op)
       .sort();
     expect(fromSeed).toEqual(["authenticationConfirm", "bridgeServices", "initializeAuthentication", "patientApi"]);
-    const bridged = HEALTH_OPERATIONS.filter((o) => (requiredScopes(o) as readonly string[]).includes("health:bridge")).map((o) => o.op).sort();
+    const bridged = HEALTH_OPERATIONS.filter((o) => (requiredScopes(o) as readonly string[]).includes("health:bridge"))
+      .map((o) => o.op)
+      .sort();
     expect(bridged).toEqual(fromSeed);
     expect(BRIDGE_CALLS.map(([m, p]) => `${m} ${p.replace(/SBX_HIP_\w+/, "{serviceId}")}`).sort()).toEqual(
-      HEALTH_OPERATIONS.filter((o) => o.gatewayAuth).map((o) => `${o.method.toUpperCase()} ${o.path}`).sort(),
+      HEALTH_OPERATIONS.filter((o) => o.gatewayAuth)
+        .map((o) => `${o.method.toUpperCase()} ${o.path}`)
+        .sort(),
     );
   });
 
@@ -53,7 +61,10 @@ describe("health:bridge", () => {
 
   it("with `health` and `health:bridge` the bridge service can be changed", async () => {
     const serviceId = `SBX_HIP_${crypto.randomUUID().slice(0, 8)}`;
-    const r = await health("PUT", `/v1/health/bridge-services/${serviceId}`, { bridge: true, body: { name: "AMRIT HIP", type: "HIP", active: false } });
+    const r = await health("PUT", `/v1/health/bridge-services/${serviceId}`, {
+      bridge: true,
+      body: { name: "AMRIT HIP", type: "HIP", active: false },
+    });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ id: serviceId, active: false });
     // Ops acting for the user holding the token need only `health`.
@@ -65,7 +76,7 @@ describe("health:bridge", () => {
     for (const op of HEALTH_OPERATIONS) {
       const entry = doc.paths[op.path][op.method];
       const scopes = op.gatewayAuth ? ["health", "health:bridge"] : ["health"];
-      expect(entry["x-scopes"], op.id).toEqual({ anyOf: ["health"], allOf: op.gatewayAuth ? ["health:bridge"] : [], adminKey: true });
+      expect(entry["x-scopes"], op.id).toEqual({ anyScope: ["health"], everyScope: op.gatewayAuth ? ["health:bridge"] : [], adminKey: true });
       expect(entry.security[0], op.id).toEqual({ oauth2: scopes });
       expect(entry.description.includes("health:bridge"), op.id).toBe(op.gatewayAuth);
     }

@@ -46,7 +46,7 @@ describe("the user's token (X-Health-Token)", () => {
   });
 });
 
-describe("rs:\"F\" failures: the status inside pd decides", () => {
+describe('rs:"F" failures: the status inside pd decides', () => {
   it("401 → 401 UPSTREAM_UNAUTHORIZED (the user's token was refused)", async () => {
     const e = expectError(await health("GET", "/v1/health/profile", { healthToken: "not-a-token-the-portal-knows" }), 401, "UPSTREAM_UNAUTHORIZED");
     expect(e.details).toEqual([{ status: 401, code: null, message: "Unauthorized" }]);
@@ -55,7 +55,10 @@ describe("rs:\"F\" failures: the status inside pd decides", () => {
   it("403 → 403 UPSTREAM_FORBIDDEN", async () => {
     const u = await newUser();
     const e = expectError(
-      await health("POST", "/v1/health/users/auth/init", { bridge: true, body: { patientId: u.id, purpose: "CM_ACCESS", authMode: "MOBILE_OTP", requester: { type: "PHR", id: "IN0400XX" } } }),
+      await health("POST", "/v1/health/users/auth/init", {
+        bridge: true,
+        body: { patientId: u.id, purpose: "CM_ACCESS", authMode: "MOBILE_OTP", requester: { type: "PHR", id: "IN0400XX" } },
+      }),
       403,
       "UPSTREAM_FORBIDDEN",
     );
@@ -72,7 +75,10 @@ describe("rs:\"F\" failures: the status inside pd decides", () => {
   it("409 → 409 UPSTREAM_CONFLICT", async () => {
     const u = await newUser();
     const e = expectError(
-      await health("POST", "/v1/health/authorization-requests/deny", { healthToken: u.token, body: { requestId: "2a3319a9-de1e-45eb-acf1-b29a8ff3541b" } }),
+      await health("POST", "/v1/health/authorization-requests/deny", {
+        healthToken: u.token,
+        body: { requestId: "2a3319a9-de1e-45eb-acf1-b29a8ff3541b" },
+      }),
       409,
       "UPSTREAM_CONFLICT",
     );
@@ -98,16 +104,22 @@ describe("UMANG's own failures, broken answers and timeouts", () => {
       // CONTRACT §3: a 5xx carries no upstream text, in its message or its details.
       expect(e.details).toEqual([]);
       expect(r.text).not.toMatch(/PE004|Sorry|unable to process/);
-      const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === "umang call" && l.operation === "getStates" && l.requestId === e.requestId);
+      const logged = lines
+        .map((l) => JSON.parse(l))
+        .find((l) => l.msg === "umang call" && l.operation === "getStates" && l.requestId === e.requestId);
       expect(logged).toMatchObject({ outcome: "failed", errorCode: "UPSTREAM_UNAVAILABLE", rc: "PE004", rd: expect.stringContaining("Sorry") });
     } finally {
       spy.mockRestore();
     }
   });
 
-  it("a plain-text \"Internal Server Error\" (HTTP 500, as the seed shows for bridgeServices) → 502 UPSTREAM_UNAVAILABLE", async () => {
+  it('a plain-text "Internal Server Error" (HTTP 500, as the seed shows for bridgeServices) → 502 UPSTREAM_UNAVAILABLE', async () => {
     await umang("PUT", "/__sandbox/config", { internalError: ["bridgeServices"] });
-    expectError(await health("PUT", "/v1/health/bridge-services/SBX_HIP", { bridge: true, body: { name: "AMRIT", type: "HIP" } }), 502, "UPSTREAM_UNAVAILABLE");
+    expectError(
+      await health("PUT", "/v1/health/bridge-services/SBX_HIP", { bridge: true, body: { name: "AMRIT", type: "HIP" } }),
+      502,
+      "UPSTREAM_UNAVAILABLE",
+    );
   });
 
   it("5xx from fault injection → 502; dropped connections → 502; no details in either", async () => {
@@ -154,7 +166,11 @@ describe("the envelope comes from configuration", () => {
   const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
   const states = async (overrides: Record<string, string>) => {
     const { token } = await healthClient();
-    return createApp().fetch(new Request("http://gw/v1/health/states", { headers: { Authorization: `Bearer ${token}` } }), { ...env, ...overrides } as unknown as Env, ctx);
+    return createApp().fetch(
+      new Request("http://gw/v1/health/states", { headers: { Authorization: `Bearer ${token}` } }),
+      { ...env, ...overrides } as unknown as Env,
+      ctx,
+    );
   };
 
   it("tkn, usrid, mode and pltfrm are the configured ones", async () => {
@@ -162,7 +178,14 @@ describe("the envelope comes from configuration", () => {
     expect(res.status).toBe(200);
     // Its own call: the only getStates with these values.
     const mine = (await recordedCalls("getStates")).filter((c) => c.body.usrid === "user-42");
-    expect(mine.at(-1)?.body).toMatchObject({ tkn: "tkn-from-config", usrid: "user-42", mode: "app", pltfrm: "android", deptid: "379", srvid: "1972" });
+    expect(mine.at(-1)?.body).toMatchObject({
+      tkn: "tkn-from-config",
+      usrid: "user-42",
+      mode: "app",
+      pltfrm: "android",
+      deptid: "379",
+      srvid: "1972",
+    });
   });
 
   it("a deptid the portal does not serve is refused by it (outside the pd form) → 502", async () => {
@@ -196,7 +219,9 @@ describe("the adapter's walls (issue 11)", () => {
     const reports: UpstreamCallReport[] = [];
     const answer = await sendOp(env, "getStates", {}, { recorder: (r) => void reports.push(r) });
     expect(answer.kind).toBe("ok");
-    expect(reports).toEqual([expect.objectContaining({ portal: "umang", operation: "getStates", outcome: "ok", httpStatus: 200, tracker: answer.trkr })]);
+    expect(reports).toEqual([
+      expect.objectContaining({ portal: "umang", operation: "getStates", outcome: "ok", httpStatus: 200, tracker: answer.trkr }),
+    ]);
     expect(reports[0]).not.toHaveProperty("requestBody");
     // Nothing reached the transaction log but what the recorder chose to write (here: nothing).
     expect(await env.DB.prepare("SELECT 1 FROM upstream_calls WHERE tracker = ?").bind(answer.trkr).first()).toBeNull();

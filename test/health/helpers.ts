@@ -69,14 +69,15 @@ export async function lastBody(op: string): Promise<Record<string, any>> {
   return r.json;
 }
 
-export const sandboxStats = async () => (await umang("GET", "/__sandbox/stats")).json as {
-  sessionCalls: number;
-  sessionGrants: string[];
-  calls: Record<string, number>;
-  duplicateTrackers: number;
-  envelopeRejected: number;
-  seedRejected: number;
-};
+export const sandboxStats = async () =>
+  (await umang("GET", "/__sandbox/stats")).json as {
+    sessionCalls: number;
+    sessionGrants: string[];
+    calls: Record<string, number>;
+    duplicateTrackers: number;
+    envelopeRejected: number;
+    seedRejected: number;
+  };
 
 export async function sha(text: string): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));

@@ -43,7 +43,9 @@ describe("no secret reaches a log line or the transaction log", () => {
     // PIN: create, a wrong PIN, verify, change with the temporary token.
     keep("7319", "7391", "5502");
     expect((await health("POST", "/v1/health/pin", { healthToken: loginToken, body: { pin: "7319" } })).status).toBe(200);
-    expect((await health("POST", "/v1/health/pin/verify", { healthToken: loginToken, body: { pin: "7391", scope: "profile.changepin" } })).status).toBe(422);
+    expect(
+      (await health("POST", "/v1/health/pin/verify", { healthToken: loginToken, body: { pin: "7391", scope: "profile.changepin" } })).status,
+    ).toBe(422);
     const verified = await health("POST", "/v1/health/pin/verify", { healthToken: loginToken, body: { pin: "7319", scope: "profile.changepin" } });
     const temp = keep(verified.json.temporaryToken);
     expect((await health("PUT", "/v1/health/pin", { healthToken: temp, body: { pin: "5502" } })).status).toBe(200);
@@ -55,7 +57,14 @@ describe("no secret reaches a log line or the transaction log", () => {
     expect((await health("POST", "/v1/health/aadhaar/otp", { healthToken: loginToken, body: { aadhaar: "694704838998" } })).status).toBe(400);
     const aadhaarOtp = keep(await otpFor(otpStart.json.txnId));
     const wrongOtp = keep(aadhaarOtp === "246810" ? "135791" : "246810");
-    expect((await health("POST", "/v1/health/aadhaar/otp/verify", { healthToken: loginToken, body: { transactionId: otpStart.json.txnId, otp: wrongOtp } })).status).toBe(422);
+    expect(
+      (
+        await health("POST", "/v1/health/aadhaar/otp/verify", {
+          healthToken: loginToken,
+          body: { transactionId: otpStart.json.txnId, otp: wrongOtp },
+        })
+      ).status,
+    ).toBe(422);
 
     // The user's OTP sign-in: the OTP and the token it answers.
     const init = await health("POST", "/v1/health/auth/init", { body: { healthId: u.healthId, authMethod: "MOBILE_OTP" } });
@@ -67,18 +76,32 @@ describe("no secret reaches a log line or the transaction log", () => {
     // Forgotten PIN: OTP, temporary token, new PIN.
     const fp = await health("POST", "/v1/health/pin/forgot/otp", { healthToken: loginToken });
     const fpOtp = keep(await otpFor(fp.json.sessionId));
-    const fpv = await health("POST", "/v1/health/pin/forgot/otp/verify", { healthToken: loginToken, body: { sessionId: fp.json.sessionId, otp: fpOtp } });
+    const fpv = await health("POST", "/v1/health/pin/forgot/otp/verify", {
+      healthToken: loginToken,
+      body: { sessionId: fp.json.sessionId, otp: fpOtp },
+    });
     const fpTemp = keep(fpv.json.temporaryToken);
     keep("8642");
     expect((await health("POST", "/v1/health/pin/forgot/reset", { healthToken: fpTemp, body: { pin: "8642" } })).status).toBe(200);
 
     // Password on profile completion, app token, a refused token, a timed-out call with a token.
     keep("Another#Pass-2");
-    expect((await health("POST", "/v1/health/profile/complete", { healthToken: loginToken, body: { phrAddress: u.id, healthId: u.healthId, password: "Another#Pass-2" } })).status).toBe(200);
+    expect(
+      (
+        await health("POST", "/v1/health/profile/complete", {
+          healthToken: loginToken,
+          body: { phrAddress: u.id, healthId: u.healthId, password: "Another#Pass-2" },
+        })
+      ).status,
+    ).toBe(200);
     const appToken = keep(`fcm-${crypto.randomUUID()}`);
     expect(
-      (await health("POST", "/v1/health/notifications", { healthToken: loginToken, body: { appToken, period: { from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z" }, status: "GRANTED" } }))
-        .status,
+      (
+        await health("POST", "/v1/health/notifications", {
+          healthToken: loginToken,
+          body: { appToken, period: { from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z" }, status: "GRANTED" },
+        })
+      ).status,
     ).toBe(200);
     const bogus = keep(`bogus-${crypto.randomUUID()}`);
     expect((await health("GET", "/v1/health/profile", { healthToken: bogus })).status).toBe(401);

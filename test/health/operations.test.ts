@@ -82,7 +82,10 @@ describe("user authentication", () => {
     ok(confirm);
     expect(confirm.json.profile).toMatchObject({ id: u.id, healthId: u.healthId, stateName: "Bihar" });
     expect(typeof confirm.json.token).toBe("string");
-    expect(await wireOf("patientAuthConfirm", { transactionId: init.json.txnId })).toEqual({ transactionId: init.json.txnId, authCode: await sha(otp) });
+    expect(await wireOf("patientAuthConfirm", { transactionId: init.json.txnId })).toEqual({
+      transactionId: init.json.txnId,
+      authCode: await sha(otp),
+    });
 
     // The token it answered is the user's token for the other routes.
     const profile = await health("GET", "/v1/health/profile", { healthToken: confirm.json.token });
@@ -99,7 +102,11 @@ describe("user authentication", () => {
     ]) {
       expectError(await health("POST", "/v1/health/auth/init", { body }), 400, "VALIDATION_FAILED");
     }
-    for (const body of [{ transactionId: "x", authCode: "123456" }, { transactionId: crypto.randomUUID(), authCode: "12ab" }, { authCode: "123456" }]) {
+    for (const body of [
+      { transactionId: "x", authCode: "123456" },
+      { transactionId: crypto.randomUUID(), authCode: "12ab" },
+      { authCode: "123456" },
+    ]) {
       expectError(await health("POST", "/v1/health/auth/confirm", { body }), 400, "VALIDATION_FAILED");
     }
   });
@@ -109,7 +116,11 @@ describe("user authentication", () => {
     const init = await health("POST", "/v1/health/auth/init", { body: { healthId: u.healthId, authMethod: "AADHAAR_OTP" } });
     const otp = await otpFor(init.json.txnId);
     const wrong = otp === "000000" ? "111111" : "000000";
-    const e = expectError(await health("POST", "/v1/health/auth/confirm", { body: { transactionId: init.json.txnId, authCode: wrong } }), 422, "UPSTREAM_REJECTED");
+    const e = expectError(
+      await health("POST", "/v1/health/auth/confirm", { body: { transactionId: init.json.txnId, authCode: wrong } }),
+      422,
+      "UPSTREAM_REJECTED",
+    );
     expect(e.details).toEqual([{ status: 400, code: 1441, message: "Invalid OTP" }]);
   });
 
@@ -130,7 +141,10 @@ describe("user authentication", () => {
     const r = await health("POST", "/v1/health/auth/logout", { healthToken: u.token, body: { refreshToken: "user-refresh-1" } });
     ok(r);
     expect(r.json).toBe("logout");
-    expect(await wireOf("logout", { xAuthToken: await bearer(u.token) })).toEqual({ refreshToken: await sha("user-refresh-1"), xAuthToken: await bearer(u.token) });
+    expect(await wireOf("logout", { xAuthToken: await bearer(u.token) })).toEqual({
+      refreshToken: await sha("user-refresh-1"),
+      xAuthToken: await bearer(u.token),
+    });
     expectError(await health("GET", "/v1/health/profile", { healthToken: u.token }), 401, "UPSTREAM_UNAUTHORIZED");
   });
 });
@@ -147,10 +161,18 @@ describe("profile, Aadhaar and PIN", () => {
 
   it("POST /v1/health/profile/complete → patientCompleteProfile {cmId, healthid, password, xAuthToken}", async () => {
     const u = await newUser();
-    const r = await health("POST", "/v1/health/profile/complete", { healthToken: u.token, body: { phrAddress: u.id, healthId: u.healthId, password: "N3w#Password" } });
+    const r = await health("POST", "/v1/health/profile/complete", {
+      healthToken: u.token,
+      body: { phrAddress: u.id, healthId: u.healthId, password: "N3w#Password" },
+    });
     ok(r);
     expect(r.json.token).toMatch(/^Bearer /);
-    expect(await wireOf("patientCompleteProfile", { xAuthToken: await bearer(u.token) })).toEqual({ cmId: u.id, healthid: u.healthId, password: await sha("N3w#Password"), xAuthToken: await bearer(u.token) });
+    expect(await wireOf("patientCompleteProfile", { xAuthToken: await bearer(u.token) })).toEqual({
+      cmId: u.id,
+      healthid: u.healthId,
+      password: await sha("N3w#Password"),
+      xAuthToken: await bearer(u.token),
+    });
     // The password now signs the user in.
     ok(await health("POST", "/v1/health/auth/login", { body: { username: u.id, password: "N3w#Password" } }));
   });
@@ -161,7 +183,11 @@ describe("profile, Aadhaar and PIN", () => {
     const r = await health("POST", "/v1/health/profile/share", { healthToken: u.token, body: { requestId, hipId: "IN3410000238", code: "12345" } });
     ok(r);
     expect(r.json).toEqual({ healthId: u.healthId, status: "SUCCESS" });
-    expect(await wireOf("profileShare", { xAuthToken: await bearer(u.token) })).toEqual({ requestId, hipDetails: { hipId: "IN3410000238", code: "12345" }, xAuthToken: await bearer(u.token) });
+    expect(await wireOf("profileShare", { xAuthToken: await bearer(u.token) })).toEqual({
+      requestId,
+      hipDetails: { hipId: "IN3410000238", code: "12345" },
+      xAuthToken: await bearer(u.token),
+    });
     // Without a requestId the gateway mints one.
     ok(await health("POST", "/v1/health/profile/share", { healthToken: u.token, body: { hipId: "IN3410000238", code: "12345" } }));
     expect((await wireOf("profileShare", { xAuthToken: await bearer(u.token) })).requestId).toMatch(/^[0-9a-f-]{36}$/);
@@ -171,12 +197,19 @@ describe("profile, Aadhaar and PIN", () => {
     const u = await newUser();
     const r = await health("POST", "/v1/health/aadhaar/otp", { healthToken: u.token, body: { aadhaar: "4996 1234 5671" } });
     ok(r);
-    expect(await wireOf("aadhaarGenerateOtp", { xAuthToken: await bearer(u.token) })).toEqual({ aadhaar: await sha("499612345671"), xAuthToken: await bearer(u.token) });
+    expect(await wireOf("aadhaarGenerateOtp", { xAuthToken: await bearer(u.token) })).toEqual({
+      aadhaar: await sha("499612345671"),
+      xAuthToken: await bearer(u.token),
+    });
     const otp = await otpFor(r.json.txnId);
     const v = await health("POST", "/v1/health/aadhaar/otp/verify", { healthToken: u.token, body: { transactionId: r.json.txnId, otp } });
     ok(v);
     expect(v.json).toEqual({ txnId: r.json.txnId, aadhaarVerified: true });
-    expect(await wireOf("verifyAadhaarOtp", { xAuthToken: await bearer(u.token) })).toEqual({ txnId: r.json.txnId, otp: await sha(otp), xAuthToken: await bearer(u.token) });
+    expect(await wireOf("verifyAadhaarOtp", { xAuthToken: await bearer(u.token) })).toEqual({
+      txnId: r.json.txnId,
+      otp: await sha(otp),
+      xAuthToken: await bearer(u.token),
+    });
   });
 
   it("PIN: create → createPin, verify → verifyPin, change → changePin with the bare temporary token", async () => {
@@ -188,10 +221,18 @@ describe("profile, Aadhaar and PIN", () => {
     expect(again.details).toEqual([{ status: 400, code: 1424, message: "Transaction pin is already created" }]);
 
     const requestId = crypto.randomUUID();
-    const verified = await health("POST", "/v1/health/pin/verify", { healthToken: u.token, body: { requestId, pin: "4821", scope: "profile.changepin" } });
+    const verified = await health("POST", "/v1/health/pin/verify", {
+      healthToken: u.token,
+      body: { requestId, pin: "4821", scope: "profile.changepin" },
+    });
     ok(verified);
     const temp = verified.json.temporaryToken as string;
-    expect(await wireOf("verifyPin", { xAuthToken: await bearer(u.token) })).toEqual({ requestId, pin: await sha("4821"), scope: "profile.changepin", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("verifyPin", { xAuthToken: await bearer(u.token) })).toEqual({
+      requestId,
+      pin: await sha("4821"),
+      scope: "profile.changepin",
+      xAuthToken: await bearer(u.token),
+    });
     // The same requestId again: the seed's 1412.
     const dup = expectError(
       await health("POST", "/v1/health/pin/verify", { healthToken: u.token, body: { requestId, pin: "4821", scope: "profile.changepin" } }),
@@ -203,10 +244,17 @@ describe("profile, Aadhaar and PIN", () => {
     const changed = await health("PUT", "/v1/health/pin", { healthToken: `Bearer ${temp}`, body: { pin: "1357" } });
     ok(changed);
     expect(changed.json).toBe("updated");
-    expect(await wireOf("changePin", { xAuthTokenByVerifyPIN: await sha(temp) })).toEqual({ pin: await sha("1357"), xAuthTokenByVerifyPIN: await sha(temp) });
+    expect(await wireOf("changePin", { xAuthTokenByVerifyPIN: await sha(temp) })).toEqual({
+      pin: await sha("1357"),
+      xAuthTokenByVerifyPIN: await sha(temp),
+    });
     // The new PIN verifies; the old does not.
     ok(await health("POST", "/v1/health/pin/verify", { healthToken: u.token, body: { pin: "1357", scope: "consent.approve" } }));
-    expectError(await health("POST", "/v1/health/pin/verify", { healthToken: u.token, body: { pin: "4821", scope: "consent.approve" } }), 422, "UPSTREAM_REJECTED");
+    expectError(
+      await health("POST", "/v1/health/pin/verify", { healthToken: u.token, body: { pin: "4821", scope: "consent.approve" } }),
+      422,
+      "UPSTREAM_REJECTED",
+    );
   });
 
   it("forgotten PIN: otp → forgotPinGenerateOtp, verify → forgotPinValidateOtp {sessionId, value}, reset → updatePin", async () => {
@@ -220,13 +268,20 @@ describe("profile, Aadhaar and PIN", () => {
     const otp = await otpFor(sessionId);
     const validated = await health("POST", "/v1/health/pin/forgot/otp/verify", { healthToken: u.token, body: { sessionId, otp } });
     ok(validated);
-    expect(await wireOf("forgotPinValidateOtp", { xAuthToken: await bearer(u.token) })).toEqual({ sessionId, value: await sha(otp), xAuthToken: await bearer(u.token) });
+    expect(await wireOf("forgotPinValidateOtp", { xAuthToken: await bearer(u.token) })).toEqual({
+      sessionId,
+      value: await sha(otp),
+      xAuthToken: await bearer(u.token),
+    });
 
     const temp = validated.json.temporaryToken as string;
     const reset = await health("POST", "/v1/health/pin/forgot/reset", { healthToken: temp, body: { pin: "2468" } });
     ok(reset);
     expect(reset.json).toBe("updated");
-    expect(await wireOf("updatePin", { xAuthTokenByVerifyPIN: await sha(temp) })).toEqual({ pin: await sha("2468"), xAuthTokenByVerifyPIN: await sha(temp) });
+    expect(await wireOf("updatePin", { xAuthTokenByVerifyPIN: await sha(temp) })).toEqual({
+      pin: await sha("2468"),
+      xAuthTokenByVerifyPIN: await sha(temp),
+    });
   });
 });
 
@@ -237,7 +292,12 @@ describe("facilities, programmes and the gateway's own session", () => {
     ok(r);
     expect(r.json.length).toBeGreaterThan(3);
     for (const p of r.json) expect(p.identifier.name.toLowerCase()).toContain("z");
-    expect(await wireOf("listProviders", { xAuthToken: await bearer(u.token) })).toEqual({ name: "z", stateCode: "37", districtCode: "6", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("listProviders", { xAuthToken: await bearer(u.token) })).toEqual({
+      name: "z",
+      stateCode: "37",
+      districtCode: "6",
+      xAuthToken: await bearer(u.token),
+    });
     expectError(await health("GET", "/v1/health/providers?stateCode=37", { healthToken: u.token }), 400, "VALIDATION_FAILED");
   });
 
@@ -246,7 +306,10 @@ describe("facilities, programmes and the gateway's own session", () => {
     const r = await health("GET", "/v1/health/providers/IN0410000183", { healthToken: u.token });
     ok(r);
     expect(r.json.identifier).toEqual({ name: "Max Hospital NDHM", id: "IN0410000183" });
-    expect(await wireOf("specificProviders", { xAuthToken: await bearer(u.token) })).toEqual({ providerId: "IN0410000183", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("specificProviders", { xAuthToken: await bearer(u.token) })).toEqual({
+      providerId: "IN0410000183",
+      xAuthToken: await bearer(u.token),
+    });
   });
 
   it("GET /v1/health/government-programs → govtPrograms", async () => {
@@ -259,11 +322,21 @@ describe("facilities, programmes and the gateway's own session", () => {
 
   it("PUT /v1/health/bridge-services/{serviceId} → bridgeServices {id, name, type, active, alias, authorization}", async () => {
     const serviceId = `SBX_HIP_${crypto.randomUUID().slice(0, 8).toUpperCase()}`;
-    const r = await health("PUT", `/v1/health/bridge-services/${serviceId}`, { bridge: true, body: { name: "AMRIT HIP", type: "HIP", alias: ["HIP"] } });
+    const r = await health("PUT", `/v1/health/bridge-services/${serviceId}`, {
+      bridge: true,
+      body: { name: "AMRIT HIP", type: "HIP", alias: ["HIP"] },
+    });
     ok(r);
     expect(r.json).toEqual({ id: serviceId, name: "AMRIT HIP", type: "HIP", active: true, alias: ["HIP"] });
     const w = await wireOf("bridgeServices", { id: serviceId });
-    expect(w).toEqual({ id: serviceId, name: "AMRIT HIP", type: "HIP", active: true, alias: ["HIP"], authorization: await sha(await sessionToken()) });
+    expect(w).toEqual({
+      id: serviceId,
+      name: "AMRIT HIP",
+      type: "HIP",
+      active: true,
+      alias: ["HIP"],
+      authorization: await sha(await sessionToken()),
+    });
   });
 
   it("GET /v1/health/patient → patientApi {authorization} (the session's accessToken, no user token)", async () => {
@@ -277,7 +350,8 @@ describe("facilities, programmes and the gateway's own session", () => {
 
   it("POST /v1/health/users/auth/init → initializeAuthentication; /users/auth/confirm → authenticationConfirm", async () => {
     const u = await newUser();
-    const init = await health("POST", "/v1/health/users/auth/init", { bridge: true,
+    const init = await health("POST", "/v1/health/users/auth/init", {
+      bridge: true,
       body: { patientId: u.id, purpose: "KYC_AND_LINK", authMode: "MOBILE_OTP", requester: { type: "HIU", id: "IN0400XX" } },
     });
     ok(init);
@@ -289,7 +363,10 @@ describe("facilities, programmes and the gateway's own session", () => {
       authorization: await sha(await sessionToken()),
     });
     const otp = await otpFor(init.json.transactionId);
-    const confirm = await health("POST", "/v1/health/users/auth/confirm", { bridge: true, body: { transactionId: init.json.transactionId, authCode: otp, requesterId: "IN0400XX" } });
+    const confirm = await health("POST", "/v1/health/users/auth/confirm", {
+      bridge: true,
+      body: { transactionId: init.json.transactionId, authCode: otp, requesterId: "IN0400XX" },
+    });
     ok(confirm);
     expect(confirm.json.patient).toMatchObject({ id: u.id });
     expect(await wireOf("authenticationConfirm", { transactionId: init.json.transactionId })).toEqual({
@@ -342,8 +419,16 @@ describe("care contexts and links", () => {
     const c = await health("POST", "/v1/health/links/confirm", { healthToken: u.token, body: { linkReference: "11012", otp } });
     ok(c);
     expect(c.json.patient.referenceNumber).toBe("11012");
-    expect(await wireOf("linkConfirm", { xAuthToken: await bearer(u.token) })).toEqual({ token: await sha(otp), linkRefNumber: "11012", xAuthToken: await bearer(u.token) });
-    const bad = expectError(await health("POST", "/v1/health/links/confirm", { healthToken: u.token, body: { linkReference: "99999", otp } }), 422, "UPSTREAM_REJECTED");
+    expect(await wireOf("linkConfirm", { xAuthToken: await bearer(u.token) })).toEqual({
+      token: await sha(otp),
+      linkRefNumber: "11012",
+      xAuthToken: await bearer(u.token),
+    });
+    const bad = expectError(
+      await health("POST", "/v1/health/links/confirm", { healthToken: u.token, body: { linkReference: "99999", otp } }),
+      422,
+      "UPSTREAM_REJECTED",
+    );
     expect(bad.details).toEqual([{ status: 400, code: 1413, message: "Invalid link reference" }]);
 
     const links = await health("GET", "/v1/health/links", { healthToken: u.token });
@@ -356,9 +441,13 @@ describe("care contexts and links", () => {
 describe("requests: consents, subscriptions, authorizations", () => {
   it("GET /v1/health/requests → patientRequest with every limit and offset as strings", async () => {
     const u = await newUser();
-    const r = await health("GET", "/v1/health/requests?consentLimit=2&consentOffset=1&subscriptionLimit=80&lockerSetupLimit=5&authorizationLimit=7&status=ALL", {
-      healthToken: u.token,
-    });
+    const r = await health(
+      "GET",
+      "/v1/health/requests?consentLimit=2&consentOffset=1&subscriptionLimit=80&lockerSetupLimit=5&authorizationLimit=7&status=ALL",
+      {
+        healthToken: u.token,
+      },
+    );
     ok(r);
     expect(r.json.consents).toMatchObject({ size: 5, offset: 1, limit: 2 });
     expect(r.json.consents.requests).toHaveLength(2);
@@ -381,7 +470,9 @@ describe("requests: consents, subscriptions, authorizations", () => {
 
   it("GET /v1/health/requests takes the seed's own limits, 105 and 198 (issue 15 item 10: they were a 400)", async () => {
     const u = await newUser();
-    const r = await health("GET", "/v1/health/requests?consentLimit=105&lockerSetupLimit=198&subscriptionLimit=80&authorizationLimit=100", { healthToken: u.token });
+    const r = await health("GET", "/v1/health/requests?consentLimit=105&lockerSetupLimit=198&subscriptionLimit=80&authorizationLimit=100", {
+      healthToken: u.token,
+    });
     ok(r);
     // UMANG answers pages of at most 100, as the seed's own answer to this request shows.
     expect(r.json.consents.limit).toBe(100);
@@ -400,16 +491,26 @@ describe("requests: consents, subscriptions, authorizations", () => {
     ok(r);
     expect(r.json).toMatchObject({ size: 1, offset: 0, limit: 5 });
     expect(r.json.requests.map((x: any) => x.id)).toEqual([SUB_PENDING]);
-    expect(await wireOf("subscriptionRequests", { xAuthToken: await bearer(u.token) })).toEqual({ limit: "5", offset: "0", filter: "REQUESTED", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("subscriptionRequests", { xAuthToken: await bearer(u.token) })).toEqual({
+      limit: "5",
+      offset: "0",
+      filter: "REQUESTED",
+      xAuthToken: await bearer(u.token),
+    });
   });
 
-  it("every status: the seed's literal filter \"status\" goes out (issue 15 item 10: \"ALL\" went out)", async () => {
+  it('every status: the seed\'s literal filter "status" goes out (issue 15 item 10: "ALL" went out)', async () => {
     const u = await newUser();
     for (const query of ["", "?status=ALL"]) {
       const r = await health("GET", `/v1/health/subscription-requests${query}`, { healthToken: u.token });
       ok(r);
       expect(r.json.requests.map((x: any) => x.status).sort()).toEqual(["DENIED", "REQUESTED"]);
-      expect(await wireOf("subscriptionRequests", { xAuthToken: await bearer(u.token) })).toEqual({ limit: "10", offset: "0", filter: "status", xAuthToken: await bearer(u.token) });
+      expect(await wireOf("subscriptionRequests", { xAuthToken: await bearer(u.token) })).toEqual({
+        limit: "10",
+        offset: "0",
+        filter: "status",
+        xAuthToken: await bearer(u.token),
+      });
       ok(await health("GET", `/v1/health/authorization-requests${query}`, { healthToken: u.token }));
       expect((await wireOf("listAuthorizationRequests", { xAuthToken: await bearer(u.token) })).filter).toBe("status");
     }
@@ -420,16 +521,32 @@ describe("requests: consents, subscriptions, authorizations", () => {
     const r = await health("POST", "/v1/health/subscription-requests/lookup", { healthToken: u.token, body: { requestId: SUB_1 } });
     ok(r);
     expect(r.json).toMatchObject({ id: SUB_1, status: "DENIED", hiu: { id: "driefcasehl" } });
-    expect(await wireOf("subscriptionRequests", { xAuthToken: await bearer(u.token) }, "subscriptionRequests#2")).toEqual({ limit: "100", offset: "0", filter: "status", xAuthToken: await bearer(u.token) });
-    expectError(await health("POST", "/v1/health/subscription-requests/lookup", { healthToken: u.token, body: { requestId: crypto.randomUUID() } }), 404, "NOT_FOUND");
+    expect(await wireOf("subscriptionRequests", { xAuthToken: await bearer(u.token) }, "subscriptionRequests#2")).toEqual({
+      limit: "100",
+      offset: "0",
+      filter: "status",
+      xAuthToken: await bearer(u.token),
+    });
+    expectError(
+      await health("POST", "/v1/health/subscription-requests/lookup", { healthToken: u.token, body: { requestId: crypto.randomUUID() } }),
+      404,
+      "NOT_FOUND",
+    );
   });
 
   it("POST …/subscription-requests/{id}/deny → denyRequests {requestId, reason}", async () => {
     const u = await newUser();
-    const r = await health("POST", "/v1/health/subscription-requests/deny", { healthToken: u.token, body: { requestId: SUB_PENDING, reason: "not required" } });
+    const r = await health("POST", "/v1/health/subscription-requests/deny", {
+      healthToken: u.token,
+      body: { requestId: SUB_PENDING, reason: "not required" },
+    });
     ok(r);
     expect(r.json).toEqual({ requestId: SUB_PENDING, status: "DENIED" });
-    expect(await wireOf("denyRequests", { xAuthToken: await bearer(u.token) })).toEqual({ requestId: SUB_PENDING, reason: "not required", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("denyRequests", { xAuthToken: await bearer(u.token) })).toEqual({
+      requestId: SUB_PENDING,
+      reason: "not required",
+      xAuthToken: await bearer(u.token),
+    });
     const missing = expectError(
       await health("POST", "/v1/health/subscription-requests/deny", { healthToken: u.token, body: { requestId: crypto.randomUUID(), reason: "x" } }),
       404,
@@ -490,7 +607,11 @@ describe("requests: consents, subscriptions, authorizations", () => {
     expectError(
       await health("POST", "/v1/health/subscription-requests/approve", {
         healthToken: u.token,
-        body: { requestId: SUB_PENDING, isApplicableForAllHips: true, includedSources: [{ ...source, hip: undefined, period: { from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z" } }] },
+        body: {
+          requestId: SUB_PENDING,
+          isApplicableForAllHips: true,
+          includedSources: [{ ...source, hip: undefined, period: { from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z" } }],
+        },
       }),
       400,
       "VALIDATION_FAILED",
@@ -503,7 +624,12 @@ describe("requests: consents, subscriptions, authorizations", () => {
       hiuId: "Test-HIU",
       isApplicableForAllHips: true,
       includedSources: [
-        { categories: ["LINK", "DATA"], hiTypes: ["DiagnosticReport", "Prescription"], period: { from: "2021-12-02T04:39:04.368Z", to: "2025-12-03T04:39:04.368Z" }, purpose: { code: "PATRQT", text: "Self Requested" } },
+        {
+          categories: ["LINK", "DATA"],
+          hiTypes: ["DiagnosticReport", "Prescription"],
+          period: { from: "2021-12-02T04:39:04.368Z", to: "2025-12-03T04:39:04.368Z" },
+          purpose: { code: "PATRQT", text: "Self Requested" },
+        },
       ],
     };
     const r = await health("POST", "/v1/health/subscriptions/edit", { healthToken: u.token, body: { ...body, subscriptionId: SUB_1 } });
@@ -513,14 +639,23 @@ describe("requests: consents, subscriptions, authorizations", () => {
       subscriptionEditAndApprovalRequest: {
         isApplicableForAllHIPs: "true",
         includedSources: [
-          { hiTypes: ["DiagnosticReport", "Prescription"], purpose: { code: "PATRQT", text: "Self Requested" }, categories: ["LINK", "DATA"], period: { from: "2021-12-02T04:39:04.368Z", to: "2025-12-03T04:39:04.368Z" } },
+          {
+            hiTypes: ["DiagnosticReport", "Prescription"],
+            purpose: { code: "PATRQT", text: "Self Requested" },
+            categories: ["LINK", "DATA"],
+            period: { from: "2021-12-02T04:39:04.368Z", to: "2025-12-03T04:39:04.368Z" },
+          },
         ],
         excludedSources: [],
       },
       subscriptionId: SUB_1,
       xAuthToken: await bearer(u.token),
     });
-    const e = expectError(await health("POST", "/v1/health/subscriptions/edit", { healthToken: u.token, body: { ...body, subscriptionId: crypto.randomUUID() } }), 404, "UPSTREAM_NOT_FOUND");
+    const e = expectError(
+      await health("POST", "/v1/health/subscriptions/edit", { healthToken: u.token, body: { ...body, subscriptionId: crypto.randomUUID() } }),
+      404,
+      "UPSTREAM_NOT_FOUND",
+    );
     expect(e.details).toEqual([{ status: 404, code: 1450, message: "Cannot find the subscription request" }]);
   });
 
@@ -529,7 +664,12 @@ describe("requests: consents, subscriptions, authorizations", () => {
     const r = await health("GET", "/v1/health/authorization-requests?status=GRANTED&limit=3&offset=0", { healthToken: u.token });
     ok(r);
     expect(r.json.requests.map((x: any) => x.requestId)).toEqual([AUTH_GRANTED]);
-    expect(await wireOf("listAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({ limit: "3", offset: "0", filter: "GRANTED", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("listAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({
+      limit: "3",
+      offset: "0",
+      filter: "GRANTED",
+      xAuthToken: await bearer(u.token),
+    });
   });
 
   it("POST …/authorization-requests/{id}/grant → grantAuthorizationRequests {requestId}", async () => {
@@ -537,15 +677,25 @@ describe("requests: consents, subscriptions, authorizations", () => {
     const r = await health("POST", "/v1/health/authorization-requests/grant", { healthToken: u.token, body: { requestId: AUTH_PENDING } });
     ok(r);
     expect(r.json).toMatchObject({ requestId: AUTH_PENDING, status: "GRANTED", expiry: null, requester: { id: "driefcasehl" } });
-    expect(await wireOf("grantAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({ requestId: AUTH_PENDING, xAuthToken: await bearer(u.token) });
+    expect(await wireOf("grantAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({
+      requestId: AUTH_PENDING,
+      xAuthToken: await bearer(u.token),
+    });
   });
 
   it("POST …/authorization-requests/{id}/approve → approveAuthorizationRequests {requestId, generatePerpetualToken}", async () => {
     const u = await newUser();
-    const r = await health("POST", "/v1/health/authorization-requests/approve", { healthToken: u.token, body: { requestId: AUTH_PENDING, generatePerpetualToken: true } });
+    const r = await health("POST", "/v1/health/authorization-requests/approve", {
+      healthToken: u.token,
+      body: { requestId: AUTH_PENDING, generatePerpetualToken: true },
+    });
     ok(r);
     expect(r.json).toMatchObject({ requestId: AUTH_PENDING, status: "GRANTED" });
-    expect(await wireOf("approveAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({ requestId: AUTH_PENDING, generatePerpetualToken: "true", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("approveAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({
+      requestId: AUTH_PENDING,
+      generatePerpetualToken: "true",
+      xAuthToken: await bearer(u.token),
+    });
   });
 
   it("POST …/authorization-requests/{id}/revoke → revokeAuthorizationRequests; twice → the seed's 1510", async () => {
@@ -553,8 +703,15 @@ describe("requests: consents, subscriptions, authorizations", () => {
     const r = await health("POST", "/v1/health/authorization-requests/revoke", { healthToken: u.token, body: { requestId: AUTH_GRANTED } });
     ok(r);
     expect(r.json).toEqual({ requestId: AUTH_GRANTED, status: "REVOKED" });
-    expect(await wireOf("revokeAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({ requestId: AUTH_GRANTED, xAuthToken: await bearer(u.token) });
-    const e = expectError(await health("POST", "/v1/health/authorization-requests/revoke", { healthToken: u.token, body: { requestId: AUTH_GRANTED } }), 422, "UPSTREAM_REJECTED");
+    expect(await wireOf("revokeAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({
+      requestId: AUTH_GRANTED,
+      xAuthToken: await bearer(u.token),
+    });
+    const e = expectError(
+      await health("POST", "/v1/health/authorization-requests/revoke", { healthToken: u.token, body: { requestId: AUTH_GRANTED } }),
+      422,
+      "UPSTREAM_REJECTED",
+    );
     expect(e.details).toEqual([{ status: 400, code: 1510, message: "Authorization already revoked" }]);
   });
 
@@ -563,7 +720,10 @@ describe("requests: consents, subscriptions, authorizations", () => {
     const r = await health("POST", "/v1/health/authorization-requests/deny", { healthToken: u.token, body: { requestId: AUTH_PENDING } });
     ok(r);
     expect(r.json).toEqual({ requestId: AUTH_PENDING, status: "DENIED" });
-    expect(await wireOf("denyAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({ requestId: AUTH_PENDING, xAuthToken: await bearer(u.token) });
+    expect(await wireOf("denyAuthorizationRequests", { xAuthToken: await bearer(u.token) })).toEqual({
+      requestId: AUTH_PENDING,
+      xAuthToken: await bearer(u.token),
+    });
   });
 });
 
@@ -573,7 +733,11 @@ describe("health lockers", () => {
     const r = await health("POST", "/v1/health/lockers/search", { healthToken: u.token, body: { patientId: u.id } });
     ok(r);
     expect(r.json[0]).toMatchObject({ lockerId: "driefcasehl", active: true });
-    expect(await wireOf("patientLockers", { xAuthToken: await bearer(u.token) })).toEqual({ patientId: u.id, includeInactive: "no", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("patientLockers", { xAuthToken: await bearer(u.token) })).toEqual({
+      patientId: u.id,
+      includeInactive: "no",
+      xAuthToken: await bearer(u.token),
+    });
     ok(await health("GET", "/v1/health/lockers", { healthToken: u.token }));
     expect(await wireOf("patientLockers", { xAuthToken: await bearer(u.token) })).toEqual({ xAuthToken: await bearer(u.token) });
   });
@@ -583,7 +747,10 @@ describe("health lockers", () => {
     const r = await health("GET", "/v1/health/lockers/driefcasehl", { healthToken: u.token });
     ok(r);
     expect(r.json).toMatchObject({ lockerId: "driefcasehl", lockerName: "DRiefcase Health Locker" });
-    expect(await wireOf("patientLockers", { xAuthToken: await bearer(u.token) }, "patientLockers#2")).toEqual({ lockerId: "driefcasehl", xAuthToken: await bearer(u.token) });
+    expect(await wireOf("patientLockers", { xAuthToken: await bearer(u.token) }, "patientLockers#2")).toEqual({
+      lockerId: "driefcasehl",
+      xAuthToken: await bearer(u.token),
+    });
     const e = expectError(await health("GET", "/v1/health/lockers/10000002", { healthToken: u.token }), 404, "UPSTREAM_NOT_FOUND");
     expect(e.details).toEqual([{ status: 404, code: 1417, message: "Cannot find locker setup for user" }]);
   });
@@ -608,7 +775,11 @@ describe("health lockers", () => {
           isApplicableForAllHips: false,
           includedSources: [{ hiTypes: ["Prescription"], purpose: { code: "CAREMGT" }, hip: { id: "IN3410000238" }, categories: ["LINK"], period }],
         },
-        autoApproval: { isApplicableForAllHips: true, hiu: { id: "driefcasehl", name: "DRiefcase" }, includedSources: [{ hiTypes: ["Prescription"], purpose: { code: "CAREMGT" } }] },
+        autoApproval: {
+          isApplicableForAllHips: true,
+          hiu: { id: "driefcasehl", name: "DRiefcase" },
+          includedSources: [{ hiTypes: ["Prescription"], purpose: { code: "CAREMGT" } }],
+        },
         authorization: { requestId: AUTH_GRANTED, generatePerpetualToken: true },
       },
     });
@@ -618,7 +789,15 @@ describe("health lockers", () => {
       subscription: {
         requestId: AUTH_GRANTED,
         isApplicableForAllHIPs: "false",
-        includedSources: [{ hiTypes: ["Prescription"], purpose: { code: "CAREMGT", text: "Care Management" }, hip: { id: "IN3410000238" }, categories: ["LINK"], period }],
+        includedSources: [
+          {
+            hiTypes: ["Prescription"],
+            purpose: { code: "CAREMGT", text: "Care Management" },
+            hip: { id: "IN3410000238" },
+            categories: ["LINK"],
+            period,
+          },
+        ],
         excludedSources: [],
       },
       autoApproval: {
@@ -639,7 +818,11 @@ describe("reference data and notifications", () => {
     const u = await newUser();
     ok(await health("POST", "/v1/health/pin/forgot/otp", { healthToken: u.token, body: {} }));
     expectError(await health("POST", "/v1/health/pin/forgot/otp", { healthToken: u.token, body: { extra: 1 } }), 400, "VALIDATION_FAILED");
-    expectError(await health("POST", "/v1/health/authorization-requests/revoke", { healthToken: u.token, body: { requestId: AUTH_PENDING, reason: "x" } }), 400, "VALIDATION_FAILED");
+    expectError(
+      await health("POST", "/v1/health/authorization-requests/revoke", { healthToken: u.token, body: { requestId: AUTH_PENDING, reason: "x" } }),
+      400,
+      "VALIDATION_FAILED",
+    );
   });
 
   it("GET /v1/health/states → getStates, nothing but the envelope", async () => {
@@ -691,11 +874,24 @@ describe("coverage of the seed", () => {
       ...[...o.path.matchAll(/\{(\w+)\}/g)].map((m) => `${o.id}: ${m[1]}`),
       ...Object.keys((o.query as unknown as { shape?: Record<string, unknown> } | undefined)?.shape ?? {}).map((k) => `${o.id}: ${k}`),
     ]);
-    expect(inUrls.filter((p) => !allowed.has(p.split(": ")[1]) && !/^(consent|subscription|authorization|lockerSetup)(Limit|Offset)$/.test(p.split(": ")[1]))).toEqual([]);
+    expect(
+      inUrls.filter(
+        (p) => !allowed.has(p.split(": ")[1]) && !/^(consent|subscription|authorization|lockerSetup)(Limit|Offset)$/.test(p.split(": ")[1]),
+      ),
+    ).toEqual([]);
     // What moved into bodies.
-    const bodyFields = (id: string) => Object.keys((HEALTH_OPERATIONS.find((o) => o.id === id)!.body as unknown as { shape: Record<string, unknown> }).shape);
+    const bodyFields = (id: string) =>
+      Object.keys((HEALTH_OPERATIONS.find((o) => o.id === id)!.body as unknown as { shape: Record<string, unknown> }).shape);
     expect(bodyFields("healthLockersSearch")).toContain("patientId");
-    for (const id of ["healthSubscriptionRequest", "healthDenySubscriptionRequest", "healthApproveSubscriptionRequest", "healthGrantAuthorizationRequest", "healthApproveAuthorizationRequest", "healthRevokeAuthorizationRequest", "healthDenyAuthorizationRequest"]) {
+    for (const id of [
+      "healthSubscriptionRequest",
+      "healthDenySubscriptionRequest",
+      "healthApproveSubscriptionRequest",
+      "healthGrantAuthorizationRequest",
+      "healthApproveAuthorizationRequest",
+      "healthRevokeAuthorizationRequest",
+      "healthDenyAuthorizationRequest",
+    ]) {
       expect(bodyFields(id), id).toContain("requestId");
     }
     expect(bodyFields("healthEditSubscription")).toContain("subscriptionId");
@@ -725,6 +921,8 @@ describe("coverage of the seed", () => {
     }
     expect(doc.paths["/v1/health/auth/init"].post.requestBody.content["application/json"].schema.$ref).toBe("#/components/schemas/HealthAuthInit");
     expect(doc.components.schemas.HealthAuthInit.properties.authMethod.enum).toEqual(["MOBILE_OTP", "AADHAAR_OTP", "DEMOGRAPHICS", "DIRECT"]);
-    expect(doc.paths["/v1/health/states/{stateCode}/districts"].get.parameters).toContainEqual(expect.objectContaining({ name: "stateCode", in: "path" }));
+    expect(doc.paths["/v1/health/states/{stateCode}/districts"].get.parameters).toContainEqual(
+      expect.objectContaining({ name: "stateCode", in: "path" }),
+    );
   });
 });

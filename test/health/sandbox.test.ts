@@ -12,14 +12,33 @@ import { health, newUser, otpFor, sandboxStats } from "./helpers";
  * them), and shares no code with the gateway (its own Verhoeff check, ids, hashing).
  */
 
-const ENVELOPE = { tkn: "t", usrid: "u", srvid: "1972", mode: "web", pltfrm: "web", did: null, deptid: "379", subsid: "0", subsid2: "0", formtrkr: "0" };
+const ENVELOPE = {
+  tkn: "t",
+  usrid: "u",
+  srvid: "1972",
+  mode: "web",
+  pltfrm: "web",
+  did: null,
+  deptid: "379",
+  subsid: "0",
+  subsid2: "0",
+  formtrkr: "0",
+};
 let trkr = 0;
 
 /** Posts an op straight to the sandbox, as UMANG's own client would. */
 async function direct(op: string, fields: Record<string, unknown>) {
   const res = await fetch(`${env.TEST_SANDBOX_URL}/umang/ws1/1.0/${op}`, {
     method: "POST",
-    headers: { Authorization: `Bearer ${env.UMANG_API_TOKEN}`, deptid: "379", srvid: "1972", subsid: "0", subsid2: "0", formtrkr: "0", "Content-Type": "application/json" },
+    headers: {
+      Authorization: `Bearer ${env.UMANG_API_TOKEN}`,
+      deptid: "379",
+      srvid: "1972",
+      subsid: "0",
+      subsid2: "0",
+      formtrkr: "0",
+      "Content-Type": "application/json",
+    },
     body: JSON.stringify({ ...ENVELOPE, trkr: `sbx-test-${Date.now()}-${trkr++}`, ...fields }),
   });
   return (await res.json()) as { rs: string; rc: string; rd: string; pd: any };
@@ -39,7 +58,7 @@ describe("the UMANG sandbox follows seed 001", () => {
     expect((await sandboxStats()).seedRejected).toBe(before);
   });
 
-  it("refuses what the seed does not show: the gateway's old filter \"ALL\", unknown fields, wrong JSON types", async () => {
+  it('refuses what the seed does not show: the gateway\'s old filter "ALL", unknown fields, wrong JSON types', async () => {
     const u = await newUser();
     const xAuthToken = `Bearer ${u.token}`;
     expect((await direct("subscriptionRequests", { limit: "10", offset: "0", filter: "status", xAuthToken })).rs).toBe("S");
@@ -49,10 +68,30 @@ describe("the UMANG sandbox follows seed 001", () => {
     for (const [op, fields, why] of [
       ["listAuthorizationRequests", { limit: 10, offset: "0", filter: "status", xAuthToken }, "limit must be a string"],
       ["myProfile", { xAuthToken, extra: 1 }, "extra is not a field of myProfile"],
-      ["approveAuthorizationRequests", { requestId: crypto.randomUUID(), generatePerpetualToken: true, xAuthToken }, "generatePerpetualToken must be a string"],
+      [
+        "approveAuthorizationRequests",
+        { requestId: crypto.randomUUID(), generatePerpetualToken: true, xAuthToken },
+        "generatePerpetualToken must be a string",
+      ],
       ["bridgeServices", { id: "X", name: "n", type: "HIP", active: "true", alias: [], authorization: "a" }, "active must be a boolean"],
-      ["linkEnquiry", { requestId: crypto.randomUUID(), transactionId: "t", patient: { referenceNumber: "1", careContexts: [{ ref: "2" }] }, xAuthToken }, "patient.careContexts[0].ref is not a field"],
-      ["approveLockerRequests", { autoApproval: { isApplicableForAllHIPs: "true", hiu: { id: "h" }, includedSources: [{ hiTypes: ["Prescription"], categories: ["LINK"] }], excludedSources: [] }, xAuthToken }, "categories is not a field"],
+      [
+        "linkEnquiry",
+        { requestId: crypto.randomUUID(), transactionId: "t", patient: { referenceNumber: "1", careContexts: [{ ref: "2" }] }, xAuthToken },
+        "patient.careContexts[0].ref is not a field",
+      ],
+      [
+        "approveLockerRequests",
+        {
+          autoApproval: {
+            isApplicableForAllHIPs: "true",
+            hiu: { id: "h" },
+            includedSources: [{ hiTypes: ["Prescription"], categories: ["LINK"] }],
+            excludedSources: [],
+          },
+          xAuthToken,
+        },
+        "categories is not a field",
+      ],
       ["patientAuthInit", { authMethod: "MOBILE_OTP" }, "healthid is required"],
     ] as const) {
       const answer = await direct(op, fields);
@@ -70,7 +109,12 @@ describe("the UMANG sandbox follows seed 001", () => {
     expect(init.status).toBe(200);
     const otp = await otpFor(init.json.transactionId);
     const session = (await env.TOKEN_CACHE.get<{ token: string }>("upstream-token:umang", "json"))!.token;
-    const answer = await direct("authenticationConfirm", { transactionId: init.json.transactionId, authCode: Number(otp), requesterId: "IN0400XX", authorization: session });
+    const answer = await direct("authenticationConfirm", {
+      transactionId: init.json.transactionId,
+      authCode: Number(otp),
+      requesterId: "IN0400XX",
+      authorization: session,
+    });
     expect(answer).toMatchObject({ rs: "S", pd: { patient: { id: u.id } } });
   });
 
@@ -83,7 +127,7 @@ describe("the UMANG sandbox follows seed 001", () => {
     let n = 1234567;
     for (let i = 0; i < 3000; i++) {
       n = (n * 1103515245 + 12345) % 2 ** 31;
-      const candidate = String(200000000000 + (n % 800000000000)) ;
+      const candidate = String(200000000000 + (n % 800000000000));
       expect(isAadhaarNumber(candidate), candidate).toBe(isValidAadhaar(candidate));
     }
   });
@@ -97,7 +141,10 @@ describe("the UMANG sandbox follows seed 001", () => {
     expect(Object.keys(sources).length).toBeGreaterThan(5);
     for (const [file, text] of Object.entries(sources)) {
       const imports = [...text.matchAll(/from\s+"([^"]+)"/g)].map((m) => m[1]);
-      expect(imports.filter((i) => /\/(domain|adapters)\//.test(i)), file).toEqual([]);
+      expect(
+        imports.filter((i) => /\/(domain|adapters)\//.test(i)),
+        file,
+      ).toEqual([]);
     }
   });
 });

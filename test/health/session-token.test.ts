@@ -33,7 +33,15 @@ async function envelope() {
 async function direct(op: string, fields: Record<string, unknown>) {
   const res = await fetch(`${env.TEST_SANDBOX_URL}/umang/ws1/1.0/${op}`, {
     method: "POST",
-    headers: { Authorization: `Bearer ${env.UMANG_API_TOKEN}`, deptid: "379", srvid: "1972", subsid: "0", subsid2: "0", formtrkr: "0", "Content-Type": "application/json" },
+    headers: {
+      Authorization: `Bearer ${env.UMANG_API_TOKEN}`,
+      deptid: "379",
+      srvid: "1972",
+      subsid: "0",
+      subsid2: "0",
+      formtrkr: "0",
+      "Content-Type": "application/json",
+    },
     body: JSON.stringify({ ...(await envelope()), ...fields }),
   });
   return (await res.json()) as { rs: string; rc: string; rd: string; pd: any };

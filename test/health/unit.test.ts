@@ -76,7 +76,11 @@ describe("the pd failure strings", () => {
     expect(parseFailurePd(`400${spaces}x`)).toBeNull();
     expect(parseFailurePd(`${spaces}400${spaces}Bad Request${spaces}`)).toBeNull();
     expect(parseFailurePd(`400 ${"\t \n".repeat(n / 3)}[no colon`)).toBeNull();
-    expect(parseFailurePd(`${spaces}404${spaces}Not Found${spaces}:${spaces}[no body]${spaces}`)).toEqual({ status: 404, code: null, message: "Not Found" });
+    expect(parseFailurePd(`${spaces}404${spaces}Not Found${spaces}:${spaces}[no body]${spaces}`)).toEqual({
+      status: 404,
+      code: null,
+      message: "Not Found",
+    });
     const long = parseFailurePd(`400 Bad Request: [{"error":{"code":7,"message":"${"m ".repeat(n)}"}}]`);
     expect(long).toMatchObject({ status: 400, code: 7 });
     expect(long!.message.length).toBeLessThanOrEqual(501);

@@ -22,7 +22,9 @@ describe("callers: the auth triad", () => {
     expectError(await call("GET", "/v1/admin/audit", { token: forged }), 401, "UNAUTHORIZED");
 
     const [kid, secret] = env.JWT_SIGNING_KEY!.split(":");
-    const raw = Uint8Array.from(atob(secret.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (secret.length % 4)) % 4)), (ch) => ch.charCodeAt(0));
+    const raw = Uint8Array.from(atob(secret.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (secret.length % 4)) % 4)), (ch) =>
+      ch.charCodeAt(0),
+    );
     const now = Math.floor(Date.now() / 1000);
     const expired = await new SignJWT({ scope: "ops", gen: 1 })
       .setProtectedHeader({ alg: "HS256", kid })
@@ -138,7 +140,9 @@ describe("POST /v1/auth/token", () => {
     expect(form.headers.get("cache-control")).toBe("no-store");
     const header = JSON.parse(atob(form.json.access_token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/")));
     expect(header.kid).toBe(env.JWT_SIGNING_KEY!.split(":")[0]);
-    const json = await call("POST", "/v1/auth/token", { body: { grant_type: "client_credentials", client_id: c.clientId, client_secret: c.clientSecret } });
+    const json = await call("POST", "/v1/auth/token", {
+      body: { grant_type: "client_credentials", client_id: c.clientId, client_secret: c.clientSecret },
+    });
     expect(json.status).toBe(200);
   });
 

@@ -7,7 +7,10 @@ const admin = { admin: true };
 
 describe("clients carry tenants and can be changed (CONTRACT v3 §4)", () => {
   it("creates a client with tenants, shows them, and changes scopes and tenants with PATCH (audited)", async () => {
-    const created = await call("POST", "/v1/admin/clients", { ...admin, body: { name: "tenanted", scopes: ["funds:read"], tenants: ["pb.jalandhar", "as.kamrup"] } });
+    const created = await call("POST", "/v1/admin/clients", {
+      ...admin,
+      body: { name: "tenanted", scopes: ["funds:read"], tenants: ["pb.jalandhar", "as.kamrup"] },
+    });
     expect(created.status).toBe(201);
     expect(created.json.tenants).toEqual(["as.kamrup", "pb.jalandhar"]);
     const id = created.json.clientId;
@@ -161,7 +164,8 @@ describe("failed credentials are limited per address (issue 15, item 15)", () =>
     const attacker = { "CF-Connecting-IP": "203.0.113.77" };
     const statuses: number[] = [];
     // Before: 700 wrong keys in a burst were 700 × 401, no 429.
-    for (let i = 0; i < 150; i++) statuses.push((await call("GET", "/v1/admin/audit?limit=1", { apiKey: `ak_guess_${i}`, headers: attacker })).status);
+    for (let i = 0; i < 150; i++)
+      statuses.push((await call("GET", "/v1/admin/audit?limit=1", { apiKey: `ak_guess_${i}`, headers: attacker })).status);
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(100);
     expect(statuses.slice(-10)).toEqual(Array(10).fill(429));
     const right = await call("GET", "/v1/admin/audit?limit=1", { apiKey: c.apiKey, headers: attacker });

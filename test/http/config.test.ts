@@ -31,7 +31,12 @@ describe("configuration (CONTRACT §2)", () => {
       expect.unreachable();
     } catch (err) {
       const e = err as GatewayError;
-      expect(e.details).toEqual(expect.arrayContaining([{ path: "DEMO_BASE_URL", message: "malformed" }, { path: "DEMO_RPS", message: "malformed" }]));
+      expect(e.details).toEqual(
+        expect.arrayContaining([
+          { path: "DEMO_BASE_URL", message: "malformed" },
+          { path: "DEMO_RPS", message: "malformed" },
+        ]),
+      );
       expect(JSON.stringify(e.details) + e.message).not.toContain("s3cr3t-value");
     }
   });

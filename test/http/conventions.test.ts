@@ -21,35 +21,67 @@ describe("HTTP conventions (CONTRACT §3)", () => {
   });
 
   it("answers malformed JSON 400 VALIDATION_FAILED", async () => {
-    const e = expectError(await call("POST", "/v1/admin/clients", { admin: true, rawBody: '{"name": ', headers: { "Content-Type": "application/json" } }), 400, "VALIDATION_FAILED");
+    const e = expectError(
+      await call("POST", "/v1/admin/clients", { admin: true, rawBody: '{"name": ', headers: { "Content-Type": "application/json" } }),
+      400,
+      "VALIDATION_FAILED",
+    );
     expect(e.details.length).toBeGreaterThan(0);
   });
 
   it("answers a wrong content type 415", async () => {
-    expectError(await call("POST", "/v1/admin/clients", { admin: true, rawBody: "name=x", headers: { "Content-Type": "text/plain" } }), 415, "UNSUPPORTED_MEDIA_TYPE");
+    expectError(
+      await call("POST", "/v1/admin/clients", { admin: true, rawBody: "name=x", headers: { "Content-Type": "text/plain" } }),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
   });
 
   it("answers a body over 1 MiB 413, by declared length and by actual bytes", async () => {
     const big = JSON.stringify({ name: "x".repeat(1024 * 1024 + 10), scopes: ["ops"] });
-    expectError(await call("POST", "/v1/admin/clients", { admin: true, rawBody: big, headers: { "Content-Type": "application/json" } }), 413, "PAYLOAD_TOO_LARGE");
+    expectError(
+      await call("POST", "/v1/admin/clients", { admin: true, rawBody: big, headers: { "Content-Type": "application/json" } }),
+      413,
+      "PAYLOAD_TOO_LARGE",
+    );
     const stream = new ReadableStream({
       start(ctrl) {
         for (let i = 0; i < 20; i++) ctrl.enqueue(new TextEncoder().encode("x".repeat(64 * 1024)));
         ctrl.close();
       },
     });
-    expectError(await call("POST", "/v1/admin/clients", { admin: true, rawBody: stream, headers: { "Content-Type": "application/json" } }), 413, "PAYLOAD_TOO_LARGE");
+    expectError(
+      await call("POST", "/v1/admin/clients", { admin: true, rawBody: stream, headers: { "Content-Type": "application/json" } }),
+      413,
+      "PAYLOAD_TOO_LARGE",
+    );
   });
 
   it("answers unknown fields and wrong types with details naming the path", async () => {
-    const unknown = expectError(await call("POST", "/v1/admin/clients", { admin: true, body: { name: "x", scopes: ["ops"], extra: 1 } }), 400, "VALIDATION_FAILED");
+    const unknown = expectError(
+      await call("POST", "/v1/admin/clients", { admin: true, body: { name: "x", scopes: ["ops"], extra: 1 } }),
+      400,
+      "VALIDATION_FAILED",
+    );
     expect(unknown.details).toContainEqual({ path: "extra", message: "unknown field" });
-    const wrong = expectError(await call("POST", "/v1/admin/clients", { admin: true, body: { name: 5, scopes: ["nope"] } }), 400, "VALIDATION_FAILED");
+    const wrong = expectError(
+      await call("POST", "/v1/admin/clients", { admin: true, body: { name: 5, scopes: ["nope"] } }),
+      400,
+      "VALIDATION_FAILED",
+    );
     expect(wrong.details.map((d: any) => d.path)).toEqual(expect.arrayContaining(["name", "scopes.0"]));
   });
 
   it("refuses numbers a double cannot hold exactly", async () => {
-    const e = expectError(await call("POST", "/v1/admin/clients", { admin: true, rawBody: '{"name":"x","scopes":["ops"],"n":10.0000000000000000001}', headers: { "Content-Type": "application/json" } }), 400, "VALIDATION_FAILED");
+    const e = expectError(
+      await call("POST", "/v1/admin/clients", {
+        admin: true,
+        rawBody: '{"name":"x","scopes":["ops"],"n":10.0000000000000000001}',
+        headers: { "Content-Type": "application/json" },
+      }),
+      400,
+      "VALIDATION_FAILED",
+    );
     expect(e.details[0].message).toMatch(/exactly/);
   });
 
@@ -57,7 +89,8 @@ describe("HTTP conventions (CONTRACT §3)", () => {
     const doc = await call("GET", "/openapi.json");
     expect(doc.status).toBe(200);
     expect(doc.json.openapi).toBe("3.1.0");
-    for (const p of ["/healthz", "/v1/auth/token", "/v1/admin/clients", "/v1/admin/clients/{clientId}/rotate", "/v1/admin/audit"]) expect(doc.json.paths).toHaveProperty([p]);
+    for (const p of ["/healthz", "/v1/auth/token", "/v1/admin/clients", "/v1/admin/clients/{clientId}/rotate", "/v1/admin/audit"])
+      expect(doc.json.paths).toHaveProperty([p]);
     expect(doc.json.components.securitySchemes).toHaveProperty("oauth2");
     const page = await call("GET", "/docs");
     expect(page.status).toBe(200);

@@ -7,8 +7,11 @@ describe("request logs", () => {
   it("writes one JSON line per request with route, status, duration, request id and client id, and no secrets", async () => {
     const client = await createClient(["ops"]);
     const lines: string[] = [];
-    for (const m of ["log", "warn", "error", "info", "debug"] as const) vi.spyOn(console, m).mockImplementation((...a: unknown[]) => void lines.push(a.map(String).join(" ")));
-    await call("POST", "/v1/auth/token", { body: { grant_type: "client_credentials", client_id: client.clientId, client_secret: client.clientSecret } });
+    for (const m of ["log", "warn", "error", "info", "debug"] as const)
+      vi.spyOn(console, m).mockImplementation((...a: unknown[]) => void lines.push(a.map(String).join(" ")));
+    await call("POST", "/v1/auth/token", {
+      body: { grant_type: "client_credentials", client_id: client.clientId, client_secret: client.clientSecret },
+    });
     await call("GET", "/v1/admin/audit?limit=1", { apiKey: client.apiKey, headers: { "X-Request-Id": "trace-1" } });
     vi.restoreAllMocks();
     const all = lines.join("\n");
@@ -17,7 +20,14 @@ describe("request logs", () => {
     expect(all).not.toContain(client.token);
     const entries = lines.map((l) => JSON.parse(l)).filter((e) => e.msg === "request");
     expect(entries).toHaveLength(2);
-    expect(entries[1]).toMatchObject({ level: "info", method: "GET", route: "/v1/admin/audit", status: 200, requestId: "trace-1", clientId: client.clientId });
+    expect(entries[1]).toMatchObject({
+      level: "info",
+      method: "GET",
+      route: "/v1/admin/audit",
+      status: 200,
+      requestId: "trace-1",
+      clientId: client.clientId,
+    });
     expect(typeof entries[1].durationMs).toBe("number");
   });
 });

@@ -12,9 +12,7 @@ describe("GET /openapi.json describes every route", () => {
     for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
       for (const method of Object.keys(item)) documented.add(`${method.toUpperCase()} ${path.replace(/{(\w+)}/g, ":$1")}`);
     }
-    const served = app.routes
-      .filter((r) => r.method !== "ALL" && !UNDOCUMENTED.some((u) => u.test(r.path)))
-      .map((r) => `${r.method} ${r.path}`);
+    const served = app.routes.filter((r) => r.method !== "ALL" && !UNDOCUMENTED.some((u) => u.test(r.path))).map((r) => `${r.method} ${r.path}`);
     const missing = [...new Set(served)].filter((s) => !documented.has(s));
     expect(missing).toEqual([]);
   });

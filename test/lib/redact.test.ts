@@ -4,7 +4,10 @@ import { redact, redactString } from "../../src/lib/redact";
 describe("redaction", () => {
   it("drops secret-named fields at any depth", () => {
     const out = redact({ client_secret: "s", nested: { accessToken: "t", otp: "123456", pin: "1234", aadhaar: "x", password: "p", name: "kept" } });
-    expect(out).toEqual({ client_secret: "[REDACTED]", nested: { accessToken: "[REDACTED]", otp: "[REDACTED]", pin: "[REDACTED]", aadhaar: "[REDACTED]", password: "[REDACTED]", name: "kept" } });
+    expect(out).toEqual({
+      client_secret: "[REDACTED]",
+      nested: { accessToken: "[REDACTED]", otp: "[REDACTED]", pin: "[REDACTED]", aadhaar: "[REDACTED]", password: "[REDACTED]", name: "kept" },
+    });
   });
 
   it("masks Aadhaar numbers written alone, grouped or not, bearer tokens and JWTs inside strings", () => {

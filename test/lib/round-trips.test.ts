@@ -6,7 +6,13 @@ import worker from "../../src/index";
 import { clientDirectory } from "../../src/domain/client-directory";
 import { call, createClient, GATEWAY } from "../helpers/gateway";
 
-const parse = (s: string) => Object.fromEntries(s.split(";").map((kv) => kv.split("=")).map(([k, v]) => [k, Number(v)]));
+const parse = (s: string) =>
+  Object.fromEntries(
+    s
+      .split(";")
+      .map((kv) => kv.split("="))
+      .map(([k, v]) => [k, Number(v)]),
+  );
 
 describe("round-trip tracing (the benchmark's instrument)", () => {
   it("counts sequential calls per binding kind, and parallel calls once", async () => {
@@ -29,7 +35,11 @@ describe("round-trip tracing (the benchmark's instrument)", () => {
     const traced = { ...env, TRACE_ROUND_TRIPS: "1" };
     const get = async () => {
       const ctx = createExecutionContext();
-      const res = await worker.fetch(new Request(`${GATEWAY}/v1/claims/00000000-0000-4000-8000-000000000000`, { headers: { "X-API-Key": c.apiKey } }), traced, ctx);
+      const res = await worker.fetch(
+        new Request(`${GATEWAY}/v1/claims/00000000-0000-4000-8000-000000000000`, { headers: { "X-API-Key": c.apiKey } }),
+        traced,
+        ctx,
+      );
       await waitOnExecutionContext(ctx);
       expect(res.status).toBe(404);
       return parse(res.headers.get("x-round-trips")!);

@@ -66,7 +66,8 @@ const vaulted = (id: string) => env.DEAD_LETTER_VAULT!.get(`${VAULT_PREFIX}${id}
 let lines: string[] = [];
 beforeEach(() => {
   lines = [];
-  for (const m of ["log", "warn", "error"] as const) vi.spyOn(console, m).mockImplementation((...a: unknown[]) => void lines.push(a.map(String).join(" ")));
+  for (const m of ["log", "warn", "error"] as const)
+    vi.spyOn(console, m).mockImplementation((...a: unknown[]) => void lines.push(a.map(String).join(" ")));
 });
 afterEach(() => vi.restoreAllMocks());
 const logged = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -110,7 +111,13 @@ describe("dead letters while D1 is down", () => {
     const { metadata } = await env.DEAD_LETTER_VAULT!.getWithMetadata(`${VAULT_PREFIX}${l.deadLetterId}`);
     expect(metadata).toEqual({ deadLetterId: l.deadLetterId, queue: "amrit-claims-delivery", kind: "deliver", subjectId: l.body.claimId });
     const line = logged().find((x) => x.msg === "dead letter not in D1: kept outside it");
-    expect(line).toMatchObject({ level: "error", deadLetterId: l.deadLetterId, kind: "deliver", subjectId: l.body.claimId, keptIn: `KV DEAD_LETTER_VAULT ${VAULT_PREFIX}${l.deadLetterId}` });
+    expect(line).toMatchObject({
+      level: "error",
+      deadLetterId: l.deadLetterId,
+      kind: "deliver",
+      subjectId: l.body.claimId,
+      keptIn: `KV DEAD_LETTER_VAULT ${VAULT_PREFIX}${l.deadLetterId}`,
+    });
     expect(line).not.toHaveProperty("body");
     expectNoSecrets(lines.join("\n"));
     expect(VAULT_TTL_SECONDS).toBe(30 * 24 * 3600);
@@ -123,7 +130,10 @@ describe("dead letters while D1 is down", () => {
 
   it("without KV either, the log line carries the redacted record itself", async () => {
     const l = letter(crypto.randomUUID());
-    await run(consumeDeadLetterBackstop, batch("amrit-dead-letters-backstop", [l]), { ...withDb(downD1), DEAD_LETTER_VAULT: undefined } as unknown as Env);
+    await run(consumeDeadLetterBackstop, batch("amrit-dead-letters-backstop", [l]), {
+      ...withDb(downD1),
+      DEAD_LETTER_VAULT: undefined,
+    } as unknown as Env);
     const line = logged().find((x) => x.msg === "dead letter not in D1: kept outside it");
     expect(line).toMatchObject({ keptIn: "this log line only", body: { type: "deliver", claimId: l.body.claimId, token: "[REDACTED]" } });
     expectNoSecrets(lines.join("\n"));

@@ -11,10 +11,12 @@ describe("the transaction log recorder", () => {
     const deferred: Promise<unknown>[] = [];
     const record = transactionLog(db, (p) => void deferred.push(p));
     const subject = `tl-${crypto.randomUUID()}`;
-    for (let i = 0; i < 20; i++) record({ portal: "umang", operation: "getStates", subjectId: subject, outcome: "ok", httpStatus: 200, durationMs: i });
+    for (let i = 0; i < 20; i++)
+      record({ portal: "umang", operation: "getStates", subjectId: subject, outcome: "ok", httpStatus: 200, durationMs: i });
     await Promise.all(deferred);
     trace.close();
-    const rows = (await env.DB.prepare("SELECT duration_ms FROM upstream_calls WHERE subject_id = ? ORDER BY duration_ms").bind(subject).all()).results;
+    const rows = (await env.DB.prepare("SELECT duration_ms FROM upstream_calls WHERE subject_id = ? ORDER BY duration_ms").bind(subject).all())
+      .results;
     expect(rows.map((r) => r.duration_ms)).toEqual([...Array(20).keys()]);
     expect(trace.summary()).toContain("d1=1;");
   });

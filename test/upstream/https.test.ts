@@ -40,13 +40,23 @@ describe("cfg.url()", () => {
     const hook = configError(() => probe(at({ ENVIRONMENT: "production", PROBE_URL: "https://a.example", PROBE_HOOK_URL: "http://hooks.example" })));
     expect(hook.details).toEqual([{ path: "PROBE_HOOK_URL", message: "must use https" }]);
     // Other schemes are no better.
-    expect(configError(() => probe(at({ ENVIRONMENT: "production", PROBE_URL: "ftp://files.example/x" }))).details[0]).toMatchObject({ path: "PROBE_URL" });
+    expect(configError(() => probe(at({ ENVIRONMENT: "production", PROBE_URL: "ftp://files.example/x" }))).details[0]).toMatchObject({
+      path: "PROBE_URL",
+    });
   });
 
   it("accepts https anywhere, and plain http in development or toward hosts that reach nothing real", () => {
-    expect(probe(at({ ENVIRONMENT: "production", PROBE_URL: "https://umang.example.gov.in/ws1/1.0/" })).PROBE_URL).toBe("https://umang.example.gov.in/ws1/1.0");
+    expect(probe(at({ ENVIRONMENT: "production", PROBE_URL: "https://umang.example.gov.in/ws1/1.0/" })).PROBE_URL).toBe(
+      "https://umang.example.gov.in/ws1/1.0",
+    );
     expect(probe(at({ ENVIRONMENT: "development", PROBE_URL: "http://umang.example.gov.in" })).PROBE_URL).toBe("http://umang.example.gov.in");
-    for (const url of ["http://127.0.0.1:8788/umang", "http://localhost:8787", "http://[::1]:8788", "http://sandbox.test", "http://portal.localhost"]) {
+    for (const url of [
+      "http://127.0.0.1:8788/umang",
+      "http://localhost:8787",
+      "http://[::1]:8788",
+      "http://sandbox.test",
+      "http://portal.localhost",
+    ]) {
       expect(probe(at({ ENVIRONMENT: "production", PROBE_URL: url })).PROBE_URL).toBe(url);
     }
     // Look-alikes are not special: only the names themselves.
@@ -86,12 +96,14 @@ describe("outgoing webhooks follow the same rule", () => {
     const { getAlertConfig } = await import("../../src/cron/alerts.job");
     // A well-formed Standard Webhooks secret, so the only problem left is the scheme.
     const secret = `whsec_${btoa("0123456789abcdef0123")}`;
-    const claims = configError(() => getClaimsWebhookConfig(at({ CLAIMS_WEBHOOK_URL: "http://amrit.example.in/hooks", CLAIMS_WEBHOOK_SECRET: secret })));
+    const claims = configError(() =>
+      getClaimsWebhookConfig(at({ CLAIMS_WEBHOOK_URL: "http://amrit.example.in/hooks", CLAIMS_WEBHOOK_SECRET: secret })),
+    );
     expect(claims.details).toEqual([{ path: "CLAIMS_WEBHOOK_URL", message: "must use https" }]);
     const alerts = configError(() => getAlertConfig(at({ ALERT_WEBHOOK_URL: "http://ops.example.in/alerts" })));
     expect(alerts.details).toEqual([{ path: "ALERT_WEBHOOK_URL", message: "must use https" }]);
-    expect(getClaimsWebhookConfig(at({ CLAIMS_WEBHOOK_URL: "https://amrit.example.in/hooks", CLAIMS_WEBHOOK_SECRET: secret })).CLAIMS_WEBHOOK_URL).toBe(
-      "https://amrit.example.in/hooks",
-    );
+    expect(
+      getClaimsWebhookConfig(at({ CLAIMS_WEBHOOK_URL: "https://amrit.example.in/hooks", CLAIMS_WEBHOOK_SECRET: secret })).CLAIMS_WEBHOOK_URL,
+    ).toBe("https://amrit.example.in/hooks");
   });
 });

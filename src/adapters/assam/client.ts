@@ -105,11 +105,23 @@ function classify(operation: "submit" | "poll", res: Response, text: string, dur
   if (s === 404 && operation === "poll") return { kind: "not_found", httpStatus: 404, durationMs };
   // Retry-After is honoured on 429 and every 5xx (CONTRACT §5).
   const retryAfterMs = s === 429 || s >= 500 ? parseRetryAfter(res.headers.get("retry-after")) : null;
-  if (s === 401) return { kind: "retry", reason: "unauthorized", httpStatus: s, retryAfterMs, errorCode: "UPSTREAM_UNAUTHORIZED", durationMs, maybeRecorded: false };
-  if (s === 429) return { kind: "retry", reason: "http", httpStatus: s, retryAfterMs, errorCode: "UPSTREAM_RATE_LIMITED", durationMs, maybeRecorded: false };
+  if (s === 401)
+    return {
+      kind: "retry",
+      reason: "unauthorized",
+      httpStatus: s,
+      retryAfterMs,
+      errorCode: "UPSTREAM_UNAUTHORIZED",
+      durationMs,
+      maybeRecorded: false,
+    };
+  if (s === 429)
+    return { kind: "retry", reason: "http", httpStatus: s, retryAfterMs, errorCode: "UPSTREAM_RATE_LIMITED", durationMs, maybeRecorded: false };
   // 408: the portal gave up waiting for the request, so it did not process it.
-  if (s === 408) return { kind: "retry", reason: "http", httpStatus: s, retryAfterMs, errorCode: "UPSTREAM_HTTP_408", durationMs, maybeRecorded: false };
-  if (s >= 500 && s <= 599) return { kind: "retry", reason: "http", httpStatus: s, retryAfterMs, errorCode: `UPSTREAM_HTTP_${s}`, durationMs, maybeRecorded: true };
+  if (s === 408)
+    return { kind: "retry", reason: "http", httpStatus: s, retryAfterMs, errorCode: "UPSTREAM_HTTP_408", durationMs, maybeRecorded: false };
+  if (s >= 500 && s <= 599)
+    return { kind: "retry", reason: "http", httpStatus: s, retryAfterMs, errorCode: `UPSTREAM_HTTP_${s}`, durationMs, maybeRecorded: true };
   return { kind: "refused", httpStatus: s, durationMs };
 }
 
@@ -169,8 +181,27 @@ async function exchangeMany(
         const timeout = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
         const durationMs = Date.now() - started;
         const errorCode = timeout ? "UPSTREAM_TIMEOUT" : "NETWORK_ERROR";
-        await report(o.recorder, { portal: "assam", operation, subjectId: item.claimId, requestId: item.requestId ?? null, attempt: item.attempt, outcome: timeout ? "timeout" : "network", durationMs, errorCode });
-        return { result: { kind: "retry", reason: timeout ? "timeout" : "network", httpStatus: null, retryAfterMs: null, errorCode, durationMs, maybeRecorded: true } };
+        await report(o.recorder, {
+          portal: "assam",
+          operation,
+          subjectId: item.claimId,
+          requestId: item.requestId ?? null,
+          attempt: item.attempt,
+          outcome: timeout ? "timeout" : "network",
+          durationMs,
+          errorCode,
+        });
+        return {
+          result: {
+            kind: "retry",
+            reason: timeout ? "timeout" : "network",
+            httpStatus: null,
+            retryAfterMs: null,
+            errorCode,
+            durationMs,
+            maybeRecorded: true,
+          },
+        };
       }
     });
   };
@@ -225,7 +256,10 @@ export function pollMany(env: Env, items: ExchangeItem[], o: ExchangeOptions): P
     "poll",
     "poll",
     items,
-    (item, _i, headers) => ({ url: `${base}/api/v1/submissions/${encodeURIComponent(item.claimId)}`, init: { method: "GET", headers: { ...headers, Accept: "application/json" } } }),
+    (item, _i, headers) => ({
+      url: `${base}/api/v1/submissions/${encodeURIComponent(item.claimId)}`,
+      init: { method: "GET", headers: { ...headers, Accept: "application/json" } },
+    }),
     o,
   );
 }

@@ -34,9 +34,7 @@ export function encodeSubmission(c: SubmissionSource, partnerCode: string, gener
     asha_id: c.ashaId,
     generated_at: istIso(generatedAt),
     verified_by: { employee_id: c.verifierEmployeeId, name: c.verifierName },
-    items: c.items
-      .filter((i) => i.count > 0)
-      .map((i) => ({ activity_code: i.code, count: i.count, incentive_amount: paiseToRupees(i.amountPaise) })),
+    items: c.items.filter((i) => i.count > 0).map((i) => ({ activity_code: i.code, count: i.count, incentive_amount: paiseToRupees(i.amountPaise) })),
   };
   return JSON.stringify(body);
 }
@@ -59,7 +57,8 @@ export function decodeAnswer(text: string): PortalAnswer {
   } catch {
     /* a non-JSON answer carries nothing */
   }
-  const status = typeof body.status === "string" && (PORTAL_STATUSES as readonly string[]).includes(body.status) ? (body.status as PortalStatus) : null;
+  const status =
+    typeof body.status === "string" && (PORTAL_STATUSES as readonly string[]).includes(body.status) ? (body.status as PortalStatus) : null;
   const errors = Array.isArray(body.errors)
     ? body.errors.slice(0, 50).map((e) => {
         const o = (e && typeof e === "object" ? e : {}) as Record<string, unknown>;

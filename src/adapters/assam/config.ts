@@ -40,14 +40,12 @@ export const usesOAuth = (c: AssamConfig) => !!(c.ASSAM_CLIENT_ID && c.ASSAM_CLI
  */
 export const getClaimsWebhookConfig = defineConfig(
   "claims webhook",
-  z
-    .object({ CLAIMS_WEBHOOK_URL: cfg.optionalUrl(), CLAIMS_WEBHOOK_SECRET: cfg.optional() })
-    .superRefine((v, ctx) => {
-      if (v.CLAIMS_WEBHOOK_URL && !v.CLAIMS_WEBHOOK_SECRET) {
-        ctx.addIssue({ code: "custom", path: ["CLAIMS_WEBHOOK_SECRET"], message: "webhooks are signed: set the secret" });
-      }
-      if (v.CLAIMS_WEBHOOK_SECRET && !webhookKeys(v.CLAIMS_WEBHOOK_SECRET)) {
-        ctx.addIssue({ code: "custom", path: ["CLAIMS_WEBHOOK_SECRET"], message: "whsec_<base64 of at least 16 bytes>, comma-separated" });
-      }
-    }),
+  z.object({ CLAIMS_WEBHOOK_URL: cfg.optionalUrl(), CLAIMS_WEBHOOK_SECRET: cfg.optional() }).superRefine((v, ctx) => {
+    if (v.CLAIMS_WEBHOOK_URL && !v.CLAIMS_WEBHOOK_SECRET) {
+      ctx.addIssue({ code: "custom", path: ["CLAIMS_WEBHOOK_SECRET"], message: "webhooks are signed: set the secret" });
+    }
+    if (v.CLAIMS_WEBHOOK_SECRET && !webhookKeys(v.CLAIMS_WEBHOOK_SECRET)) {
+      ctx.addIssue({ code: "custom", path: ["CLAIMS_WEBHOOK_SECRET"], message: "whsec_<base64 of at least 16 bytes>, comma-separated" });
+    }
+  }),
 );

@@ -11,7 +11,10 @@ export const TOKEN_MAX_WAIT_MS = 30_000;
 
 /** The token endpoint failed; `httpStatus` (when it answered) survives the broker's RPC. */
 export class AssamTokenError extends GatewayError {
-  constructor(readonly httpStatus: number | null, readonly reason: string) {
+  constructor(
+    readonly httpStatus: number | null,
+    readonly reason: string,
+  ) {
     super(reason === "timeout" ? "UPSTREAM_TIMEOUT" : "UPSTREAM_UNAVAILABLE", `assam token: ${reason}`);
     this.name = "AssamTokenError";
   }

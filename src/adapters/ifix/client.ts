@@ -35,7 +35,14 @@ export async function postIfixMessage(
     const durationMs = Date.now() - started;
     if (res.ok) outcome = { kind: "ok", httpStatus: res.status, durationMs };
     else if (res.status === 429 || res.status === 408 || res.status >= 500) {
-      outcome = { kind: "retry", httpStatus: res.status, durationMs, error: `HTTP ${res.status}`, retryAfterMs: parseRetryAfter(res.headers.get("retry-after")), timeout: false };
+      outcome = {
+        kind: "retry",
+        httpStatus: res.status,
+        durationMs,
+        error: `HTTP ${res.status}`,
+        retryAfterMs: parseRetryAfter(res.headers.get("retry-after")),
+        timeout: false,
+      };
     } else outcome = { kind: "rejected", httpStatus: res.status, durationMs, error: summarizeErrors(text) ?? `HTTP ${res.status}` };
   } catch (err) {
     const durationMs = Date.now() - started;
@@ -49,7 +56,16 @@ export async function postIfixMessage(
       subjectId: meta.messageId,
       requestId: meta.requestId ?? null,
       attempt: meta.attempt,
-      outcome: outcome.kind === "ok" ? "ok" : outcome.kind === "rejected" ? "rejected" : outcome.timeout ? "timeout" : outcome.httpStatus === null ? "network" : "retry",
+      outcome:
+        outcome.kind === "ok"
+          ? "ok"
+          : outcome.kind === "rejected"
+            ? "rejected"
+            : outcome.timeout
+              ? "timeout"
+              : outcome.httpStatus === null
+                ? "network"
+                : "retry",
       httpStatus: outcome.httpStatus,
       durationMs: outcome.durationMs,
       errorCode: outcome.kind === "ok" ? null : outcome.error.slice(0, 200),
@@ -65,7 +81,10 @@ function summarizeErrors(text: string): string | null {
   try {
     const j = JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[] };
     if (Array.isArray(j.errors) && j.errors.length) {
-      return j.errors.map((e) => `${String(e.code ?? "")}: ${String(e.message ?? "")}`).join("; ").slice(0, 500);
+      return j.errors
+        .map((e) => `${String(e.code ?? "")}: ${String(e.message ?? "")}`)
+        .join("; ")
+        .slice(0, 500);
     }
   } catch {
     /* not JSON */

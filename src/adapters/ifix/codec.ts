@@ -140,9 +140,12 @@ export function encodeMessage(node: FiscalNode): Record<string, unknown> {
   if (node.grossAmount !== undefined) out.gross_amount = wireRupees(toPaise(node.grossAmount));
   if (node.individual) {
     const i = node.individual;
-    out.individual = Object.fromEntries(Object.entries({ name: i.name, email: i.email, phone: i.phone, pin: i.pin, address: i.address }).filter(([, v]) => v !== undefined));
+    out.individual = Object.fromEntries(
+      Object.entries({ name: i.name, email: i.email, phone: i.phone, pin: i.pin, address: i.address }).filter(([, v]) => v !== undefined),
+    );
   }
-  if (node.status) out.status = { status_code: node.status.statusCode, ...(node.status.statusMessage ? { status_message: node.status.statusMessage } : {}) };
+  if (node.status)
+    out.status = { status_code: node.status.statusCode, ...(node.status.statusMessage ? { status_message: node.status.statusMessage } : {}) };
   if (node.additionalDetails) out.additional_details = node.additionalDetails;
   if (node.children) out.children = node.children.map(encodeMessage);
   return out;

@@ -81,7 +81,9 @@ export function getPublicJwks(env: Env): Promise<{ keys: Record<string, unknown>
 
 export function getTrustedKeys(env: Env): Promise<Map<string, CryptoKey[]>> {
   const c = getIfixTrustConfig(env);
-  return cached(env, "trusted", () => importTrustedKeys(c.IFIX_TRUSTED_KEYS).catch(() => Promise.reject(malformed("ifix callbacks", "IFIX_TRUSTED_KEYS"))));
+  return cached(env, "trusted", () =>
+    importTrustedKeys(c.IFIX_TRUSTED_KEYS).catch(() => Promise.reject(malformed("ifix callbacks", "IFIX_TRUSTED_KEYS"))),
+  );
 }
 
 export interface DataKey {

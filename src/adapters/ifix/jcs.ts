@@ -47,7 +47,9 @@ function write(value: unknown, out: string[], depth: number): void {
       }
       const obj = value as Record<string, unknown>;
       // Default sort compares UTF-16 code units, exactly what RFC 8785 §3.2.3 asks.
-      const keys = Object.keys(obj).filter((k) => obj[k] !== undefined && typeof obj[k] !== "function").sort();
+      const keys = Object.keys(obj)
+        .filter((k) => obj[k] !== undefined && typeof obj[k] !== "function")
+        .sort();
       out.push("{");
       keys.forEach((k, i) => {
         if (i) out.push(",");

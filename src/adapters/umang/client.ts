@@ -23,9 +23,7 @@ export interface CallContext {
   timeoutMs?: number;
 }
 
-export type OpAnswer =
-  | { kind: "ok"; pd: unknown; trkr: string }
-  | { kind: "failure"; failure: UpstreamFailure; trkr: string };
+export type OpAnswer = { kind: "ok"; pd: unknown; trkr: string } | { kind: "failure"; failure: UpstreamFailure; trkr: string };
 
 type Outcome = UpstreamCallReport["outcome"];
 
@@ -41,7 +39,13 @@ const forLog = (v: unknown): string | null => (typeof v === "string" ? redactStr
  * UPSTREAM_UNAVAILABLE; a timeout → 504 UPSTREAM_TIMEOUT. Those errors carry a generic message and
  * no details: UMANG's `rc`/`rd`, its status and the cause go to the log line (redacted) only.
  */
-export async function sendOp(env: Env, op: string, fields: Record<string, unknown>, ctx: CallContext = {}, cfg: UmangConfig = getUmangConfig(env)): Promise<OpAnswer> {
+export async function sendOp(
+  env: Env,
+  op: string,
+  fields: Record<string, unknown>,
+  ctx: CallContext = {},
+  cfg: UmangConfig = getUmangConfig(env),
+): Promise<OpAnswer> {
   const { UPSTREAM_TIMEOUT_MS } = getUpstreamConfig(env);
   const timeoutMs = Math.min(UPSTREAM_TIMEOUT_MS, ctx.timeoutMs ?? UPSTREAM_TIMEOUT_MS);
   const trkr = newTracker();
@@ -56,7 +60,17 @@ export async function sendOp(env: Env, op: string, fields: Record<string, unknow
     if (outcome === "ok" || outcome === "rejected") logger.info("umang call", line);
     else logger.warn("umang call", line);
     try {
-      await recorder({ portal: "umang", operation: op, requestId: ctx.requestId ?? null, tracker: trkr, attempt: 1, outcome, httpStatus, durationMs, errorCode });
+      await recorder({
+        portal: "umang",
+        operation: op,
+        requestId: ctx.requestId ?? null,
+        tracker: trkr,
+        attempt: 1,
+        outcome,
+        httpStatus,
+        durationMs,
+        errorCode,
+      });
     } catch {
       /* the transaction log must never break the call it logs */
     }

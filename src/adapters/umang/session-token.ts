@@ -43,12 +43,20 @@ export async function fetchUmangSessionToken(env: Env, previous?: CachedToken, r
   if (previous?.refreshToken && (previous.refreshExpiresAt ?? 0) - Date.now() > 5_000) {
     const refreshCtx = { ...ctx, timeoutMs: Math.max(500, Math.floor(getUpstreamConfig(env).UPSTREAM_TIMEOUT_MS / 2)) };
     try {
-      const viaRefresh = await sendOp(env, "session", { ...credentials, grantType: "refresh_token", refreshToken: previous.refreshToken }, refreshCtx, cfg);
+      const viaRefresh = await sendOp(
+        env,
+        "session",
+        { ...credentials, grantType: "refresh_token", refreshToken: previous.refreshToken },
+        refreshCtx,
+        cfg,
+      );
       const t = viaRefresh.kind === "ok" ? toToken(viaRefresh.pd) : null;
       if (t) return t;
       // A 401 says this refresh token is spent; anything else says the grant itself may not work.
       refreshBroken = viaRefresh.kind === "ok" || viaRefresh.failure.status !== 401;
-      logger.warn("umang session refresh not accepted; using the client credentials", { answer: viaRefresh.kind === "ok" ? "no accessToken" : "refused" });
+      logger.warn("umang session refresh not accepted; using the client credentials", {
+        answer: viaRefresh.kind === "ok" ? "no accessToken" : "refused",
+      });
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err;
       refreshBroken = true;

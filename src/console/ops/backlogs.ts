@@ -75,9 +75,27 @@ export async function oldestUndelivered(db: Db): Promise<Oldest[]> {
       .get(),
   ]);
   return [
-    { portal: "assam", what: "claim waiting for delivery (QUEUED)", id: claim?.id ?? null, since: claim?.at ?? null, href: claim ? `/console/claims/${claim.id}` : null },
-    { portal: "ifix", what: "fiscal message waiting for delivery", id: msg?.id ?? null, since: msg?.at ?? null, href: msg ? `/console/fiscal-messages/${encodeURIComponent(msg.id)}` : null },
-    { portal: "webhook", what: "claim status webhook not yet delivered", id: hook?.id ?? null, since: hook?.at ?? null, href: hook ? `/console/claims/${hook.claimId}` : null },
+    {
+      portal: "assam",
+      what: "claim waiting for delivery (QUEUED)",
+      id: claim?.id ?? null,
+      since: claim?.at ?? null,
+      href: claim ? `/console/claims/${claim.id}` : null,
+    },
+    {
+      portal: "ifix",
+      what: "fiscal message waiting for delivery",
+      id: msg?.id ?? null,
+      since: msg?.at ?? null,
+      href: msg ? `/console/fiscal-messages/${encodeURIComponent(msg.id)}` : null,
+    },
+    {
+      portal: "webhook",
+      what: "claim status webhook not yet delivered",
+      id: hook?.id ?? null,
+      since: hook?.at ?? null,
+      href: hook ? `/console/claims/${hook.claimId}` : null,
+    },
   ];
 }
 
@@ -105,7 +123,12 @@ export async function depths(db: Db): Promise<Depths> {
 /** Dead letters per kind: waiting for an operator, and ever. */
 export async function deadLettersByKind(db: Db) {
   const rows = await db
-    .select({ kind: deadLetters.kind, queue: deadLetters.queue, total: count(), open: sql<number>`sum(case when ${openDeadLetter()} then 1 else 0 end)` })
+    .select({
+      kind: deadLetters.kind,
+      queue: deadLetters.queue,
+      total: count(),
+      open: sql<number>`sum(case when ${openDeadLetter()} then 1 else 0 end)`,
+    })
     .from(deadLetters)
     .groupBy(deadLetters.kind, deadLetters.queue)
     .orderBy(asc(deadLetters.kind))

@@ -42,22 +42,36 @@ async function claimRow(db: Db, claimId: string) {
 /** Polls the portal now for a PENDING or ACCEPTED claim; answers the status before and after. */
 export async function refreshClaim(env: Env, db: Db, claimId: string, actor: string, requestId: string) {
   const row = await claimRow(db, claimId);
-  if (!canRefresh(row)) throw new GatewayError("INVALID_STATE", `a ${row.status} claim is not polled`, { details: [{ path: "status", message: row.status }] });
+  if (!canRefresh(row))
+    throw new GatewayError("INVALID_STATE", `a ${row.status} claim is not polled`, { details: [{ path: "status", message: row.status }] });
   const r = await pollClaim(env, db, row, { from: [...REFRESHABLE], maxWaitMs: 5_000, requestId });
   if (r.step === "paced") throw new GatewayError("UPSTREAM_UNAVAILABLE", "the portal's pace allows no request now; try again shortly");
   if (r.step === "error") throw new GatewayError("UPSTREAM_UNAVAILABLE", "the portal could not be read now (see the transaction log)");
   const after = (await claimRow(db, claimId)).status;
-  await auditInsert(db, { actor, action: "claim.refresh", targetType: "claim", targetId: row.id, before: { status: row.status }, after: { status: after }, requestId }).run();
+  await auditInsert(db, {
+    actor,
+    action: "claim.refresh",
+    targetType: "claim",
+    targetId: row.id,
+    before: { status: row.status },
+    after: { status: after },
+    requestId,
+  }).run();
   return { before: row.status, after };
 }
 
 /** Resolves an ambiguously FAILED claim through the claims area's rule (audited there, with the reason). */
 export async function resolveAmbiguousClaim(env: Env, db: Db, claimId: string, resolution: string, reason: string, actor: string, requestId: string) {
   if (!Object.hasOwn(RESOLUTIONS, resolution)) {
-    throw new GatewayError("VALIDATION_FAILED", "choose what the portal says about this claim", { details: [{ path: "resolution", message: Object.keys(RESOLUTIONS).join(" or ") }] });
+    throw new GatewayError("VALIDATION_FAILED", "choose what the portal says about this claim", {
+      details: [{ path: "resolution", message: Object.keys(RESOLUTIONS).join(" or ") }],
+    });
   }
   const why = reason.trim();
-  if (why.length < 3 || why.length > 500) throw new GatewayError("VALIDATION_FAILED", "a reason of 3 to 500 characters is required", { details: [{ path: "reason", message: "3 to 500 characters" }] });
+  if (why.length < 3 || why.length > 500)
+    throw new GatewayError("VALIDATION_FAILED", "a reason of 3 to 500 characters is required", {
+      details: [{ path: "reason", message: "3 to 500 characters" }],
+    });
   const row = await resolveClaim(env, db, claimId, { resolution: resolution as Resolution, reason: why }, actor, requestId);
   return { resolution: resolution as ClaimResolution, status: row.status };
 }

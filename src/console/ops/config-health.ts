@@ -116,7 +116,8 @@ export async function gatewayPublicKeys(env: Env): Promise<{ keys: PublicKeyView
       let jwk: JWK;
       if (typeof entry === "object" && entry !== null) jwk = entry as JWK;
       else if (typeof entry === "string" && entry.trim().startsWith("{")) jwk = JSON.parse(entry) as JWK;
-      else if (typeof entry === "string") jwk = await exportJWK(await importPKCS8(entry.trim().replace(/\\n/g, "\n"), "RS256", { extractable: true }));
+      else if (typeof entry === "string")
+        jwk = await exportJWK(await importPKCS8(entry.trim().replace(/\\n/g, "\n"), "RS256", { extractable: true }));
       else throw new Error("not a key");
       if (jwk.kty !== "RSA" || !jwk.n || !jwk.e) throw new Error("not an RSA key");
       const pub: JWK = { kty: "RSA", n: jwk.n, e: jwk.e };

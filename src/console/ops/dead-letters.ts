@@ -72,11 +72,21 @@ const subjectIdOf = (row: Pick<DeadLetterRow, "subjectId">): string | null => ro
 
 export async function subjectStates(db: Db, rows: DeadLetterRow[]): Promise<Map<string, SubjectState>> {
   const out = new Map<string, SubjectState>();
-  const claimIds = rows.filter((r) => ownerAreaOf(r) === "claim").map(subjectIdOf).filter((x): x is string => !!x);
-  const msgIds = rows.filter((r) => ownerAreaOf(r) === "fiscal_message").map(subjectIdOf).filter((x): x is string => !!x);
+  const claimIds = rows
+    .filter((r) => ownerAreaOf(r) === "claim")
+    .map(subjectIdOf)
+    .filter((x): x is string => !!x);
+  const msgIds = rows
+    .filter((r) => ownerAreaOf(r) === "fiscal_message")
+    .map(subjectIdOf)
+    .filter((x): x is string => !!x);
   for (let i = 0; i < claimIds.length; i += 90) {
     const part = claimIds.slice(i, i + 90);
-    for (const c of await db.select({ id: claims.id, status: claims.status, failureCode: claims.failureCode }).from(claims).where(inArray(claims.id, part)).all()) {
+    for (const c of await db
+      .select({ id: claims.id, status: claims.status, failureCode: claims.failureCode })
+      .from(claims)
+      .where(inArray(claims.id, part))
+      .all()) {
       out.set(c.id, { type: "claim", status: c.status, detail: c.failureCode });
     }
   }
@@ -189,4 +199,3 @@ export async function replayDeadLetters(env: Env, db: Db, f: DeadLetterFilter, m
 
 /** The stored body for display: it was redacted when stored; redact again, never trust that. */
 export const displayBody = (row: DeadLetterRow) => JSON.stringify(redact(row.body), null, 2);
-

@@ -38,7 +38,11 @@ export async function findById(db: Db, raw: string): Promise<Found[]> {
   const lower = q.toLowerCase();
   const [claim, msg, pis, call, audit] = await Promise.all([
     db.select({ id: claims.id, status: claims.status, period: claims.period, ashaId: claims.ashaId }).from(claims).where(eq(claims.id, lower)).get(),
-    db.select({ id: fiscalMessages.id, type: fiscalMessages.type, status: fiscalMessages.status }).from(fiscalMessages).where(eq(fiscalMessages.id, q)).get(),
+    db
+      .select({ id: fiscalMessages.id, type: fiscalMessages.type, status: fiscalMessages.status })
+      .from(fiscalMessages)
+      .where(eq(fiscalMessages.id, q))
+      .get(),
     db
       .select({ piId: paymentInstructions.piId, paymentId: paymentInstructions.paymentId, status: paymentInstructions.status })
       .from(paymentInstructions)
@@ -49,8 +53,20 @@ export async function findById(db: Db, raw: string): Promise<Found[]> {
     db.select({ id: auditLog.id }).from(auditLog).where(eq(auditLog.requestId, q)).limit(1).get(),
   ]);
   const out: Found[] = [];
-  if (claim) out.push({ kind: "claim", id: claim.id, href: `/console/claims/${claim.id}`, summary: `claim ${claim.id}: ${claim.status}, ${claim.ashaId}, ${claim.period}` });
-  if (msg) out.push({ kind: "fiscal_message", id: msg.id, href: `/console/fiscal-messages/${encodeURIComponent(msg.id)}`, summary: `fiscal ${msg.type} message ${msg.id}: ${msg.status}` });
+  if (claim)
+    out.push({
+      kind: "claim",
+      id: claim.id,
+      href: `/console/claims/${claim.id}`,
+      summary: `claim ${claim.id}: ${claim.status}, ${claim.ashaId}, ${claim.period}`,
+    });
+  if (msg)
+    out.push({
+      kind: "fiscal_message",
+      id: msg.id,
+      href: `/console/fiscal-messages/${encodeURIComponent(msg.id)}`,
+      summary: `fiscal ${msg.type} message ${msg.id}: ${msg.status}`,
+    });
   for (const pi of pis) {
     out.push({
       kind: "payment_instruction",
@@ -59,7 +75,13 @@ export async function findById(db: Db, raw: string): Promise<Found[]> {
       summary: `payment instruction ${pi.piId} (payment ${pi.paymentId}): ${pi.status}`,
     });
   }
-  if (call || audit) out.push({ kind: "request", id: q, href: `/console/requests/${encodeURIComponent(q)}`, summary: `request ${q}: its upstream calls and audit rows` });
+  if (call || audit)
+    out.push({
+      kind: "request",
+      id: q,
+      href: `/console/requests/${encodeURIComponent(q)}`,
+      summary: `request ${q}: its upstream calls and audit rows`,
+    });
   return out;
 }
 
@@ -70,7 +92,11 @@ export async function claimDetail(db: Db, id: string) {
   const claim = await db.select().from(claims).where(eq(claims.id, id.toLowerCase())).get();
   if (!claim) return null;
   const [submission, deliveries, webhooks, audit, dead, calls] = await Promise.all([
-    db.select({ bodySha256: claimSubmissions.bodySha256, generatedAt: claimSubmissions.generatedAt }).from(claimSubmissions).where(eq(claimSubmissions.claimId, claim.id)).get(),
+    db
+      .select({ bodySha256: claimSubmissions.bodySha256, generatedAt: claimSubmissions.generatedAt })
+      .from(claimSubmissions)
+      .where(eq(claimSubmissions.claimId, claim.id))
+      .get(),
     db.select().from(claimDeliveries).where(eq(claimDeliveries.claimId, claim.id)).orderBy(desc(claimDeliveries.id)).limit(SECTION).all(),
     db
       .select({
@@ -132,7 +158,20 @@ export async function paymentInstructionDetail(env: Env, db: Db, piId: string, w
   // for the PI's owner only, so operators see how many there are, never who (CONTRACT §11).
   const [view, audit] = await Promise.all([getPiView(env, db, row.piId, who), auditFor(db, row.piId)]);
   return {
-    row: { piId: row.piId, paymentId: row.paymentId, ownerId: row.ownerId, tenantId: row.tenantId, status: row.status, amountPaise: row.amount, beneficiaryCount: row.beneficiaryCount, messageId: row.messageId, createdAt: row.createdAt, updatedAt: row.updatedAt, headOfAccount: row.headOfAccount, ssuCode: row.ssuCode },
+    row: {
+      piId: row.piId,
+      paymentId: row.paymentId,
+      ownerId: row.ownerId,
+      tenantId: row.tenantId,
+      status: row.status,
+      amountPaise: row.amount,
+      beneficiaryCount: row.beneficiaryCount,
+      messageId: row.messageId,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+      headOfAccount: row.headOfAccount,
+      ssuCode: row.ssuCode,
+    },
     view,
     audit,
   };
@@ -147,10 +186,17 @@ export async function requestDetail(db: Db, requestId: string) {
   return { calls: calls.map((r) => ({ ...r, requestBody: redactedBody(r.requestBody), responseBody: redactedBody(r.responseBody) })), audit };
 }
 
-const auditFor = (db: Db, targetId: string) => db.select().from(auditLog).where(eq(auditLog.targetId, targetId)).orderBy(asc(auditLog.id)).limit(SECTION).all();
+const auditFor = (db: Db, targetId: string) =>
+  db.select().from(auditLog).where(eq(auditLog.targetId, targetId)).orderBy(asc(auditLog.id)).limit(SECTION).all();
 const deadLettersFor = (db: Db, subjectId: string) =>
   db
-    .select({ id: deadLetters.id, kind: deadLetters.kind, reason: deadLetters.reason, createdAt: deadLetters.createdAt, replayCount: deadLetters.replayCount })
+    .select({
+      id: deadLetters.id,
+      kind: deadLetters.kind,
+      reason: deadLetters.reason,
+      createdAt: deadLetters.createdAt,
+      replayCount: deadLetters.replayCount,
+    })
     .from(deadLetters)
     .where(and(eq(deadLetters.subjectId, subjectId)))
     .orderBy(desc(deadLetters.createdAt))
@@ -158,7 +204,16 @@ const deadLettersFor = (db: Db, subjectId: string) =>
     .all();
 const callsFor = (db: Db, subjectId: string) =>
   db
-    .select({ id: upstreamCalls.id, at: upstreamCalls.at, portal: upstreamCalls.portal, operation: upstreamCalls.operation, outcome: upstreamCalls.outcome, httpStatus: upstreamCalls.httpStatus, durationMs: upstreamCalls.durationMs, requestId: upstreamCalls.requestId })
+    .select({
+      id: upstreamCalls.id,
+      at: upstreamCalls.at,
+      portal: upstreamCalls.portal,
+      operation: upstreamCalls.operation,
+      outcome: upstreamCalls.outcome,
+      httpStatus: upstreamCalls.httpStatus,
+      durationMs: upstreamCalls.durationMs,
+      requestId: upstreamCalls.requestId,
+    })
     .from(upstreamCalls)
     .where(eq(upstreamCalls.subjectId, subjectId))
     .orderBy(desc(upstreamCalls.id))

@@ -21,12 +21,7 @@ export interface ClaimsCell {
 
 /** Claims per period and status with amounts, the latest `periods` periods. */
 export async function claimsByPeriod(db: Db, periods = 6): Promise<{ periods: string[]; cells: ClaimsCell[] }> {
-  const recent = await db
-    .selectDistinct({ period: claims.period })
-    .from(claims)
-    .orderBy(desc(claims.period))
-    .limit(periods)
-    .all();
+  const recent = await db.selectDistinct({ period: claims.period }).from(claims).orderBy(desc(claims.period)).limit(periods).all();
   const list = recent.map((r) => r.period).sort();
   if (list.length === 0) return { periods: [], cells: [] };
   const rows = await db
@@ -86,7 +81,13 @@ export async function upstreamHealth(db: Db, since: string): Promise<PortalHealt
       const [last, p50, p95] = await Promise.all([
         calls
           ? db
-              .select({ at: upstreamCalls.at, operation: upstreamCalls.operation, outcome: upstreamCalls.outcome, httpStatus: upstreamCalls.httpStatus, errorCode: upstreamCalls.errorCode })
+              .select({
+                at: upstreamCalls.at,
+                operation: upstreamCalls.operation,
+                outcome: upstreamCalls.outcome,
+                httpStatus: upstreamCalls.httpStatus,
+                errorCode: upstreamCalls.errorCode,
+              })
               .from(upstreamCalls)
               .where(and(eq(upstreamCalls.portal, portal), gte(upstreamCalls.at, since), notInArray(upstreamCalls.outcome, ["ok"])))
               .orderBy(desc(upstreamCalls.id))

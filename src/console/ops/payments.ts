@@ -34,11 +34,15 @@ export async function setPaymentStatusAsOperator(
   requestId: string,
 ) {
   if (!(PI_STATUSES as readonly string[]).includes(status)) {
-    throw new GatewayError("VALIDATION_FAILED", "unknown payment instruction status", { details: [{ path: "status", message: `one of ${PI_STATUSES.join(", ")}` }] });
+    throw new GatewayError("VALIDATION_FAILED", "unknown payment instruction status", {
+      details: [{ path: "status", message: `one of ${PI_STATUSES.join(", ")}` }],
+    });
   }
   const trimmed = reason.trim();
   if (trimmed.length < 3 || trimmed.length > 500) {
-    throw new GatewayError("VALIDATION_FAILED", "a reason of 3 to 500 characters is required", { details: [{ path: "reason", message: "3 to 500 characters" }] });
+    throw new GatewayError("VALIDATION_FAILED", "a reason of 3 to 500 characters is required", {
+      details: [{ path: "reason", message: "3 to 500 characters" }],
+    });
   }
   const p = who.principal;
   if (p.kind === "client" && !p.scopes.includes("funds:write")) {

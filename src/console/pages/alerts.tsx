@@ -18,7 +18,11 @@ export interface AlertItem {
 
 /** Rates are kept in basis points, counts as counts. */
 const measure = (a: AlertItem) =>
-  a.kind === "upstream_failure_rate" ? `${(a.value / 100).toFixed(1)}% ≥ ${(a.threshold / 100).toFixed(1)}%` : a.kind === "dead_letters" ? `${a.value} ≥ ${a.threshold}` : "–";
+  a.kind === "upstream_failure_rate"
+    ? `${(a.value / 100).toFixed(1)}% ≥ ${(a.threshold / 100).toFixed(1)}%`
+    : a.kind === "dead_letters"
+      ? `${a.value} ≥ ${a.threshold}`
+      : "–";
 
 export const AlertsPage: FC<{
   items: AlertItem[];
@@ -56,7 +60,10 @@ export const AlertsPage: FC<{
         </div>
         <p class="muted">
           The check runs every 15 minutes; {rules.repeat}. Webhook:{" "}
-          {rules.webhookConfigured ? `configured (ALERT_WEBHOOK_URL${rules.signed ? ", signed with ALERT_WEBHOOK_SECRET" : ", unsigned"})` : "not configured (ALERT_WEBHOOK_URL): alerts are recorded here only"}.
+          {rules.webhookConfigured
+            ? `configured (ALERT_WEBHOOK_URL${rules.signed ? ", signed with ALERT_WEBHOOK_SECRET" : ", unsigned"})`
+            : "not configured (ALERT_WEBHOOK_URL): alerts are recorded here only"}
+          .
         </p>
       </>
     ) : null}
@@ -64,7 +71,9 @@ export const AlertsPage: FC<{
     {can(role, "alert.test") ? (
       <form method="post" action="/console/alerts/test" class="filters">
         <Csrf token={csrf} />
-        <span>Posts one alert of kind <code>test</code> to the alert webhook, the way real alerts go, and records it below.</span>
+        <span>
+          Posts one alert of kind <code>test</code> to the alert webhook, the way real alerts go, and records it below.
+        </span>
         <button type="submit">Send a test alert</button>
       </form>
     ) : (

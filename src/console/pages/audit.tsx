@@ -67,4 +67,3 @@ export const AuditPage: FC<{ q: Record<string, string>; items: AuditItem[]; next
     <Older path="/console/audit" q={q} next={next} />
   </>
 );
-

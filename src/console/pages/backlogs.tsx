@@ -49,7 +49,11 @@ export const BacklogsPage: FC<{
       </div>
 
       <h2>The last 24 hours</h2>
-      {p.samples.length ? <BacklogChart series={series} now={p.now} /> : <p class="muted">No samples yet: the quarter-hourly cron records one each run.</p>}
+      {p.samples.length ? (
+        <BacklogChart series={series} now={p.now} />
+      ) : (
+        <p class="muted">No samples yet: the quarter-hourly cron records one each run.</p>
+      )}
 
       <h2>Oldest undelivered item per portal</h2>
       <div class="scroll">

@@ -10,7 +10,12 @@ export const BulkReplayConfirm: FC<{ filter: Record<string, string>; count: numb
       {count > max ? `; the first ${max} (newest first) are replayed in this run` : ""}. Each goes through its own area's rule; refusals are listed
       afterwards.
     </p>
-    <p class="muted">Filter: {Object.entries(filter).map(([k, v]) => `${k}=${v}`).join(", ") || "all open dead letters"}</p>
+    <p class="muted">
+      Filter:{" "}
+      {Object.entries(filter)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(", ") || "all open dead letters"}
+    </p>
     <form method="post" action="/console/dead-letters/replay">
       <Csrf token={csrf} />
       {Object.entries(filter).map(([k, v]) => (
@@ -26,4 +31,3 @@ export const BulkReplayConfirm: FC<{ filter: Record<string, string>; count: numb
     </form>
   </>
 );
-

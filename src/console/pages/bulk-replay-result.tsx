@@ -30,4 +30,3 @@ export const BulkReplayResult: FC<{ results: { id: string; ok: boolean; outcome:
     </p>
   </>
 );
-

@@ -13,7 +13,11 @@ export const ClaimPage: FC<{ d: Detail; csrf: string; role: ConsoleRole; ok?: st
   const path = `/console/claims/${c.id}`;
   const allowed = { refresh: canRefresh(c), replay: canReplay(c), resolve: canResolve(c) };
   const actions = Object.values(allowed).some(Boolean);
-  const mine = { refresh: allowed.refresh && can(role, "claim.refresh"), replay: allowed.replay && can(role, "claim.replay"), resolve: allowed.resolve && can(role, "claim.resolve") };
+  const mine = {
+    refresh: allowed.refresh && can(role, "claim.refresh"),
+    replay: allowed.replay && can(role, "claim.replay"),
+    resolve: allowed.resolve && can(role, "claim.resolve"),
+  };
   return (
     <>
       <Flash ok={ok} error={error} />
@@ -42,7 +46,13 @@ export const ClaimPage: FC<{ d: Detail; csrf: string; role: ConsoleRole; ok?: st
 
       <h2>Actions</h2>
       {!actions ? (
-        <p class="muted">A {c.status} claim allows no operator action{c.failureCode === "PORTAL_CONFLICT" ? " (the portal holds a different payload under this id: replaying the same bytes cannot succeed)" : ""}.</p>
+        <p class="muted">
+          A {c.status} claim allows no operator action
+          {c.failureCode === "PORTAL_CONFLICT"
+            ? " (the portal holds a different payload under this id: replaying the same bytes cannot succeed)"
+            : ""}
+          .
+        </p>
       ) : !Object.values(mine).some(Boolean) ? (
         <ReadOnly role={role} needs="operator" />
       ) : (
@@ -58,7 +68,8 @@ export const ClaimPage: FC<{ d: Detail; csrf: string; role: ConsoleRole; ok?: st
             <form method="post" action={`${path}/replay`}>
               <Csrf token={csrf} />
               <label style="flex-direction:row;gap:.4rem;align-items:center">
-                <input type="checkbox" name="confirm" value="yes" required /> Send its stored bytes again (the portal de-duplicates on the submission id)
+                <input type="checkbox" name="confirm" value="yes" required /> Send its stored bytes again (the portal de-duplicates on the submission
+                id)
               </label>
               <button type="submit" class="danger">
                 Replay (FAILED → QUEUED)
@@ -94,10 +105,16 @@ export const ClaimPage: FC<{ d: Detail; csrf: string; role: ConsoleRole; ok?: st
               <tr>
                 <th scope="col">When</th>
                 <th scope="col">Operation</th>
-                <th scope="col" class="num">Attempt</th>
+                <th scope="col" class="num">
+                  Attempt
+                </th>
                 <th scope="col">Outcome</th>
-                <th scope="col" class="num">HTTP</th>
-                <th scope="col" class="num">Duration</th>
+                <th scope="col" class="num">
+                  HTTP
+                </th>
+                <th scope="col" class="num">
+                  Duration
+                </th>
                 <th scope="col">Error</th>
               </tr>
             </thead>
@@ -128,7 +145,9 @@ export const ClaimPage: FC<{ d: Detail; csrf: string; role: ConsoleRole; ok?: st
               <tr>
                 <th scope="col">Status change</th>
                 <th scope="col">Webhook</th>
-                <th scope="col" class="num">Attempts</th>
+                <th scope="col" class="num">
+                  Attempts
+                </th>
                 <th scope="col">Last answer</th>
                 <th scope="col">Created</th>
                 <th scope="col">Delivered</th>

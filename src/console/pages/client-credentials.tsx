@@ -6,7 +6,8 @@ import type { IssuedCredentials } from "../../domain/clients";
 export const ClientCredentialsPage: FC<{ creds: IssuedCredentials; what: "created" | "rotated" }> = ({ creds, what }) => (
   <>
     <p class="warn" role="alert">
-      <strong>Copy these now: they are shown once.</strong> The gateway keeps only their hashes; {what === "rotated" ? "the previous secret, key and tokens no longer work." : "lose them and you rotate."}
+      <strong>Copy these now: they are shown once.</strong> The gateway keeps only their hashes;{" "}
+      {what === "rotated" ? "the previous secret, key and tokens no longer work." : "lose them and you rotate."}
     </p>
     <Facts
       caption="The client's credentials"

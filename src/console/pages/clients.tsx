@@ -23,14 +23,14 @@ const TenantsInput: FC<{ value: string[] }> = ({ value }) => (
   </label>
 );
 
-export const ClientsPage: FC<{ items: ClientView[]; csrf: string; role: ConsoleRole; ok?: string; error?: string; draft?: { name: string; scopes: string[]; tenants: string[] } }> = ({
-  items,
-  csrf,
-  role,
-  ok,
-  error,
-  draft,
-}) => {
+export const ClientsPage: FC<{
+  items: ClientView[];
+  csrf: string;
+  role: ConsoleRole;
+  ok?: string;
+  error?: string;
+  draft?: { name: string; scopes: string[]; tenants: string[] };
+}> = ({ items, csrf, role, ok, error, draft }) => {
   const admin = can(role, "client.create");
   return (
     <>

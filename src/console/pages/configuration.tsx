@@ -13,8 +13,8 @@ export const ConfigurationPage: FC<{
 }> = (p) => (
   <>
     <p class="muted">
-      Names only: this page never shows a configured value. Each area is checked the way its adapter checks it at first use; a broken one answers
-      503 CONFIG_INVALID to its routes while the others keep working.
+      Names only: this page never shows a configured value. Each area is checked the way its adapter checks it at first use; a broken one answers 503
+      CONFIG_INVALID to its routes while the others keep working.
     </p>
     <h2>Configuration by area</h2>
     <div class="scroll">
@@ -61,7 +61,9 @@ export const ConfigurationPage: FC<{
         </tbody>
       </table>
     </div>
-    <p class="muted">KV keys upstream-token:assam and upstream-token:umang; the age is the time since the last successful token call in the transaction log.</p>
+    <p class="muted">
+      KV keys upstream-token:assam and upstream-token:umang; the age is the time since the last successful token call in the transaction log.
+    </p>
 
     <h2>The gateway's public iFIX key</h2>
     {"error" in p.keys ? (
@@ -69,7 +71,8 @@ export const ConfigurationPage: FC<{
     ) : (
       <>
         <p class="muted">
-          What iFIX needs to verify the gateway's signed messages (RSASSA-PKCS1-v1_5, SHA-256). {p.keys.keys.length > 1 ? "The first key signs; the others are still published during a rotation." : ""}
+          What iFIX needs to verify the gateway's signed messages (RSASSA-PKCS1-v1_5, SHA-256).{" "}
+          {p.keys.keys.length > 1 ? "The first key signs; the others are still published during a rotation." : ""}
         </p>
         {p.keys.keys.map((k, i) => (
           <>

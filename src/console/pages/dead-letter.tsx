@@ -8,12 +8,20 @@ import { subjectText } from "./dead-letters";
 export const DuplicateWarning: FC = () => (
   <p class="warn">
     <strong>Replaying may deliver the same work twice.</strong> A claim goes back to QUEUED and its stored bytes are sent again (the portal
-    de-duplicates on its submission id); a fiscal message's stored signed bytes are sent again. Check the subject's current status first:
-    only FAILED work is replayed, and a claim that failed on the portal's 409 is never re-sent.
+    de-duplicates on its submission id); a fiscal message's stored signed bytes are sent again. Check the subject's current status first: only FAILED
+    work is replayed, and a claim that failed on the portal's 409 is never re-sent.
   </p>
 );
 
-export const DeadLetterDetail: FC<{ row: DeadLetterRow; subject: SubjectState; body: string; csrf: string; role: ConsoleRole; ok?: string; error?: string }> = (p) => (
+export const DeadLetterDetail: FC<{
+  row: DeadLetterRow;
+  subject: SubjectState;
+  body: string;
+  csrf: string;
+  role: ConsoleRole;
+  ok?: string;
+  error?: string;
+}> = (p) => (
   <>
     <Flash ok={p.ok} error={p.error} />
     <Facts
@@ -57,4 +65,3 @@ export const DeadLetterDetail: FC<{ row: DeadLetterRow; subject: SubjectState; b
     </p>
   </>
 );
-

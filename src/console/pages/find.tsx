@@ -3,6 +3,7 @@ import type { Found } from "../ops/find";
 
 export const FindPage: FC<{ q: string; found: Found[] }> = ({ q, found }) => (
   <>
+    {/* biome-ignore lint/a11y/useSemanticElements: a form with role="search" is the long-supported landmark; <search> is too new for every browser an operator may have */}
     <form class="filters" method="get" action="/console/find" role="search">
       <label>
         Claim id, fiscal message id, PI id or payment id, or request id
@@ -23,7 +24,9 @@ export const FindPage: FC<{ q: string; found: Found[] }> = ({ q, found }) => (
         <p class="muted">Nothing has the id {q}. Claim ids are UUIDs; request ids are the X-Request-Id of an API call.</p>
       )
     ) : (
-      <p class="muted">One box for every id an operator is handed: a claim, a fiscal message, a payment instruction, or the request id a caller reports.</p>
+      <p class="muted">
+        One box for every id an operator is handed: a claim, a fiscal message, a payment instruction, or the request id a caller reports.
+      </p>
     )}
   </>
 );

@@ -16,7 +16,10 @@ export const FiscalMessagePage: FC<{ d: Detail }> = ({ d }) => {
           ["Type / action", `${m.type} / ${m.action}`],
           ["Status (iFIX)", <strong>{m.status}</strong>],
           ["Status message", m.statusMessage ?? "–"],
-          ["Delivery", `${m.deliveryStatus}, ${m.attempts} attempt${m.attempts === 1 ? "" : "s"}${m.lastHttpStatus ? `, last HTTP ${m.lastHttpStatus}` : ""}${m.lastError ? `, last error: ${m.lastError}` : ""}`],
+          [
+            "Delivery",
+            `${m.deliveryStatus}, ${m.attempts} attempt${m.attempts === 1 ? "" : "s"}${m.lastHttpStatus ? `, last HTTP ${m.lastHttpStatus}` : ""}${m.lastError ? `, last error: ${m.lastError}` : ""}`,
+          ],
           ["Transaction id", m.transactionId ?? "–"],
           ["Linked id", m.linkedId ?? "–"],
           ["Updates message", m.parentId ? <a href={`/console/fiscal-messages/${encodeURIComponent(m.parentId)}`}>{m.parentId}</a> : "–"],

@@ -61,7 +61,8 @@ export const DeadLetterRefs: FC<{ rows: DeadLetterRef[] }> = ({ rows }) =>
       <ul>
         {rows.map((d) => (
           <li>
-            <a href={`/console/dead-letters/${encodeURIComponent(d.id)}`}>{ist(d.createdAt)}</a> · {d.kind} · {d.reason ?? ""} · replayed {d.replayCount}×
+            <a href={`/console/dead-letters/${encodeURIComponent(d.id)}`}>{ist(d.createdAt)}</a> · {d.kind} · {d.reason ?? ""} · replayed{" "}
+            {d.replayCount}×
           </li>
         ))}
       </ul>
@@ -91,8 +92,12 @@ export const CallRefs: FC<{ rows: CallRef[]; title?: string }> = ({ rows, title 
               <th scope="col">Portal</th>
               <th scope="col">Operation</th>
               <th scope="col">Outcome</th>
-              <th scope="col" class="num">HTTP</th>
-              <th scope="col" class="num">Duration</th>
+              <th scope="col" class="num">
+                HTTP
+              </th>
+              <th scope="col" class="num">
+                Duration
+              </th>
               <th scope="col">Request</th>
             </tr>
           </thead>

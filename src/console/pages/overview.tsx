@@ -28,7 +28,9 @@ export const OverviewPage: FC<{
             <div class="card">
               {h.portal} · last hour
               <b class={h.successRate !== null && h.successRate < 0.8 ? "bad" : "ok"}>{pct(h.successRate)}</b>
-              <span class="muted">{h.calls} calls, p95 {ms(h.p95)}</span>
+              <span class="muted">
+                {h.calls} calls, p95 {ms(h.p95)}
+              </span>
             </div>
           ))}
         <div class="card">
@@ -150,7 +152,9 @@ export const OverviewPage: FC<{
               ))}
             </tbody>
           </table>
-          <p class="muted">From the funds summary projection (each account's Durable Object is the truth; the projection follows it). Summed over SSUs.</p>
+          <p class="muted">
+            From the funds summary projection (each account's Durable Object is the truth; the projection follows it). Summed over SSUs.
+          </p>
         </div>
       ) : (
         <p class="muted">No funds accounts yet.</p>
@@ -158,4 +162,3 @@ export const OverviewPage: FC<{
     </>
   );
 };
-

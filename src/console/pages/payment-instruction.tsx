@@ -21,7 +21,12 @@ export const PaymentInstructionPage: FC<{ d: Detail }> = ({ d }) => {
           ["Account", `${r.tenantId} / ${r.headOfAccount ?? "?"} / ${r.ssuCode ?? "?"}`],
           ["Beneficiaries", `${r.beneficiaryCount} (names and account codes are shown to the owning client only)`],
           ["Disburse message", <a href={`/console/fiscal-messages/${encodeURIComponent(r.messageId)}`}>{r.messageId}</a>],
-          ["Delivery", v?.delivery ? `${v.delivery.deliveryStatus}, status ${v.delivery.status}, ${v.delivery.attempts} attempts${v.delivery.lastError ? `, last error: ${v.delivery.lastError}` : ""}` : "–"],
+          [
+            "Delivery",
+            v?.delivery
+              ? `${v.delivery.deliveryStatus}, status ${v.delivery.status}, ${v.delivery.attempts} attempts${v.delivery.lastError ? `, last error: ${v.delivery.lastError}` : ""}`
+              : "–",
+          ],
           ["Owner (client)", r.ownerId],
           ["Created", ist(r.createdAt)],
           ["Last change", ist(v?.updatedAt ?? r.updatedAt)],
@@ -61,7 +66,9 @@ export const PaymentInstructionPage: FC<{ d: Detail }> = ({ d }) => {
           </table>
         </div>
       ) : (
-        <p class="muted">{r.status === "RESERVED" ? "Still being created: its account has not committed it yet." : "Its account's log could not be read."}</p>
+        <p class="muted">
+          {r.status === "RESERVED" ? "Still being created: its account has not committed it yet." : "Its account's log could not be read."}
+        </p>
       )}
       <AuditTrail rows={d.audit} />
     </>

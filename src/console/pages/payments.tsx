@@ -50,40 +50,39 @@ export const PaymentsPage: FC<{ scope: string; items: StuckPi[]; csrf: string; r
 const FINAL_PI = ["SUCCESSFUL", "COMPLETED", "FAILED"];
 
 const PiCard: FC<{ pi: StuckPi; csrf: string; canSet: boolean }> = ({ pi, csrf, canSet }) => (
-      <div class="card" style="margin-bottom:.7rem">
-        <div>
-          <strong>
-            <a href={`/console/payment-instructions/${encodeURIComponent(pi.piId)}`}>{pi.piId}</a>
-          </strong>{" "}
-          · payment {pi.paymentId} · {rupees(rupeesToPaise(pi.amount) ?? 0)} · <b style="display:inline;font-size:1rem">{pi.status}</b>
-        </div>
-        <div class="muted">
-          {pi.tenantId} / {pi.headOfAccount ?? "?"} / {pi.ssuCode ?? "?"} ·{" "}
-          {pi.delivery
-            ? `disburse message ${pi.delivery.messageId}: delivery ${pi.delivery.deliveryStatus}, status ${pi.delivery.status}, ${pi.delivery.attempts} attempts${pi.delivery.lastError ? `, last error: ${pi.delivery.lastError}` : ""}`
-            : "no disburse message yet"}{" "}
-          · updated {ist(pi.updatedAt)}
-        </div>
-        {FINAL_PI.includes(pi.status) || !canSet ? null : (
-        <form method="post" action={`/console/payments/${encodeURIComponent(pi.piId)}/status`} class="filters" style="margin:.5rem 0 0">
-          <Csrf token={csrf} />
-          <label>
-            New status
-            <select name="status" required>
-              {PI_STATUSES.filter((s) => s !== "INITIATED").map((s) => (
-                <option value={s}>{s}</option>
-              ))}
-            </select>
-          </label>
-          <label style="flex:1 1 16rem">
-            Reason (recorded in the audit log)
-            <input name="reason" required minlength={3} maxlength={500} placeholder="e.g. IFMS confirms not paid (ref …)" />
-          </label>
-          <button type="submit" class="danger">
-            Set status
-          </button>
-        </form>
-        )}
-      </div>
+  <div class="card" style="margin-bottom:.7rem">
+    <div>
+      <strong>
+        <a href={`/console/payment-instructions/${encodeURIComponent(pi.piId)}`}>{pi.piId}</a>
+      </strong>{" "}
+      · payment {pi.paymentId} · {rupees(rupeesToPaise(pi.amount) ?? 0)} · <b style="display:inline;font-size:1rem">{pi.status}</b>
+    </div>
+    <div class="muted">
+      {pi.tenantId} / {pi.headOfAccount ?? "?"} / {pi.ssuCode ?? "?"} ·{" "}
+      {pi.delivery
+        ? `disburse message ${pi.delivery.messageId}: delivery ${pi.delivery.deliveryStatus}, status ${pi.delivery.status}, ${pi.delivery.attempts} attempts${pi.delivery.lastError ? `, last error: ${pi.delivery.lastError}` : ""}`
+        : "no disburse message yet"}{" "}
+      · updated {ist(pi.updatedAt)}
+    </div>
+    {FINAL_PI.includes(pi.status) || !canSet ? null : (
+      <form method="post" action={`/console/payments/${encodeURIComponent(pi.piId)}/status`} class="filters" style="margin:.5rem 0 0">
+        <Csrf token={csrf} />
+        <label>
+          New status
+          <select name="status" required>
+            {PI_STATUSES.filter((s) => s !== "INITIATED").map((s) => (
+              <option value={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <label style="flex:1 1 16rem">
+          Reason (recorded in the audit log)
+          <input name="reason" required minlength={3} maxlength={500} placeholder="e.g. IFMS confirms not paid (ref …)" />
+        </label>
+        <button type="submit" class="danger">
+          Set status
+        </button>
+      </form>
+    )}
+  </div>
 );
-

@@ -49,7 +49,8 @@ export const ReconciliationPage: FC<{ period: string; rows: ReconciliationRow[];
         </tbody>
       </table>
     </div>
-    <p class="muted">All clients' claims for the period, from the claims ledger (CONTRACT §8); the same figures as GET /v1/reports/claims summed over clients.</p>
+    <p class="muted">
+      All clients' claims for the period, from the claims ledger (CONTRACT §8); the same figures as GET /v1/reports/claims summed over clients.
+    </p>
   </>
 );
-

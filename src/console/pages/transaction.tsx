@@ -28,4 +28,3 @@ export const TransactionDetail: FC<{ t: TxItem }> = ({ t }) => (
     </p>
   </>
 );
-

@@ -19,7 +19,12 @@ export interface TxItem {
   responseBody: string | null;
 }
 
-export const TransactionsPage: FC<{ q: Record<string, string>; items: TxItem[]; next: string | null; error?: string }> = ({ q, items, next, error }) => (
+export const TransactionsPage: FC<{ q: Record<string, string>; items: TxItem[]; next: string | null; error?: string }> = ({
+  q,
+  items,
+  next,
+  error,
+}) => (
   <>
     <form class="filters" method="get" action="/console/transactions">
       <label>
@@ -102,4 +107,3 @@ export const TransactionsPage: FC<{ q: Record<string, string>; items: TxItem[]; 
     <Older path="/console/transactions" q={q} next={next} />
   </>
 );
-

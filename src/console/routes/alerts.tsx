@@ -22,7 +22,13 @@ export function registerAlerts(app: Hono<ConsoleEnv>) {
       configError = err.message;
     }
     const s = c.get("session")!;
-    return page(c, "Alerts", "/console/alerts", <AlertsPage items={rows} rules={rules} configError={configError} csrf={s.csrf} role={s.role} {...flash} />, status);
+    return page(
+      c,
+      "Alerts",
+      "/console/alerts",
+      <AlertsPage items={rows} rules={rules} configError={configError} csrf={s.csrf} role={s.role} {...flash} />,
+      status,
+    );
   };
 
   app.get("/alerts", (c) => alertsPage(c));
@@ -31,7 +37,8 @@ export function registerAlerts(app: Hono<ConsoleEnv>) {
     await protectedForm(c);
     const db = c.get("services").db;
     const actor = actorOf(c.get("principal"));
-    if (!getAlertConfig(c.env).ALERT_WEBHOOK_URL) return alertsPage(c, { error: "No alert webhook is configured (ALERT_WEBHOOK_URL): nothing was sent." }, 503);
+    if (!getAlertConfig(c.env).ALERT_WEBHOOK_URL)
+      return alertsPage(c, { error: "No alert webhook is configured (ALERT_WEBHOOK_URL): nothing was sent." }, 503);
     const r = await sendTestAlert(c.env, db, actor);
     await auditInsert(db, { actor, action: "alert.test", targetType: "alert_webhook", after: r, requestId: c.get("requestId") }).run();
     if (r.delivery === "sent") return alertsPage(c, { ok: `Test alert posted to the webhook (HTTP ${r.httpStatus}).` });

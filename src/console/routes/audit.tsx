@@ -28,6 +28,11 @@ export function registerAudit(app: Hono<ConsoleEnv>) {
       .limit(PAGE + 1)
       .all();
     const items = rows.slice(0, PAGE);
-    return page(c, "Audit log", "/console/audit", <AuditPage q={q} items={items} next={rows.length > PAGE ? encodeCursor(items[items.length - 1].id) : null} />);
+    return page(
+      c,
+      "Audit log",
+      "/console/audit",
+      <AuditPage q={q} items={items} next={rows.length > PAGE ? encodeCursor(items[items.length - 1].id) : null} />,
+    );
   });
 }

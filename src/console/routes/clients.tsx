@@ -21,7 +21,12 @@ const tenantsOf = (text: string | undefined) => [...new Set((text ?? "").split(/
 const problems = (e: z.ZodError) => e.issues.map((i) => `${String(i.path[0] ?? "form")}: ${i.message}`).join("; ");
 
 export function registerClients(app: Hono<ConsoleEnv>) {
-  const clientsPage = async (c: C, flash: { ok?: string; error?: string } = {}, status: 200 | 400 | 404 | 409 = 200, draft?: { name: string; scopes: string[]; tenants: string[] }) => {
+  const clientsPage = async (
+    c: C,
+    flash: { ok?: string; error?: string } = {},
+    status: 200 | 400 | 404 | 409 = 200,
+    draft?: { name: string; scopes: string[]; tenants: string[] },
+  ) => {
     const items = await listClients(c.get("services").db);
     const s = c.get("session")!;
     return page(c, "Clients", "/console/clients", <ClientsPage items={items} csrf={s.csrf} role={s.role} draft={draft} {...flash} />, status);
@@ -34,7 +39,12 @@ export function registerClients(app: Hono<ConsoleEnv>) {
     const input = { name: form.name ?? "", scopes: multi(form, "scopes"), tenants: tenantsOf(form.tenants) };
     const parsed = ClientForm.safeParse(input);
     if (!parsed.success) return clientsPage(c, { error: `Not created: ${problems(parsed.error)}` }, 400, input);
-    const creds = await createClient(c.get("services").db, { name: parsed.data.name, scopes: parsed.data.scopes as Scope[], tenants: parsed.data.tenants }, actorOf(c.get("principal")), c.get("requestId"));
+    const creds = await createClient(
+      c.get("services").db,
+      { name: parsed.data.name, scopes: parsed.data.scopes as Scope[], tenants: parsed.data.tenants },
+      actorOf(c.get("principal")),
+      c.get("requestId"),
+    );
     return page(c, `Client ${parsed.data.name} created`, "/console/clients", <ClientCredentialsPage creds={creds} what="created" />, 200);
   });
 
@@ -43,7 +53,11 @@ export function registerClients(app: Hono<ConsoleEnv>) {
     const r = await rotateClient(c.get("services").db, c.req.param("clientId"), actorOf(c.get("principal")), c.get("requestId"));
     if (!r.ok) {
       if (r.reason === "not_found") return clientsPage(c, { error: "Not rotated: no such client (or it is revoked)." }, 404);
-      return clientsPage(c, { error: "Not rotated: another rotation of this client won at the same moment. Rotate again if you still need new credentials." }, 409);
+      return clientsPage(
+        c,
+        { error: "Not rotated: another rotation of this client won at the same moment. Rotate again if you still need new credentials." },
+        409,
+      );
     }
     return page(c, "Credentials rotated", "/console/clients", <ClientCredentialsPage creds={r.value} what="rotated" />);
   });
@@ -60,7 +74,13 @@ export function registerClients(app: Hono<ConsoleEnv>) {
     const form = await protectedForm(c);
     const parsed = ClientForm.omit({ name: true }).safeParse({ scopes: multi(form, "scopes"), tenants: tenantsOf(form.tenants) });
     if (!parsed.success) return clientsPage(c, { error: `Not changed: ${problems(parsed.error)}` }, 400);
-    const v = await updateClient(c.get("services").db, c.req.param("clientId"), { scopes: parsed.data.scopes as Scope[], tenants: parsed.data.tenants }, actorOf(c.get("principal")), c.get("requestId"));
+    const v = await updateClient(
+      c.get("services").db,
+      c.req.param("clientId"),
+      { scopes: parsed.data.scopes as Scope[], tenants: parsed.data.tenants },
+      actorOf(c.get("principal")),
+      c.get("requestId"),
+    );
     if (!v) throw new GatewayError("NOT_FOUND", "no such client");
     return clientsPage(c, { ok: `${v.name}: scopes ${v.scopes.join(", ")}; tenants ${v.tenants.join(", ") || "none"}.` });
   });

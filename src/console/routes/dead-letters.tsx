@@ -4,7 +4,17 @@ import { GatewayError, statusOf } from "../../http/errors";
 import { actorOf } from "../../http/context";
 import { decodeCursor, encodeCursor } from "../../http/pagination";
 import { deadLetters } from "../../storage/schema/dead-letters";
-import { DeadLetterFilter, countDeadLetters, displayBody, getDeadLetter, listDeadLetters, replayDeadLetter, replayDeadLetters, subjectStateOf, subjectStates } from "../ops/dead-letters";
+import {
+  DeadLetterFilter,
+  countDeadLetters,
+  displayBody,
+  getDeadLetter,
+  listDeadLetters,
+  replayDeadLetter,
+  replayDeadLetters,
+  subjectStateOf,
+  subjectStates,
+} from "../ops/dead-letters";
 import { DeadLettersPage } from "../pages/dead-letters";
 import { DeadLetterDetail } from "../pages/dead-letter";
 import { BulkReplayConfirm } from "../pages/bulk-replay-confirm";
@@ -22,13 +32,21 @@ export function registerDeadLetters(app: Hono<ConsoleEnv>) {
     const session = c.get("session")!;
     const filter = DeadLetterFilter.safeParse({ ...q, from: istInput(q.from), to: istInput(q.to) });
     if (!filter.success) {
-      return page(c, "Dead letters", "/console/dead-letters", <DeadLettersPage q={q} items={[]} next={null} csrf={session.csrf} role={session.role} error={zodMessage(filter.error)} />, 400);
+      return page(
+        c,
+        "Dead letters",
+        "/console/dead-letters",
+        <DeadLettersPage q={q} items={[]} next={null} csrf={session.csrf} role={session.role} error={zodMessage(filter.error)} />,
+        400,
+      );
     }
     const before = q.before ? decodeCursor(q.before, z.object({ createdAt: z.string(), id: z.string() })) : undefined;
     const db = c.get("services").db;
     const { items, next } = await listDeadLetters(db, filter.data, PAGE, before);
     const states = await subjectStates(db, items);
-    const kinds = (await db.selectDistinct({ kind: deadLetters.kind }).from(deadLetters).orderBy(deadLetters.kind).limit(50).all()).map((r) => r.kind);
+    const kinds = (await db.selectDistinct({ kind: deadLetters.kind }).from(deadLetters).orderBy(deadLetters.kind).limit(50).all()).map(
+      (r) => r.kind,
+    );
     return page(
       c,
       "Dead letters",
@@ -51,7 +69,13 @@ export function registerDeadLetters(app: Hono<ConsoleEnv>) {
     if (!row) throw new GatewayError("NOT_FOUND", "no such dead letter");
     const states = await subjectStates(db, [row]);
     const s = c.get("session")!;
-    return page(c, "Dead letter", "/console/dead-letters", <DeadLetterDetail row={row} subject={subjectStateOf(states, row)} body={displayBody(row)} csrf={s.csrf} role={s.role} {...flash} />, status);
+    return page(
+      c,
+      "Dead letter",
+      "/console/dead-letters",
+      <DeadLetterDetail row={row} subject={subjectStateOf(states, row)} body={displayBody(row)} csrf={s.csrf} role={s.role} {...flash} />,
+      status,
+    );
   };
 
   app.get("/dead-letters/:id", (c) => detail(c, c.req.param("id")));
@@ -64,7 +88,12 @@ export function registerDeadLetters(app: Hono<ConsoleEnv>) {
     const db = c.get("services").db;
     if (form.confirm !== "yes") {
       const n = await countDeadLetters(db, filter.data);
-      return page(c, "Replay dead letters?", "/console/dead-letters", <BulkReplayConfirm filter={raw} count={n} max={BULK_REPLAY_MAX} csrf={c.get("session")!.csrf} />);
+      return page(
+        c,
+        "Replay dead letters?",
+        "/console/dead-letters",
+        <BulkReplayConfirm filter={raw} count={n} max={BULK_REPLAY_MAX} csrf={c.get("session")!.csrf} />,
+      );
     }
     const results = await replayDeadLetters(c.env, db, filter.data, BULK_REPLAY_MAX, actorOf(c.get("principal")), c.get("requestId"));
     return page(c, "Replay results", "/console/dead-letters", <BulkReplayResult results={results} />);
@@ -78,7 +107,8 @@ export function registerDeadLetters(app: Hono<ConsoleEnv>) {
       const r = await replayDeadLetter(c.env, c.get("services").db, id, actorOf(c.get("principal")), c.get("requestId"));
       return detail(c, id, { ok: `Replayed: ${r.message}.` });
     } catch (err) {
-      if (err instanceof GatewayError && (statusOf(err) === 409 || statusOf(err) === 422)) return detail(c, id, { error: `Not replayed: ${err.message}` }, statusOf(err) as 409 | 422);
+      if (err instanceof GatewayError && (statusOf(err) === 409 || statusOf(err) === 422))
+        return detail(c, id, { error: `Not replayed: ${err.message}` }, statusOf(err) as 409 | 422);
       throw err;
     }
   });

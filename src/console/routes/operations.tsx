@@ -12,8 +12,19 @@ export function registerOperations(app: Hono<ConsoleEnv>) {
   app.get("/backlogs", async (c) => {
     const db = c.get("services").db;
     const now = Date.now();
-    const [byAge, d, oldest, dl, samples] = await Promise.all([claimsByStatusAndAge(db, now), depths(db), oldestUndelivered(db), deadLettersByKind(db), samplesSince(db, now)]);
-    return page(c, "Queues and backlogs", "/console/backlogs", <BacklogsPage now={now} byAge={byAge} depths={d} oldest={oldest} deadLetters={dl} samples={samples} />);
+    const [byAge, d, oldest, dl, samples] = await Promise.all([
+      claimsByStatusAndAge(db, now),
+      depths(db),
+      oldestUndelivered(db),
+      deadLettersByKind(db),
+      samplesSince(db, now),
+    ]);
+    return page(
+      c,
+      "Queues and backlogs",
+      "/console/backlogs",
+      <BacklogsPage now={now} byAge={byAge} depths={d} oldest={oldest} deadLetters={dl} samples={samples} />,
+    );
   });
 
   app.get("/configuration", async (c) => {
@@ -21,6 +32,11 @@ export function registerOperations(app: Hono<ConsoleEnv>) {
     const now = Date.now();
     const [tokens, keys, crons] = await Promise.all([tokenHealth(c.env, db), gatewayPublicKeys(c.env), cronHealth(db)]);
     const expectedJobs = Object.entries(SCHEDULE).flatMap(([cron, jobs]) => Object.keys(jobs).map((job) => ({ cron, job })));
-    return page(c, "Configuration health", "/console/configuration", <ConfigurationPage now={now} areas={configHealth(c.env)} tokens={tokens} keys={keys} crons={crons} expectedJobs={expectedJobs} />);
+    return page(
+      c,
+      "Configuration health",
+      "/console/configuration",
+      <ConfigurationPage now={now} areas={configHealth(c.env)} tokens={tokens} keys={keys} crons={crons} expectedJobs={expectedJobs} />,
+    );
   });
 }

@@ -14,7 +14,16 @@ export async function overview(c: C) {
     upstreamHealth(db, new Date(now - 86_400_000).toISOString()),
     deadLetterCounts(db),
     fundsByHead(db),
-    db.select({ n: count() }).from(alerts).where(gte(alerts.at, new Date(now - 86_400_000).toISOString())).get(),
+    db
+      .select({ n: count() })
+      .from(alerts)
+      .where(gte(alerts.at, new Date(now - 86_400_000).toISOString()))
+      .get(),
   ]);
-  return page(c, "Overview", "/console", <OverviewPage claims={claimsData} hour={hour} day={day} deadLetters={dl} funds={funds} alertsToday={Number(alertsToday?.n ?? 0)} />);
+  return page(
+    c,
+    "Overview",
+    "/console",
+    <OverviewPage claims={claimsData} hour={hour} day={day} deadLetters={dl} funds={funds} alertsToday={Number(alertsToday?.n ?? 0)} />,
+  );
 }

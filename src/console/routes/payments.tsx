@@ -14,7 +14,13 @@ export function registerPayments(app: Hono<ConsoleEnv>) {
     const scope = c.req.query("scope") === "all" ? "all" : "stuck";
     const { items } = await listPaymentsForOps(c.get("services").db, scope, 100, undefined, c.get("principal")?.tenants);
     const s = c.get("session")!;
-    return page(c, "Payment instructions", "/console/payments", <PaymentsPage scope={scope} items={items} csrf={s.csrf} role={s.role} {...flash} />, status);
+    return page(
+      c,
+      "Payment instructions",
+      "/console/payments",
+      <PaymentsPage scope={scope} items={items} csrf={s.csrf} role={s.role} {...flash} />,
+      status,
+    );
   };
 
   app.get("/payments", (c) => paymentsPage(c));
@@ -23,10 +29,19 @@ export function registerPayments(app: Hono<ConsoleEnv>) {
     const form = await protectedForm(c);
     const piId = c.req.param("piId");
     try {
-      const r = await setPaymentStatusAsOperator(c.env, c.get("services").db, piId, form.status ?? "", form.reason ?? "", { principal: c.get("principal")! }, c.get("requestId"));
+      const r = await setPaymentStatusAsOperator(
+        c.env,
+        c.get("services").db,
+        piId,
+        form.status ?? "",
+        form.reason ?? "",
+        { principal: c.get("principal")! },
+        c.get("requestId"),
+      );
       return paymentsPage(c, { ok: `${r.piId}: ${r.before} → ${r.after}.` });
     } catch (err) {
-      if (err instanceof GatewayError && [400, 403, 404, 409].includes(statusOf(err))) return paymentsPage(c, { error: `Not changed: ${err.message}` }, statusOf(err) as 400);
+      if (err instanceof GatewayError && [400, 403, 404, 409].includes(statusOf(err)))
+        return paymentsPage(c, { error: `Not changed: ${err.message}` }, statusOf(err) as 400);
       throw err;
     }
   });

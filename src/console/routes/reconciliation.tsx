@@ -14,10 +14,17 @@ export function registerReconciliation(app: Hono<ConsoleEnv>) {
     const q = c.req.query("period");
     const period = q && PERIOD_RE.test(q) ? q : undefined;
     if (q && !period) throw new GatewayError("VALIDATION_FAILED", "period must be YYYY-MM");
-    const periods = (await db.selectDistinct({ period: claims.period }).from(claims).orderBy(desc(claims.period)).limit(24).all()).map((r) => r.period);
+    const periods = (await db.selectDistinct({ period: claims.period }).from(claims).orderBy(desc(claims.period)).limit(24).all()).map(
+      (r) => r.period,
+    );
     const chosen = period ?? periods[0] ?? currentIstPeriod();
     const r = await claimsReconciliation(db, chosen);
-    return page(c, `Claims reconciliation ${chosen}`, "/console/reconciliation", <ReconciliationPage period={chosen} rows={r.rows} total={r.total} periods={periods} />);
+    return page(
+      c,
+      `Claims reconciliation ${chosen}`,
+      "/console/reconciliation",
+      <ReconciliationPage period={chosen} rows={r.rows} total={r.total} periods={periods} />,
+    );
   });
 
   app.get("/reconciliation.csv", async (c) => {

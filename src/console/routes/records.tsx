@@ -66,7 +66,15 @@ export function registerRecords(app: Hono<ConsoleEnv>) {
     const form = await protectedForm(c);
     const id = c.req.param("id");
     return act(c, id, async () => {
-      const r = await resolveAmbiguousClaim(c.env, c.get("services").db, id, form.resolution ?? "", form.reason ?? "", actorOf(c.get("principal")), c.get("requestId"));
+      const r = await resolveAmbiguousClaim(
+        c.env,
+        c.get("services").db,
+        id,
+        form.resolution ?? "",
+        form.reason ?? "",
+        actorOf(c.get("principal")),
+        c.get("requestId"),
+      );
       return `Resolved (${r.status}): ${RESOLUTIONS[r.resolution]}.`;
     });
   });

@@ -13,7 +13,17 @@ import { raiseBreakGlassAlert } from "../../cron/alerts.job";
 import { Document } from "../layout";
 import { SignInPage } from "../pages/sign-in";
 import { ACCESS_COOKIE, accessEnabled, accessLoginUrl, accessLogoutUrl, verifyAssertion } from "../access";
-import { BREAK_GLASS_TTL_SECONDS, SESSION_TTL_SECONDS, endSession, lookupSession, requireSession, sameOrigin, startSession, type ConsoleEnv, type NoSession } from "../session";
+import {
+  BREAK_GLASS_TTL_SECONDS,
+  SESSION_TTL_SECONDS,
+  endSession,
+  lookupSession,
+  requireSession,
+  sameOrigin,
+  startSession,
+  type ConsoleEnv,
+  type NoSession,
+} from "../session";
 import { formOf, protectedForm } from "../form";
 import type { C } from "../render";
 import { setCookie } from "hono/cookie";
@@ -35,7 +45,11 @@ async function signInPrincipal(c: C, form: Record<string, string>, accessMode: b
     if (timingSafeEqual(key, getAuthConfig(c.env).ADMIN_API_KEY)) return { principal: ADMIN_PRINCIPAL, generation: null };
     // With Access, operators are people: a client's key is no way in (the admin key is the break-glass one).
     if (accessMode) return { refused: "Unknown key. Operators sign in through Cloudflare Access." };
-    const row = await db.select().from(clients).where(eq(clients.apiKeyHash, await sha256Hex(key))).get();
+    const row = await db
+      .select()
+      .from(clients)
+      .where(eq(clients.apiKeyHash, await sha256Hex(key)))
+      .get();
     if (row && !row.revokedAt) return operatorOf(row);
     return { refused: "Unknown or revoked key." };
   }
@@ -53,8 +67,10 @@ const NO_SESSION_TEXT: Record<NoSession["reason"], string | undefined> = {
   signed_out: "You signed out. Sign in again through Cloudflare Access to start a new session.",
   no_role: "Cloudflare Access knows you, but the console gives your email no role (CONSOLE_ROLES). Ask an admin.",
   invalid_assertion: "Your Cloudflare Access sign-in could not be verified (expired, or for another application). Sign in again.",
-  keys_unavailable: "Cloudflare Access's keys cannot be fetched just now, so no sign-in can be verified. Try again shortly, or use the break-glass key.",
-  access_misconfigured: "The console's Cloudflare Access configuration is invalid (see CF_ACCESS_TEAM_DOMAIN, CF_ACCESS_AUD, CONSOLE_ROLES). Only the break-glass key works.",
+  keys_unavailable:
+    "Cloudflare Access's keys cannot be fetched just now, so no sign-in can be verified. Try again shortly, or use the break-glass key.",
+  access_misconfigured:
+    "The console's Cloudflare Access configuration is invalid (see CF_ACCESS_TEAM_DOMAIN, CF_ACCESS_AUD, CONSOLE_ROLES). Only the break-glass key works.",
 };
 
 /** The sign-in page, saying why there is no session. */
@@ -71,7 +87,12 @@ export function signInPage(c: C, none: NoSession | null, flash: { error?: string
   const reason = none ? NO_SESSION_TEXT[none.reason] : undefined;
   return c.html(
     <Document title="Sign in">
-      <SignInPage accessMode={accessMode} accessLogin={accessLogin} error={flash.error ?? (none?.reason === "signed_out" ? undefined : reason)} notice={flash.notice ?? (none?.reason === "signed_out" ? reason : undefined)} />
+      <SignInPage
+        accessMode={accessMode}
+        accessLogin={accessLogin}
+        error={flash.error ?? (none?.reason === "signed_out" ? undefined : reason)}
+        notice={flash.notice ?? (none?.reason === "signed_out" ? reason : undefined)}
+      />
     </Document>,
     status,
   );

@@ -15,10 +15,22 @@ export function registerTransactions(app: Hono<ConsoleEnv>) {
   app.get("/transactions", async (c) => {
     const q = pick(c.req.query(), ["portal", "outcome", "operation", "subjectId", "requestId", "from", "to", "before"]);
     const parsed = TransactionFilter.safeParse({ ...q, from: istInput(q.from), to: istInput(q.to) });
-    if (!parsed.success) return page(c, "Transaction log", "/console/transactions", <TransactionsPage q={q} items={[]} next={null} error={zodMessage(parsed.error)} />, 400);
+    if (!parsed.success)
+      return page(
+        c,
+        "Transaction log",
+        "/console/transactions",
+        <TransactionsPage q={q} items={[]} next={null} error={zodMessage(parsed.error)} />,
+        400,
+      );
     const before = q.before ? decodeCursor(q.before, z.number().int()) : undefined;
     const { items, nextBefore } = await listTransactions(c.get("services").db, parsed.data, PAGE, before);
-    return page(c, "Transaction log", "/console/transactions", <TransactionsPage q={q} items={items} next={nextBefore === null ? null : encodeCursor(nextBefore)} />);
+    return page(
+      c,
+      "Transaction log",
+      "/console/transactions",
+      <TransactionsPage q={q} items={items} next={nextBefore === null ? null : encodeCursor(nextBefore)} />,
+    );
   });
 
   app.get("/transactions/:id", async (c) => {

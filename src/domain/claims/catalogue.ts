@@ -77,10 +77,20 @@ export const catalogueView = (v: CatalogueVersion) => ({
 });
 
 /** The stored row's public part (the row also holds its content hash and author). */
-const asVersion = (r: CatalogueVersion): CatalogueVersion => ({ version: r.version, effectiveFrom: r.effectiveFrom, activities: r.activities, createdAt: r.createdAt });
+const asVersion = (r: CatalogueVersion): CatalogueVersion => ({
+  version: r.version,
+  effectiveFrom: r.effectiveFrom,
+  activities: r.activities,
+  createdAt: r.createdAt,
+});
 
 const contentHash = (c: CatalogueInput) =>
-  sha256Hex(JSON.stringify({ e: c.effectiveFrom, a: [...c.activities].sort((x, y) => (x.code < y.code ? -1 : 1)).map((a) => [a.code, a.name, a.amountPaise]) }));
+  sha256Hex(
+    JSON.stringify({
+      e: c.effectiveFrom,
+      a: [...c.activities].sort((x, y) => (x.code < y.code ? -1 : 1)).map((a) => [a.code, a.name, a.amountPaise]),
+    }),
+  );
 
 /**
  * Stores a version. Versions are immutable because claims record the one they used: the same
@@ -96,7 +106,14 @@ export async function putCatalogueVersion(
   const existing = await db.select().from(catalogueVersions).where(eq(catalogueVersions.version, input.version)).get();
   if (existing) return { created: false, conflict: existing.contentHash !== hash, version: asVersion(existing) };
   const createdAt = new Date().toISOString();
-  const row = { version: input.version, effectiveFrom: input.effectiveFrom, activities: input.activities, contentHash: hash, createdAt, createdBy: actor };
+  const row = {
+    version: input.version,
+    effectiveFrom: input.effectiveFrom,
+    activities: input.activities,
+    contentHash: hash,
+    createdAt,
+    createdBy: actor,
+  };
   const before = versionInForce(await loadCatalogue(db), input.effectiveFrom);
   invalidateCatalogue();
   try {
@@ -108,7 +125,11 @@ export async function putCatalogueVersion(
         targetType: "catalogue",
         targetId: input.version,
         before: before ? { versionInForce: before.version, effectiveFrom: before.effectiveFrom, activities: before.activities.length } : null,
-        after: { version: input.version, effectiveFrom: input.effectiveFrom, activities: input.activities.map((a) => ({ code: a.code, amountPaise: a.amountPaise })) },
+        after: {
+          version: input.version,
+          effectiveFrom: input.effectiveFrom,
+          activities: input.activities.map((a) => ({ code: a.code, amountPaise: a.amountPaise })),
+        },
         requestId,
       }),
     ]);

@@ -13,7 +13,16 @@ import { QUEUES } from "../../queues/names";
 import { raiseAlert } from "../../cron/alerts.job";
 import { createLogger } from "../../lib/logger";
 import { retryDelaySeconds, toDelaySeconds } from "./backoff";
-import { bulkChangeStatements, ENQUEUE_GRACE_MS, holdsMonth, mayMove, sendWebhooks, type ClaimRow, type Statement, type TransitionSpec } from "./ledger";
+import {
+  bulkChangeStatements,
+  ENQUEUE_GRACE_MS,
+  holdsMonth,
+  mayMove,
+  sendWebhooks,
+  type ClaimRow,
+  type Statement,
+  type TransitionSpec,
+} from "./ledger";
 import { deliverMessage } from "./messages";
 import { enqueueClaims } from "./outbox";
 import { nextPollAt, NOT_AT_PORTAL, pollOutcome, settlementOf, type Settlement } from "./settle";
@@ -76,7 +85,14 @@ function changeFor(env: Env, row: ClaimRow, result: PortalResult, settlement: Se
   }
   const attempt = row.attempts + 1;
   const counted = { attempts: attempt, cycleAttempts: row.cycleAttempts + 1 };
-  const record = (outcome: DeliveryOutcome, httpStatus: number | null, durationMs: number, errorCode: string | null) => ({ operation: "submit" as const, attempt, outcome, httpStatus, durationMs, errorCode });
+  const record = (outcome: DeliveryOutcome, httpStatus: number | null, durationMs: number, errorCode: string | null) => ({
+    operation: "submit" as const,
+    attempt,
+    outcome,
+    httpStatus,
+    durationMs,
+    errorCode,
+  });
 
   if (result.kind === "ok") {
     const status: ClaimStatus = result.answer.status ?? "PENDING";
@@ -98,7 +114,9 @@ function changeFor(env: Env, row: ClaimRow, result: PortalResult, settlement: Se
     };
   }
   if (result.kind === "rejected") {
-    const errors = result.answer.errors.length ? result.answer.errors : [{ code: `PORTAL_${result.httpStatus}`, message: "the portal refused the submission" }];
+    const errors = result.answer.errors.length
+      ? result.answer.errors
+      : [{ code: `PORTAL_${result.httpStatus}`, message: "the portal refused the submission" }];
     return {
       step: "rejected",
       row,
@@ -135,7 +153,12 @@ function changeFor(env: Env, row: ClaimRow, result: PortalResult, settlement: Se
         status: "FAILED",
         failureCode: "PORTAL_REFUSED",
         holdsMonth: row.maybeRecorded,
-        errors: [{ code: "PORTAL_REFUSED", message: `the portal refused the submission with HTTP ${status}; not retried: a refusal such as a firewall rule or a wrong URL needs an operator` }],
+        errors: [
+          {
+            code: "PORTAL_REFUSED",
+            message: `the portal refused the submission with HTTP ${status}; not retried: a refusal such as a firewall rule or a wrong URL needs an operator`,
+          },
+        ],
       },
       delivery: record("failed", status, result.durationMs, `HTTP_${status}`),
       deadLetter: `the portal refused it with HTTP ${status}`,
@@ -176,7 +199,14 @@ function changeFor(env: Env, row: ClaimRow, result: PortalResult, settlement: Se
         nextPollAt: s.status === "PENDING" ? nextPollAt(0, now) : null,
       },
       delivery: record(attemptOutcome(result), result.httpStatus, result.durationMs, result.errorCode),
-      poll: { operation: "poll", attempt: row.polls + 1, outcome: pollOutcome(s.status), httpStatus: s.httpStatus, durationMs: s.durationMs, errorCode: null },
+      poll: {
+        operation: "poll",
+        attempt: row.polls + 1,
+        outcome: pollOutcome(s.status),
+        httpStatus: s.httpStatus,
+        durationMs: s.durationMs,
+        errorCode: null,
+      },
     };
   }
   const unknownAtPortal = maybeRecorded && settlement?.kind === "unknown_at_portal";
@@ -195,7 +225,16 @@ function changeFor(env: Env, row: ClaimRow, result: PortalResult, settlement: Se
       ...(settlement && settlement.kind !== "unsettled" ? { polls: row.polls + 1, lastPolledAt: now } : {}),
     },
     delivery: record("failed", result.httpStatus, result.durationMs, result.errorCode),
-    poll: unknownAtPortal ? { operation: "poll", attempt: row.polls + 1, outcome: "failed", httpStatus: 404, durationMs: settlement.durationMs, errorCode: "NOT_AT_PORTAL" } : undefined,
+    poll: unknownAtPortal
+      ? {
+          operation: "poll",
+          attempt: row.polls + 1,
+          outcome: "failed",
+          httpStatus: 404,
+          durationMs: settlement.durationMs,
+          errorCode: "NOT_AT_PORTAL",
+        }
+      : undefined,
     deadLetter: `gave up after ${counted.cycleAttempts} attempts: ${result.errorCode}${holds ? " (the portal may have recorded it: the month stays held)" : ""}`,
   };
 }
@@ -217,7 +256,12 @@ export interface BatchReport {
  *     outbox rows and the transaction log; then one queue send for the retries.
  * Throws when D1 fails: the caller releases the lease and lets the queue redeliver the messages.
  */
-export async function deliverBatch(env: Env, db: Db, msgs: { claimId: string; dispatchId: string }[], lease: string = crypto.randomUUID()): Promise<BatchReport> {
+export async function deliverBatch(
+  env: Env,
+  db: Db,
+  msgs: { claimId: string; dispatchId: string }[],
+  lease: string = crypto.randomUUID(),
+): Promise<BatchReport> {
   const steps: Record<DeliveryStep, number> = { skipped: 0, delivered: 0, rejected: 0, conflict: 0, refused: 0, retry: 0, failed: 0, paced: 0 };
   const unique = [...new Map(msgs.map((m) => [`${m.claimId}\u0000${m.dispatchId}`, [m.claimId, m.dispatchId]])).values()];
   if (!unique.length) return { leased: 0, steps };
@@ -250,10 +294,22 @@ export async function deliverBatch(env: Env, db: Db, msgs: { claimId: string; di
   const recorder: UpstreamCallRecorder = (r) => void calls.push(r);
   let results: PortalResult[];
   try {
-    results = await submitMany(env, rows.map((r) => ({ claimId: r.id, wireBody: wire.get(r.id)!, attempt: r.attempts + 1, requestId: r.requestId })), { recorder, maxWaitMs: MAX_INLINE_WAIT_MS });
+    results = await submitMany(
+      env,
+      rows.map((r) => ({ claimId: r.id, wireBody: wire.get(r.id)!, attempt: r.attempts + 1, requestId: r.requestId })),
+      { recorder, maxWaitMs: MAX_INLINE_WAIT_MS },
+    );
   } catch {
     // The portal is not configured (503 CONFIG_INVALID): an attempt that could not be made.
-    results = rows.map(() => ({ kind: "retry", reason: "http", httpStatus: null, retryAfterMs: null, errorCode: "CONFIG_INVALID", durationMs: 0, maybeRecorded: false }));
+    results = rows.map(() => ({
+      kind: "retry",
+      reason: "http",
+      httpStatus: null,
+      retryAfterMs: null,
+      errorCode: "CONFIG_INVALID",
+      durationMs: 0,
+      maybeRecorded: false,
+    }));
   }
 
   // Before giving up on a claim the portal may have recorded, ask the portal (CONTRACT §5).
@@ -264,7 +320,11 @@ export async function deliverBatch(env: Env, db: Db, msgs: { claimId: string; di
   const settlements = new Map<number, Settlement>();
   if (askFirst.length) {
     try {
-      const read = await pollMany(env, askFirst.map(({ r }) => ({ claimId: r.id, attempt: r.polls + 1, requestId: r.requestId })), { recorder, maxWaitMs: MAX_INLINE_WAIT_MS });
+      const read = await pollMany(
+        env,
+        askFirst.map(({ r }) => ({ claimId: r.id, attempt: r.polls + 1, requestId: r.requestId })),
+        { recorder, maxWaitMs: MAX_INLINE_WAIT_MS },
+      );
       askFirst.forEach(({ i }, k) => settlements.set(i, settlementOf(read[k])));
     } catch {
       /* not configured: nothing settles */
@@ -276,7 +336,13 @@ export async function deliverBatch(env: Env, db: Db, msgs: { claimId: string; di
   const bulk = bulkChangeStatements(
     env,
     db,
-    changes.map((c) => ({ row: c.row, fromStatus: "QUEUED" as const, leaseOwner: lease, patch: c.patch, deliveries: [c.delivery, c.poll].filter((d) => !!d) })),
+    changes.map((c) => ({
+      row: c.row,
+      fromStatus: "QUEUED" as const,
+      leaseOwner: lease,
+      patch: c.patch,
+      deliveries: [c.delivery, c.poll].filter((d) => !!d),
+    })),
     at,
   );
   const statements = [...bulk.statements];
@@ -330,7 +396,15 @@ export type PollStep = "skipped" | "unchanged" | "changed" | "paced" | "error";
 /** The change one status read makes to a claim (the poll count always; a row in claim_deliveries only when something differs). */
 function pollChange(row: ClaimRow, result: PortalResult, now: number) {
   const label: DeliveryOutcome =
-    result.kind === "ok" ? pollOutcome(result.answer.status ?? "PENDING") : result.kind === "retry" ? (result.reason === "timeout" ? "timeout" : result.reason === "network" ? "network" : "retry") : "failed";
+    result.kind === "ok"
+      ? pollOutcome(result.answer.status ?? "PENDING")
+      : result.kind === "retry"
+        ? result.reason === "timeout"
+          ? "timeout"
+          : result.reason === "network"
+            ? "network"
+            : "retry"
+        : "failed";
   const to = result.kind === "ok" ? (result.answer.status ?? row.status) : row.status;
   // Never backwards (CONTRACT §5): a portal answer that would move the claim back changes nothing.
   const moves = to !== row.status && mayMove(row.status, to);
@@ -342,12 +416,20 @@ function pollChange(row: ClaimRow, result: PortalResult, now: number) {
     nextPollAt: (moves ? to : row.status) === "PENDING" ? nextPollAt(polls, now) : null,
   };
   if (moves && result.kind === "ok") {
-    Object.assign(patch, { status: to, receipt: result.answer.receipt ?? row.receipt, errors: to === "REJECTED" ? result.answer.errors : [], holdsMonth: holdsMonth(to, true) });
+    Object.assign(patch, {
+      status: to,
+      receipt: result.answer.receipt ?? row.receipt,
+      errors: to === "REJECTED" ? result.answer.errors : [],
+      holdsMonth: holdsMonth(to, true),
+    });
   }
   const httpStatus = "httpStatus" in result ? result.httpStatus : null;
   const durationMs = "durationMs" in result ? result.durationMs : 0;
   const errorCode = result.kind === "ok" ? null : result.kind === "retry" ? result.errorCode : `HTTP_${httpStatus}`;
-  const delivery = moves || label !== row.lastPollOutcome ? { operation: "poll" as const, attempt: polls, outcome: label, httpStatus, durationMs, errorCode } : undefined;
+  const delivery =
+    moves || label !== row.lastPollOutcome
+      ? { operation: "poll" as const, attempt: polls, outcome: label, httpStatus, durationMs, errorCode }
+      : undefined;
   return { patch, delivery, moves };
 }
 
@@ -365,13 +447,23 @@ export async function pollClaims(
   const todo = rows.filter((r) => opts.from.includes(r.status));
   const calls: UpstreamCallReport[] = [];
   const recorder: UpstreamCallRecorder = opts.recorder ?? ((r) => void calls.push(r));
-  const results = await pollMany(env, todo.map((r) => ({ claimId: r.id, attempt: r.polls + 1, requestId: opts.requestId ?? r.requestId })), { recorder, maxWaitMs: opts.maxWaitMs });
+  const results = await pollMany(
+    env,
+    todo.map((r) => ({ claimId: r.id, attempt: r.polls + 1, requestId: opts.requestId ?? r.requestId })),
+    { recorder, maxWaitMs: opts.maxWaitMs },
+  );
   const at = new Date().toISOString();
-  const planned = todo.map((row, k) => ({ row, result: results[k], change: results[k].kind === "paced" ? null : pollChange(row, results[k], Date.now()) }));
+  const planned = todo.map((row, k) => ({
+    row,
+    result: results[k],
+    change: results[k].kind === "paced" ? null : pollChange(row, results[k], Date.now()),
+  }));
   const bulk = bulkChangeStatements(
     env,
     db,
-    planned.filter((p) => p.change).map((p) => ({ row: p.row, fromStatus: p.row.status, patch: p.change!.patch, deliveries: p.change!.delivery ? [p.change!.delivery] : [] })),
+    planned
+      .filter((p) => p.change)
+      .map((p) => ({ row: p.row, fromStatus: p.row.status, patch: p.change!.patch, deliveries: p.change!.delivery ? [p.change!.delivery] : [] })),
     at,
   );
   const statements = [...bulk.statements];
@@ -381,7 +473,12 @@ export async function pollClaims(
   for (const p of planned) {
     const i = rows.indexOf(p.row);
     if (!p.change) out[i] = { step: "paced", row: p.row, result: p.result };
-    else if (written?.changed.has(p.row.id)) out[i] = { step: p.result.kind !== "ok" ? "error" : p.change.moves ? "changed" : "unchanged", row: written.next.get(p.row.id)!, result: p.result };
+    else if (written?.changed.has(p.row.id))
+      out[i] = {
+        step: p.result.kind !== "ok" ? "error" : p.change.moves ? "changed" : "unchanged",
+        row: written.next.get(p.row.id)!,
+        result: p.result,
+      };
   }
   const webhookIds = written?.webhookIds ?? [];
   if (webhookIds.length) await sendWebhooks(env, webhookIds);
@@ -411,5 +508,9 @@ export async function pollBatch(env: Env, db: Db, claimIds: string[]): Promise<{
     // Not configured: the next sweep asks again.
     return { paced: [] };
   }
-  return { paced: out.filter((o) => o.step === "paced" && o.result?.kind === "paced").map((o) => ({ claimId: o.row.id, waitMs: (o.result as { waitMs: number }).waitMs })) };
+  return {
+    paced: out
+      .filter((o) => o.step === "paced" && o.result?.kind === "paced")
+      .map((o) => ({ claimId: o.row.id, waitMs: (o.result as { waitMs: number }).waitMs })),
+  };
 }

@@ -110,7 +110,10 @@ export async function deliveriesFor(db: Db, ids: string[]): Promise<Map<string, 
 }
 
 export async function viewsOf(db: Db, rows: ClaimRow[]): Promise<ClaimView[]> {
-  const d = await deliveriesFor(db, rows.map((r) => r.id));
+  const d = await deliveriesFor(
+    db,
+    rows.map((r) => r.id),
+  );
   return rows.map((r) => toView(r, d.get(r.id) ?? []));
 }
 
@@ -148,7 +151,14 @@ export interface TransitionSpec {
   fromStatus: ClaimStatus;
   leaseOwner?: string;
   patch: Partial<Omit<ClaimRow, "id" | "ownerId" | "createdAt">>;
-  delivery?: { operation: "submit" | "poll"; attempt: number; outcome: DeliveryOutcome; httpStatus: number | null; durationMs: number; errorCode: string | null };
+  delivery?: {
+    operation: "submit" | "poll";
+    attempt: number;
+    outcome: DeliveryOutcome;
+    httpStatus: number | null;
+    durationMs: number;
+    errorCode: string | null;
+  };
   /** More statements for the same batch (e.g. an audit row); they run after the claim update. */
   extra?: Statement[];
 }
@@ -179,7 +189,11 @@ export function transitionStatements(env: Env, db: Db, spec: TransitionSpec, now
   const before: Statement[] = [];
   if (webhookId) before.push(webhookInsert(db, webhookId, spec.row, spec.fromStatus, patch, now, guard));
   if (spec.delivery) before.push(deliveryInsertWhere(db, spec.row.id, now, spec.delivery, guard));
-  const update = db.update(claims).set(patch).where(and(...guard)).returning();
+  const update = db
+    .update(claims)
+    .set(patch)
+    .where(and(...guard))
+    .returning();
   return { before, update, webhookId };
 }
 
@@ -293,7 +307,8 @@ export function bulkChangeStatements(env: Env, db: Db, changes: BulkChange[], at
   const hooks = webhooksEnabled(env);
   const planned = changes.map((c) => {
     const next: ClaimRow = { ...c.row, ...c.patch, updatedAt: at } as ClaimRow;
-    if (next.status !== c.fromStatus && !mayMove(c.fromStatus, next.status)) throw new Error(`claim status may not move from ${c.fromStatus} to ${next.status}`);
+    if (next.status !== c.fromStatus && !mayMove(c.fromStatus, next.status))
+      throw new Error(`claim status may not move from ${c.fromStatus} to ${next.status}`);
     if (next.status === "REJECTED" || next.status === "CANCELLED") next.holdsMonth = false;
     const webhookId = hooks && next.status !== c.fromStatus ? crypto.randomUUID() : null;
     return { c, next, webhookId };
@@ -334,7 +349,9 @@ export function bulkChangeStatements(env: Env, db: Db, changes: BulkChange[], at
     );
   }
 
-  const records = planned.flatMap((p) => (p.c.deliveries ?? []).map((d) => ({ ...d, claimId: p.c.row.id, from: p.c.fromStatus, lease: p.c.leaseOwner ?? null, at })));
+  const records = planned.flatMap((p) =>
+    (p.c.deliveries ?? []).map((d) => ({ ...d, claimId: p.c.row.id, from: p.c.fromStatus, lease: p.c.leaseOwner ?? null, at })),
+  );
   if (records.length) {
     statements.push(
       db.insert(claimDeliveries).select(

@@ -12,7 +12,14 @@ import { z } from "zod";
 export const ClaimsQueueMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("deliver"), claimId: z.string(), dispatchId: z.string() }),
   z.object({ type: z.literal("poll"), claimId: z.string() }),
-  z.object({ type: z.literal("cutoff-page"), runId: z.string(), upTo: z.string(), createdBefore: z.string().optional(), after: z.string().nullable(), page: z.number().int() }),
+  z.object({
+    type: z.literal("cutoff-page"),
+    runId: z.string(),
+    upTo: z.string(),
+    createdBefore: z.string().optional(),
+    after: z.string().nullable(),
+    page: z.number().int(),
+  }),
 ]);
 export type ClaimsQueueMessage = z.infer<typeof ClaimsQueueMessage>;
 

@@ -44,4 +44,8 @@ export const enqueueClaims = (env: Env, messages: { body: ClaimsQueueMessage; de
 
 /** Hands webhook outbox rows to the WEBHOOKS queue (see sendAll); a row not sent is re-sent by the sweep. */
 export const sendWebhooks = (env: Env, ids: string[], delaySeconds?: number) =>
-  sendAll(env.WEBHOOKS as Queue<WebhookQueueMessage>, ids.map((id) => ({ body: { type: "claim-webhook" as const, id }, delaySeconds })), "webhooks");
+  sendAll(
+    env.WEBHOOKS as Queue<WebhookQueueMessage>,
+    ids.map((id) => ({ body: { type: "claim-webhook" as const, id }, delaySeconds })),
+    "webhooks",
+  );

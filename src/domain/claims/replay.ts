@@ -9,7 +9,10 @@ import { ENQUEUE_GRACE_MS, transition, type ClaimRow } from "./ledger";
 import { deliverMessage } from "./messages";
 import { enqueueClaims, sendWebhooks } from "./outbox";
 
-const isUniqueViolation = (err: unknown) => /UNIQUE constraint failed/i.test(String((err as { message?: unknown })?.message ?? err) + String((err as { cause?: { message?: unknown } })?.cause?.message ?? ""));
+const isUniqueViolation = (err: unknown) =>
+  /UNIQUE constraint failed/i.test(
+    String((err as { message?: unknown })?.message ?? err) + String((err as { cause?: { message?: unknown } })?.cause?.message ?? ""),
+  );
 
 /**
  * The replay rule (CONTRACT §5), shared by POST /v1/admin/claims/{id}/replay and the console's
@@ -28,10 +31,15 @@ export async function replayFailedClaim(env: Env, db: Db, claimId: string, actor
     });
   }
   if (row.failureCode === "PORTAL_CONFLICT") {
-    throw new GatewayError("PORTAL_CONFLICT", "the portal holds a different payload under this submission_id; replaying the same bytes cannot succeed");
+    throw new GatewayError(
+      "PORTAL_CONFLICT",
+      "the portal holds a different payload under this submission_id; replaying the same bytes cannot succeed",
+    );
   }
   if (row.purgedAt) {
-    throw new GatewayError("INVALID_STATE", "this claim's stored submission was removed by the retention sweep: submit a new claim instead", { details: [{ path: "purgedAt", message: row.purgedAt }] });
+    throw new GatewayError("INVALID_STATE", "this claim's stored submission was removed by the retention sweep: submit a new claim instead", {
+      details: [{ path: "purgedAt", message: row.purgedAt }],
+    });
   }
   const dispatchId = crypto.randomUUID();
   let t;
@@ -39,7 +47,17 @@ export async function replayFailedClaim(env: Env, db: Db, claimId: string, actor
     t = await transition(env, db, {
       row,
       fromStatus: "FAILED",
-      patch: { status: "QUEUED", errors: [], failureCode: null, cycleAttempts: 0, holdsMonth: true, dispatchId, leaseOwner: null, leaseUntil: Date.now() + ENQUEUE_GRACE_MS, nextAttemptAt: null },
+      patch: {
+        status: "QUEUED",
+        errors: [],
+        failureCode: null,
+        cycleAttempts: 0,
+        holdsMonth: true,
+        dispatchId,
+        leaseOwner: null,
+        leaseUntil: Date.now() + ENQUEUE_GRACE_MS,
+        nextAttemptAt: null,
+      },
       extra: [
         auditInsertWhere(
           db,
@@ -59,7 +77,9 @@ export async function replayFailedClaim(env: Env, db: Db, claimId: string, actor
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     // The partial unique index (one claim holding each ASHA's month) refused: another claim holds it.
-    throw new GatewayError("DUPLICATE_PERIOD_CLAIM", "another claim holds this ASHA's month", { details: [{ path: "period", message: "held by another claim" }] });
+    throw new GatewayError("DUPLICATE_PERIOD_CLAIM", "another claim holds this ASHA's month", {
+      details: [{ path: "period", message: "held by another claim" }],
+    });
   }
   if (!t.applied) throw new GatewayError("INVALID_STATE", "the claim changed meanwhile; read it again");
   await enqueueClaims(env, [deliverMessage(row.id, dispatchId)]);

@@ -21,7 +21,11 @@ export async function claimsReport(db: Db, period: string, ownerId?: string): Pr
     const a = agg.find((r) => r.status === status);
     return { status, count: Number(a?.count ?? 0), totalPaise: Number(a?.totalPaise ?? 0) };
   });
-  const total = rows.reduce((t, r) => ({ status: "TOTAL", count: t.count + r.count, totalPaise: t.totalPaise + r.totalPaise }), { status: "TOTAL", count: 0, totalPaise: 0 });
+  const total = rows.reduce((t, r) => ({ status: "TOTAL", count: t.count + r.count, totalPaise: t.totalPaise + r.totalPaise }), {
+    status: "TOTAL",
+    count: 0,
+    totalPaise: 0,
+  });
   return { period, rows, total };
 }
 

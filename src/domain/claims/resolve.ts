@@ -28,13 +28,24 @@ export interface ResolveInput {
  * (who, the reason, before → after). 404 for no such claim; 409 INVALID_STATE unless the claim is
  * FAILED and still holds its month.
  */
-export async function resolveClaim(env: Env, db: Db, claimId: string, input: ResolveInput, actor: string, requestId: string | null): Promise<ClaimRow> {
+export async function resolveClaim(
+  env: Env,
+  db: Db,
+  claimId: string,
+  input: ResolveInput,
+  actor: string,
+  requestId: string | null,
+): Promise<ClaimRow> {
   const row = await db.select().from(claims).where(eq(claims.id, claimId.toLowerCase())).get();
   if (!row) throw new GatewayError("NOT_FOUND", "claim not found");
   if (row.status !== "FAILED" || !row.holdsMonth) {
-    throw new GatewayError("INVALID_STATE", `only a FAILED claim that still holds its month (the portal may have recorded it) is resolved; this one is ${row.status}${row.status === "FAILED" ? " and holds no month" : ""}`, {
-      details: [{ path: "status", message: row.status }],
-    });
+    throw new GatewayError(
+      "INVALID_STATE",
+      `only a FAILED claim that still holds its month (the portal may have recorded it) is resolved; this one is ${row.status}${row.status === "FAILED" ? " and holds no month" : ""}`,
+      {
+        details: [{ path: "status", message: row.status }],
+      },
+    );
   }
   const now = Date.now();
   const patch: Partial<ClaimRow> =
@@ -42,7 +53,13 @@ export async function resolveClaim(env: Env, db: Db, claimId: string, input: Res
       ? {
           holdsMonth: false,
           maybeRecorded: false,
-          errors: [...row.errors, { code: "RESOLVED_NOT_RECORDED", message: "an operator confirmed the portal does not have this submission: the month is free for a corrected claim" }],
+          errors: [
+            ...row.errors,
+            {
+              code: "RESOLVED_NOT_RECORDED",
+              message: "an operator confirmed the portal does not have this submission: the month is free for a corrected claim",
+            },
+          ],
         }
       : { status: "PENDING", holdsMonth: true, maybeRecorded: true, failureCode: null, errors: [], nextPollAt: now };
   const t = await transition(env, db, {

@@ -65,7 +65,9 @@ export async function enforceClaimsRetention(env: Env, db: Db, now: number = Dat
 
   const upstream = await deletePaged(async () =>
     changes(
-      await db.run(sql`DELETE FROM ${upstreamCalls} WHERE id IN (SELECT id FROM ${upstreamCalls} WHERE at < ${logBefore} ORDER BY at LIMIT ${RETENTION_PAGE})`),
+      await db.run(
+        sql`DELETE FROM ${upstreamCalls} WHERE id IN (SELECT id FROM ${upstreamCalls} WHERE at < ${logBefore} ORDER BY at LIMIT ${RETENTION_PAGE})`,
+      ),
     ),
   );
   const polls = await deletePaged(async () =>

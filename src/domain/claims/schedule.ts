@@ -78,13 +78,24 @@ export async function processCutoffPage(env: Env, db: Db, msg: Extract<ClaimsQue
     : [];
   // Updates of 50 ids each: D1 binds at most 100 parameters per statement.
   const updates = chunk(ids, 50).map((part) =>
-    db.update(claims).set(patch).where(and(inArray(claims.id, part), eq(claims.status, "SCHEDULED"))).returning({ id: claims.id }),
+    db
+      .update(claims)
+      .set(patch)
+      .where(and(inArray(claims.id, part), eq(claims.status, "SCHEDULED")))
+      .returning({ id: claims.id }),
   );
   const results = (await db.batch([...hooks, ...updates] as unknown as [BatchItem<"sqlite">])) as { id: string }[][];
   const queued = results.slice(hooks.length).flat();
   const webhookIds = results.slice(0, hooks.length).flat();
-  await enqueueClaims(env, queued.map((q) => deliverMessage(q.id, dispatchId)));
-  if (webhookIds.length) await sendWebhooks(env, webhookIds.map((w) => w.id));
+  await enqueueClaims(
+    env,
+    queued.map((q) => deliverMessage(q.id, dispatchId)),
+  );
+  if (webhookIds.length)
+    await sendWebhooks(
+      env,
+      webhookIds.map((w) => w.id),
+    );
   if (page.length === CUTOFF_PAGE_SIZE) {
     await env.CLAIMS_DELIVERY.send({ ...msg, after: ids[ids.length - 1], page: msg.page + 1 } satisfies ClaimsQueueMessage);
   }
@@ -108,7 +119,10 @@ export async function requeueExpired(env: Env, db: Db, now: number = Date.now())
     if (!due.length) break;
     const dispatchId = `sweep:${crypto.randomUUID()}`;
     const results = await db.batch(
-      chunk(due.map((d) => d.id), 50).map((part) =>
+      chunk(
+        due.map((d) => d.id),
+        50,
+      ).map((part) =>
         db
           .update(claims)
           .set({ dispatchId, leaseOwner: null, leaseUntil: now + ENQUEUE_GRACE_MS })
@@ -117,7 +131,10 @@ export async function requeueExpired(env: Env, db: Db, now: number = Date.now())
       ) as unknown as [BatchItem<"sqlite">],
     );
     const taken = (results as { id: string }[][]).flat();
-    await enqueueClaims(env, taken.map((t) => deliverMessage(t.id, dispatchId)));
+    await enqueueClaims(
+      env,
+      taken.map((t) => deliverMessage(t.id, dispatchId)),
+    );
     total += taken.length;
     if (due.length < 100) break;
   }
@@ -142,9 +159,20 @@ export async function schedulePolls(env: Env, db: Db, now: number = Date.now()):
     if (!due.length) break;
     // Mark them as asked-for, so the next page (and the next sweep) moves on; the poll sets the real next time.
     await db.batch(
-      chunk(due.map((d) => d.id), 50).map((part) => db.update(claims).set({ nextPollAt: now + POLL_INTERVAL_MS }).where(inArray(claims.id, part))) as unknown as [BatchItem<"sqlite">],
+      chunk(
+        due.map((d) => d.id),
+        50,
+      ).map((part) =>
+        db
+          .update(claims)
+          .set({ nextPollAt: now + POLL_INTERVAL_MS })
+          .where(inArray(claims.id, part)),
+      ) as unknown as [BatchItem<"sqlite">],
     );
-    await enqueueClaims(env, due.map((d) => ({ body: { type: "poll" as const, claimId: d.id } })));
+    await enqueueClaims(
+      env,
+      due.map((d) => ({ body: { type: "poll" as const, claimId: d.id } })),
+    );
     total += due.length;
     if (due.length < 100) break;
   }
@@ -164,9 +192,20 @@ export async function resendWebhooks(env: Env, db: Db, now: number = Date.now())
       .all();
     if (!due.length) break;
     await db.batch(
-      chunk(due.map((d) => d.id), 50).map((part) => db.update(claimWebhooks).set({ nextAttemptAt: now + ENQUEUE_GRACE_MS }).where(inArray(claimWebhooks.id, part))) as unknown as [BatchItem<"sqlite">],
+      chunk(
+        due.map((d) => d.id),
+        50,
+      ).map((part) =>
+        db
+          .update(claimWebhooks)
+          .set({ nextAttemptAt: now + ENQUEUE_GRACE_MS })
+          .where(inArray(claimWebhooks.id, part)),
+      ) as unknown as [BatchItem<"sqlite">],
     );
-    await sendWebhooks(env, due.map((d) => d.id));
+    await sendWebhooks(
+      env,
+      due.map((d) => d.id),
+    );
     total += due.length;
     if (due.length < 100) break;
   }
@@ -199,14 +238,23 @@ export async function reconcile(db: Db, now: number = Date.now(), periods?: stri
   const computedAt = new Date(now).toISOString();
   for (const period of list) {
     const rows = await db
-      .select({ ownerId: claims.ownerId, status: claims.status, count: sql<number>`count(*)`, totalPaise: sql<number>`coalesce(sum(${claims.totalPaise}), 0)` })
+      .select({
+        ownerId: claims.ownerId,
+        status: claims.status,
+        count: sql<number>`count(*)`,
+        totalPaise: sql<number>`coalesce(sum(${claims.totalPaise}), 0)`,
+      })
       .from(claims)
       .where(eq(claims.period, period))
       .groupBy(claims.ownerId, claims.status)
       .all();
     const stmts = [
       db.delete(claimReconciliations).where(eq(claimReconciliations.period, period)),
-      ...rows.map((r) => db.insert(claimReconciliations).values({ period, ownerId: r.ownerId, status: r.status, claimCount: r.count, totalPaise: r.totalPaise, computedAt })),
+      ...rows.map((r) =>
+        db
+          .insert(claimReconciliations)
+          .values({ period, ownerId: r.ownerId, status: r.status, claimCount: r.count, totalPaise: r.totalPaise, computedAt }),
+      ),
     ];
     await db.batch(stmts as [(typeof stmts)[0]]);
   }

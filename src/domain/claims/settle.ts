@@ -26,20 +26,37 @@ export const pollOutcome = (s: ClaimStatus): DeliveryOutcome => (s === "ACCEPTED
  * - anything else settles nothing.
  */
 export type Settlement =
-  | { kind: "recorded"; status: ClaimStatus; receipt: string | null; errors: { code: string; message: string }[]; httpStatus: number; durationMs: number }
+  | {
+      kind: "recorded";
+      status: ClaimStatus;
+      receipt: string | null;
+      errors: { code: string; message: string }[];
+      httpStatus: number;
+      durationMs: number;
+    }
   | { kind: "unknown_at_portal"; durationMs: number }
   | { kind: "unsettled" };
 
 export function settlementOf(result: PortalResult | undefined): Settlement {
   if (result?.kind === "ok") {
     const status = result.answer.status ?? "PENDING";
-    return { kind: "recorded", status, receipt: result.answer.receipt, errors: status === "REJECTED" ? result.answer.errors : [], httpStatus: result.httpStatus, durationMs: result.durationMs };
+    return {
+      kind: "recorded",
+      status,
+      receipt: result.answer.receipt,
+      errors: status === "REJECTED" ? result.answer.errors : [],
+      httpStatus: result.httpStatus,
+      durationMs: result.durationMs,
+    };
   }
   if (result?.kind === "not_found") return { kind: "unknown_at_portal", durationMs: result.durationMs };
   return { kind: "unsettled" };
 }
 
-export const NOT_AT_PORTAL = { code: "NOT_AT_PORTAL", message: "the portal's status says it does not know this submission: the month is free for a corrected claim" };
+export const NOT_AT_PORTAL = {
+  code: "NOT_AT_PORTAL",
+  message: "the portal's status says it does not know this submission: the month is free for a corrected claim",
+};
 
 /** The change a settlement makes to a FAILED claim that holds its month (null: none). */
 export function settlementPatch(row: ClaimRow, s: Settlement, now: number): Partial<ClaimRow> | null {
@@ -64,10 +81,19 @@ export function settlementPatch(row: ClaimRow, s: Settlement, now: number): Part
  * claim for the month has just arrived), and records what it says. Answers each claim as it is now
  * (unchanged when the portal could not be read).
  */
-export async function settleByStatus(env: Env, db: Db, rows: ClaimRow[], o: { recorder: UpstreamCallRecorder; requestId?: string }): Promise<ClaimRow[]> {
+export async function settleByStatus(
+  env: Env,
+  db: Db,
+  rows: ClaimRow[],
+  o: { recorder: UpstreamCallRecorder; requestId?: string },
+): Promise<ClaimRow[]> {
   let results: PortalResult[];
   try {
-    results = await pollMany(env, rows.map((r) => ({ claimId: r.id, attempt: r.polls + 1, requestId: o.requestId })), { recorder: o.recorder, maxWaitMs: 2_000 });
+    results = await pollMany(
+      env,
+      rows.map((r) => ({ claimId: r.id, attempt: r.polls + 1, requestId: o.requestId })),
+      { recorder: o.recorder, maxWaitMs: 2_000 },
+    );
   } catch {
     // The portal is not configured here: nothing can be settled.
     return rows;
@@ -97,7 +123,9 @@ export async function settleByStatus(env: Env, db: Db, rows: ClaimRow[], o: { re
       });
       out.push(t.row);
     } catch (err) {
-      createLogger({ claimId: row.id }).warn("settling a FAILED claim by its portal status failed", { kind: err instanceof Error ? err.name : typeof err });
+      createLogger({ claimId: row.id }).warn("settling a FAILED claim by its portal status failed", {
+        kind: err instanceof Error ? err.name : typeof err,
+      });
       out.push(row);
     }
   }

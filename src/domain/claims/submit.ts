@@ -35,9 +35,7 @@ export interface ClaimInput {
   schedule: "now" | "cutoff";
 }
 
-export type SubmitOutcome =
-  | { claimId: string; httpStatus: 200 | 202; claim: ClaimView }
-  | { claimId: string; error: GatewayError };
+export type SubmitOutcome = { claimId: string; httpStatus: 200 | 202; claim: ClaimView } | { claimId: string; error: GatewayError };
 
 interface Normalised {
   items: ClaimItem[];
@@ -96,7 +94,13 @@ async function normalise(input: ClaimInput, version: CatalogueVersion | null): P
 const reuseOfForeignId = () => new GatewayError("IDEMPOTENCY_CONFLICT", "this claimId is already in use");
 
 /** The same claimId again: null (200 with the recorded claim) when the content is the same, else the 409. */
-async function replayOutcome(db: Db, input: ClaimInput, existing: ClaimRow, ownerId: string, catalogue: CatalogueVersion[]): Promise<GatewayError | null> {
+async function replayOutcome(
+  db: Db,
+  input: ClaimInput,
+  existing: ClaimRow,
+  ownerId: string,
+  catalogue: CatalogueVersion[],
+): Promise<GatewayError | null> {
   if (existing.ownerId !== ownerId) return reuseOfForeignId();
   let version = versionNamed(catalogue, existing.catalogueVersion);
   // A version stored moments ago through another isolate is not in this isolate's copy yet.
@@ -107,7 +111,9 @@ async function replayOutcome(db: Db, input: ClaimInput, existing: ClaimRow, owne
   } catch {
     /* content that cannot even be normalised the same way is different content */
   }
-  return new GatewayError("IDEMPOTENCY_CONFLICT", "this claimId was used with different content", { details: [{ path: "claimId", message: "different content" }] });
+  return new GatewayError("IDEMPOTENCY_CONFLICT", "this claimId was used with different content", {
+    details: [{ path: "claimId", message: "different content" }],
+  });
 }
 
 const duplicatePeriod = (holder: ClaimRow, ownerId: string) =>
@@ -178,7 +184,9 @@ export async function submitClaims(ctx: SubmitContext, inputs: (ClaimInput | Gat
 
   const answerFromKnown = async (i: number, input: ClaimInput, row: ClaimRow) => {
     const err = await replayOutcome(db, input, row, ownerId, catalogue);
-    outcomes[i] = err ? { claimId: input.claimId, error: err } : { claimId: input.claimId, httpStatus: 200, claim: undefined as unknown as ClaimView };
+    outcomes[i] = err
+      ? { claimId: input.claimId, error: err }
+      : { claimId: input.claimId, httpStatus: 200, claim: undefined as unknown as ClaimView };
   };
 
   for (let rounds = 0; round.length && rounds < 4 + inputs.length; rounds++) {
@@ -231,7 +239,12 @@ export async function submitClaims(ctx: SubmitContext, inputs: (ClaimInput | Gat
           else next.push(c.index);
         }
         if (toSettle.length) {
-          const settled = await settleByStatus(env, db, toSettle.map((s) => s.holder), { recorder: ctx.recorder ?? transactionLog(db), requestId: ctx.requestId });
+          const settled = await settleByStatus(
+            env,
+            db,
+            toSettle.map((s) => s.holder),
+            { recorder: ctx.recorder ?? transactionLog(db), requestId: ctx.requestId },
+          );
           toSettle.forEach(({ c, holder }, k) => {
             const after = settled[k] ?? holder;
             if (after.holdsMonth) outcomes[c.index] = { claimId: c.row.id, error: duplicatePeriod(after, ownerId) };
@@ -251,26 +264,48 @@ export async function submitClaims(ctx: SubmitContext, inputs: (ClaimInput | Gat
   }
 
   for (const [i, o] of outcomes.entries()) {
-    if (!o) outcomes[i] = { claimId: (inputs[i] as ClaimInput).claimId, error: new GatewayError("CONFLICT", "the claim could not be written: try again") };
+    if (!o)
+      outcomes[i] = { claimId: (inputs[i] as ClaimInput).claimId, error: new GatewayError("CONFLICT", "the claim could not be written: try again") };
   }
 
   // A replay of a QUEUED claim that was never picked up gets its queue message again (a send lost at
   // its first submission; the consumer takes each claim once, so a second message is harmless).
   const resend = [...known.values()].filter(
-    (r) => !written.has(r.id) && r.ownerId === ownerId && r.status === "QUEUED" && r.attempts === 0 && r.leaseOwner === null && r.dispatchId && Date.parse(r.createdAt) < now - RESEND_AFTER_MS,
+    (r) =>
+      !written.has(r.id) &&
+      r.ownerId === ownerId &&
+      r.status === "QUEUED" &&
+      r.attempts === 0 &&
+      r.leaseOwner === null &&
+      r.dispatchId &&
+      Date.parse(r.createdAt) < now - RESEND_AFTER_MS,
   );
-  if (!ctx.skipEnqueue) await enqueueClaims(env, [...toEnqueue, ...resend].map((r) => deliverMessage(r.id, r.dispatchId!)));
+  if (!ctx.skipEnqueue)
+    await enqueueClaims(
+      env,
+      [...toEnqueue, ...resend].map((r) => deliverMessage(r.id, r.dispatchId!)),
+    );
 
   // Answer bodies: new claims as written; replays as recorded, with their delivery history.
   const replayed = outcomes.filter((o): o is Extract<SubmitOutcome, { claim: ClaimView }> => !!o && "claim" in o && o.httpStatus === 200);
-  const history = await deliveriesFor(db, [...new Set(replayed.map((o) => o.claimId))].filter((id) => !written.has(id)));
+  const history = await deliveriesFor(
+    db,
+    [...new Set(replayed.map((o) => o.claimId))].filter((id) => !written.has(id)),
+  );
   return outcomes.map((o) => {
     if (o && "claim" in o && o.httpStatus === 200) return { ...o, claim: toView(known.get(o.claimId)!, history.get(o.claimId) ?? []) };
     return o!;
   });
 }
 
-async function candidate(index: number, input: ClaimInput, ctx: SubmitContext, catalogue: CatalogueVersion[], partnerCode: string, now: number): Promise<Candidate> {
+async function candidate(
+  index: number,
+  input: ClaimInput,
+  ctx: SubmitContext,
+  catalogue: CatalogueVersion[],
+  partnerCode: string,
+  now: number,
+): Promise<Candidate> {
   const n = await normalise(input, versionInForce(catalogue, input.period));
   if (input.schedule === "now" && !periodEnded(input.period, now)) {
     throw new GatewayError("PERIOD_OPEN", `period ${input.period} has not ended in IST; use schedule "cutoff" to hold it until the cut-off`, {
@@ -312,7 +347,18 @@ async function candidate(index: number, input: ClaimInput, ctx: SubmitContext, c
     createdAt: at,
     updatedAt: at,
   };
-  const wire = encodeSubmission({ claimId: row.id, ashaId: row.ashaId, period: row.period, verifierEmployeeId: row.verifierEmployeeId, verifierName: row.verifierName, items: row.items }, partnerCode, now);
+  const wire = encodeSubmission(
+    {
+      claimId: row.id,
+      ashaId: row.ashaId,
+      period: row.period,
+      verifierEmployeeId: row.verifierEmployeeId,
+      verifierName: row.verifierName,
+      items: row.items,
+    },
+    partnerCode,
+    now,
+  );
   return { index, input, row, wire, bodySha256: await sha256Hex(wire) };
 }
 
@@ -334,11 +380,7 @@ async function writeClaims(db: Db, cs: Candidate[]): Promise<Map<string, ClaimRo
     CLAIM_COLUMNS.map(([key]) => sql.raw(`json_extract(value, '$.${key}')`)),
     sql`, `,
   );
-  const insertClaims = db
-    .insert(claims)
-    .select(sql`SELECT ${select} FROM json_each(${rows}) WHERE 1`)
-    .onConflictDoNothing()
-    .returning();
+  const insertClaims = db.insert(claims).select(sql`SELECT ${select} FROM json_each(${rows}) WHERE 1`).onConflictDoNothing().returning();
   const bodies = JSON.stringify(cs.map((c) => ({ claimId: c.row.id, wireBody: c.wire, bodySha256: c.bodySha256, generatedAt: c.row.createdAt })));
   const insertBodies = db
     .insert(claimSubmissions)
@@ -360,7 +402,9 @@ async function readConflicts(db: Db, cs: Candidate[]): Promise<{ byId: Map<strin
     db
       .select()
       .from(claims)
-      .where(sql`${claims.holdsMonth} = 1 AND (${claims.ashaId}, ${claims.period}) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(${months}))`),
+      .where(
+        sql`${claims.holdsMonth} = 1 AND (${claims.ashaId}, ${claims.period}) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(${months}))`,
+      ),
   ]);
   return {
     byId: new Map(sameId.map((r) => [r.id, r])),

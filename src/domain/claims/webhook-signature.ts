@@ -37,7 +37,10 @@ export function webhookKey(secret: string): Uint8Array | null {
 
 /** Every key of a comma-separated CLAIMS_WEBHOOK_SECRET; null when any of them is malformed. */
 export function webhookKeys(secrets: string): Uint8Array[] | null {
-  const parts = secrets.split(",").map((p) => p.trim()).filter(Boolean);
+  const parts = secrets
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
   const keys = parts.map(webhookKey);
   return keys.length && keys.every((k) => k !== null) ? (keys as Uint8Array[]) : null;
 }

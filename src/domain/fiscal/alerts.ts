@@ -9,7 +9,11 @@ export const ALERT_REPEAT_MS = 60 * 60_000;
  * Records an operators' alert (the console's Alerts page reads `alerts`), at most once an hour per
  * kind + subject while the condition persists. Never throws: an alert must not break what it reports.
  */
-export async function raiseAlert(db: Db, a: { kind: AlertKind; subject: string; value: number; threshold: number; message: string }, now = Date.now()): Promise<boolean> {
+export async function raiseAlert(
+  db: Db,
+  a: { kind: AlertKind; subject: string; value: number; threshold: number; message: string },
+  now = Date.now(),
+): Promise<boolean> {
   try {
     const recent = await db
       .select({ id: alerts.id })
@@ -19,7 +23,14 @@ export async function raiseAlert(db: Db, a: { kind: AlertKind; subject: string; 
       .limit(1)
       .get();
     if (recent) return false;
-    await db.insert(alerts).values({ at: new Date(now).toISOString(), ...a, subject: a.subject.slice(0, 200), message: a.message.slice(0, 1000), delivery: "not_configured", httpStatus: null });
+    await db.insert(alerts).values({
+      at: new Date(now).toISOString(),
+      ...a,
+      subject: a.subject.slice(0, 200),
+      message: a.message.slice(0, 1000),
+      delivery: "not_configured",
+      httpStatus: null,
+    });
     createLogger({ job: "alerts" }).warn("alert raised", { kind: a.kind, subject: a.subject });
     return true;
   } catch {

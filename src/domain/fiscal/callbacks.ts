@@ -32,7 +32,8 @@ export function parseMessageTs(v: unknown): number | null {
 function statusOf(message: Record<string, unknown>): { code: IfixStatus | null; text: string | null } {
   const s = message.status;
   const raw = isObj(s) ? (s.status_code ?? s.statusCode) : s;
-  const text = isObj(s) && typeof (s.status_message ?? s.statusMessage) === "string" ? String(s.status_message ?? s.statusMessage).slice(0, 500) : null;
+  const text =
+    isObj(s) && typeof (s.status_message ?? s.statusMessage) === "string" ? String(s.status_message ?? s.statusMessage).slice(0, 500) : null;
   const code = typeof raw === "string" && (IFIX_STATUSES as readonly string[]).includes(raw.toUpperCase()) ? (raw.toUpperCase() as IfixStatus) : null;
   return { code, text };
 }
@@ -53,7 +54,9 @@ type MatchedBy = "message_id" | "transaction_id" | "linked_id" | "ambiguous";
  */
 function sentTo(env: Env, senderId: string): SQL {
   const configured = readVar(env, "IFIX_RECEIVER_ID");
-  return configured === senderId ? or(eq(fiscalMessages.receiverId, senderId), isNull(fiscalMessages.receiverId))! : eq(fiscalMessages.receiverId, senderId);
+  return configured === senderId
+    ? or(eq(fiscalMessages.receiverId, senderId), isNull(fiscalMessages.receiverId))!
+    : eq(fiscalMessages.receiverId, senderId);
 }
 
 /**
@@ -66,7 +69,11 @@ function sentTo(env: Env, senderId: string): SQL {
 async function findTarget(env: Env, db: Db, type: IfixType, senderId: string, messageId: string, message: Record<string, unknown>) {
   const cols = { id: fiscalMessages.id, piId: fiscalMessages.piId, parentId: fiscalMessages.parentId, ownerId: fiscalMessages.ownerId };
   const scope = and(eq(fiscalMessages.type, type), sentTo(env, senderId));
-  const byId = await db.select(cols).from(fiscalMessages).where(and(eq(fiscalMessages.id, messageId), scope)).get();
+  const byId = await db
+    .select(cols)
+    .from(fiscalMessages)
+    .where(and(eq(fiscalMessages.id, messageId), scope))
+    .get();
   if (byId) return { target: byId as Candidate, matchedBy: "message_id" as MatchedBy };
   for (const [field, col] of [
     ["transaction_id", fiscalMessages.transactionId],
@@ -74,7 +81,13 @@ async function findTarget(env: Env, db: Db, type: IfixType, senderId: string, me
   ] as const) {
     const value = message[field];
     if (typeof value !== "string" || !value) continue;
-    const rows = (await db.select(cols).from(fiscalMessages).where(and(eq(col, value), scope)).orderBy(desc(fiscalMessages.createdAt), desc(fiscalMessages.id)).limit(20).all()) as Candidate[];
+    const rows = (await db
+      .select(cols)
+      .from(fiscalMessages)
+      .where(and(eq(col, value), scope))
+      .orderBy(desc(fiscalMessages.createdAt), desc(fiscalMessages.id))
+      .limit(20)
+      .all()) as Candidate[];
     if (!rows.length) continue;
     const threads = new Set(rows.map((r) => r.parentId ?? r.id));
     if (threads.size > 1) return { target: null, matchedBy: "ambiguous" as MatchedBy };
@@ -105,20 +118,27 @@ export async function receiveCallback(env: Env, db: Db, type: IfixType, body: un
 
   const messageId = header.message_id;
   if (typeof messageId !== "string" || messageId.length === 0 || messageId.length > 128) {
-    throw new GatewayError("VALIDATION_FAILED", "header.message_id is required", { details: [{ path: "header.message_id", message: "a string of 1 to 128 characters" }] });
+    throw new GatewayError("VALIDATION_FAILED", "header.message_id is required", {
+      details: [{ path: "header.message_id", message: "a string of 1 to 128 characters" }],
+    });
   }
   const contentHash = await sha256Hex(canonicalize(message));
   const dedupeKey = await sha256Hex(scope === "message" ? `m\n${senderId}\n${contentHash}` : `h\n${senderId}\n${messageId}\n${contentHash}`);
   const seenWhere = or(
     eq(fiscalCallbacks.dedupeKey, dedupeKey),
     // Rows from before dedupe_key (header+message scope's key, the old unique index).
-    scope === "message" ? sql`0` : and(eq(fiscalCallbacks.senderId, senderId), eq(fiscalCallbacks.messageId, messageId), eq(fiscalCallbacks.contentHash, contentHash)),
+    scope === "message"
+      ? sql`0`
+      : and(eq(fiscalCallbacks.senderId, senderId), eq(fiscalCallbacks.messageId, messageId), eq(fiscalCallbacks.contentHash, contentHash)),
   );
   const seen = await db.select({ answer: fiscalCallbacks.answer }).from(fiscalCallbacks).where(seenWhere).get();
   if (seen) return seen.answer as CallbackAnswer;
 
   const ts = parseMessageTs(header.message_ts);
-  if (ts === null) throw new GatewayError("STALE_MESSAGE", "header.message_ts is missing or not a time", { details: [{ path: "header.message_ts", message: "unix seconds or milliseconds" }] });
+  if (ts === null)
+    throw new GatewayError("STALE_MESSAGE", "header.message_ts is missing or not a time", {
+      details: [{ path: "header.message_ts", message: "unix seconds or milliseconds" }],
+    });
   if (Math.abs(now - ts) > FRESHNESS_MS) throw new GatewayError("STALE_MESSAGE", "message_ts is more than 5 minutes from now");
 
   const { target, matchedBy } = await findTarget(env, db, type, senderId, messageId, message);

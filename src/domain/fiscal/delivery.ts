@@ -35,7 +35,8 @@ export type DeliveryResult = "skipped" | "delivered" | "rejected" | "retry" | "f
 /** What one attempt's answer means: iFIX's 409 to a message it may have had already is delivery. */
 function classify(outcome: PostOutcome, attempt: number, maxAttempts: number, baseMs: number): DeliveryOutcome {
   if (outcome.kind === "ok") return { kind: "delivered", httpStatus: outcome.httpStatus };
-  if (isDuplicateAnswer(outcome, attempt)) return { kind: "delivered", httpStatus: outcome.httpStatus, note: `iFIX already had this message_id (HTTP 409 to attempt ${attempt})` };
+  if (isDuplicateAnswer(outcome, attempt))
+    return { kind: "delivered", httpStatus: outcome.httpStatus, note: `iFIX already had this message_id (HTTP 409 to attempt ${attempt})` };
   if (outcome.kind === "rejected") return { kind: "rejected", httpStatus: outcome.httpStatus, error: outcome.error };
   if (attempt >= maxAttempts) return { kind: "failed", httpStatus: outcome.httpStatus, error: outcome.error };
   return { kind: "retry", httpStatus: outcome.httpStatus, error: outcome.error, delayMs: retryDelayMs(attempt, baseMs, outcome.retryAfterMs) };
@@ -56,7 +57,13 @@ const localFailure = (err: unknown): PostOutcome => ({
  * attempt count from the value the queue message carries, so a duplicate (or a stale re-send) claims
  * nothing and sends nothing. Each attempt signs the stored message afresh (new message_ts).
  */
-export async function deliverFiscalMessage(env: Env, messageId: string, attempt: number, requestId?: string, record: UpstreamCallRecorder = noRecorder): Promise<DeliveryResult> {
+export async function deliverFiscalMessage(
+  env: Env,
+  messageId: string,
+  attempt: number,
+  requestId?: string,
+  record: UpstreamCallRecorder = noRecorder,
+): Promise<DeliveryResult> {
   const db = createDb(env.DB);
   const { UPSTREAM_TIMEOUT_MS, DELIVERY_MAX_ATTEMPTS, DELIVERY_BACKOFF_BASE_MS } = getUpstreamConfig(env);
   const log = createLogger({ messageId, requestId });
@@ -106,11 +113,25 @@ export async function deliverFiscalMessage(env: Env, messageId: string, attempt:
   }
   if (result.kind === "rejected") {
     // iFIX refused the message itself (4xx): sending it again cannot succeed. Operators see it in the dead letters.
-    await deadLetter(env, QUEUES.fiscalDelivery, { type: "fiscal.deliver", messageId, piId: msg.piId ?? undefined }, `rejected by iFIX: ${result.error}`, `fiscal:${messageId}`);
+    await deadLetter(
+      env,
+      QUEUES.fiscalDelivery,
+      { type: "fiscal.deliver", messageId, piId: msg.piId ?? undefined },
+      `rejected by iFIX: ${result.error}`,
+      `fiscal:${messageId}`,
+    );
     await db.batch([
       db
         .update(fiscalMessages)
-        .set({ deliveryStatus: "REJECTED", status: "REJECTED", statusMessage: result.error.slice(0, 500), attempts: n, lastHttpStatus: outcome.httpStatus, lastError: result.error.slice(0, 500), updatedAt: now })
+        .set({
+          deliveryStatus: "REJECTED",
+          status: "REJECTED",
+          statusMessage: result.error.slice(0, 500),
+          attempts: n,
+          lastHttpStatus: outcome.httpStatus,
+          lastError: result.error.slice(0, 500),
+          updatedAt: now,
+        })
         .where(eq(fiscalMessages.id, messageId)),
       db.delete(fiscalOutbox).where(eq(fiscalOutbox.messageId, messageId)),
     ]);
@@ -119,11 +140,24 @@ export async function deliverFiscalMessage(env: Env, messageId: string, attempt:
   }
   if (result.kind === "failed") {
     // Dead letter first (idempotent on its id), then the ledger: a crash in between is redone by the sweep.
-    await deadLetter(env, QUEUES.fiscalDelivery, { type: "fiscal.deliver", messageId, piId: msg.piId ?? undefined }, `gave up after ${n} attempts: ${result.error}`, `fiscal:${messageId}`);
+    await deadLetter(
+      env,
+      QUEUES.fiscalDelivery,
+      { type: "fiscal.deliver", messageId, piId: msg.piId ?? undefined },
+      `gave up after ${n} attempts: ${result.error}`,
+      `fiscal:${messageId}`,
+    );
     await db.batch([
       db
         .update(fiscalMessages)
-        .set({ deliveryStatus: "FAILED", status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'FAILED' ELSE ${fiscalMessages.status} END`, attempts: n, lastHttpStatus: outcome.httpStatus, lastError: result.error, updatedAt: now })
+        .set({
+          deliveryStatus: "FAILED",
+          status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'FAILED' ELSE ${fiscalMessages.status} END`,
+          attempts: n,
+          lastHttpStatus: outcome.httpStatus,
+          lastError: result.error,
+          updatedAt: now,
+        })
         .where(eq(fiscalMessages.id, messageId)),
       db.delete(fiscalOutbox).where(eq(fiscalOutbox.messageId, messageId)),
     ]);
@@ -131,9 +165,15 @@ export async function deliverFiscalMessage(env: Env, messageId: string, attempt:
     return "failed";
   }
   await db.batch([
-    db.update(fiscalMessages).set({ attempts: n, lastHttpStatus: outcome.httpStatus, lastError: result.error, updatedAt: now }).where(eq(fiscalMessages.id, messageId)),
+    db
+      .update(fiscalMessages)
+      .set({ attempts: n, lastHttpStatus: outcome.httpStatus, lastError: result.error, updatedAt: now })
+      .where(eq(fiscalMessages.id, messageId)),
     // Unleased again: enqueueDelivery leases it after the send, or the sweep resends it.
-    db.update(fiscalOutbox).set({ leaseUntil: null }).where(and(eq(fiscalOutbox.messageId, messageId), eq(fiscalOutbox.attempt, n))),
+    db
+      .update(fiscalOutbox)
+      .set({ leaseUntil: null })
+      .where(and(eq(fiscalOutbox.messageId, messageId), eq(fiscalOutbox.attempt, n))),
   ]);
   await enqueueDelivery(env, db, messageId, n, result.delayMs, requestId);
   return "retry";
@@ -215,11 +255,21 @@ export async function deliverPiMessage(
   const err = "error" in result ? result.error.slice(0, 500) : (result.note ?? null);
   const set =
     result.kind === "delivered"
-      ? { deliveryStatus: "DELIVERED" as const, status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'RECEIVED' ELSE ${fiscalMessages.status} END`, deliveredAt: now }
+      ? {
+          deliveryStatus: "DELIVERED" as const,
+          status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'RECEIVED' ELSE ${fiscalMessages.status} END`,
+          deliveredAt: now,
+        }
       : result.kind === "rejected"
-        ? { deliveryStatus: "REJECTED" as const, status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'REJECTED' ELSE ${fiscalMessages.status} END` }
+        ? {
+            deliveryStatus: "REJECTED" as const,
+            status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'REJECTED' ELSE ${fiscalMessages.status} END`,
+          }
         : result.kind === "failed"
-          ? { deliveryStatus: "FAILED" as const, status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'FAILED' ELSE ${fiscalMessages.status} END` }
+          ? {
+              deliveryStatus: "FAILED" as const,
+              status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'FAILED' ELSE ${fiscalMessages.status} END`,
+            }
           : {};
   await db
     .update(fiscalMessages)

@@ -48,7 +48,10 @@ async function readTenantAccounts(db: Db, tenantId: string): Promise<AccountKey[
   for (;;) {
     const cursor: [string, string] | null = after;
     const where: SQL[] = [eq(fundsAccounts.tenantId, tenantId)];
-    if (cursor) where.push(or(gt(fundsAccounts.headOfAccount, cursor[0]), and(eq(fundsAccounts.headOfAccount, cursor[0]), gt(fundsAccounts.ssuCode, cursor[1])))!);
+    if (cursor)
+      where.push(
+        or(gt(fundsAccounts.headOfAccount, cursor[0]), and(eq(fundsAccounts.headOfAccount, cursor[0]), gt(fundsAccounts.ssuCode, cursor[1])))!,
+      );
     const rows = await db
       .select({ tenantId: fundsAccounts.tenantId, headOfAccount: fundsAccounts.headOfAccount, ssuCode: fundsAccounts.ssuCode })
       .from(fundsAccounts)
@@ -64,7 +67,11 @@ async function readTenantAccounts(db: Db, tenantId: string): Promise<AccountKey[
 }
 
 /** The tenant's accounts in sorted order (head of account, then SSU); `fresh` skips the isolate's copy. */
-export async function tenantAccountKeys(db: Db, tenantId: string, opts: { fresh?: boolean; now?: number } = {}): Promise<{ keys: AccountKey[]; cached: boolean }> {
+export async function tenantAccountKeys(
+  db: Db,
+  tenantId: string,
+  opts: { fresh?: boolean; now?: number } = {},
+): Promise<{ keys: AccountKey[]; cached: boolean }> {
   const now = opts.now ?? Date.now();
   const hit = listCache.get(tenantId);
   if (!opts.fresh && hit && now - hit.at < ACCOUNT_LIST_TTL_MS) return { keys: hit.keys, cached: true };

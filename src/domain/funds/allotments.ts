@@ -41,12 +41,28 @@ export interface AllotmentView {
  * account's object applies the change, its audit entry and its projection together, and is itself
  * idempotent on txnId, so a retry after any crash completes the same transaction, never a second.
  */
-export async function applyAllotment(env: Env, ownerId: string, i: AllotmentInput, actor: string, requestId: string): Promise<{ status: 200 | 201; body: AllotmentView }> {
+export async function applyAllotment(
+  env: Env,
+  ownerId: string,
+  i: AllotmentInput,
+  actor: string,
+  requestId: string,
+): Promise<{ status: 200 | 201; body: AllotmentView }> {
   const account = { tenantId: i.tenantId, headOfAccount: i.headOfAccount, ssuCode: i.ssuCode };
-  const o = await registryFor(env, "txn", i.txnId).allot({ account, txnId: i.txnId, ownerId, type: i.type, amount: i.amount, programCode: i.programCode ?? null, actor, requestId });
+  const o = await registryFor(env, "txn", i.txnId).allot({
+    account,
+    txnId: i.txnId,
+    ownerId,
+    type: i.type,
+    amount: i.amount,
+    programCode: i.programCode ?? null,
+    actor,
+    requestId,
+  });
   if (o.kind === "foreign") throw new GatewayError("CONFLICT", "this txnId is already in use");
   if (o.kind === "content") throw new GatewayError("IDEMPOTENCY_CONFLICT", "this txnId was used with different content");
-  if (o.kind === "unavailable") throw new GatewayError("UNAVAILABLE", "the funds service could not settle this request; try again", { headers: { "Retry-After": "1" } });
+  if (o.kind === "unavailable")
+    throw new GatewayError("UNAVAILABLE", "the funds service could not settle this request; try again", { headers: { "Retry-After": "1" } });
   const r = o.result;
   if (!r.ok) {
     if (r.code === "SANCTION_EXISTS") throw new GatewayError("SANCTION_EXISTS", "this account already has its initial allotment");
@@ -54,11 +70,15 @@ export async function applyAllotment(env: Env, ownerId: string, i: AllotmentInpu
     if (r.code === "TXN_FOREIGN") throw new GatewayError("CONFLICT", "this txnId is already in use");
     if (r.code === "TOTAL_TOO_LARGE") {
       throw new GatewayError("VALIDATION_FAILED", "the account's allotted total would be larger than amounts are held exactly", {
-        details: [{ path: "amount", message: `at most ${paiseToRupees(Number.MAX_SAFE_INTEGER - r.balance.allotted)} more can be allotted to this account` }],
+        details: [
+          { path: "amount", message: `at most ${paiseToRupees(Number.MAX_SAFE_INTEGER - r.balance.allotted)} more can be allotted to this account` },
+        ],
       });
     }
     if (r.code === "INSUFFICIENT_FUNDS") {
-      throw new GatewayError("INSUFFICIENT_FUNDS", "the withdrawal is more than the available funds", { details: [{ available: paiseToRupees(r.balance.available) }] });
+      throw new GatewayError("INSUFFICIENT_FUNDS", "the withdrawal is more than the available funds", {
+        details: [{ available: paiseToRupees(r.balance.available) }],
+      });
     }
     throw new GatewayError("IDEMPOTENCY_CONFLICT", "this txnId was used with different content");
   }

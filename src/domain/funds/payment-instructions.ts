@@ -53,7 +53,9 @@ export interface Actor {
  * stuck payments within the rules, an admin also overrides), acting under their email.
  */
 export const actorOfPrincipal = (
-  p: { kind: "admin" | "client"; id: string; tenants: readonly string[] } | { kind: "person"; id: string; email: string; role: string; tenants: readonly string[] },
+  p:
+    | { kind: "admin" | "client"; id: string; tenants: readonly string[] }
+    | { kind: "person"; id: string; email: string; role: string; tenants: readonly string[] },
 ): Actor => ({
   ownerId: p.id,
   actor: p.kind === "admin" ? "admin" : p.kind === "person" ? p.email : `client:${p.id}`,
@@ -106,7 +108,8 @@ export function disburseMessage(t: DisburseTemplate, d: { piId: string; account:
   };
 }
 
-const unavailable = () => new GatewayError("UNAVAILABLE", "the funds service could not settle this request; try again", { headers: { "Retry-After": "1" } });
+const unavailable = () =>
+  new GatewayError("UNAVAILABLE", "the funds service could not settle this request; try again", { headers: { "Retry-After": "1" } });
 
 /**
  * Creates a PI: the disburse is built and sealed, then the paymentId's registry claims the id and
@@ -240,7 +243,13 @@ async function beneficiariesOf(env: Env, sealed: string | null, aad: string, leg
  * The PI with a page of its log, from its account's object (read-your-writes: no projection lag).
  * 404 for anyone but its owner and the admin key; 403 for a tenant outside the caller's.
  */
-export async function getPiView(env: Env, db: Db, piId: string, who: Actor, page: { logLimit?: number; logBefore?: number | null } = {}): Promise<PiView> {
+export async function getPiView(
+  env: Env,
+  db: Db,
+  piId: string,
+  who: Actor,
+  page: { logLimit?: number; logBefore?: number | null } = {},
+): Promise<PiView> {
   const at = await locatePi(env, db, piId);
   const got = at ? await at.stub.getPi(piId, { limit: page.logLimit, before: page.logBefore ?? null }) : null;
   if (!at || !got) throw new GatewayError("NOT_FOUND", "payment instruction not found");
@@ -291,7 +300,9 @@ export async function getPiView(env: Env, db: Db, piId: string, who: Actor, page
 }
 
 const forbiddenTenant = () =>
-  new GatewayError("FORBIDDEN", "this client may not act for that tenant", { details: [{ path: "tenantId", message: "outside the client's tenants" }] });
+  new GatewayError("FORBIDDEN", "this client may not act for that tenant", {
+    details: [{ path: "tenantId", message: "outside the client's tenants" }],
+  });
 
 /**
  * A status call (CONTRACT §7): its owner (or the admin key) moves the PI in its account's object,
@@ -332,10 +343,23 @@ export async function applyPiCallback(env: Env, db: Db, piId: string, ifixStatus
   const at = await locatePi(env, db, piId);
   if (!at) return null;
   const to = piStatusFromIfix(ifixStatus);
-  const r = await at.stub.setPiStatus(piId, to, { eventId, source: "callback", actor: `ifix:${senderId}`.slice(0, 160), reason: text ?? `iFIX ${ifixStatus}`, requestId: null, ifixStatus });
+  const r = await at.stub.setPiStatus(piId, to, {
+    eventId,
+    source: "callback",
+    actor: `ifix:${senderId}`.slice(0, 160),
+    reason: text ?? `iFIX ${ifixStatus}`,
+    requestId: null,
+    ifixStatus,
+  });
   if (!r.ok && r.code === "INVALID_STATE" && r.from === "FAILED" && to && to !== "FAILED") {
     createLogger({ piId }).error("iFIX reports money moved for a FAILED payment instruction", { ifixStatus });
-    await raiseAlert(db, { kind: "funds_conflict", subject: piId, value: 1, threshold: 1, message: `iFIX reported ${ifixStatus} for ${piId} after it was FAILED and its funds released: reconcile by hand` });
+    await raiseAlert(db, {
+      kind: "funds_conflict",
+      subject: piId,
+      value: 1,
+      threshold: 1,
+      message: `iFIX reported ${ifixStatus} for ${piId} after it was FAILED and its funds released: reconcile by hand`,
+    });
   }
   return r;
 }
@@ -356,18 +380,39 @@ export async function listPis(
   if (q.ownerId) where.push(eq(paymentInstructions.ownerId, q.ownerId));
   if (q.tenantId) where.push(eq(paymentInstructions.tenantId, q.tenantId));
   // One bound parameter however many tenants a client has.
-  if (q.tenants && !q.tenants.includes(ALL_TENANTS)) where.push(sql`${paymentInstructions.tenantId} IN (SELECT value FROM json_each(${JSON.stringify(q.tenants)}))`);
+  if (q.tenants && !q.tenants.includes(ALL_TENANTS))
+    where.push(sql`${paymentInstructions.tenantId} IN (SELECT value FROM json_each(${JSON.stringify(q.tenants)}))`);
   if (q.status) where.push(eq(paymentInstructions.status, q.status as (typeof paymentInstructions.$inferSelect)["status"]));
   if (q.stuck) {
     const dayAgo = new Date(Date.now() - 86_400_000).toISOString();
     where.push(notInArray(paymentInstructions.status, FINAL));
-    where.push(or(inArray(fiscalMessages.deliveryStatus, ["FAILED", "REJECTED"]), eq(fiscalMessages.lastError, "timeout"), lt(paymentInstructions.updatedAt, dayAgo))!);
+    where.push(
+      or(
+        inArray(fiscalMessages.deliveryStatus, ["FAILED", "REJECTED"]),
+        eq(fiscalMessages.lastError, "timeout"),
+        lt(paymentInstructions.updatedAt, dayAgo),
+      )!,
+    );
   }
   if (q.after) {
-    where.push(or(lt(paymentInstructions.createdAt, q.after[0]), and(eq(paymentInstructions.createdAt, q.after[0]), lt(paymentInstructions.piId, q.after[1])))!);
+    where.push(
+      or(
+        lt(paymentInstructions.createdAt, q.after[0]),
+        and(eq(paymentInstructions.createdAt, q.after[0]), lt(paymentInstructions.piId, q.after[1])),
+      )!,
+    );
   }
   const rows = await db
-    .select({ pi: paymentInstructions, msg: { id: fiscalMessages.id, status: fiscalMessages.status, deliveryStatus: fiscalMessages.deliveryStatus, attempts: fiscalMessages.attempts, lastError: fiscalMessages.lastError } })
+    .select({
+      pi: paymentInstructions,
+      msg: {
+        id: fiscalMessages.id,
+        status: fiscalMessages.status,
+        deliveryStatus: fiscalMessages.deliveryStatus,
+        attempts: fiscalMessages.attempts,
+        lastError: fiscalMessages.lastError,
+      },
+    })
     .from(paymentInstructions)
     .leftJoin(fiscalMessages, eq(fiscalMessages.id, paymentInstructions.messageId))
     .where(and(...where))
@@ -384,7 +429,9 @@ export async function listPis(
       ssuCode: pi.ssuCode,
       amount: paiseToRupees(pi.amount),
       status: pi.status as PiStatus,
-      delivery: msg?.id ? { messageId: msg.id, status: msg.status!, deliveryStatus: msg.deliveryStatus!, attempts: msg.attempts!, lastError: msg.lastError ?? null } : null,
+      delivery: msg?.id
+        ? { messageId: msg.id, status: msg.status!, deliveryStatus: msg.deliveryStatus!, attempts: msg.attempts!, lastError: msg.lastError ?? null }
+        : null,
       createdAt: pi.createdAt,
       updatedAt: pi.updatedAt,
     })),

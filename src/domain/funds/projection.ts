@@ -97,7 +97,20 @@ export function projectionStatements(db: D1Database, r: ProjectionRound): D1Prep
            ON CONFLICT (txn_id) DO UPDATE SET state = 'APPLIED', seq = excluded.seq, result = excluded.result
            WHERE funds_allotments.state <> 'APPLIED'`,
         )
-        .bind(...part.flatMap((t) => [t.txnId, t.ownerId, k.tenantId, k.headOfAccount, k.ssuCode, t.type, t.amount, t.seq, JSON.stringify(t.result), t.createdAt])),
+        .bind(
+          ...part.flatMap((t) => [
+            t.txnId,
+            t.ownerId,
+            k.tenantId,
+            k.headOfAccount,
+            k.ssuCode,
+            t.type,
+            t.amount,
+            t.seq,
+            JSON.stringify(t.result),
+            t.createdAt,
+          ]),
+        ),
     );
   }
   for (const part of chunks(r.pis, 5)) {

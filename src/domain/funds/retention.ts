@@ -85,7 +85,15 @@ export async function purgeExpiredPersonalData(env: Env, db: Db, now = Date.now(
     const failedIds = rows.filter((x) => x.status === "FAILED").map((x) => x.messageId);
     const iso = new Date(now).toISOString();
     const res = await db.batch([
-      db.update(paymentInstructions).set({ beneficiariesEnc: PURGED }).where(inArray(paymentInstructions.piId, rows.map((x) => x.piId))),
+      db
+        .update(paymentInstructions)
+        .set({ beneficiariesEnc: PURGED })
+        .where(
+          inArray(
+            paymentInstructions.piId,
+            rows.map((x) => x.piId),
+          ),
+        ),
       // Queued disburses of FAILED PIs: cancelled before their bodies go (never sent).
       db
         .update(fiscalMessages)
@@ -96,7 +104,15 @@ export async function purgeExpiredPersonalData(env: Env, db: Db, now = Date.now(
       db
         .update(fiscalMessages)
         .set({ wireBody: PURGED })
-        .where(and(inArray(fiscalMessages.id, rows.map((x) => x.messageId)), ne(fiscalMessages.deliveryStatus, "QUEUED"))),
+        .where(
+          and(
+            inArray(
+              fiscalMessages.id,
+              rows.map((x) => x.messageId),
+            ),
+            ne(fiscalMessages.deliveryStatus, "QUEUED"),
+          ),
+        ),
     ]);
     r.pis += rows.length;
     r.cancelled += (res[1] as unknown[]).length;
@@ -122,7 +138,15 @@ export async function purgeExpiredPersonalData(env: Env, db: Db, now = Date.now(
       .limit(PURGE_PAGE)
       .all();
     if (!rows.length) return 0;
-    await db.update(fiscalMessages).set({ wireBody: PURGED }).where(inArray(fiscalMessages.id, rows.map((x) => x.id)));
+    await db
+      .update(fiscalMessages)
+      .set({ wireBody: PURGED })
+      .where(
+        inArray(
+          fiscalMessages.id,
+          rows.map((x) => x.id),
+        ),
+      );
     r.messages += rows.length;
     return rows.length;
   });
@@ -137,7 +161,12 @@ export async function purgeExpiredPersonalData(env: Env, db: Db, now = Date.now(
       .limit(PURGE_PAGE)
       .all();
     if (!rows.length) return 0;
-    await db.delete(fiscalCallbacks).where(inArray(fiscalCallbacks.id, rows.map((x) => x.id)));
+    await db.delete(fiscalCallbacks).where(
+      inArray(
+        fiscalCallbacks.id,
+        rows.map((x) => x.id),
+      ),
+    );
     r.callbacks += rows.length;
     return rows.length;
   });

@@ -74,7 +74,11 @@ export interface DeliveryState {
 
 export type AllotResult =
   | { ok: true; duplicate: boolean; txnId: string; type: AllotmentType; amount: number; seq: number; balance: Balance; before: Balance; at: string }
-  | { ok: false; code: "SANCTION_EXISTS" | "SANCTION_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "TXN_CONFLICT" | "TXN_FOREIGN" | "TOTAL_TOO_LARGE"; balance: Balance };
+  | {
+      ok: false;
+      code: "SANCTION_EXISTS" | "SANCTION_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "TXN_CONFLICT" | "TXN_FOREIGN" | "TOTAL_TOO_LARGE";
+      balance: Balance;
+    };
 
 export type CommitResult =
   | { ok: true; duplicate: boolean; pi: PiState; balance: Balance }

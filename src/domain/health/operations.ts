@@ -82,9 +82,11 @@ export function requiredScopes(op: Pick<HealthOperation, "gatewayAuth">): ["heal
   return op.gatewayAuth ? ["health", "health:bridge"] : ["health"];
 }
 
-function define<PS extends AnyObject | undefined = undefined, QS extends AnyObject | undefined = undefined, BS extends AnyObject | undefined = undefined>(
-  d: Omit<HealthOperation<Out<PS>, Out<QS>, Out<BS>>, "params" | "query" | "body"> & { params?: PS; query?: QS; body?: BS },
-): HealthOperation {
+function define<
+  PS extends AnyObject | undefined = undefined,
+  QS extends AnyObject | undefined = undefined,
+  BS extends AnyObject | undefined = undefined,
+>(d: Omit<HealthOperation<Out<PS>, Out<QS>, Out<BS>>, "params" | "query" | "body"> & { params?: PS; query?: QS; body?: BS }): HealthOperation {
   return d as unknown as HealthOperation;
 }
 
@@ -572,9 +574,10 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     method: "post",
     path: "/v1/health/subscriptions/edit",
     summary: "Edit and approve a subscription (op editRequests)",
-    body: SourcesApproval.extend({ subscriptionId: Uuid.openapi({ description: "The subscription's id (kept out of the URL)" }), hiuId: Code("Test-HIU") }).openapi(
-      "HealthEditSubscription",
-    ),
+    body: SourcesApproval.extend({
+      subscriptionId: Uuid.openapi({ description: "The subscription's id (kept out of the URL)" }),
+      hiuId: Code("Test-HIU"),
+    }).openapi("HealthEditSubscription"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     toWire: (i) => ({
@@ -750,7 +753,10 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     path: "/v1/health/states/{stateCode}/districts",
     summary: "Districts of a state (op getDistrict)",
     params: z.strictObject({
-      stateCode: z.string().regex(/^\d{1,3}$/, "a numeric state code").openapi({ param: { name: "stateCode", in: "path" }, example: "10" }),
+      stateCode: z
+        .string()
+        .regex(/^\d{1,3}$/, "a numeric state code")
+        .openapi({ param: { name: "stateCode", in: "path" }, example: "10" }),
     }),
     userToken: "none",
     gatewayAuth: false,
@@ -763,9 +769,7 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
     method: "post",
     path: "/v1/health/notifications",
     summary: "Register the app's push token for notifications about requests in a status and period (op appNotification)",
-    body: z
-      .strictObject({ appToken: z.string().min(1).max(4096), period: Period, status: z.enum(REQUEST_STATUSES) })
-      .openapi("HealthNotifications"),
+    body: z.strictObject({ appToken: z.string().min(1).max(4096), period: Period, status: z.enum(REQUEST_STATUSES) }).openapi("HealthNotifications"),
     userToken: "xAuthToken",
     gatewayAuth: false,
     response: R.Word("Saved"),
@@ -775,14 +779,49 @@ export const HEALTH_OPERATIONS: HealthOperation[] = [
 
 /** The UMANG ops of seed 001 (43 names), `session` included: used by tests and the sandbox. */
 export const SEED_OPS = [
-  "session", "gatewaySession", "patientAuthInit", "patientAuthConfirm", "bridgeServices", "patientCompleteProfile",
-  "aadhaarGenerateOtp", "verifyAadhaarOtp", "patientApi", "listProviders", "specificProviders", "govtPrograms",
-  "discoverPatient", "patientLinks", "linkEnquiry", "linkConfirm", "myProfile", "createPin", "verifyPin", "changePin",
-  "forgotPinGenerateOtp", "forgotPinValidateOtp", "updatePin", "profileShare", "patientRequest", "patientLockers",
-  "registerLocker", "subscriptionRequests", "denyRequests", "approveRequests", "editRequests", "listAuthorizationRequests",
-  "grantAuthorizationRequests", "approveAuthorizationRequests", "revokeAuthorizationRequests", "denyAuthorizationRequests",
-  "approveLockerRequests", "initializeAuthentication", "authenticationConfirm", "getStates", "getDistrict",
-  "appNotification", "logout",
+  "session",
+  "gatewaySession",
+  "patientAuthInit",
+  "patientAuthConfirm",
+  "bridgeServices",
+  "patientCompleteProfile",
+  "aadhaarGenerateOtp",
+  "verifyAadhaarOtp",
+  "patientApi",
+  "listProviders",
+  "specificProviders",
+  "govtPrograms",
+  "discoverPatient",
+  "patientLinks",
+  "linkEnquiry",
+  "linkConfirm",
+  "myProfile",
+  "createPin",
+  "verifyPin",
+  "changePin",
+  "forgotPinGenerateOtp",
+  "forgotPinValidateOtp",
+  "updatePin",
+  "profileShare",
+  "patientRequest",
+  "patientLockers",
+  "registerLocker",
+  "subscriptionRequests",
+  "denyRequests",
+  "approveRequests",
+  "editRequests",
+  "listAuthorizationRequests",
+  "grantAuthorizationRequests",
+  "approveAuthorizationRequests",
+  "revokeAuthorizationRequests",
+  "denyAuthorizationRequests",
+  "approveLockerRequests",
+  "initializeAuthentication",
+  "authenticationConfirm",
+  "getStates",
+  "getDistrict",
+  "appNotification",
+  "logout",
 ] as const;
 
 async function findInPages(call: OpCall, id: string, what: string): Promise<unknown> {

@@ -11,7 +11,8 @@ const DateOfBirth = z.object({ date: z.number().int().nullable(), month: z.numbe
 const PersonName = z.object({ first: str, middle: str, last: str });
 const Purpose = z.looseObject({ code: z.string(), text: str.optional(), refUri: str.optional() });
 const Period = z.object({ from: z.string(), to: z.string() });
-const Page = <T extends z.ZodType>(item: T) => z.object({ size: z.number().int(), offset: z.number().int(), limit: z.number().int(), requests: z.array(item) });
+const Page = <T extends z.ZodType>(item: T) =>
+  z.object({ size: z.number().int(), offset: z.number().int(), limit: z.number().int(), requests: z.array(item) });
 
 export const State = z.object({ stateCode: z.string(), stateName: z.string() }).openapi("HealthState");
 export const District = z.object({ code: z.string(), name: z.string() }).openapi("HealthDistrict");
@@ -38,7 +39,11 @@ export const Profile = z
 
 export const AuthInitAnswer = z.object({ txnId: z.string(), error: z.unknown().nullable() }).openapi("HealthAuthInitAnswer");
 export const AuthConfirmAnswer = z
-  .object({ profile: Profile, status: z.unknown().nullable(), token: z.string().openapi({ description: "The user's token: send it as X-Health-Token" }) })
+  .object({
+    profile: Profile,
+    status: z.unknown().nullable(),
+    token: z.string().openapi({ description: "The user's token: send it as X-Health-Token" }),
+  })
   .openapi("HealthAuthConfirmAnswer");
 export const TokenAnswer = z.object({ token: z.string().openapi({ description: "`Bearer <the user's token>`" }) }).openapi("HealthTokenAnswer");
 export const TemporaryToken = z
@@ -137,4 +142,6 @@ export const ForgotPinOtp = z
   .object({ sessionId: z.string(), otpMedium: z.string(), otpMediumValue: z.string(), expiryInMinutes: z.number().int(), authMode: str })
   .openapi("HealthForgotPinOtp");
 export const ProfileShareAnswer = z.object({ healthId: z.string(), status: z.string() }).openapi("HealthProfileShareAnswer");
-export const LockerApprovalAnswer = z.object({ autoApprovalId: str, authorizationId: str, subscriptionId: str }).openapi("HealthLockerApprovalAnswer");
+export const LockerApprovalAnswer = z
+  .object({ autoApprovalId: str, authorizationId: str, subscriptionId: str })
+  .openapi("HealthLockerApprovalAnswer");

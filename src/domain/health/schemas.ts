@@ -45,19 +45,27 @@ export const HealthId = z
   })
   .openapi({ example: "41-1661-3480-0127" });
 
-export const PhrAddress = z
-  .string()
-  .trim()
-  .regex(PHR_ADDRESS, "a PHR address (name@domain)")
-  .openapi({ example: "shahnawaz123@sbx" });
+export const PhrAddress = z.string().trim().regex(PHR_ADDRESS, "a PHR address (name@domain)").openapi({ example: "shahnawaz123@sbx" });
 
 /** Ids minted by UMANG/ABDM or by the caller for idempotency: UUID-shaped. */
 export const Uuid = z.guid().openapi({ example: "3fa85f64-5717-4562-b3fc-2c963f66afa6" });
-export const Otp = z.string().regex(/^\d{4,8}$/, "4 to 8 digits").openapi({ example: "123456" });
-export const Pin = z.string().regex(/^\d{4}$/, "4 digits").openapi({ example: "4821" });
+export const Otp = z
+  .string()
+  .regex(/^\d{4,8}$/, "4 to 8 digits")
+  .openapi({ example: "123456" });
+export const Pin = z
+  .string()
+  .regex(/^\d{4}$/, "4 digits")
+  .openapi({ example: "4821" });
 export const Password = z.string().min(1).max(128);
 export const Code = (example: string, max = 64) =>
-  z.string().trim().min(1).max(max).regex(/^[A-Za-z0-9._:@-]+$/, "letters, digits and . _ : @ -").openapi({ example });
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[A-Za-z0-9._:@-]+$/, "letters, digits and . _ : @ -")
+    .openapi({ example });
 export const Name = z.string().trim().min(1).max(200);
 export const IsoDateTime = z.iso.datetime({ offset: true, local: false }).openapi({ example: "2026-01-01T00:00:00Z" });
 
@@ -105,8 +113,14 @@ export const AutoApproval = z
   .strictObject({
     isApplicableForAllHips: z.boolean(),
     hiu: z.strictObject({ id: Code("driefcasehl"), name: Name.optional() }),
-    includedSources: z.array(Source.omit({ categories: true }).openapi("HealthAutoApprovalSource")).max(50).default([]),
-    excludedSources: z.array(Source.omit({ categories: true, period: true }).openapi("HealthAutoApprovalExcludedSource")).max(50).default([]),
+    includedSources: z
+      .array(Source.omit({ categories: true }).openapi("HealthAutoApprovalSource"))
+      .max(50)
+      .default([]),
+    excludedSources: z
+      .array(Source.omit({ categories: true, period: true }).openapi("HealthAutoApprovalExcludedSource"))
+      .max(50)
+      .default([]),
   })
   .openapi("HealthAutoApproval");
 

@@ -71,7 +71,8 @@ export async function verifyCallerToken(keys: SigningKey[], token: string): Prom
     const key = keys.find((k) => k.kid === kid);
     if (!key) return null;
     const { payload } = await jwtVerify(token, await cryptoKeyOf(key), { issuer: ISSUER, audience: AUDIENCE, algorithms: ["HS256"] });
-    if (typeof payload.sub !== "string" || typeof payload.scope !== "string" || typeof payload.gen !== "number" || typeof payload.exp !== "number") return null;
+    if (typeof payload.sub !== "string" || typeof payload.scope !== "string" || typeof payload.gen !== "number" || typeof payload.exp !== "number")
+      return null;
     const claims = { clientId: payload.sub, scopes: payload.scope.split(" ").filter(Boolean), generation: payload.gen };
     verified.set(token, { claims, expMs: payload.exp * 1000, keys });
     if (verified.size > MAX_VERIFIED) verified.delete(verified.keys().next().value as string);

@@ -77,38 +77,42 @@ export interface AuthOptions {
 export const authOptionsOf = (middleware: unknown): AuthOptions | undefined =>
   typeof middleware === "function" ? (middleware as { authOptions?: AuthOptions }).authOptions : undefined;
 
-export const requireAuth = (opts: AuthOptions = {}): MiddlewareHandler<AppEnv> => Object.assign(async (c: Context<AppEnv>, next: () => Promise<void>) => {
-  let principal = c.get("principal");
-  if (!principal) {
-    const failures = credentialFailures(c);
-    failures.refuseIfBlocked();
-    const resolved = await resolvePrincipal(c);
-    if (resolved === undefined) throw unauthorized();
-    if (resolved === null) {
-      await failures.record();
-      throw unauthorized();
-    }
-    principal = resolved;
-  }
-  c.set("principal", principal);
-  if (principal.kind === "admin") {
-    if (opts.admin === false) throw new GatewayError("FORBIDDEN", "the admin key cannot call this route; use a client");
-  } else {
-    const allowed = opts.scopes ?? [];
-    const held = principal.scopes;
-    if (!allowed.some((s) => held.includes(s))) {
-      throw new GatewayError("FORBIDDEN", opts.adminOnly ? "this route needs the admin key" : `this route needs scope ${allowed.join(" or ")}`);
-    }
-    const missing = (opts.alsoRequires ?? []).filter((s) => !held.includes(s));
-    if (missing.length) throw new GatewayError("FORBIDDEN", `this route also needs scope ${missing.join(" and ")}`);
-    const limiter = c.env.CLIENT_RATE_LIMITER;
-    if (limiter) {
-      const { success } = await limiter.limit({ key: principal.id });
-      if (!success) throw new GatewayError("RATE_LIMITED", "too many requests for this client", { headers: { "Retry-After": "60" } });
-    }
-  }
-  await next();
-}, { authOptions: opts });
+export const requireAuth = (opts: AuthOptions = {}): MiddlewareHandler<AppEnv> =>
+  Object.assign(
+    async (c: Context<AppEnv>, next: () => Promise<void>) => {
+      let principal = c.get("principal");
+      if (!principal) {
+        const failures = credentialFailures(c);
+        failures.refuseIfBlocked();
+        const resolved = await resolvePrincipal(c);
+        if (resolved === undefined) throw unauthorized();
+        if (resolved === null) {
+          await failures.record();
+          throw unauthorized();
+        }
+        principal = resolved;
+      }
+      c.set("principal", principal);
+      if (principal.kind === "admin") {
+        if (opts.admin === false) throw new GatewayError("FORBIDDEN", "the admin key cannot call this route; use a client");
+      } else {
+        const allowed = opts.scopes ?? [];
+        const held = principal.scopes;
+        if (!allowed.some((s) => held.includes(s))) {
+          throw new GatewayError("FORBIDDEN", opts.adminOnly ? "this route needs the admin key" : `this route needs scope ${allowed.join(" or ")}`);
+        }
+        const missing = (opts.alsoRequires ?? []).filter((s) => !held.includes(s));
+        if (missing.length) throw new GatewayError("FORBIDDEN", `this route also needs scope ${missing.join(" and ")}`);
+        const limiter = c.env.CLIENT_RATE_LIMITER;
+        if (limiter) {
+          const { success } = await limiter.limit({ key: principal.id });
+          if (!success) throw new GatewayError("RATE_LIMITED", "too many requests for this client", { headers: { "Retry-After": "60" } });
+        }
+      }
+      await next();
+    },
+    { authOptions: opts },
+  );
 
 /** True when the principal may see a resource owned by `ownerId` (admin sees everything). */
 export function canSee(principal: Principal | undefined, ownerId: string): boolean {
@@ -118,6 +122,8 @@ export function canSee(principal: Principal | undefined, ownerId: string): boole
 /** 403 unless the principal's tenants admit `tenantId` (CONTRACT §4). */
 export function requireTenant(principal: Principal, tenantId: string): void {
   if (!tenantAllowed(principal.tenants, tenantId)) {
-    throw new GatewayError("FORBIDDEN", "this client may not act for that tenant", { details: [{ path: "tenantId", message: "outside the client's tenants" }] });
+    throw new GatewayError("FORBIDDEN", "this client may not act for that tenant", {
+      details: [{ path: "tenantId", message: "outside the client's tenants" }],
+    });
   }
 }

@@ -7,7 +7,8 @@ export const BLOCK_MS = 60_000;
 const MAX_BLOCKED = 10_000;
 const blocked = new Map<string, number>();
 
-const rateLimited = () => new GatewayError("RATE_LIMITED", "too many failed sign-ins from this address", { headers: { "Retry-After": String(BLOCK_MS / 1000) } });
+const rateLimited = () =>
+  new GatewayError("RATE_LIMITED", "too many failed sign-ins from this address", { headers: { "Retry-After": String(BLOCK_MS / 1000) } });
 
 /** The caller's address as Cloudflare's edge gives it (absent locally: all share one bucket). */
 export const callerAddress = (c: Context<AppEnv>): string => c.req.header("cf-connecting-ip") ?? "unknown";

@@ -30,7 +30,8 @@ export const services = (): MiddlewareHandler<AppEnv> => async (c, next) => {
   const requested = await readBookmark(c);
   const open = () => {
     const principal = c.get("principal");
-    const start = requested ?? (principal && rememberedBookmark(principal.id)) ?? (READ_ONLY.has(c.req.method) ? "first-unconstrained" : "first-primary");
+    const start =
+      requested ?? (principal && rememberedBookmark(principal.id)) ?? (READ_ONLY.has(c.req.method) ? "first-unconstrained" : "first-primary");
     session = c.env.DB.withSession(start);
     return createDb(session as unknown as D1Database);
   };

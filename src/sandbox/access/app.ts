@@ -100,12 +100,14 @@ export function createAccessSandbox(opts: AccessSandboxOptions = {}) {
         <body>
           <h1>Cloudflare Access (local stand-in)</h1>
           <p class="note">Development only: no password is asked. Real Access signs people in through your identity provider.</p>
-          ${people.length
-            ? html`<form method="post" action="${action}">
+          ${
+            people.length
+              ? html`<form method="post" action="${action}">
                 <input type="hidden" name="kid" value="${aud}" /><input type="hidden" name="redirect_url" value="${back}" />
                 ${people.map((p) => html`<button class="person" type="submit" name="email" value="${p.email}">${p.email}${p.note ? html` <span class="note">(${p.note})</span>` : ""}</button>`)}
               </form>`
-            : ""}
+              : ""
+          }
           <form method="post" action="${action}">
             <input type="hidden" name="kid" value="${aud}" /><input type="hidden" name="redirect_url" value="${back}" />
             <label>Email<input type="email" name="email" required autocomplete="off" /></label>
@@ -119,7 +121,9 @@ export function createAccessSandbox(opts: AccessSandboxOptions = {}) {
 
   app.post("/cdn-cgi/access/login", async (c) => {
     const form = await c.req.parseBody();
-    const email = String(form.email ?? "").trim().toLowerCase();
+    const email = String(form.email ?? "")
+      .trim()
+      .toLowerCase();
     const aud = String(form.kid ?? "");
     let back: URL;
     try {
@@ -146,9 +150,25 @@ export function createAccessSandbox(opts: AccessSandboxOptions = {}) {
   );
 
   app.post("/__sandbox/assertion", async (c) => {
-    const b = (await c.req.json().catch(() => ({}))) as { email?: string; commonName?: string; aud?: string; ttlSeconds?: number; issuer?: string; iat?: number };
+    const b = (await c.req.json().catch(() => ({}))) as {
+      email?: string;
+      commonName?: string;
+      aud?: string;
+      ttlSeconds?: number;
+      issuer?: string;
+      iat?: number;
+    };
     if (!(b.email || b.commonName) || !b.aud) return c.json({ error: "email (or commonName) and aud are required" }, 400);
-    return c.json({ token: await sign({ email: b.email, commonName: b.commonName, aud: b.aud, issuer: b.issuer ?? teamOf(c), ttlSeconds: b.ttlSeconds, iat: b.iat }) });
+    return c.json({
+      token: await sign({
+        email: b.email,
+        commonName: b.commonName,
+        aud: b.aud,
+        issuer: b.issuer ?? teamOf(c),
+        ttlSeconds: b.ttlSeconds,
+        iat: b.iat,
+      }),
+    });
   });
 
   return { app };

@@ -287,14 +287,22 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
       errs.push({ code: "INVALID_FIELD", message: "period.start and period.end are required" });
     }
     if (!str(b.asha_id)) errs.push({ code: "INVALID_FIELD", message: "asha_id is required" });
-    if (!str(b.generated_at) || Number.isNaN(Date.parse(b.generated_at))) errs.push({ code: "INVALID_FIELD", message: "generated_at must be ISO 8601" });
+    if (!str(b.generated_at) || Number.isNaN(Date.parse(b.generated_at)))
+      errs.push({ code: "INVALID_FIELD", message: "generated_at must be ISO 8601" });
     if (!b.verified_by || typeof b.verified_by !== "object" || !str(b.verified_by.employee_id) || !str(b.verified_by.name)) {
       errs.push({ code: "INVALID_FIELD", message: "verified_by.employee_id and verified_by.name are required" });
     }
     if (!Array.isArray(b.items)) errs.push({ code: "INVALID_FIELD", message: "items must be an array" });
     else {
       b.items.forEach((it: any, i: number) => {
-        if (!it || typeof it !== "object" || !str(it.activity_code) || !Number.isInteger(it.count) || !Number.isInteger(it.incentive_amount) || it.incentive_amount < 0) {
+        if (
+          !it ||
+          typeof it !== "object" ||
+          !str(it.activity_code) ||
+          !Number.isInteger(it.count) ||
+          !Number.isInteger(it.incentive_amount) ||
+          it.incentive_amount < 0
+        ) {
           errs.push({ code: "INVALID_FIELD", message: `items[${i}] needs activity_code, an integer count and an integer incentive_amount` });
         }
       });
@@ -336,14 +344,24 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
     const cnt = countsOf(id);
     cnt.posts++;
     if (c.req.header("idempotency-key") !== id) {
-      return c.json({ submission_id: id, status: "REJECTED", errors: [{ code: "IDEMPOTENCY_KEY_MISMATCH", message: "Idempotency-Key must equal submission_id" }] }, 400);
+      return c.json(
+        {
+          submission_id: id,
+          status: "REJECTED",
+          errors: [{ code: "IDEMPOTENCY_KEY_MISMATCH", message: "Idempotency-Key must equal submission_id" }],
+        },
+        400,
+      );
     }
     const canonical = canonicalJson(b);
     const existing = submissions.get(id);
     if (existing) {
       if (existing.canonical !== canonical) {
         cnt.conflicts++;
-        return c.json({ submission_id: id, errors: [{ code: "DUPLICATE_SUBMISSION", message: "submission_id already used with a different payload" }] }, 409);
+        return c.json(
+          { submission_id: id, errors: [{ code: "DUPLICATE_SUBMISSION", message: "submission_id already used with a different payload" }] },
+          409,
+        );
       }
       cnt.replays++;
       if (forced) return answerScripted(c, forced);
@@ -389,7 +407,11 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
 
   // ---- inspection and control ----
   app.get("/__sandbox/stats", (c) => {
-    let posts = 0, creates = 0, replays = 0, conflicts = 0, polls = 0;
+    let posts = 0,
+      creates = 0,
+      replays = 0,
+      conflicts = 0,
+      polls = 0;
     for (const x of counts.values()) {
       posts += x.posts;
       creates += x.creates;
@@ -405,7 +427,13 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
       Object.fromEntries(
         ids.map((id) => {
           const s = submissions.get(id);
-          return [id, { ...(counts.get(id) ?? { posts: 0, creates: 0, replays: 0, conflicts: 0, polls: 0 }), status: s ? (s.decided ? s.decision.status : "PENDING") : null }];
+          return [
+            id,
+            {
+              ...(counts.get(id) ?? { posts: 0, creates: 0, replays: 0, conflicts: 0, polls: 0 }),
+              status: s ? (s.decided ? s.decision.status : "PENDING") : null,
+            },
+          ];
         }),
       ),
     );
@@ -413,7 +441,15 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
   app.get("/__sandbox/submissions/:id", (c) => {
     const s = submissions.get(c.req.param("id"));
     if (!s) return c.json({ error: "unknown submission" }, 404);
-    return c.json({ payload: s.payload, bodySha256: s.bodySha256, posts: rawPosts.get(s.id) ?? [], receipt: s.receipt, decision: s.decision, decided: s.decided, counts: counts.get(s.id) });
+    return c.json({
+      payload: s.payload,
+      bodySha256: s.bodySha256,
+      posts: rawPosts.get(s.id) ?? [],
+      receipt: s.receipt,
+      decision: s.decision,
+      decided: s.decided,
+      counts: counts.get(s.id),
+    });
   });
   // Raw POSTs for any id, recorded or not (a refused or dropped POST never creates a submission).
   app.get("/__sandbox/posts/:id", (c) => c.json({ posts: rawPosts.get(c.req.param("id")) ?? [] }));

@@ -19,7 +19,20 @@ import { importPrivatePem, importPublicPem, jcs, sha256, sign, verify, type Scop
  */
 export const IFIX_SANDBOX_TYPES = ["program", "estimate", "sanction", "allocation", "disburse", "demand", "receipt"] as const;
 export type IfixSandboxType = (typeof IFIX_SANDBOX_TYPES)[number];
-const STATUSES = ["RECEIVED", "APPROVED", "REJECTED", "INPROCESS", "INITIATED", "ERROR", "SUCCESSFUL", "FAILED", "PARTIAL", "ACTIVE", "INACTIVE", "COMPLETED"];
+const STATUSES = [
+  "RECEIVED",
+  "APPROVED",
+  "REJECTED",
+  "INPROCESS",
+  "INITIATED",
+  "ERROR",
+  "SUCCESSFUL",
+  "FAILED",
+  "PARTIAL",
+  "ACTIVE",
+  "INACTIVE",
+  "COMPLETED",
+];
 
 export interface IfixSandboxOptions {
   senderId?: string;
@@ -230,7 +243,8 @@ export function createIfixSandbox(opts: IfixSandboxOptions = {}) {
   app.get("/__sandbox/counters", (c) => c.json({ ...counters, queued: queue.length }));
   app.put("/__sandbox/statuses", async (c) => {
     const b = (await c.req.json()) as { type?: IfixSandboxType; transactionId?: string; statuses?: string[] };
-    if (!Array.isArray(b.statuses) || b.statuses.some((s) => !STATUSES.includes(s))) return c.json(errors("INVALID_REQUEST", "statuses must be iFIX statuses"), 400);
+    if (!Array.isArray(b.statuses) || b.statuses.some((s) => !STATUSES.includes(s)))
+      return c.json(errors("INVALID_REQUEST", "statuses must be iFIX statuses"), 400);
     if (b.transactionId) byTransaction.set(b.transactionId, b.statuses);
     else if (b.type && (IFIX_SANDBOX_TYPES as readonly string[]).includes(b.type)) statuses = { ...statuses, [b.type]: b.statuses };
     else return c.json(errors("INVALID_REQUEST", "type or transactionId required"), 400);

@@ -78,7 +78,13 @@ export async function sha256(text: string): Promise<string> {
   return b64(await crypto.subtle.digest("SHA-256", enc.encode(text)));
 }
 
-const pemBody = (pem: string) => unb64(pem.replace(/-----[^-]+-----/g, "").replace(/\\n/g, "").replace(/\s+/g, ""));
+const pemBody = (pem: string) =>
+  unb64(
+    pem
+      .replace(/-----[^-]+-----/g, "")
+      .replace(/\\n/g, "")
+      .replace(/\s+/g, ""),
+  );
 
 export async function importPrivatePem(pem: string): Promise<CryptoKey> {
   const der = pemBody(pem);

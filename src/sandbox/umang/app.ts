@@ -170,7 +170,14 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
   let lastBodies = new Map<string, Body>();
   let lastHeaders = new Map<string, Record<string, string | null>>();
   let recorded: RecordedCall[] = [];
-  let stats = { sessionCalls: 0, sessionGrants: [] as string[], calls: {} as Record<string, number>, duplicateTrackers: 0, envelopeRejected: 0, seedRejected: 0 };
+  let stats = {
+    sessionCalls: 0,
+    sessionGrants: [] as string[],
+    calls: {} as Record<string, number>,
+    duplicateTrackers: 0,
+    envelopeRejected: 0,
+    seedRejected: 0,
+  };
 
   const reset = () => {
     config = { ...startup };
@@ -252,11 +259,16 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
   const gatewaySession = (b: Body) => live(sessions, typeof b.authorization === "string" ? b.authorization : undefined);
 
   type Handler = (b: Body) => Answer | Promise<Answer>;
-  const userOp = (fn: (b: Body, u: User) => Answer | Promise<Answer>): Handler => (b) => {
-    const u = bearerUser(b);
-    return u ? fn(b, u) : { fail: FAIL.unauthorized };
-  };
-  const gatewayOp = (fn: (b: Body) => Answer | Promise<Answer>): Handler => (b) => (gatewaySession(b) ? fn(b) : { fail: FAIL.unauthorized });
+  const userOp =
+    (fn: (b: Body, u: User) => Answer | Promise<Answer>): Handler =>
+    (b) => {
+      const u = bearerUser(b);
+      return u ? fn(b, u) : { fail: FAIL.unauthorized };
+    };
+  const gatewayOp =
+    (fn: (b: Body) => Answer | Promise<Answer>): Handler =>
+    (b) =>
+      gatewaySession(b) ? fn(b) : { fail: FAIL.unauthorized };
   const freshRequestId = (b: Body): string | null => {
     const id = String(b.requestId ?? "");
     if (!id) return FAIL.badRequest("requestId is required");
@@ -284,7 +296,9 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
       const refreshToken = randomId("sbx-refresh");
       sessions.set(accessToken, { expiresAt: Date.now() + config.sessionTtlSeconds * 1000 });
       refreshTokens.set(refreshToken, { expiresAt: Date.now() + config.refreshTtlSeconds * 1000 });
-      return { pd: { ...seed<Body>("session"), expiresIn: config.sessionTtlSeconds, accessToken, refreshExpiresIn: config.refreshTtlSeconds, refreshToken } };
+      return {
+        pd: { ...seed<Body>("session"), expiresIn: config.sessionTtlSeconds, accessToken, refreshExpiresIn: config.refreshTtlSeconds, refreshToken },
+      };
     },
     gatewaySession: (b) => {
       const u = findUser(String(b.username ?? ""));
@@ -301,10 +315,17 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
       const t = checkOtp(b.transactionId, "auth", b.authCode);
       if (typeof t === "string") return { fail: t };
       const u = users.get(t.userId)!;
-      return { pd: { profile: profilePd(u.profile, { hasTransactionPin: !!u.pin, aadhaarVerified: u.aadhaarVerified }), status: null, token: issueUserToken(u.profile.id) } };
+      return {
+        pd: {
+          profile: profilePd(u.profile, { hasTransactionPin: !!u.pin, aadhaarVerified: u.aadhaarVerified }),
+          status: null,
+          token: issueUserToken(u.profile.id),
+        },
+      };
     },
     bridgeServices: gatewayOp((b) => {
-      if (typeof b.id !== "string" || typeof b.name !== "string" || !["HIP", "HIU", "HEALTH_LOCKER"].includes(b.type)) return { fail: FAIL.badRequest("Invalid service") };
+      if (typeof b.id !== "string" || typeof b.name !== "string" || !["HIP", "HIU", "HEALTH_LOCKER"].includes(b.type))
+        return { fail: FAIL.badRequest("Invalid service") };
       // invented: seed shows only a failure ("Internal Server Error")
       return { pd: { id: b.id, name: b.name, type: b.type, active: b.active === true, alias: Array.isArray(b.alias) ? b.alias : [] } };
     }),
@@ -365,7 +386,11 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
           link: {
             referenceNumber: linkRef,
             authenticationType: "MEDIATE",
-            meta: { communicationMedium: "MOBILE", communicationHint: maskedMobile(u.profile.mobile), communicationExpiry: new Date(Date.now() + 600_000).toISOString() },
+            meta: {
+              communicationMedium: "MOBILE",
+              communicationHint: maskedMobile(u.profile.mobile),
+              communicationExpiry: new Date(Date.now() + 600_000).toISOString(),
+            },
           },
         },
       };
@@ -471,7 +496,8 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
       return { pd: { requestId: r.id, status: r.status } };
     }),
     approveRequests: userOp((b, u) => {
-      if (b.isApplicableForAllHIPs === "true" && (hipInSources(b.includedSources) || hipInSources(b.excludedSources))) return { fail: FAIL.hipNotAllowed };
+      if (b.isApplicableForAllHIPs === "true" && (hipInSources(b.includedSources) || hipInSources(b.excludedSources)))
+        return { fail: FAIL.hipNotAllowed };
       const r = u.requests.subscriptions.find((s) => s.id === b.requestId);
       if (!r) return { fail: FAIL.noSubscriptionRequest };
       r.status = "GRANTED";
@@ -483,7 +509,8 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
       const edit = b.subscriptionEditAndApprovalRequest;
       const r = u.requests.subscriptions.find((s) => s.id === b.subscriptionId || s.subscriptionId === b.subscriptionId);
       if (!r) return { fail: FAIL.noSubscription };
-      if (edit?.isApplicableForAllHIPs === "true" && (hipInSources(edit.includedSources) || hipInSources(edit.excludedSources))) return { fail: FAIL.hipNotAllowed };
+      if (edit?.isApplicableForAllHIPs === "true" && (hipInSources(edit.includedSources) || hipInSources(edit.excludedSources)))
+        return { fail: FAIL.hipNotAllowed };
       r.status = "GRANTED";
       r.subscriptionId = r.subscriptionId ?? crypto.randomUUID();
       // invented: seed shows only a failure
@@ -549,7 +576,12 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
       return {
         pd: {
           accessToken: randomId("sbx-link"),
-          patient: { id: u.profile.id, name: [u.profile.name.first, u.profile.name.last].filter(Boolean).join(" "), gender: u.profile.gender, yearOfBirth: u.profile.dateOfBirth.year },
+          patient: {
+            id: u.profile.id,
+            name: [u.profile.name.first, u.profile.name.last].filter(Boolean).join(" "),
+            gender: u.profile.gender,
+            yearOfBirth: u.profile.dateOfBirth.year,
+          },
         },
       };
     }),
@@ -559,7 +591,8 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
       return d ? { pd: d } : { fail: FAIL.invalidState };
     },
     appNotification: userOp((b, u) => {
-      if (typeof b.appToken !== "string" || !b.period?.from || !b.status) return { fail: FAIL.badRequest("appToken, period and status are required") };
+      if (typeof b.appToken !== "string" || !b.period?.from || !b.status)
+        return { fail: FAIL.badRequest("appToken, period and status are required") };
       u.notifications++;
       return { pd: seed("appNotification") };
     }),
@@ -573,7 +606,8 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
   /** Checks the headers and the envelope against each other and the configuration. */
   function envelopeProblem(c: Context, body: Body): string | null {
     for (const k of ENVELOPE) if (!(k in body)) return `envelope field ${k} missing`;
-    for (const k of ENVELOPE) if (k !== "did" && (typeof body[k] !== "string" || body[k] === "")) return `envelope field ${k} must be a non-empty string`;
+    for (const k of ENVELOPE)
+      if (k !== "did" && (typeof body[k] !== "string" || body[k] === "")) return `envelope field ${k} must be a non-empty string`;
     if (body.did !== null && typeof body.did !== "string") return "did must be a string or null";
     if (body.deptid !== deptId || c.req.header("deptid") !== deptId) return "deptid does not match";
     if (body.srvid !== serviceId || c.req.header("srvid") !== serviceId) return "srvid does not match";
@@ -583,7 +617,8 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
 
   async function record(op: string, body: Body, c: Context, seedProblem: string | null) {
     const kept: Body = {};
-    for (const [k, v] of Object.entries(body)) kept[k] = SECRET_FIELDS.has(k) && (typeof v === "string" || typeof v === "number") ? `sha256:${await sha256(String(v))}` : v;
+    for (const [k, v] of Object.entries(body))
+      kept[k] = SECRET_FIELDS.has(k) && (typeof v === "string" || typeof v === "number") ? `sha256:${await sha256(String(v))}` : v;
     lastBodies.set(op, kept);
     const headers: Record<string, string | null> = {};
     for (const h of ["deptid", "srvid", "subsid", "subsid2", "formtrkr", "content-type"]) headers[h] = c.req.header(h) ?? null;
@@ -616,7 +651,8 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
     const phr = typeof b.phrAddress === "string" ? b.phrAddress : `user${n}.${Date.now().toString(36)}@sbx`;
     // 14 digits, unique for the sandbox's life: 91 + a 12-digit sequence.
     const digits = `91${String(n).padStart(12, "0")}`;
-    const healthId = typeof b.healthId === "string" ? b.healthId : `${digits.slice(0, 2)}-${digits.slice(2, 6)}-${digits.slice(6, 10)}-${digits.slice(10)}`;
+    const healthId =
+      typeof b.healthId === "string" ? b.healthId : `${digits.slice(0, 2)}-${digits.slice(2, 6)}-${digits.slice(6, 10)}-${digits.slice(10)}`;
     const user = addUser({ ...DEFAULT_PROFILE, id: phr, healthId }, typeof b.password === "string" ? b.password : undefined);
     return c.json({ user: { id: user.profile.id, healthId: user.profile.healthId }, token: issueUserToken(phr) }, 201);
   });
@@ -642,7 +678,10 @@ export function createUmangSandbox(opts: UmangSandboxOptions = {}) {
     if (modeOn(config.internalError)) return c.text("Internal Server Error", 500);
     if (c.req.header("authorization") !== `Bearer ${apiToken}`) {
       // The API manager in front of UMANG answers an unknown bearer itself, outside the envelope.
-      return c.json({ fault: { code: 900901, message: "Invalid Credentials", description: "Make sure you have provided the correct security credentials" } }, 401);
+      return c.json(
+        { fault: { code: 900901, message: "Invalid Credentials", description: "Make sure you have provided the correct security credentials" } },
+        401,
+      );
     }
     let body: Body;
     try {

@@ -3,7 +3,10 @@
 /** Random URL-safe text of `bytes` random bytes. */
 export function randomText(bytes = 24): string {
   const b = crypto.getRandomValues(new Uint8Array(bytes));
-  return btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...b))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 /** Lower-case hex SHA-256 of the UTF-8 text. */

@@ -33,7 +33,8 @@ const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" :
 
 function conforms(value: unknown, example: unknown, path: string): string | null {
   if (example === null) return null; // the seed shows null: any value
-  if (kind(value) !== kind(example)) return `${path} must be ${kind(example) === "object" ? "an object" : kind(example) === "array" ? "an array" : `a ${kind(example)}`}`;
+  if (kind(value) !== kind(example))
+    return `${path} must be ${kind(example) === "object" ? "an object" : kind(example) === "array" ? "an array" : `a ${kind(example)}`}`;
   if (Array.isArray(example)) {
     const items = value as unknown[];
     if (example.length === 0) return null;

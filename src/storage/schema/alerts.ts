@@ -3,7 +3,15 @@ import { sqliteTable, text, integer, index } from "drizzle-orm/sqlite-core";
 // sweep_failure: a row a scheduled sweep could not process; funds_conflict: iFIX reports money moved
 // for a payment instruction already FAILED (funds area); portal_refused: the Assam portal refused a
 // claim outright (403, 415, …); break_glass_sign_in / test: the console.
-export const ALERT_KINDS = ["upstream_failure_rate", "dead_letters", "portal_refused", "sweep_failure", "funds_conflict", "break_glass_sign_in", "test"] as const;
+export const ALERT_KINDS = [
+  "upstream_failure_rate",
+  "dead_letters",
+  "portal_refused",
+  "sweep_failure",
+  "funds_conflict",
+  "break_glass_sign_in",
+  "test",
+] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 /**

@@ -1,16 +1,6 @@
 import { sqliteTable, text, integer, index } from "drizzle-orm/sqlite-core";
 
-export const DELIVERY_OUTCOMES = [
-  "accepted",
-  "pending",
-  "rejected",
-  "conflict",
-  "unauthorized",
-  "retry",
-  "timeout",
-  "network",
-  "failed",
-] as const;
+export const DELIVERY_OUTCOMES = ["accepted", "pending", "rejected", "conflict", "unauthorized", "retry", "timeout", "network", "failed"] as const;
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
 
 /**

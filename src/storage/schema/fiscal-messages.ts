@@ -2,8 +2,18 @@ import { sqliteTable, text, integer, index } from "drizzle-orm/sqlite-core";
 
 export const IFIX_TYPES = ["program", "estimate", "sanction", "allocation", "disburse", "demand", "receipt"] as const;
 export const IFIX_STATUSES = [
-  "RECEIVED", "APPROVED", "REJECTED", "INPROCESS", "INITIATED", "ERROR",
-  "SUCCESSFUL", "FAILED", "PARTIAL", "ACTIVE", "INACTIVE", "COMPLETED",
+  "RECEIVED",
+  "APPROVED",
+  "REJECTED",
+  "INPROCESS",
+  "INITIATED",
+  "ERROR",
+  "SUCCESSFUL",
+  "FAILED",
+  "PARTIAL",
+  "ACTIVE",
+  "INACTIVE",
+  "COMPLETED",
 ] as const;
 /** QUEUED until iFIX acknowledges the message; then iFIX's own statuses (CONTRACT §7). */
 export const FISCAL_MESSAGE_STATUSES = ["QUEUED", ...IFIX_STATUSES] as const;

@@ -1,5 +1,25 @@
 // Generated from the gateway's /openapi.json by `npm run openapi -- --types <this file>`; do not edit.
 export interface paths {
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The gateway's public iFIX signing keys (JWK set, no credentials)
+         * @description The public half of every key in IFIX_SIGNING_KEY (the first signs; the others stay listed during a rotation), with kid (the JWK's own, else its RFC 7638 thumbprint) and alg RS256, so that iFIX fetches the gateway's keys from a URL and a rotation is a deploy.
+         */
+        get: operations["getWellKnownJwksJson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -28,7 +48,7 @@ export interface paths {
         put?: never;
         /**
          * iFIX on-allocation callback (signed; no caller token)
-         * @description Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE).
+         * @description Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (with IFIX_SIGNATURE_SCOPE=message, on sender_id + content alone; 200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE). The status updates the message it answers among those sent to this sender (by message_id, else transaction_id, else linked_id), never backwards.
          */
         post: operations["postIfixOnAllocation"];
         delete?: never;
@@ -48,7 +68,7 @@ export interface paths {
         put?: never;
         /**
          * iFIX on-demand callback (signed; no caller token)
-         * @description Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE).
+         * @description Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (with IFIX_SIGNATURE_SCOPE=message, on sender_id + content alone; 200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE). The status updates the message it answers among those sent to this sender (by message_id, else transaction_id, else linked_id), never backwards.
          */
         post: operations["postIfixOnDemand"];
         delete?: never;
@@ -68,7 +88,7 @@ export interface paths {
         put?: never;
         /**
          * iFIX on-disburse callback (signed; no caller token)
-         * @description Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE).
+         * @description Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (with IFIX_SIGNATURE_SCOPE=message, on sender_id + content alone; 200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE). The status updates the message it answers among those sent to this sender (by message_id, else transaction_id, else linked_id), never backwards.
          */
         post: operations["postIfixOnDisburse"];
         delete?: never;
@@ -88,7 +108,7 @@ export interface paths {
         put?: never;
         /**
          * iFIX on-estimate callback (signed; no caller token)
-         * @description Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE).
+         * @description Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (with IFIX_SIGNATURE_SCOPE=message, on sender_id + content alone; 200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE). The status updates the message it answers among those sent to this sender (by message_id, else transaction_id, else linked_id), never backwards.
          */
         post: operations["postIfixOnEstimate"];
         delete?: never;
@@ -108,7 +128,7 @@ export interface paths {
         put?: never;
         /**
          * iFIX on-program callback (signed; no caller token)
-         * @description Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE).
+         * @description Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (with IFIX_SIGNATURE_SCOPE=message, on sender_id + content alone; 200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE). The status updates the message it answers among those sent to this sender (by message_id, else transaction_id, else linked_id), never backwards.
          */
         post: operations["postIfixOnProgram"];
         delete?: never;
@@ -128,7 +148,7 @@ export interface paths {
         put?: never;
         /**
          * iFIX on-receipt callback (signed; no caller token)
-         * @description Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE).
+         * @description Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (with IFIX_SIGNATURE_SCOPE=message, on sender_id + content alone; 200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE). The status updates the message it answers among those sent to this sender (by message_id, else transaction_id, else linked_id), never backwards.
          */
         post: operations["postIfixOnReceipt"];
         delete?: never;
@@ -148,7 +168,7 @@ export interface paths {
         put?: never;
         /**
          * iFIX on-sanction callback (signed; no caller token)
-         * @description Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE).
+         * @description Checked in order: signature against IFIX_TRUSTED_KEYS[header.sender_id] (401 BAD_SIGNATURE), de-duplication on sender_id + message_id + content (with IFIX_SIGNATURE_SCOPE=message, on sender_id + content alone; 200 with the first answer), freshness of message_ts (±5 min, else 401 STALE_MESSAGE). The status updates the message it answers among those sent to this sender (by message_id, else transaction_id, else linked_id), never backwards.
          */
         post: operations["postIfixOnSanction"];
         delete?: never;
@@ -220,6 +240,26 @@ export interface paths {
         put?: never;
         /** Send a FAILED claim again with the same bytes (audited) */
         post: operations["postAdminClaimsByClaimIdReplay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/claims/{claimId}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Settle a claim that FAILED after ambiguous attempts and still holds its month (audited)
+         * @description A claim whose delivery gave up after timeouts, dropped connections or 5xx may have been recorded by the portal, so it keeps its ASHA's month (a second claim for that month answers 409 DUPLICATE_PERIOD_CLAIM) until the portal's status settles it or an operator resolves it here.
+         */
+        post: operations["postAdminClaimsByClaimIdResolve"];
         delete?: never;
         options?: never;
         head?: never;
@@ -505,7 +545,7 @@ export interface paths {
         put?: never;
         /**
          * Send a signed iFIX message (programs, estimates, sanctions, allocations, disbursements, demands, receipts)
-         * @description Builds the iFIX header (message_id, message_ts, action create, sender/receiver), signs JCS(header)+JCS(message) with RSASSA-PKCS1-v1_5 SHA-256, and posts it to ${IFIX_BASE_URL}/ifix/v1/<type> through the delivery queue.
+         * @description Builds the iFIX header (message_id, message_ts, action create, sender/receiver, sender_uri = ${IFIX_CALLBACK_URL}/on-<type>), signs JCS(header)+JCS(message) with RSASSA-PKCS1-v1_5 SHA-256, and posts it to ${IFIX_BASE_URL}/ifix/v1/<type> through the delivery queue; every re-send keeps the message_id and carries a fresh message_ts and signature. `disbursements` move money that no funds account backs: they need scope fiscal:disburse besides fiscal:write. locationCode is required (the tenant, CONTRACT v3 §4).
          */
         post: operations["postFiscalByKind"];
         delete?: never;
@@ -589,7 +629,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Funds per head of account and SSU for a tenant (rupees) */
+        /**
+         * Funds per head of account and SSU (rupees): one tenant, or every tenant of the client
+         * @description Read from the projection that each account's object writes after every change (an allotment's before its answer, a PI's moments after). Without tenantId: the client's tenants (all, for ["*"] and the admin key), in pages.
+         */
         get: operations["getFundsSummary"];
         put?: never;
         post?: never;
@@ -610,7 +653,7 @@ export interface paths {
         put?: never;
         /**
          * Send an OTP to the mobile linked with an Aadhaar number (op aadhaarGenerateOtp)
-         * @description UMANG op `aadhaarGenerateOtp`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `aadhaarGenerateOtp`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthAadhaarOtp"];
         delete?: never;
@@ -630,7 +673,7 @@ export interface paths {
         put?: never;
         /**
          * Verify the Aadhaar OTP (op verifyAadhaarOtp)
-         * @description UMANG op `verifyAadhaarOtp`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `verifyAadhaarOtp`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthAadhaarOtpVerify"];
         delete?: never;
@@ -650,7 +693,7 @@ export interface paths {
         put?: never;
         /**
          * Confirm the authentication with the OTP; answers the profile and the user's token (op patientAuthConfirm)
-         * @description UMANG op `patientAuthConfirm`; user token: none. The answer is the op's `pd`.
+         * @description UMANG op `patientAuthConfirm`; user token: none. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthAuthConfirm"];
         delete?: never;
@@ -670,7 +713,7 @@ export interface paths {
         put?: never;
         /**
          * Start authenticating a user by ABHA number or PHR address (op patientAuthInit)
-         * @description UMANG op `patientAuthInit`; user token: none. The answer is the op's `pd`.
+         * @description UMANG op `patientAuthInit`; user token: none. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthAuthInit"];
         delete?: never;
@@ -690,7 +733,7 @@ export interface paths {
         put?: never;
         /**
          * Sign a user in with PHR address and password (op gatewaySession); answers the user's token
-         * @description UMANG op `gatewaySession`; user token: none. The answer is the op's `pd`.
+         * @description UMANG op `gatewaySession`; user token: none. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthLogin"];
         delete?: never;
@@ -710,7 +753,7 @@ export interface paths {
         put?: never;
         /**
          * Sign the user out (op logout)
-         * @description UMANG op `logout`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `logout`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthLogout"];
         delete?: never;
@@ -728,7 +771,7 @@ export interface paths {
         };
         /**
          * The user's authorization requests (op listAuthorizationRequests)
-         * @description UMANG op `listAuthorizationRequests`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `listAuthorizationRequests`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         get: operations["healthAuthorizationRequests"];
         put?: never;
@@ -739,7 +782,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/health/authorization-requests/{requestId}/approve": {
+    "/v1/health/authorization-requests/approve": {
         parameters: {
             query?: never;
             header?: never;
@@ -750,7 +793,7 @@ export interface paths {
         put?: never;
         /**
          * Approve an authorization request, optionally with a perpetual token (op approveAuthorizationRequests)
-         * @description UMANG op `approveAuthorizationRequests`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `approveAuthorizationRequests`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthApproveAuthorizationRequest"];
         delete?: never;
@@ -759,7 +802,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/health/authorization-requests/{requestId}/deny": {
+    "/v1/health/authorization-requests/deny": {
         parameters: {
             query?: never;
             header?: never;
@@ -770,7 +813,7 @@ export interface paths {
         put?: never;
         /**
          * Deny an authorization request (op denyAuthorizationRequests)
-         * @description UMANG op `denyAuthorizationRequests`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `denyAuthorizationRequests`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthDenyAuthorizationRequest"];
         delete?: never;
@@ -779,7 +822,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/health/authorization-requests/{requestId}/grant": {
+    "/v1/health/authorization-requests/grant": {
         parameters: {
             query?: never;
             header?: never;
@@ -790,7 +833,7 @@ export interface paths {
         put?: never;
         /**
          * Grant an authorization request; answers the request (op grantAuthorizationRequests)
-         * @description UMANG op `grantAuthorizationRequests`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `grantAuthorizationRequests`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthGrantAuthorizationRequest"];
         delete?: never;
@@ -799,7 +842,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/health/authorization-requests/{requestId}/revoke": {
+    "/v1/health/authorization-requests/revoke": {
         parameters: {
             query?: never;
             header?: never;
@@ -810,7 +853,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke a granted authorization (op revokeAuthorizationRequests)
-         * @description UMANG op `revokeAuthorizationRequests`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `revokeAuthorizationRequests`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthRevokeAuthorizationRequest"];
         delete?: never;
@@ -829,7 +872,7 @@ export interface paths {
         get?: never;
         /**
          * Add or update one of the gateway's bridge services (HIP/HIU/locker) (op bridgeServices)
-         * @description UMANG op `bridgeServices`; user token: none; carries the gateway's session `authorization`. The answer is the op's `pd`.
+         * @description UMANG op `bridgeServices`; user token: none; carries the gateway's session `authorization`, so it acts as the gateway's ABDM bridge. Needs scope `health` and `health:bridge`. The answer is the op's `pd`.
          */
         put: operations["healthBridgeService"];
         post?: never;
@@ -850,7 +893,7 @@ export interface paths {
         put?: never;
         /**
          * Discover the user's records at a facility (op discoverPatient)
-         * @description UMANG op `discoverPatient`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `discoverPatient`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthDiscover"];
         delete?: never;
@@ -868,7 +911,7 @@ export interface paths {
         };
         /**
          * Government health programmes a user can link (op govtPrograms)
-         * @description UMANG op `govtPrograms`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `govtPrograms`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         get: operations["healthGovernmentPrograms"];
         put?: never;
@@ -888,13 +931,13 @@ export interface paths {
         };
         /**
          * The care contexts linked to the user (op patientLinks)
-         * @description UMANG op `patientLinks`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `patientLinks`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         get: operations["healthLinks"];
         put?: never;
         /**
          * Ask to link discovered care contexts; an OTP goes to the user (op linkEnquiry)
-         * @description UMANG op `linkEnquiry`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `linkEnquiry`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthLinkInit"];
         delete?: never;
@@ -903,7 +946,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/health/links/{linkReference}/confirm": {
+    "/v1/health/links/confirm": {
         parameters: {
             query?: never;
             header?: never;
@@ -914,7 +957,7 @@ export interface paths {
         put?: never;
         /**
          * Confirm a link with the OTP (op linkConfirm)
-         * @description UMANG op `linkConfirm`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `linkConfirm`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthLinkConfirm"];
         delete?: never;
@@ -934,7 +977,7 @@ export interface paths {
         put?: never;
         /**
          * Approve a locker setup: its subscription, auto-approval and authorization (op approveLockerRequests)
-         * @description UMANG op `approveLockerRequests`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `approveLockerRequests`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthApproveLockerRequest"];
         delete?: never;
@@ -952,7 +995,7 @@ export interface paths {
         };
         /**
          * The health lockers a user can register with (op registerLocker)
-         * @description UMANG op `registerLocker`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `registerLocker`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         get: operations["healthLockerServices"];
         put?: never;
@@ -971,8 +1014,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The user's health lockers (op patientLockers, list form; both filters optional)
-         * @description UMANG op `patientLockers`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * The user's health lockers (op patientLockers, the seed's form without parameters)
+         * @description UMANG op `patientLockers`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         get: operations["healthLockers"];
         put?: never;
@@ -992,11 +1035,33 @@ export interface paths {
         };
         /**
          * One of the user's health lockers (op patientLockers, with lockerId)
-         * @description UMANG op `patientLockers`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `patientLockers`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         get: operations["healthLocker"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/health/lockers/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A patient's health lockers, inactive ones too if asked (op patientLockers with patientId and includeInactive)
+         * @description A POST so that the patient's id stays out of the URL.
+         *
+         *     UMANG op `patientLockers`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
+         */
+        post: operations["healthLockersSearch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1014,7 +1079,7 @@ export interface paths {
         put?: never;
         /**
          * Register the app's push token for notifications about requests in a status and period (op appNotification)
-         * @description UMANG op `appNotification`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `appNotification`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthNotifications"];
         delete?: never;
@@ -1032,7 +1097,7 @@ export interface paths {
         };
         /**
          * The patient record the gateway's session resolves to (op patientApi: no input besides the session)
-         * @description UMANG op `patientApi`; user token: none; carries the gateway's session `authorization`. The answer is the op's `pd`.
+         * @description UMANG op `patientApi`; user token: none; carries the gateway's session `authorization`, so it acts as the gateway's ABDM bridge. Needs scope `health` and `health:bridge`. The answer is the op's `pd`.
          */
         get: operations["healthGatewayPatient"];
         put?: never;
@@ -1053,12 +1118,12 @@ export interface paths {
         get?: never;
         /**
          * Change the PIN; X-Health-Token is the temporary token from PIN verification (op changePin)
-         * @description UMANG op `changePin`; user token: X-Health-Token → `xAuthTokenByVerifyPIN`. The answer is the op's `pd`.
+         * @description UMANG op `changePin`; user token: X-Health-Token → `xAuthTokenByVerifyPIN`. Needs scope `health`. The answer is the op's `pd`.
          */
         put: operations["healthChangePin"];
         /**
          * Create the user's transaction PIN (op createPin)
-         * @description UMANG op `createPin`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `createPin`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthCreatePin"];
         delete?: never;
@@ -1078,7 +1143,7 @@ export interface paths {
         put?: never;
         /**
          * Forgotten PIN: send an OTP (op forgotPinGenerateOtp)
-         * @description UMANG op `forgotPinGenerateOtp`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `forgotPinGenerateOtp`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthForgotPinOtp"];
         delete?: never;
@@ -1098,7 +1163,7 @@ export interface paths {
         put?: never;
         /**
          * Forgotten PIN: validate the OTP; answers a temporary token (op forgotPinValidateOtp)
-         * @description UMANG op `forgotPinValidateOtp`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `forgotPinValidateOtp`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthForgotPinOtpVerify"];
         delete?: never;
@@ -1118,7 +1183,7 @@ export interface paths {
         put?: never;
         /**
          * Forgotten PIN: set a new one; X-Health-Token is the temporary token from the OTP step (op updatePin)
-         * @description UMANG op `updatePin`; user token: X-Health-Token → `xAuthTokenByVerifyPIN`. The answer is the op's `pd`.
+         * @description UMANG op `updatePin`; user token: X-Health-Token → `xAuthTokenByVerifyPIN`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthResetPin"];
         delete?: never;
@@ -1138,7 +1203,7 @@ export interface paths {
         put?: never;
         /**
          * Verify the PIN for a scope; answers a temporary token for that scope (op verifyPin)
-         * @description UMANG op `verifyPin`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `verifyPin`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthVerifyPin"];
         delete?: never;
@@ -1156,7 +1221,7 @@ export interface paths {
         };
         /**
          * The user's ABHA profile (op myProfile)
-         * @description UMANG op `myProfile`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `myProfile`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         get: operations["healthProfile"];
         put?: never;
@@ -1178,7 +1243,7 @@ export interface paths {
         put?: never;
         /**
          * Complete the profile: PHR address, ABHA number and password (op patientCompleteProfile)
-         * @description UMANG op `patientCompleteProfile`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `patientCompleteProfile`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthCompleteProfile"];
         delete?: never;
@@ -1198,7 +1263,7 @@ export interface paths {
         put?: never;
         /**
          * Share the profile with a facility by its counter code (op profileShare)
-         * @description UMANG op `profileShare`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `profileShare`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthProfileShare"];
         delete?: never;
@@ -1216,7 +1281,7 @@ export interface paths {
         };
         /**
          * Search health facilities by name, state and district (op listProviders)
-         * @description UMANG op `listProviders`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `listProviders`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         get: operations["healthProviders"];
         put?: never;
@@ -1236,7 +1301,7 @@ export interface paths {
         };
         /**
          * One health facility (op specificProviders)
-         * @description UMANG op `specificProviders`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `specificProviders`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         get: operations["healthProvider"];
         put?: never;
@@ -1256,7 +1321,7 @@ export interface paths {
         };
         /**
          * The user's consent, subscription, authorization and locker-setup requests, paged per kind (op patientRequest)
-         * @description UMANG op `patientRequest`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `patientRequest`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         get: operations["healthRequests"];
         put?: never;
@@ -1276,7 +1341,7 @@ export interface paths {
         };
         /**
          * States and union territories with their codes (op getStates)
-         * @description UMANG op `getStates`; user token: none. The answer is the op's `pd`.
+         * @description UMANG op `getStates`; user token: none. Needs scope `health`. The answer is the op's `pd`.
          */
         get: operations["healthStates"];
         put?: never;
@@ -1296,7 +1361,7 @@ export interface paths {
         };
         /**
          * Districts of a state (op getDistrict)
-         * @description UMANG op `getDistrict`; user token: none. The answer is the op's `pd`.
+         * @description UMANG op `getDistrict`; user token: none. Needs scope `health`. The answer is the op's `pd`.
          */
         get: operations["healthDistricts"];
         put?: never;
@@ -1316,7 +1381,7 @@ export interface paths {
         };
         /**
          * The user's subscription requests (op subscriptionRequests, list form)
-         * @description UMANG op `subscriptionRequests`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `subscriptionRequests`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         get: operations["healthSubscriptionRequests"];
         put?: never;
@@ -1327,29 +1392,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/health/subscription-requests/{requestId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * One subscription request (op subscriptionRequests, details form)
-         * @description Seed 001's 'Subscription Details' form posts the same fields as the list (limit, offset, filter); the gateway pages through the list (100 a page, at most 10 pages) and answers the request with this id, or 404 NOT_FOUND.
-         *
-         *     UMANG op `subscriptionRequests`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
-         */
-        get: operations["healthSubscriptionRequest"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/health/subscription-requests/{requestId}/approve": {
+    "/v1/health/subscription-requests/approve": {
         parameters: {
             query?: never;
             header?: never;
@@ -1360,7 +1403,7 @@ export interface paths {
         put?: never;
         /**
          * Approve a subscription request for all or named HIPs (op approveRequests)
-         * @description UMANG op `approveRequests`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `approveRequests`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthApproveSubscriptionRequest"];
         delete?: never;
@@ -1369,7 +1412,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/health/subscription-requests/{requestId}/deny": {
+    "/v1/health/subscription-requests/deny": {
         parameters: {
             query?: never;
             header?: never;
@@ -1380,7 +1423,7 @@ export interface paths {
         put?: never;
         /**
          * Deny a subscription request (op denyRequests)
-         * @description UMANG op `denyRequests`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `denyRequests`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
         post: operations["healthDenySubscriptionRequest"];
         delete?: never;
@@ -1389,7 +1432,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/health/subscriptions/{subscriptionId}": {
+    "/v1/health/subscription-requests/lookup": {
         parameters: {
             query?: never;
             header?: never;
@@ -1397,12 +1440,34 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
+        put?: never;
+        /**
+         * One subscription request (op subscriptionRequests, details form)
+         * @description Seed 001's 'Subscription Details' form posts the same fields as the list (limit, offset, filter); the gateway pages through the list (100 a page, at most 10 pages) and answers the request with this id, or 404 NOT_FOUND. A POST so that the id stays out of the URL.
+         *
+         *     UMANG op `subscriptionRequests`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
+         */
+        post: operations["healthSubscriptionRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/health/subscriptions/edit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
         /**
          * Edit and approve a subscription (op editRequests)
-         * @description UMANG op `editRequests`; user token: X-Health-Token → `xAuthToken`. The answer is the op's `pd`.
+         * @description UMANG op `editRequests`; user token: X-Health-Token → `xAuthToken`. Needs scope `health`. The answer is the op's `pd`.
          */
-        put: operations["healthEditSubscription"];
-        post?: never;
+        post: operations["healthEditSubscription"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1420,7 +1485,7 @@ export interface paths {
         put?: never;
         /**
          * As HIP/HIU: confirm the patient's authentication with the OTP (op authenticationConfirm)
-         * @description UMANG op `authenticationConfirm`; user token: none; carries the gateway's session `authorization`. The answer is the op's `pd`.
+         * @description UMANG op `authenticationConfirm`; user token: none; carries the gateway's session `authorization`, so it acts as the gateway's ABDM bridge. Needs scope `health` and `health:bridge`. The answer is the op's `pd`.
          */
         post: operations["healthUserAuthConfirm"];
         delete?: never;
@@ -1440,7 +1505,7 @@ export interface paths {
         put?: never;
         /**
          * As HIP/HIU: start authenticating a patient for a purpose (op initializeAuthentication)
-         * @description UMANG op `initializeAuthentication`; user token: none; carries the gateway's session `authorization`. The answer is the op's `pd`.
+         * @description UMANG op `initializeAuthentication`; user token: none; carries the gateway's session `authorization`, so it acts as the gateway's ABDM bridge. Needs scope `health` and `health:bridge`. The answer is the op's `pd`.
          */
         post: operations["healthUserAuthInit"];
         delete?: never;
@@ -1456,7 +1521,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List payment instructions (own; every client's with scope ops or the admin key). stuck=true: not final and needing iFIX's word or an operator's */
+        /** List payment instructions (own; every client's with scope ops or the admin key; always within the client's tenants). stuck=true: not final and needing iFIX's word or an operator's */
         get: operations["getPaymentInstructions"];
         put?: never;
         /** Create a payment instruction: funds checked and committed in one serialised step, then sent to iFIX as a signed disburse */
@@ -1474,7 +1539,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A payment instruction with its status log */
+        /** A payment instruction with its status log (paged: logLimit, logCursor) */
         get: operations["getPaymentInstructionsByPiId"];
         put?: never;
         post?: never;
@@ -1493,7 +1558,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Set a payment instruction's status (audited); FAILED gives its amount back once */
+        /**
+         * Set a payment instruction's status (audited); FAILED gives its amount back once
+         * @description Once iFIX has acknowledged the PI's disburse, FAILED is for iFIX's callback or the admin key with a reason (audited); a client gets 409 INVALID_STATE. Every call is kept in the PI's log, accepted or not.
+         */
         post: operations["postPaymentInstructionsByPiIdStatus"];
         delete?: never;
         options?: never;
@@ -1563,6 +1631,11 @@ export interface components {
             amount: number;
             /** @example 2215-01-102-01-00 */
             headOfAccount: string;
+            /**
+             * @description The program these funds belong to (initial allotment): a PI's disburse carries it unless the PI names its own
+             * @example PORG/2023-24/00001
+             */
+            programCode?: string;
             /** @example SSU001 */
             ssuCode: string;
             /** @example pb.jalandhar */
@@ -1585,6 +1658,7 @@ export interface components {
             };
             createdAt: string;
             headOfAccount: string;
+            programCode?: string;
             ssuCode: string;
             tenantId: string;
             txnId: string;
@@ -1706,6 +1780,18 @@ export interface components {
         ClaimList: {
             items: components["schemas"]["Claim"][];
             nextCursor: string | null;
+        };
+        ClaimResolution: {
+            /**
+             * @description why (kept in the audit log)
+             * @example State portal team confirmed no submission with this id (ticket 1234)
+             */
+            reason: string;
+            /**
+             * @description not_recorded: the portal does not have it (the claim stays FAILED and frees its month); recorded: the portal has it (the claim becomes PENDING and is polled)
+             * @enum {string}
+             */
+            resolution: "not_recorded" | "recorded";
         };
         ClaimsReport: {
             generatedAt: string;
@@ -1855,7 +1941,7 @@ export interface components {
                  * @example VALIDATION_FAILED
                  * @enum {string}
                  */
-                code: "VALIDATION_FAILED" | "UNAUTHORIZED" | "BAD_SIGNATURE" | "STALE_MESSAGE" | "UPSTREAM_UNAUTHORIZED" | "FORBIDDEN" | "UPSTREAM_FORBIDDEN" | "NOT_FOUND" | "UPSTREAM_NOT_FOUND" | "SANCTION_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "IDEMPOTENCY_CONFLICT" | "DUPLICATE_PERIOD_CLAIM" | "INVALID_STATE" | "PORTAL_CONFLICT" | "PI_EXISTS" | "SANCTION_EXISTS" | "UPSTREAM_CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNKNOWN_ACTIVITY" | "AMOUNT_REQUIRED" | "EMPTY_CLAIM" | "PERIOD_OPEN" | "INSUFFICIENT_FUNDS" | "AMOUNT_MISMATCH" | "UPSTREAM_REJECTED" | "BUSINESS_RULE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "UPSTREAM_UNAVAILABLE" | "CONFIG_INVALID" | "UPSTREAM_TIMEOUT";
+                code: "VALIDATION_FAILED" | "UNAUTHORIZED" | "BAD_SIGNATURE" | "STALE_MESSAGE" | "UPSTREAM_UNAUTHORIZED" | "FORBIDDEN" | "UPSTREAM_FORBIDDEN" | "NOT_FOUND" | "UPSTREAM_NOT_FOUND" | "SANCTION_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "IDEMPOTENCY_CONFLICT" | "DUPLICATE_PERIOD_CLAIM" | "INVALID_STATE" | "PORTAL_CONFLICT" | "PI_EXISTS" | "SANCTION_EXISTS" | "UPSTREAM_CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNKNOWN_ACTIVITY" | "AMOUNT_REQUIRED" | "EMPTY_CLAIM" | "PERIOD_OPEN" | "INSUFFICIENT_FUNDS" | "AMOUNT_MISMATCH" | "UPSTREAM_REJECTED" | "BUSINESS_RULE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "UPSTREAM_UNAVAILABLE" | "CONFIG_INVALID" | "UPSTREAM_RATE_LIMITED" | "UNAVAILABLE" | "UPSTREAM_TIMEOUT";
                 details: {
                     [key: string]: unknown;
                 }[];
@@ -1869,11 +1955,11 @@ export interface components {
             status: "QUEUED" | "RECEIVED" | "APPROVED" | "REJECTED" | "INPROCESS" | "INITIATED" | "ERROR" | "SUCCESSFUL" | "FAILED" | "PARTIAL" | "ACTIVE" | "INACTIVE" | "COMPLETED";
         };
         FiscalIndividual: {
-            address: string;
+            address?: string;
             /** Format: email */
             email?: string;
-            name: string;
-            phone: string | number;
+            name?: string;
+            phone?: string | number;
             pin?: string | number;
         };
         FiscalMessage: {
@@ -1894,10 +1980,11 @@ export interface components {
             createdAt: string;
             deliveredAt: string | null;
             /** @enum {string} */
-            deliveryStatus: "QUEUED" | "DELIVERED" | "REJECTED" | "FAILED";
+            deliveryStatus: "QUEUED" | "DELIVERED" | "REJECTED" | "FAILED" | "CANCELLED";
             lastError: string | null;
             lastHttpStatus: number | null;
             linkedId: string | null;
+            locationCode: string | null;
             messageId: string;
             parentMessageId: string | null;
             piId: string | null;
@@ -1917,7 +2004,7 @@ export interface components {
             };
             /** @example HUDD */
             administrationCode?: string;
-            children?: components["schemas"]["FiscalMessageLeaf"][];
+            children?: components["schemas"]["FiscalMessageChild"][];
             /** @example INR */
             currencyCode?: string;
             /** @example PEOPLE */
@@ -1995,48 +2082,6 @@ export interface components {
             /** @example PI/2023-24/00001 */
             transactionId?: string;
         };
-        FiscalMessageLeaf: {
-            /** @example 1234567890@SBIN0003491 */
-            accountCode?: string;
-            additionalDetails?: {
-                [key: string]: unknown;
-            };
-            /** @example HUDD */
-            administrationCode?: string;
-            /** @example INR */
-            currencyCode?: string;
-            /** @example PEOPLE */
-            economicSegmentCode?: string;
-            /** @example LIVELIHOOD */
-            functionCode?: string;
-            /** @example 1000 */
-            grossAmount?: number;
-            individual?: components["schemas"]["FiscalIndividual"];
-            /** @example sanction:251c51eb-e970-4e01-a99a-70136c47a934 */
-            linkedId?: string;
-            /** @example LC007 */
-            localeCode?: string;
-            /** @example pb.jalandhar */
-            locationCode?: string;
-            name?: string;
-            /** @example 1000 */
-            netAmount?: number;
-            /** @example PORG/2023-24/00001 */
-            programCode?: string;
-            /** @example CBO */
-            recipientSegmentCode?: string;
-            /** @example STATE */
-            sourceOfFundCode?: string;
-            status?: {
-                /** @enum {string} */
-                statusCode: "RECEIVED" | "APPROVED" | "REJECTED" | "INPROCESS" | "INITIATED" | "ERROR" | "SUCCESSFUL" | "FAILED" | "PARTIAL" | "ACTIVE" | "INACTIVE" | "COMPLETED";
-                statusMessage?: string;
-            };
-            /** @example MALE */
-            targetSegmentCode?: string;
-            /** @example PI/2023-24/00001 */
-            transactionId?: string;
-        };
         FiscalMessageList: {
             items: components["schemas"]["FiscalMessageSummary"][];
             nextCursor: string | null;
@@ -2048,10 +2093,11 @@ export interface components {
             createdAt: string;
             deliveredAt: string | null;
             /** @enum {string} */
-            deliveryStatus: "QUEUED" | "DELIVERED" | "REJECTED" | "FAILED";
+            deliveryStatus: "QUEUED" | "DELIVERED" | "REJECTED" | "FAILED" | "CANCELLED";
             lastError: string | null;
             lastHttpStatus: number | null;
             linkedId: string | null;
+            locationCode: string | null;
             messageId: string;
             parentMessageId: string | null;
             piId: string | null;
@@ -2065,6 +2111,7 @@ export interface components {
         };
         FundsSummary: {
             items: components["schemas"]["FundsSummaryItem"][];
+            nextCursor: string | null;
         };
         FundsSummaryItem: {
             allotted: number;
@@ -2099,6 +2146,12 @@ export interface components {
         HealthApproveAuthorization: {
             /** @default false */
             generatePerpetualToken: boolean;
+            /**
+             * Format: uuid
+             * @description The request's id (kept out of the URL)
+             * @example 3fa85f64-5717-4562-b3fc-2c963f66afa6
+             */
+            requestId: string;
         };
         HealthApproveLockerRequest: {
             authorization?: {
@@ -2110,18 +2163,7 @@ export interface components {
                  */
                 requestId: string;
             };
-            autoApproval?: {
-                /** @default [] */
-                excludedSources: components["schemas"]["HealthSource"][];
-                hiu: {
-                    /** @example driefcasehl */
-                    id: string;
-                    name?: string;
-                };
-                /** @default [] */
-                includedSources: components["schemas"]["HealthSource"][];
-                isApplicableForAllHips: boolean;
-            };
+            autoApproval?: components["schemas"]["HealthAutoApproval"];
             subscription?: {
                 /** @default [] */
                 excludedSources: components["schemas"]["HealthSource"][];
@@ -2141,6 +2183,12 @@ export interface components {
             /** @default [] */
             includedSources: components["schemas"]["HealthSource"][];
             isApplicableForAllHips: boolean;
+            /**
+             * Format: uuid
+             * @description The request's id (kept out of the URL)
+             * @example 3fa85f64-5717-4562-b3fc-2c963f66afa6
+             */
+            requestId: string;
         };
         HealthAuthConfirm: {
             /**
@@ -2200,6 +2248,29 @@ export interface components {
             requests: components["schemas"]["HealthAuthorizationRequest"][];
             size: number;
         };
+        HealthAutoApproval: {
+            /** @default [] */
+            excludedSources: components["schemas"]["HealthAutoApprovalExcludedSource"][];
+            hiu: {
+                /** @example driefcasehl */
+                id: string;
+                name?: string;
+            };
+            /** @default [] */
+            includedSources: components["schemas"]["HealthAutoApprovalSource"][];
+            isApplicableForAllHips: boolean;
+        };
+        HealthAutoApprovalExcludedSource: {
+            hip?: components["schemas"]["HealthHip"];
+            hiTypes: ("OPConsultation" | "Prescription" | "DischargeSummary" | "DiagnosticReport" | "ImmunizationRecord" | "HealthDocumentRecord" | "WellnessRecord")[];
+            purpose: components["schemas"]["HealthPurpose"];
+        };
+        HealthAutoApprovalSource: {
+            hip?: components["schemas"]["HealthHip"];
+            hiTypes: ("OPConsultation" | "Prescription" | "DischargeSummary" | "DiagnosticReport" | "ImmunizationRecord" | "HealthDocumentRecord" | "WellnessRecord")[];
+            period?: components["schemas"]["HealthPeriod"];
+            purpose: components["schemas"]["HealthPurpose"];
+        };
         HealthBridgeService: {
             /** @default true */
             active: boolean;
@@ -2224,8 +2295,22 @@ export interface components {
             /** @example 4821 */
             pin: string;
         };
+        HealthDenyAuthorization: {
+            /**
+             * Format: uuid
+             * @description The request's id (kept out of the URL)
+             * @example 3fa85f64-5717-4562-b3fc-2c963f66afa6
+             */
+            requestId: string;
+        };
         HealthDenyRequest: {
             reason: string;
+            /**
+             * Format: uuid
+             * @description The request's id (kept out of the URL)
+             * @example 3fa85f64-5717-4562-b3fc-2c963f66afa6
+             */
+            requestId: string;
         };
         HealthDiscover: {
             /** @example IN3410000238 */
@@ -2255,6 +2340,12 @@ export interface components {
             /** @default [] */
             includedSources: components["schemas"]["HealthSource"][];
             isApplicableForAllHips: boolean;
+            /**
+             * Format: uuid
+             * @description The subscription's id (kept out of the URL)
+             * @example 3fa85f64-5717-4562-b3fc-2c963f66afa6
+             */
+            subscriptionId: string;
         };
         HealthEmptyBody: Record<string, never>;
         HealthForgotPinOtp: {
@@ -2273,12 +2364,22 @@ export interface components {
              */
             sessionId: string;
         };
+        HealthGrantAuthorization: {
+            /**
+             * Format: uuid
+             * @description The request's id (kept out of the URL)
+             * @example 3fa85f64-5717-4562-b3fc-2c963f66afa6
+             */
+            requestId: string;
+        };
         HealthHip: {
             /** @example IN3410000238 */
             id: string;
             name?: string;
         };
         HealthLinkConfirm: {
+            /** @example 11012 */
+            linkReference: string;
             /** @example 123456 */
             otp: string;
         };
@@ -2335,6 +2436,12 @@ export interface components {
                 [key: string]: unknown;
             })[];
             size: number;
+        };
+        HealthLockersSearch: {
+            /** @default false */
+            includeInactive: boolean;
+            /** @description ABHA number or PHR address (kept out of the URL) */
+            patientId: string;
         };
         HealthLogin: {
             password: string;
@@ -2500,6 +2607,14 @@ export interface components {
             /** @example 4821 */
             pin: string;
         };
+        HealthRevokeAuthorization: {
+            /**
+             * Format: uuid
+             * @description The request's id (kept out of the URL)
+             * @example 3fa85f64-5717-4562-b3fc-2c963f66afa6
+             */
+            requestId: string;
+        };
         HealthSource: {
             categories?: ("LINK" | "DATA")[];
             hip?: components["schemas"]["HealthHip"];
@@ -2542,6 +2657,14 @@ export interface components {
             subscriptionId: string | null;
         } & {
             [key: string]: unknown;
+        };
+        HealthSubscriptionRequestLookup: {
+            /**
+             * Format: uuid
+             * @description The request's id (kept out of the URL)
+             * @example 3fa85f64-5717-4562-b3fc-2c963f66afa6
+             */
+            requestId: string;
         };
         HealthSubscriptionRequests: {
             limit: number;
@@ -2608,6 +2731,19 @@ export interface components {
             messageId: string;
             status: string | null;
         };
+        JwkSet: {
+            keys: {
+                /** @enum {string} */
+                alg: "RS256";
+                e: string;
+                kid: string;
+                /** @enum {string} */
+                kty: "RSA";
+                n: string;
+                /** @enum {string} */
+                use: "sig";
+            }[];
+        };
         OAuthError: {
             /** @enum {string} */
             error: "invalid_request" | "invalid_client" | "unsupported_grant_type";
@@ -2615,13 +2751,15 @@ export interface components {
         };
         PaymentInstruction: {
             amount: number;
-            /** @description Decrypted for the PI's owner only; empty for anyone else */
+            /** @description Decrypted for the PI's owner only; empty for anyone else, and once past the retention period */
             beneficiaries: {
                 accountCode: string;
                 amount: number;
                 name: string;
             }[];
             beneficiaryCount: number;
+            /** @description Set when iFIX reported money moved after the PI was FAILED (final): reconcile by hand */
+            conflict: string | null;
             createdAt: string;
             delivery: {
                 attempts: number;
@@ -2631,6 +2769,7 @@ export interface components {
                 status: string;
             } | null;
             headOfAccount: string | null;
+            /** @description The newest status calls, oldest first (at most 100 are kept per PI) */
             log: {
                 accepted: boolean;
                 at: string;
@@ -2640,8 +2779,13 @@ export interface components {
                 source: string;
                 to: string;
             }[];
+            /** @description logCursor for the page of older calls, or null */
+            logNextCursor: string | null;
+            /** @description Status calls received in all */
+            logTotal: number;
             paymentId: string;
             piId: string;
+            programCode: string | null;
             ssuCode: string | null;
             /** @enum {string} */
             status: "INITIATED" | "APPROVED" | "IN_PROCESS" | "PARTIAL" | "SUCCESSFUL" | "COMPLETED" | "FAILED";
@@ -2671,6 +2815,11 @@ export interface components {
             headOfAccount?: string;
             /** @example PAY/2026-27/000042 */
             paymentId: string;
+            /**
+             * @description Carried by the disburse; else the paying account's initial allotment's
+             * @example PORG/2023-24/00001
+             */
+            programCode?: string;
             /** @example SSU001 */
             ssuCode?: string;
             /** @example pb.jalandhar */
@@ -2757,6 +2906,38 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getWellKnownJwksJson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key set */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JwkSet"];
+                };
+            };
+            /** @description CONFIG_INVALID: IFIX_SIGNING_KEY missing or malformed */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getHealthz: {
         parameters: {
             query?: never;
@@ -3893,6 +4074,135 @@ export interface operations {
                 };
             };
             /** @description PORTAL_CONFLICT (the portal holds other content under this id), INVALID_STATE (not FAILED) or DUPLICATE_PERIOD_CLAIM */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests (see Retry-After) */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description CONFIG_INVALID: an adapter is not configured */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminClaimsByClaimIdResolve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claimId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClaimResolution"];
+            };
+        };
+        responses: {
+            /** @description The claim after the resolution */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            /** @description VALIDATION_FAILED: malformed JSON, a wrong type, an unknown field or a bad format */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or bad credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the credentials lack the route's scope */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such claim */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INVALID_STATE: the claim is not FAILED, or holds no month */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6162,7 +6472,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the credentials lack the route's scope */
+            /** @description FORBIDDEN: no scope fiscal:write (fiscal:disburse for disbursements), or locationCode is outside the client's tenants */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6282,7 +6592,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the credentials lack the route's scope */
+            /** @description FORBIDDEN: scope or tenant (as for POST) */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6294,6 +6604,16 @@ export interface operations {
             };
             /** @description No such message of this kind (or not yours) */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INVALID_STATE: the message is a payment instruction's disburse (a PI changes only through the funds routes) */
+            409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -6370,7 +6690,7 @@ export interface operations {
         parameters: {
             query?: {
                 cursor?: string;
-                deliveryStatus?: "QUEUED" | "DELIVERED" | "REJECTED" | "FAILED";
+                deliveryStatus?: "QUEUED" | "DELIVERED" | "REJECTED" | "FAILED" | "CANCELLED";
                 limit?: number;
                 status?: "QUEUED" | "RECEIVED" | "APPROVED" | "REJECTED" | "INPROCESS" | "INITIATED" | "ERROR" | "SUCCESSFUL" | "FAILED" | "PARTIAL" | "ACTIVE" | "INACTIVE" | "COMPLETED";
                 type?: "program" | "estimate" | "sanction" | "allocation" | "disburse" | "demand" | "receipt";
@@ -6643,7 +6963,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the credentials lack the route's scope */
+            /** @description FORBIDDEN: no scope funds:write, or the tenant is outside the client's tenants */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6739,8 +7059,10 @@ export interface operations {
     };
     getFundsSummary: {
         parameters: {
-            query: {
-                tenantId: string;
+            query?: {
+                cursor?: string;
+                limit?: number;
+                tenantId?: string;
             };
             header?: never;
             path?: never;
@@ -6778,7 +7100,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the credentials lack the route's scope */
+            /** @description FORBIDDEN: no scope funds:read, or tenantId is outside the client's tenants */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6888,7 +7210,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6979,10 +7301,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -7048,7 +7371,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -7139,10 +7462,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -7205,7 +7529,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -7296,10 +7620,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -7362,7 +7687,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -7453,10 +7778,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -7519,7 +7845,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -7610,10 +7936,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -7679,7 +8006,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -7770,10 +8097,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -7798,7 +8126,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 offset?: number | null;
-                /** @description sent as the op's `filter` */
+                /** @description Only requests in this status; absent or ALL: every status (sent as the op's `filter`) */
                 status?: "ALL" | "REQUESTED" | "GRANTED" | "DENIED" | "REVOKED" | "EXPIRED";
             };
             header: {
@@ -7840,7 +8168,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -7931,10 +8259,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -7961,9 +8290,7 @@ export interface operations {
                 /** @description The user's token (from /v1/health/auth/confirm or /auth/login), with or without `Bearer ` */
                 "x-health-token": string;
             };
-            path: {
-                requestId: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody: {
@@ -8002,7 +8329,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -8093,10 +8420,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -8123,14 +8451,12 @@ export interface operations {
                 /** @description The user's token (from /v1/health/auth/confirm or /auth/login), with or without `Bearer ` */
                 "x-health-token": string;
             };
-            path: {
-                requestId: string;
-            };
+            path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
-                "application/json": components["schemas"]["HealthEmptyBody"];
+                "application/json": components["schemas"]["HealthDenyAuthorization"];
             };
         };
         responses: {
@@ -8164,7 +8490,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -8255,10 +8581,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -8285,14 +8612,12 @@ export interface operations {
                 /** @description The user's token (from /v1/health/auth/confirm or /auth/login), with or without `Bearer ` */
                 "x-health-token": string;
             };
-            path: {
-                requestId: string;
-            };
+            path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
-                "application/json": components["schemas"]["HealthEmptyBody"];
+                "application/json": components["schemas"]["HealthGrantAuthorization"];
             };
         };
         responses: {
@@ -8326,7 +8651,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -8417,10 +8742,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -8447,14 +8773,12 @@ export interface operations {
                 /** @description The user's token (from /v1/health/auth/confirm or /auth/login), with or without `Bearer ` */
                 "x-health-token": string;
             };
-            path: {
-                requestId: string;
-            };
+            path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
-                "application/json": components["schemas"]["HealthEmptyBody"];
+                "application/json": components["schemas"]["HealthRevokeAuthorization"];
             };
         };
         responses: {
@@ -8488,7 +8812,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -8579,10 +8903,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -8647,7 +8972,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -8738,10 +9063,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -8807,7 +9133,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -8898,10 +9224,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -8963,7 +9290,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -9054,10 +9381,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9119,7 +9447,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -9210,10 +9538,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9279,7 +9608,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -9370,10 +9699,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9400,9 +9730,7 @@ export interface operations {
                 /** @description The user's token (from /v1/health/auth/confirm or /auth/login), with or without `Bearer ` */
                 "x-health-token": string;
             };
-            path: {
-                linkReference: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody: {
@@ -9441,7 +9769,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -9532,10 +9860,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9601,7 +9930,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -9692,10 +10021,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9757,7 +10087,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -9848,10 +10178,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9873,10 +10204,7 @@ export interface operations {
     };
     healthLockers: {
         parameters: {
-            query?: {
-                includeInactive?: "0" | "1" | "true" | "false" | "yes" | "no";
-                patientId?: string;
-            };
+            query?: never;
             header: {
                 /** @description The user's token (from /v1/health/auth/confirm or /auth/login), with or without `Bearer ` */
                 "x-health-token": string;
@@ -9916,7 +10244,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -10007,10 +10335,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -10074,7 +10403,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -10165,10 +10494,172 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UPSTREAM_TIMEOUT: UMANG did not answer within UPSTREAM_TIMEOUT_MS */
+            504: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    healthLockersSearch: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The user's token (from /v1/health/auth/confirm or /auth/login), with or without `Bearer ` */
+                "x-health-token": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HealthLockersSearch"];
+            };
+        };
+        responses: {
+            /** @description The op's `pd` */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthLocker"][];
+                };
+            };
+            /** @description VALIDATION_FAILED: malformed JSON, a wrong type, an unknown field or a bad format */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or bad caller credentials, or no X-Health-Token; UPSTREAM_UNAUTHORIZED: UMANG refused the user's token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UPSTREAM_NOT_FOUND: UMANG found no such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UPSTREAM_CONFLICT: the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UPSTREAM_REJECTED: UMANG rejected the request (details: status, code, message of its error) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests (see Retry-After) */
+            429: {
+                headers: {
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UPSTREAM_UNAVAILABLE: UMANG failed or answered outside its envelope */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -10234,7 +10725,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -10325,10 +10816,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -10387,7 +10879,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -10478,10 +10970,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -10547,7 +11040,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -10638,10 +11131,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -10707,7 +11201,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -10798,10 +11292,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -10867,7 +11362,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -10958,10 +11453,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -11027,7 +11523,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -11118,10 +11614,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -11187,7 +11684,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -11278,10 +11775,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -11347,7 +11845,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -11438,10 +11936,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -11503,7 +12002,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -11594,10 +12093,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -11663,7 +12163,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -11754,10 +12254,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -11823,7 +12324,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -11914,10 +12415,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -11983,7 +12485,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -12074,10 +12576,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -12141,7 +12644,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -12232,10 +12735,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -12307,7 +12811,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -12398,10 +12902,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -12460,7 +12965,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -12551,10 +13056,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -12615,7 +13121,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -12706,10 +13212,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -12734,7 +13241,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 offset?: number | null;
-                /** @description sent as the op's `filter` */
+                /** @description Only requests in this status; absent or ALL: every status (sent as the op's `filter`) */
                 status?: "ALL" | "REQUESTED" | "GRANTED" | "DENIED" | "REVOKED" | "EXPIRED";
             };
             header: {
@@ -12776,7 +13283,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -12867,168 +13374,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description UPSTREAM_TIMEOUT: UMANG did not answer within UPSTREAM_TIMEOUT_MS */
-            504: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    healthSubscriptionRequest: {
-        parameters: {
-            query?: never;
-            header: {
-                /** @description The user's token (from /v1/health/auth/confirm or /auth/login), with or without `Bearer ` */
-                "x-health-token": string;
-            };
-            path: {
-                requestId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The op's `pd` */
-            200: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HealthSubscriptionRequest"];
-                };
-            };
-            /** @description VALIDATION_FAILED: malformed JSON, a wrong type, an unknown field or a bad format */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description UNAUTHORIZED: no or bad caller credentials, or no X-Health-Token; UPSTREAM_UNAUTHORIZED: UMANG refused the user's token */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description UPSTREAM_NOT_FOUND: UMANG found no such resource */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description UPSTREAM_CONFLICT: the resource is not in a state that allows this */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description PAYLOAD_TOO_LARGE: body over 1 MiB */
-            413: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description UNSUPPORTED_MEDIA_TYPE: body is not JSON */
-            415: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description UPSTREAM_REJECTED: UMANG rejected the request (details: status, code, message of its error) */
-            422: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description RATE_LIMITED: too many requests (see Retry-After) */
-            429: {
-                headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description INTERNAL_ERROR */
-            500: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description UPSTREAM_UNAVAILABLE: UMANG failed or answered outside its envelope */
-            502: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description CONFIG_INVALID: an adapter is not configured */
-            503: {
-                headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -13055,9 +13405,7 @@ export interface operations {
                 /** @description The user's token (from /v1/health/auth/confirm or /auth/login), with or without `Bearer ` */
                 "x-health-token": string;
             };
-            path: {
-                requestId: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody: {
@@ -13096,7 +13444,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -13187,10 +13535,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -13217,9 +13566,7 @@ export interface operations {
                 /** @description The user's token (from /v1/health/auth/confirm or /auth/login), with or without `Bearer ` */
                 "x-health-token": string;
             };
-            path: {
-                requestId: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody: {
@@ -13258,7 +13605,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -13349,10 +13696,172 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UPSTREAM_TIMEOUT: UMANG did not answer within UPSTREAM_TIMEOUT_MS */
+            504: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    healthSubscriptionRequest: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The user's token (from /v1/health/auth/confirm or /auth/login), with or without `Bearer ` */
+                "x-health-token": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HealthSubscriptionRequestLookup"];
+            };
+        };
+        responses: {
+            /** @description The op's `pd` */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthSubscriptionRequest"];
+                };
+            };
+            /** @description VALIDATION_FAILED: malformed JSON, a wrong type, an unknown field or a bad format */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or bad caller credentials, or no X-Health-Token; UPSTREAM_UNAUTHORIZED: UMANG refused the user's token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UPSTREAM_NOT_FOUND: UMANG found no such resource */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UPSTREAM_CONFLICT: the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UPSTREAM_REJECTED: UMANG rejected the request (details: status, code, message of its error) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests (see Retry-After) */
+            429: {
+                headers: {
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UPSTREAM_UNAVAILABLE: UMANG failed or answered outside its envelope */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -13379,9 +13888,7 @@ export interface operations {
                 /** @description The user's token (from /v1/health/auth/confirm or /auth/login), with or without `Bearer ` */
                 "x-health-token": string;
             };
-            path: {
-                subscriptionId: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody: {
@@ -13420,7 +13927,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -13511,10 +14018,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -13577,7 +14085,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -13668,10 +14176,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -13734,7 +14243,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the caller lacks scope `health`; UPSTREAM_FORBIDDEN: UMANG refused the operation */
+            /** @description FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -13825,10 +14334,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFIG_INVALID: an adapter is not configured */
+            /** @description CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After) */
             503: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait (UPSTREAM_RATE_LIMITED) */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -14000,7 +14510,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description FORBIDDEN: the credentials lack the route's scope */
+            /** @description FORBIDDEN: no scope funds:write, or the tenant is outside the client's tenants */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -14086,7 +14596,10 @@ export interface operations {
     };
     getPaymentInstructionsByPiId: {
         parameters: {
-            query?: never;
+            query?: {
+                logCursor?: string;
+                logLimit?: number;
+            };
             header?: never;
             path: {
                 piId: string;

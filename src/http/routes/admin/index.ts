@@ -17,7 +17,10 @@ export const TENANT = /^(\*|[A-Za-z0-9][A-Za-z0-9._:/@+-]{1,63})$/;
 const Tenants = z
   .array(z.string().regex(TENANT, "a tenant id (iFIX location_code, e.g. pb.jalandhar) or *"))
   .max(500)
-  .openapi({ description: 'Tenant ids whose funds and fiscal messages the client may touch; ["*"] = all; absent or [] = none', example: ["pb.jalandhar"] });
+  .openapi({
+    description: 'Tenant ids whose funds and fiscal messages the client may touch; ["*"] = all; absent or [] = none',
+    example: ["pb.jalandhar"],
+  });
 
 const Credentials = z
   .object({ clientId: z.string(), clientSecret: z.string(), apiKey: z.string(), scopes: z.array(z.enum(SCOPES)), tenants: z.array(z.string()) })
@@ -34,7 +37,13 @@ const ClientView = z
     updatedAt: z.string(),
   })
   .openapi("Client");
-const ClientIdParam = z.object({ clientId: z.string().min(1).max(128).openapi({ param: { name: "clientId", in: "path" } }) });
+const ClientIdParam = z.object({
+  clientId: z
+    .string()
+    .min(1)
+    .max(128)
+    .openapi({ param: { name: "clientId", in: "path" } }),
+});
 
 const createClientRoute = createRoute({
   method: "post",
@@ -49,7 +58,11 @@ const createClientRoute = createRoute({
       content: {
         "application/json": {
           schema: z
-            .strictObject({ name: z.string().trim().min(1).max(120), scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length), tenants: Tenants.optional() })
+            .strictObject({
+              name: z.string().trim().min(1).max(120),
+              scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length),
+              tenants: Tenants.optional(),
+            })
             .openapi("CreateClient"),
         },
       },
@@ -65,7 +78,10 @@ const listClientsRoute = createRoute({
   summary: "List clients (no secrets)",
   security: adminSecurity,
   middleware: [adminOnly] as const,
-  responses: { 200: { description: "Clients", content: { "application/json": { schema: listOf(ClientView, "ClientList") } } }, ...commonErrorResponses },
+  responses: {
+    200: { description: "Clients", content: { "application/json": { schema: listOf(ClientView, "ClientList") } } },
+    ...commonErrorResponses,
+  },
 });
 
 const rotateRoute = createRoute({
@@ -160,7 +176,10 @@ const auditRoute = createRoute({
       cursor: cursorParam(),
     }),
   },
-  responses: { 200: { description: "Entries", content: { "application/json": { schema: listOf(AuditEntry, "AuditList") } } }, ...commonErrorResponses },
+  responses: {
+    200: { description: "Entries", content: { "application/json": { schema: listOf(AuditEntry, "AuditList") } } },
+    ...commonErrorResponses,
+  },
 });
 
 export function registerAdminRoutes(app: Router) {

@@ -18,9 +18,7 @@ const TokenRequest = z
   })
   .openapi("TokenRequest");
 
-const TokenResponse = z
-  .object({ access_token: z.string(), token_type: z.literal("Bearer"), expires_in: z.number().int() })
-  .openapi("TokenResponse");
+const TokenResponse = z.object({ access_token: z.string(), token_type: z.literal("Bearer"), expires_in: z.number().int() }).openapi("TokenResponse");
 
 const OAuthError = z
   .object({ error: z.enum(["invalid_request", "invalid_client", "unsupported_grant_type"]), error_description: z.string().optional() })
@@ -108,7 +106,12 @@ export function registerAuthRoutes(app: Router) {
     const failures = credentialFailures(c, "token");
     failures.refuseIfBlocked();
     const keys = signingKeys(c.env);
-    const row = await c.get("services").db.select().from(clients).where(eq(clients.id, form.client_id.slice(0, 128))).get();
+    const row = await c
+      .get("services")
+      .db.select()
+      .from(clients)
+      .where(eq(clients.id, form.client_id.slice(0, 128)))
+      .get();
     const presented = await sha256Hex(form.client_secret);
     // Compare even when the client is unknown, so timing does not reveal which client ids exist.
     const matches = timingSafeEqual(presented, row?.secretHash ?? "0".repeat(64));

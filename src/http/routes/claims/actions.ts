@@ -59,8 +59,16 @@ export function registerClaimActionRoutes(app: Router) {
       throw new GatewayError("INVALID_STATE", `a ${row.status} claim is not polled`, { details: [{ path: "status", message: row.status }] });
     }
     // Refreshes are paced in the polls' own lane (a tenth of ASSAM_MAX_RPS): they never slow deliveries.
-    const r = await pollClaim(c.env, db, row, { from: [...REFRESHABLE], maxWaitMs: 5_000, requestId: c.get("requestId"), recorder: transactionLog(db, c.get("services").defer) });
-    if (r.step === "paced") throw new GatewayError("UPSTREAM_UNAVAILABLE", "the portal's pace allows no request now; try again shortly", { headers: { "Retry-After": "5" } });
+    const r = await pollClaim(c.env, db, row, {
+      from: [...REFRESHABLE],
+      maxWaitMs: 5_000,
+      requestId: c.get("requestId"),
+      recorder: transactionLog(db, c.get("services").defer),
+    });
+    if (r.step === "paced")
+      throw new GatewayError("UPSTREAM_UNAVAILABLE", "the portal's pace allows no request now; try again shortly", {
+        headers: { "Retry-After": "5" },
+      });
     if (r.step === "error" && r.result) {
       if (r.result.kind === "retry" && r.result.reason === "timeout") throw new GatewayError("UPSTREAM_TIMEOUT", "the portal did not answer in time");
       throw new GatewayError("UPSTREAM_UNAVAILABLE", "the portal could not be read now");
@@ -73,7 +81,8 @@ export function registerClaimActionRoutes(app: Router) {
     const { claimId } = c.req.valid("param");
     const db = c.get("services").db;
     const row = await visibleClaim(db, c.get("principal"), claimId);
-    const invalid = (status: string) => new GatewayError("INVALID_STATE", `a ${status} claim cannot be cancelled`, { details: [{ path: "status", message: status }] });
+    const invalid = (status: string) =>
+      new GatewayError("INVALID_STATE", `a ${status} claim cannot be cancelled`, { details: [{ path: "status", message: status }] });
     if (row.status !== "SCHEDULED") throw invalid(row.status);
     const t = await transition(c.env, db, { row, fromStatus: "SCHEDULED", patch: { status: "CANCELLED" } });
     if (!t.applied) {

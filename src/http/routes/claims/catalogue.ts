@@ -11,7 +11,13 @@ import { clientSecurity } from "./schemas";
 
 const CatalogueInput = z
   .strictObject({
-    version: z.string().trim().min(1).max(40).regex(/^[\w.-]+$/, "letters, digits and - _ .").openapi({ example: "2026-04" }),
+    version: z
+      .string()
+      .trim()
+      .min(1)
+      .max(40)
+      .regex(/^[\w.-]+$/, "letters, digits and - _ .")
+      .openapi({ example: "2026-04" }),
     effectiveFrom: Period,
     activities: z
       .array(
@@ -67,7 +73,13 @@ const listRoute = createRoute({
   summary: "Every catalogue version, newest effectiveFrom first",
   security: adminSecurity,
   middleware: [requireAuth({ adminOnly: true, scopes: ["ops"] })] as const,
-  responses: { 200: { description: "Versions", content: { "application/json": { schema: z.object({ items: z.array(CatalogueVersion), nextCursor: z.null() }) } } }, ...commonErrorResponses },
+  responses: {
+    200: {
+      description: "Versions",
+      content: { "application/json": { schema: z.object({ items: z.array(CatalogueVersion), nextCursor: z.null() }) } },
+    },
+    ...commonErrorResponses,
+  },
 });
 
 const inForceRoute = createRoute({
@@ -78,7 +90,11 @@ const inForceRoute = createRoute({
   security: clientSecurity,
   middleware: [requireAuth({ scopes: ["claims:read", "claims:write"] })] as const,
   request: { query: z.strictObject({ period: Period }) },
-  responses: { 200: { description: "The version", content: { "application/json": { schema: CatalogueVersion } } }, 404: errorResponse("No catalogue for that period"), ...commonErrorResponses },
+  responses: {
+    200: { description: "The version", content: { "application/json": { schema: CatalogueVersion } } },
+    404: errorResponse("No catalogue for that period"),
+    ...commonErrorResponses,
+  },
 });
 
 export function registerCatalogueRoutes(app: Router) {
@@ -86,11 +102,16 @@ export function registerCatalogueRoutes(app: Router) {
     const body = c.req.valid("json");
     const r = await putCatalogueVersion(
       c.get("services").db,
-      { version: body.version, effectiveFrom: body.effectiveFrom, activities: body.activities.map((a) => ({ code: a.code, name: a.name, amountPaise: rupeesToPaise(a.amount)! })) },
+      {
+        version: body.version,
+        effectiveFrom: body.effectiveFrom,
+        activities: body.activities.map((a) => ({ code: a.code, name: a.name, amountPaise: rupeesToPaise(a.amount)! })),
+      },
       actorOf(c.get("principal")),
       c.get("requestId"),
     );
-    if (r.conflict) throw new GatewayError("CONFLICT", `catalogue version ${body.version} exists with other content; versions are immutable, store a new one`);
+    if (r.conflict)
+      throw new GatewayError("CONFLICT", `catalogue version ${body.version} exists with other content; versions are immutable, store a new one`);
     return c.json(catalogueView(r.version), r.created ? 201 : 200);
   });
 

@@ -44,7 +44,14 @@ const batchRoute = createRoute({
       required: true,
       content: {
         "application/json": {
-          schema: z.strictObject({ claims: z.array(z.unknown().openapi({ description: "a ClaimInput" })).min(1).max(500) }).openapi("ClaimBatch"),
+          schema: z
+            .strictObject({
+              claims: z
+                .array(z.unknown().openapi({ description: "a ClaimInput" }))
+                .min(1)
+                .max(500),
+            })
+            .openapi("ClaimBatch"),
         },
       },
     },
@@ -78,10 +85,15 @@ export function registerCreateClaimRoutes(app: Router) {
     const body = c.req.valid("json");
     const key = c.req.header("idempotency-key");
     if (key !== undefined && key.toLowerCase() !== body.claimId.toLowerCase()) {
-      throw new GatewayError("VALIDATION_FAILED", "Idempotency-Key must equal claimId", { details: [{ path: "Idempotency-Key", message: "must equal claimId" }] });
+      throw new GatewayError("VALIDATION_FAILED", "Idempotency-Key must equal claimId", {
+        details: [{ path: "Idempotency-Key", message: "must equal claimId" }],
+      });
     }
     const { db, defer } = c.get("services");
-    const [outcome] = await submitClaims({ env: c.env, db, ownerId: ownerOf(c.get("principal")!), requestId: c.get("requestId"), recorder: transactionLog(db, defer) }, [toClaimInput(body)]);
+    const [outcome] = await submitClaims(
+      { env: c.env, db, ownerId: ownerOf(c.get("principal")!), requestId: c.get("requestId"), recorder: transactionLog(db, defer) },
+      [toClaimInput(body)],
+    );
     if ("error" in outcome) throw outcome.error;
     return c.json(outcome.claim, outcome.httpStatus);
   });
@@ -90,7 +102,10 @@ export function registerCreateClaimRoutes(app: Router) {
     const { claims } = c.req.valid("json");
     const inputs = claims.map(parseClaimItem);
     const { db, defer } = c.get("services");
-    const outcomes = await submitClaims({ env: c.env, db, ownerId: ownerOf(c.get("principal")!), requestId: c.get("requestId"), recorder: transactionLog(db, defer) }, inputs);
+    const outcomes = await submitClaims(
+      { env: c.env, db, ownerId: ownerOf(c.get("principal")!), requestId: c.get("requestId"), recorder: transactionLog(db, defer) },
+      inputs,
+    );
     const results = outcomes.map((o, i) => {
       const raw = claims[i] as { claimId?: unknown } | null;
       const claimId = o.claimId || (raw && typeof raw === "object" && typeof raw.claimId === "string" ? raw.claimId : null);

@@ -21,7 +21,11 @@ const getRoute = createRoute({
   security: clientSecurity,
   middleware: [readAuth] as const,
   request: { params: ClaimIdParam },
-  responses: { 200: { description: "The claim", content: claimContent }, 404: errorResponse("No such claim (or another client's)"), ...commonErrorResponses },
+  responses: {
+    200: { description: "The claim", content: claimContent },
+    404: errorResponse("No such claim (or another client's)"),
+    ...commonErrorResponses,
+  },
 });
 
 const listRoute = createRoute({
@@ -40,7 +44,10 @@ const listRoute = createRoute({
       cursor: cursorParam(),
     }),
   },
-  responses: { 200: { description: "Claims", content: { "application/json": { schema: listOf(ClaimSchema, "ClaimList") } } }, ...commonErrorResponses },
+  responses: {
+    200: { description: "Claims", content: { "application/json": { schema: listOf(ClaimSchema, "ClaimList") } } },
+    ...commonErrorResponses,
+  },
 });
 
 const statusRoute = createRoute({
@@ -51,12 +58,17 @@ const statusRoute = createRoute({
   security: clientSecurity,
   middleware: [readAuth] as const,
   request: {
-    body: { required: true, content: { "application/json": { schema: z.strictObject({ claimIds: z.array(z.uuid()).min(1).max(500) }).openapi("ClaimStatusRequest") } } },
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.strictObject({ claimIds: z.array(z.uuid()).min(1).max(500) }).openapi("ClaimStatusRequest") } },
+    },
   },
   responses: {
     200: {
       description: "The claims found (in request order) and the ids not found",
-      content: { "application/json": { schema: z.object({ items: z.array(ClaimSchema), notFound: z.array(z.string()) }).openapi("ClaimStatusResult") } },
+      content: {
+        "application/json": { schema: z.object({ items: z.array(ClaimSchema), notFound: z.array(z.string()) }).openapi("ClaimStatusResult") },
+      },
     },
     ...commonErrorResponses,
   },

@@ -54,7 +54,11 @@ export function registerReportRoutes(app: Router) {
       period,
       generatedAt: new Date().toISOString(),
       reconciledAt: kept?.at ?? null,
-      statuses: figures.rows.map((s) => ({ status: s.status as (typeof CLAIM_STATUSES)[number], count: s.count, totalAmount: paiseToRupees(s.totalPaise) })),
+      statuses: figures.rows.map((s) => ({
+        status: s.status as (typeof CLAIM_STATUSES)[number],
+        count: s.count,
+        totalAmount: paiseToRupees(s.totalPaise),
+      })),
       total: { count: figures.total.count, totalAmount: paiseToRupees(figures.total.totalPaise) },
     };
     if ((c.req.header("accept") ?? "").toLowerCase().includes("text/csv")) {

@@ -11,9 +11,15 @@ import { ClaimIdParam, claimContent } from "./schemas";
 const ResolveInput = z
   .strictObject({
     resolution: z.enum(RESOLUTIONS).openapi({
-      description: "not_recorded: the portal does not have it (the claim stays FAILED and frees its month); recorded: the portal has it (the claim becomes PENDING and is polled)",
+      description:
+        "not_recorded: the portal does not have it (the claim stays FAILED and frees its month); recorded: the portal has it (the claim becomes PENDING and is polled)",
     }),
-    reason: z.string().trim().min(3).max(500).openapi({ description: "why (kept in the audit log)", example: "State portal team confirmed no submission with this id (ticket 1234)" }),
+    reason: z
+      .string()
+      .trim()
+      .min(3)
+      .max(500)
+      .openapi({ description: "why (kept in the audit log)", example: "State portal team confirmed no submission with this id (ticket 1234)" }),
   })
   .openapi("ClaimResolution");
 

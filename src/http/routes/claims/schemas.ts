@@ -25,7 +25,13 @@ const WholeRupees = z
 export const ClaimInputSchema = z
   .strictObject({
     claimId: z.uuid().openapi({ example: "4d0d8f3a-0b9b-4e7e-8b7a-9df4c4b3a6aa" }),
-    ashaId: z.string().trim().min(1).max(64).regex(/^[\w./-]+$/, "letters, digits and - _ . /").openapi({ example: "AS-ASHA-001234" }),
+    ashaId: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .regex(/^[\w./-]+$/, "letters, digits and - _ . /")
+      .openapi({ example: "AS-ASHA-001234" }),
     period: Period,
     verifiedBy: z.strictObject({
       employeeId: z.string().trim().min(1).max(64).openapi({ example: "34455" }),
@@ -34,7 +40,10 @@ export const ClaimInputSchema = z
     activities: z
       .array(
         z.strictObject({
-          code: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "an activity code").openapi({ example: "HBNC_VISIT" }),
+          code: z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]{1,64}$/, "an activity code")
+            .openapi({ example: "HBNC_VISIT" }),
           count: z.number().int().min(0).max(100_000),
           amount: WholeRupees.optional().openapi({ description: "the item's total in whole rupees; absent: the catalogue's rate × count" }),
         }),

@@ -30,7 +30,11 @@ import { registerJwksRoute } from "./jwks";
 import { ALL_TENANTS } from "../../../domain/security/scopes";
 
 const KindParam = z.object({ kind: z.enum(FISCAL_KINDS).openapi({ param: { name: "kind", in: "path" }, example: "programs" }) });
-const MessageIdParam = z.string().min(1).max(128).openapi({ param: { name: "messageId", in: "path" } });
+const MessageIdParam = z
+  .string()
+  .min(1)
+  .max(128)
+  .openapi({ param: { name: "messageId", in: "path" } });
 
 const Accepted = z.object({ messageId: z.string(), status: z.enum(FISCAL_MESSAGE_STATUSES) }).openapi("FiscalAccepted");
 const MessageView = z
@@ -139,7 +143,10 @@ const listRoute = createRoute({
       cursor: cursorParam(),
     }),
   },
-  responses: { 200: { description: "Messages", content: { "application/json": { schema: listOf(MessageSummary, "FiscalMessageList") } } }, ...commonErrorResponses },
+  responses: {
+    200: { description: "Messages", content: { "application/json": { schema: listOf(MessageSummary, "FiscalMessageList") } } },
+    ...commonErrorResponses,
+  },
 });
 
 const CallbackBody = z
@@ -176,7 +183,8 @@ function checkRules(type: IfixType, body: FiscalMessageInputT) {
   if (missing.length) throw new GatewayError("VALIDATION_FAILED", "the request is not valid", { details: missing });
   if (type === "disburse") {
     const mismatches = amountMismatches(body as FiscalNode);
-    if (mismatches.length) throw new GatewayError("AMOUNT_MISMATCH", "net and gross amounts must equal the sums of the children", { details: mismatches });
+    if (mismatches.length)
+      throw new GatewayError("AMOUNT_MISMATCH", "net and gross amounts must equal the sums of the children", { details: mismatches });
   }
 }
 
@@ -231,7 +239,10 @@ export function registerFiscalRoutes(app: Router) {
       .get();
     if (!original || !canSee(p, original.ownerId)) throw new GatewayError("NOT_FOUND", "message not found");
     // A PI's disburse changes only through the funds routes: an update could move money around the funds check.
-    if (original.piId) throw new GatewayError("INVALID_STATE", "this message is a payment instruction's disburse: change the payment instruction instead", { details: [{ piId: original.piId }] });
+    if (original.piId)
+      throw new GatewayError("INVALID_STATE", "this message is a payment instruction's disburse: change the payment instruction instead", {
+        details: [{ piId: original.piId }],
+      });
     if (original.locationCode) requireTenant(p, original.locationCode);
     checkRules(type, body);
     requireTenant(p, body.locationCode!);
@@ -246,7 +257,12 @@ export function registerFiscalRoutes(app: Router) {
     if (!(p.kind === "admin" || p.scopes.includes("ops"))) where.push(eq(fiscalMessages.ownerId, p.id));
     // Within the client's tenants (one bound parameter however many); messages without one are the owner's own.
     if (!p.tenants.includes(ALL_TENANTS)) {
-      where.push(or(sql`${fiscalMessages.locationCode} IN (SELECT value FROM json_each(${JSON.stringify(p.tenants)}))`, and(sql`${fiscalMessages.locationCode} IS NULL`, eq(fiscalMessages.ownerId, p.id)))!);
+      where.push(
+        or(
+          sql`${fiscalMessages.locationCode} IN (SELECT value FROM json_each(${JSON.stringify(p.tenants)}))`,
+          and(sql`${fiscalMessages.locationCode} IS NULL`, eq(fiscalMessages.ownerId, p.id)),
+        )!,
+      );
     }
     if (q.type) where.push(eq(fiscalMessages.type, q.type));
     if (q.status) where.push(eq(fiscalMessages.status, q.status));

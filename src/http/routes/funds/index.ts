@@ -28,7 +28,9 @@ const AllotmentBody = z
     ssuCode: code("SSU001"),
     type: z.enum(Object.keys(ALLOTMENT_TYPE_ALIASES) as [string, ...string[]]).openapi({ example: "INITIAL_ALLOTMENT" }),
     amount: rupees(),
-    programCode: programCode().optional().openapi({ description: "The program these funds belong to (initial allotment): a PI's disburse carries it unless the PI names its own" }),
+    programCode: programCode()
+      .optional()
+      .openapi({ description: "The program these funds belong to (initial allotment): a PI's disburse carries it unless the PI names its own" }),
   })
   .openapi("Allotment");
 const AllotmentView = z
@@ -76,13 +78,20 @@ const summaryRoute = createRoute({
   middleware: [requireAuth({ scopes: ["funds:read"] })] as const,
   request: {
     query: z.strictObject({
-      tenantId: code("pb.jalandhar").optional().openapi({ param: { name: "tenantId", in: "query" } }),
+      tenantId: code("pb.jalandhar")
+        .optional()
+        .openapi({ param: { name: "tenantId", in: "query" } }),
       limit: limitParam(1000, 500),
       cursor: cursorParam(),
     }),
   },
   responses: {
-    200: { description: "Accounts", content: { "application/json": { schema: z.object({ items: z.array(SummaryItem), nextCursor: z.string().nullable() }).openapi("FundsSummary") } } },
+    200: {
+      description: "Accounts",
+      content: {
+        "application/json": { schema: z.object({ items: z.array(SummaryItem), nextCursor: z.string().nullable() }).openapi("FundsSummary") },
+      },
+    },
     ...commonErrorResponses,
     403: errorResponse("FORBIDDEN: no scope funds:read, or tenantId is outside the client's tenants"),
   },
@@ -97,14 +106,30 @@ const PiBody = z
     programCode: programCode().optional().openapi({ description: "Carried by the disburse; else the paying account's initial allotment's" }),
     amount: rupees(),
     beneficiaries: z
-      .array(z.strictObject({ name: z.string().trim().min(1).max(256).refine(signable, SIGNABLE), accountCode: code("1234567890@SBIN0003491"), amount: rupees() }))
+      .array(
+        z.strictObject({
+          name: z.string().trim().min(1).max(256).refine(signable, SIGNABLE),
+          accountCode: code("1234567890@SBIN0003491"),
+          amount: rupees(),
+        }),
+      )
       .min(1)
       .max(500),
   })
   .openapi("PaymentInstructionRequest");
 const PiCreated = z.object({ piId: z.string(), status: z.enum(PI_STATUSES) }).openapi("PaymentInstructionCreated");
-const PiLog = z.object({ at: z.string(), source: z.string(), from: z.string().nullable(), to: z.string(), accepted: z.boolean(), reason: z.string().nullable(), released: z.boolean() });
-const Delivery = z.object({ messageId: z.string(), status: z.string(), deliveryStatus: z.string(), attempts: z.number().int(), lastError: z.string().nullable() }).nullable();
+const PiLog = z.object({
+  at: z.string(),
+  source: z.string(),
+  from: z.string().nullable(),
+  to: z.string(),
+  accepted: z.boolean(),
+  reason: z.string().nullable(),
+  released: z.boolean(),
+});
+const Delivery = z
+  .object({ messageId: z.string(), status: z.string(), deliveryStatus: z.string(), attempts: z.number().int(), lastError: z.string().nullable() })
+  .nullable();
 const PiView = z
   .object({
     piId: z.string(),
@@ -142,7 +167,14 @@ const PiListItem = z
     updatedAt: z.string(),
   })
   .openapi("PaymentInstructionSummary");
-const PiIdParam = z.object({ piId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/).openapi({ param: { name: "piId", in: "path" } }) });
+const PiIdParam = z.object({
+  piId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .openapi({ param: { name: "piId", in: "path" } }),
+});
 
 const createPiRoute = createRoute({
   method: "post",
@@ -165,7 +197,8 @@ const listPiRoute = createRoute({
   method: "get",
   path: "/v1/payment-instructions",
   tags: ["funds"],
-  summary: "List payment instructions (own; every client's with scope ops or the admin key; always within the client's tenants). stuck=true: not final and needing iFIX's word or an operator's",
+  summary:
+    "List payment instructions (own; every client's with scope ops or the admin key; always within the client's tenants). stuck=true: not final and needing iFIX's word or an operator's",
   security: callerSecurity,
   middleware: [requireAuth({ scopes: ["funds:read", "ops"] })] as const,
   request: {
@@ -177,7 +210,10 @@ const listPiRoute = createRoute({
       cursor: cursorParam(),
     }),
   },
-  responses: { 200: { description: "PIs, newest first", content: { "application/json": { schema: listOf(PiListItem, "PaymentInstructionList") } } }, ...commonErrorResponses },
+  responses: {
+    200: { description: "PIs, newest first", content: { "application/json": { schema: listOf(PiListItem, "PaymentInstructionList") } } },
+    ...commonErrorResponses,
+  },
 });
 
 const getPiRoute = createRoute({
@@ -190,8 +226,18 @@ const getPiRoute = createRoute({
   request: {
     params: PiIdParam,
     query: z.strictObject({
-      logLimit: z.coerce.number().int().min(1).max(PI_LOG_KEEP).optional().openapi({ param: { name: "logLimit", in: "query" } }),
-      logCursor: z.string().regex(/^\d{1,15}$/).optional().openapi({ param: { name: "logCursor", in: "query" } }),
+      logLimit: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(PI_LOG_KEEP)
+        .optional()
+        .openapi({ param: { name: "logLimit", in: "query" } }),
+      logCursor: z
+        .string()
+        .regex(/^\d{1,15}$/)
+        .optional()
+        .openapi({ param: { name: "logCursor", in: "query" } }),
     }),
   },
   responses: {
@@ -212,7 +258,14 @@ const statusRoute = createRoute({
   middleware: [requireAuth({ scopes: ["funds:write"] })] as const,
   request: {
     params: PiIdParam,
-    body: { required: true, content: { "application/json": { schema: z.strictObject({ status: z.enum(PI_STATUSES), reason: z.string().trim().max(500).optional() }).openapi("PaymentInstructionStatus") } } },
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z.strictObject({ status: z.enum(PI_STATUSES), reason: z.string().trim().max(500).optional() }).openapi("PaymentInstructionStatus"),
+        },
+      },
+    },
   },
   responses: {
     200: { description: "The PI after the call", content: { "application/json": { schema: PiView } } },
@@ -231,7 +284,15 @@ export function registerFundsRoutes(app: Router) {
     const r = await applyAllotment(
       c.env,
       who.ownerId,
-      { txnId: b.txnId, tenantId: b.tenantId, headOfAccount: b.headOfAccount, ssuCode: b.ssuCode, type: ALLOTMENT_TYPE_ALIASES[b.type], amount: toPaise(b.amount), programCode: b.programCode },
+      {
+        txnId: b.txnId,
+        tenantId: b.tenantId,
+        headOfAccount: b.headOfAccount,
+        ssuCode: b.ssuCode,
+        type: ALLOTMENT_TYPE_ALIASES[b.type],
+        amount: toPaise(b.amount),
+        programCode: b.programCode,
+      },
       who.actor,
       c.get("requestId"),
     );
@@ -316,7 +377,10 @@ export function registerFundsRoutes(app: Router) {
   app.openapi(getPiRoute, async (c) => {
     const { piId } = c.req.valid("param");
     const q = c.req.valid("query");
-    const view = await getPiView(c.env, c.get("services").db, piId, actorOfPrincipal(c.get("principal")!), { logLimit: q.logLimit, logBefore: q.logCursor ? Number(q.logCursor) : null });
+    const view = await getPiView(c.env, c.get("services").db, piId, actorOfPrincipal(c.get("principal")!), {
+      logLimit: q.logLimit,
+      logBefore: q.logCursor ? Number(q.logCursor) : null,
+    });
     return c.json(view as z.infer<typeof PiView>, 200);
   });
 

@@ -22,13 +22,17 @@ const requireHealthToken: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 const upstreamErrors = {
   401: errorResponse("UNAUTHORIZED: no or bad caller credentials, or no X-Health-Token; UPSTREAM_UNAUTHORIZED: UMANG refused the user's token"),
-  403: errorResponse("FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation"),
+  403: errorResponse(
+    "FORBIDDEN: the caller lacks the route's scopes (`health`; `health:bridge` too where marked); UPSTREAM_FORBIDDEN: UMANG refused the operation",
+  ),
   404: errorResponse("UPSTREAM_NOT_FOUND: UMANG found no such resource"),
   409: errorResponse("UPSTREAM_CONFLICT: the resource is not in a state that allows this"),
   422: errorResponse("UPSTREAM_REJECTED: UMANG rejected the request (details: status, code, message of its error)"),
   502: errorResponse("UPSTREAM_UNAVAILABLE: UMANG failed or answered outside its envelope"),
   503: {
-    ...errorResponse("CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After)"),
+    ...errorResponse(
+      "CONFIG_INVALID: the UMANG adapter is not configured; UPSTREAM_RATE_LIMITED: UMANG is limiting the gateway's requests (retry after Retry-After)",
+    ),
     headers: { "Retry-After": { description: "Seconds to wait (UPSTREAM_RATE_LIMITED)", schema: { type: "integer" as const, minimum: 1 } } },
   },
   504: errorResponse("UPSTREAM_TIMEOUT: UMANG did not answer within UPSTREAM_TIMEOUT_MS"),
@@ -63,12 +67,11 @@ function routeFor(op: HealthOperation) {
     operationId: op.id,
     tags: ["health"],
     summary: op.summary,
-    description:
-      `${op.description ? `${op.description}\n\n` : ""}UMANG op \`${op.op}\`; user token: ${
-        op.userToken === "none" ? "none" : `X-Health-Token → \`${op.userToken}\``
-      }${op.gatewayAuth ? "; carries the gateway's session `authorization`, so it acts as the gateway's ABDM bridge" : ""}. Needs scope ${scopes
-        .map((s) => `\`${s}\``)
-        .join(" and ")}. The answer is the op's \`pd\`.`,
+    description: `${op.description ? `${op.description}\n\n` : ""}UMANG op \`${op.op}\`; user token: ${
+      op.userToken === "none" ? "none" : `X-Health-Token → \`${op.userToken}\``
+    }${op.gatewayAuth ? "; carries the gateway's session `authorization`, so it acts as the gateway's ABDM bridge" : ""}. Needs scope ${scopes
+      .map((s) => `\`${s}\``)
+      .join(" and ")}. The answer is the op's \`pd\`.`,
     // The documented security (OAuth2 with these scopes, x-scopes) is read from the requireAuth
     // middleware below by the router (src/http/router.ts), so it cannot drift from what is enforced.
     middleware: ((op.gatewayAuth ? [bridgeScope] : [healthScope]) as MiddlewareHandler<AppEnv>[]).concat(

@@ -60,10 +60,19 @@ const listRoute = createRoute({
   security,
   middleware: [adminOrOps] as const,
   request: { query: z.strictObject({ ...filterQuery, limit: limitParam(200, 50), cursor: cursorParam() }) },
-  responses: { 200: { description: "Dead letters", content: { "application/json": { schema: listOf(DeadLetter, "DeadLetterList") } } }, ...commonErrorResponses },
+  responses: {
+    200: { description: "Dead letters", content: { "application/json": { schema: listOf(DeadLetter, "DeadLetterList") } } },
+    ...commonErrorResponses,
+  },
 });
 
-const IdParam = z.object({ id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }) });
+const IdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
 
 const getRoute = createRoute({
   method: "get",
@@ -133,7 +142,13 @@ const replayManyRoute = createRoute({
       content: {
         "application/json": {
           schema: z
-            .object({ confirmed: z.boolean(), matched: z.number().int(), replayed: z.number().int(), refused: z.number().int(), results: z.array(ReplayResult) })
+            .object({
+              confirmed: z.boolean(),
+              matched: z.number().int(),
+              replayed: z.number().int(),
+              refused: z.number().int(),
+              results: z.array(ReplayResult),
+            })
             .openapi("DeadLetterBulkReplayResult"),
         },
       },
@@ -172,6 +187,9 @@ export function registerDeadLetterRoutes(app: Router) {
     const matched = await countDeadLetters(db, filter);
     if (!body.confirm) return c.json({ confirmed: false, matched, replayed: 0, refused: 0, results: [] }, 200);
     const results = await replayDeadLetters(c.env, db, filter, body.max, actorOf(c.get("principal")), c.get("requestId"));
-    return c.json({ confirmed: true, matched, replayed: results.filter((r) => r.ok).length, refused: results.filter((r) => !r.ok).length, results }, 200);
+    return c.json(
+      { confirmed: true, matched, replayed: results.filter((r) => r.ok).length, refused: results.filter((r) => !r.ok).length, results },
+      200,
+    );
   });
 }

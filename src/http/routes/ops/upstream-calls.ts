@@ -37,7 +37,10 @@ const txRoute = createRoute({
       cursor: cursorParam(),
     }),
   },
-  responses: { 200: { description: "Calls", content: { "application/json": { schema: listOf(TransactionView, "UpstreamCallList") } } }, ...commonErrorResponses },
+  responses: {
+    200: { description: "Calls", content: { "application/json": { schema: listOf(TransactionView, "UpstreamCallList") } } },
+    ...commonErrorResponses,
+  },
 });
 
 /** The transaction log, searchable. */
