@@ -168,10 +168,10 @@ describe("POST /v1/claims (CONTRACT §5)", () => {
     );
     // Each amount is valid alone; their total is past exact integer paise (was a 500).
     const huge = Array.from({ length: 200 }, (_, i) => ({ code: `C${i}`, count: 1, amount: 9_999_999_999_999 }));
-    expectError(await post({ ...body, period: "2025-01", activities: huge }), 400, "VALIDATION_FAILED");
+    expectError(await post({ ...body, period: "2001-01", activities: huge }), 400, "VALIDATION_FAILED");
     // One claim may total at most ₹1 crore, so a month's sums stay exact paise too.
     const overCap = expectError(
-      await post({ ...body, period: "2025-01", activities: [{ code: "HBNC_VISIT", count: 1, amount: 10_000_001 }] }),
+      await post({ ...body, period: "2001-01", activities: [{ code: "HBNC_VISIT", count: 1, amount: 10_000_001 }] }),
       400,
       "VALIDATION_FAILED",
     );
@@ -186,8 +186,8 @@ describe("POST /v1/claims (CONTRACT §5)", () => {
   it("422 UNKNOWN_ACTIVITY, AMOUNT_REQUIRED, EMPTY_CLAIM and PERIOD_OPEN", async () => {
     const unknown = expectError(await post(claimBody({ activities: [{ code: "NOT_A_CODE", count: 2 }] })), 422, "UNKNOWN_ACTIVITY");
     expect(unknown.details[0].code).toBe("NOT_A_CODE");
-    // 2025-01 is before the sample catalogue's effectiveFrom (2025-04): no catalogue applies.
-    const noCat = claimBody({ period: "2025-01", activities: [{ code: "HBNC_VISIT", count: 2 }] });
+    // 2001-01 is before every catalogue version any test stores (files share storage): no catalogue applies.
+    const noCat = claimBody({ period: "2001-01", activities: [{ code: "HBNC_VISIT", count: 2 }] });
     expectError(await post(noCat), 422, "AMOUNT_REQUIRED");
     const withAmounts = await post({ ...noCat, activities: [{ code: "ANYTHING_GOES", count: 2, amount: 150 }] });
     expect(withAmounts.status).toBe(202);

@@ -177,9 +177,11 @@ describe("claim status webhooks (CLAIMS_WEBHOOK_URL)", () => {
 
   it("the cut-off's SCHEDULED → QUEUED is a status change too", async () => {
     const { processCutoffPage } = await import("../../src/domain/claims/schedule");
-    const body = claimBody({ schedule: "cutoff", period: "2025-06" });
-    await call("POST", "/v1/claims", { token: client.token, body });
-    expect(await processCutoffPage(hooked, db(), { type: "cutoff-page", runId: "wh-cutoff", upTo: "2025-06", after: null, page: 0 })).toBe(1);
+    // A period no other test file uses and earlier than theirs (the files share storage, and a
+    // cut-off page takes every SCHEDULED claim up to its period): this claim is the page's only one.
+    const body = claimBody({ schedule: "cutoff", period: "2000-02", activities: [{ code: "HBNC_VISIT", count: 1, amount: 100 }] });
+    expect((await call("POST", "/v1/claims", { token: client.token, body })).status).toBe(202);
+    expect(await processCutoffPage(hooked, db(), { type: "cutoff-page", runId: "wh-cutoff", upTo: "2000-02", after: null, page: 0 })).toBe(1);
     const rows = await db().select().from(claimWebhooks).where(eq(claimWebhooks.claimId, body.claimId)).all();
     expect(rows.map((r) => r.claimStatus)).toEqual(["QUEUED"]);
     expect(JSON.parse(rows[0].payload).data).toMatchObject({ previousStatus: "SCHEDULED", status: "QUEUED" });

@@ -30,7 +30,7 @@ describe("find anything by id, and what each record's page shows", () => {
     const row = await vi.waitFor(
       async () => {
         const r = await db().select().from(claims).where(eq(claims.id, claimId)).get();
-        if (!r || !["PENDING", "ACCEPTED"].includes(r.status)) throw new Error(`still ${r?.status}`);
+        if (!r || !["PENDING", "ACCEPTED"].includes(r.status)) throw new Error(`still ${r?.status}: ${JSON.stringify(r?.errors ?? null)}`);
         return r;
       },
       { timeout: 20_000, interval: 100 },

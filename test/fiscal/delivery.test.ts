@@ -68,8 +68,15 @@ describe("fiscal delivery (queue, retries, outbox)", () => {
     for (const v of views) {
       const id = v.messageId;
       expect((await sandbox("GET", `/ifix/__sandbox/messages/${id}`)).json.posts).toBe(1);
-      const calls = await db.select().from(upstreamCalls).where(eq(upstreamCalls.subjectId, id)).all();
-      expect(calls.length).toBe(v.attempts);
+      // The call log is written after the answer (waitUntil): wait for the last attempt's row.
+      const calls = await vi.waitFor(
+        async () => {
+          const rows = await db.select().from(upstreamCalls).where(eq(upstreamCalls.subjectId, id)).all();
+          expect(rows.length).toBe(v.attempts);
+          return rows;
+        },
+        { timeout: 5_000, interval: 50 },
+      );
       expect(calls.every((c) => c.portal === "ifix" && c.operation === "program")).toBe(true);
       expect(calls.filter((c) => c.outcome === "ok")).toHaveLength(1);
       const cbs = await sandbox("GET", `/ifix/__sandbox/callbacks?messageId=${id}`);

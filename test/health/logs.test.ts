@@ -135,11 +135,14 @@ describe("no secret reaches a log line or the transaction log", () => {
 
     // The transaction log: operation, outcome, status, timing, tracker, request id; no bodies for UMANG.
     // Rows are written after each response (waitUntil): wait until every logged call has its row.
-    const calls = lines.map((l) => safeParse(l)).filter((l) => l?.msg === "umang call").length;
+    // Only this run's rows (other test files share the database): those of the requests it logged.
+    const callLines = lines.map((l) => safeParse(l)).filter((l) => l?.msg === "umang call" && l.requestId);
+    const requestIds = new Set(callLines.map((l) => l.requestId));
     const rows = await vi.waitFor(
       async () => {
-        const r = (await env.DB.prepare("SELECT * FROM upstream_calls WHERE portal = 'umang'").all()).results;
-        expect(r.length).toBeGreaterThanOrEqual(calls);
+        const all = (await env.DB.prepare("SELECT * FROM upstream_calls WHERE portal = 'umang'").all()).results;
+        const r = all.filter((row) => requestIds.has(row.request_id));
+        expect(r.length).toBeGreaterThanOrEqual(callLines.length);
         return r;
       },
       { timeout: 10_000, interval: 50 },
