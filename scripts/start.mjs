@@ -146,7 +146,20 @@ try {
     headers: admin,
     body: JSON.stringify({
       name: "demo client",
-      scopes: ["claims:write", "claims:read", "health", "fiscal:write", "fiscal:read", "funds:write", "funds:read", "ops"],
+      // Development only: every scope, so that every route in /docs can be tried (a real client gets
+      // only what it needs; health:bridge and fiscal:disburse are for AMRIT's own services and finance).
+      scopes: [
+        "claims:write",
+        "claims:read",
+        "health",
+        "health:bridge",
+        "fiscal:write",
+        "fiscal:read",
+        "fiscal:disburse",
+        "funds:write",
+        "funds:read",
+        "ops",
+      ],
       tenants: ["*"],
     }),
   });

@@ -10,7 +10,7 @@ import { HELD_BY_ACCOUNT, PURGED, purgeExpiredPersonalData } from "../domain/fun
 import { accountStub } from "../domain/funds/accounts";
 import { currentSealPrefix, reseal } from "../domain/fiscal/at-rest";
 import { raiseAlert } from "../domain/fiscal/alerts";
-import { REGISTRY_SHARDS, registryFor } from "../durable-objects/funds-registry";
+import { REGISTRY_SHARDS, registryFor, registryShard } from "../durable-objects/funds-registry";
 import { createLogger, errorKind } from "../lib/logger";
 
 /** Outbox rows never handed to the queue get this long (the request's own send) before a re-send. */
@@ -120,7 +120,7 @@ export async function kickRegistries(env: Env): Promise<SweepStep> {
   const step: SweepStep = { done: 0, failed: 0 };
   for (let shard = 0; shard < REGISTRY_SHARDS; shard++) {
     try {
-      await env.FUNDS_REGISTRY.get(env.FUNDS_REGISTRY.idFromName(`pay:${shard}`)).kick();
+      await registryShard(env, "pay", shard).kick();
       step.done++;
     } catch {
       step.failed++;
@@ -256,7 +256,7 @@ export async function sweepFiscal(env: Env, now = Date.now()): Promise<SweepRepo
     }
     if (report[name].failed) {
       log.warn("fiscal sweep step had failures", { step: name, ...report[name] });
-      await raiseAlert(db, {
+      await raiseAlert(env, db, {
         kind: "sweep_failure",
         subject: `fiscalSweep:${name}`,
         value: report[name].failed,

@@ -52,8 +52,11 @@ export function shardOf(id: string): number {
   return h % REGISTRY_SHARDS;
 }
 
-export const registryFor = (env: Env, kind: "pay" | "txn", id: string) =>
-  env.FUNDS_REGISTRY.get(env.FUNDS_REGISTRY.idFromName(`${kind}:${shardOf(id)}`), { locationHint: "apac" });
+/** One shard of the registry, placed near India like every other object (the hint applies when it is created). */
+export const registryShard = (env: Env, kind: "pay" | "txn", shard: number) =>
+  env.FUNDS_REGISTRY.get(env.FUNDS_REGISTRY.idFromName(`${kind}:${shard}`), { locationHint: "apac" });
+
+export const registryFor = (env: Env, kind: "pay" | "txn", id: string) => registryShard(env, kind, shardOf(id));
 
 export interface RegistryPiRequest {
   paymentId: string;

@@ -45,11 +45,11 @@ const summary = (rec: DeadLetterRecord) => ({ deadLetterId: rec.id, queue: rec.q
 
 /**
  * Backoff for a dead letter D1 would not take: 30 s doubling to 1 h. With `max_retries = 12` on this
- * queue (wrangler.toml) a message is tried for about 6 hours before it moves to the backstop queue.
+ * queue (wrangler.jsonc) a message is tried for about 6 hours before it moves to the backstop queue.
  */
 export const deadLetterRetryDelaySeconds = (attempts: number): number => Math.min(3_600, 30 * 2 ** Math.max(0, attempts - 1));
 
-/** The backstop's wait between attempts (the queue's longest delay) and how many it makes (wrangler.toml max_retries + 1). */
+/** The backstop's wait between attempts (the queue's longest delay) and how many it makes (wrangler.jsonc max_retries + 1). */
 export const BACKSTOP_RETRY_DELAY_SECONDS = 43_200;
 export const BACKSTOP_ATTEMPTS = 5;
 /** How long a dead letter kept in KV (D1 unreachable for days) stays there for an operator. */

@@ -45,8 +45,12 @@ describe("wrangler.jsonc", () => {
       for (const consumer of c.queues.consumers) {
         const handlers = Object.values(QUEUES).filter((q) => isQueue(consumer.queue, q));
         assert.equal(handlers.length, 1, `${consumer.queue} matches ${handlers.join(", ") || "no handler"}`);
-        if (!isQueue(consumer.queue, QUEUES.deadLetters))
-          assert.ok(consumer.dead_letter_queue && isQueue(consumer.dead_letter_queue, QUEUES.deadLetters), consumer.queue);
+        // Work queues dead-letter into the dead-letter queue, which dead-letters into its backstop;
+        // the backstop is the end of the line (it keeps what it cannot store in the vault KV).
+        if (isQueue(consumer.queue, QUEUES.deadLetterBackstop)) assert.equal(consumer.dead_letter_queue, undefined, consumer.queue);
+        else if (isQueue(consumer.queue, QUEUES.deadLetters))
+          assert.ok(consumer.dead_letter_queue && isQueue(consumer.dead_letter_queue, QUEUES.deadLetterBackstop), consumer.queue);
+        else assert.ok(consumer.dead_letter_queue && isQueue(consumer.dead_letter_queue, QUEUES.deadLetters), consumer.queue);
       }
     });
   }

@@ -23,7 +23,9 @@ describe("preflight: a deployment cannot go out half-configured", () => {
   it("passes once ids and vars are filled in, and refuses plain http, a bad key set and the local top level", () => {
     const c = structuredClone(config("production"));
     c.d1_databases[0].database_id = "5c1b2d3e-0000-4000-8000-000000000001";
-    c.kv_namespaces[0].id = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    c.kv_namespaces.forEach((kv, i) => {
+      kv.id = `0f1e2d3c4b5a69788796a5b4c3d2e1f${i}`;
+    });
     c.routes = [{ pattern: "amrit-gateway.example.gov.in", custom_domain: true }];
     Object.assign(c.vars, {
       ASSAM_BASE_URL: "https://incentives.assam.example",

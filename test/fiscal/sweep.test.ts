@@ -11,6 +11,7 @@ import { PURGED } from "../../src/domain/funds/retention";
 import { sweepFiscal } from "../../src/cron/fiscal-sweep.job";
 import type { Env } from "../../src/env";
 import { programInput } from "./helpers";
+import { sandbox } from "../helpers/sandbox";
 
 const db = createDb(env.DB);
 const newKey = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
@@ -39,7 +40,12 @@ describe("the fiscal sweep isolates failures (issue 10, item 7)", () => {
     const good = await message("2000-01-01T00:00:01.000Z");
     const old = new Date(Date.now() - 400 * 86_400_000).toISOString();
     const expired = await message(old, { updatedAt: old });
-    const rotated = { ...env, DATA_ENCRYPTION_KEY: `next:${newKey()},0:${env.DATA_ENCRYPTION_KEY}` } as unknown as Env;
+    // Alerts go where every operators' alert goes (the Assam sandbox's webhook receiver stands in).
+    const rotated = {
+      ...env,
+      DATA_ENCRYPTION_KEY: `next:${newKey()},0:${env.DATA_ENCRYPTION_KEY}`,
+      ALERT_WEBHOOK_URL: `${env.TEST_SANDBOX_URL}/assam/__sandbox/webhook`,
+    } as unknown as Env;
     const report = await sweepFiscal(rotated);
     expect(Object.keys(report)).toEqual(["resendOutbox", "flushAccounts", "registries", "legacyPis", "retention", "reseal"]);
     expect(report.reseal.failed).toBeGreaterThanOrEqual(1);
@@ -48,7 +54,12 @@ describe("the fiscal sweep isolates failures (issue 10, item 7)", () => {
     expect((await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, expired)).get())!.wireBody).toBe(PURGED);
     const raised = await db.select().from(alerts).where(eq(alerts.subject, "fiscalSweep:reseal")).all();
     expect(raised.length).toBeGreaterThanOrEqual(1);
-    expect(raised[0]).toMatchObject({ kind: "sweep_failure" });
+    // Posted, not only recorded (it used to be recorded as not_configured whatever ALERT_WEBHOOK_URL said).
+    expect(raised[0]).toMatchObject({ kind: "sweep_failure", delivery: "sent" });
+    const posted = ((await sandbox("GET", "/assam/__sandbox/webhooks")).json.webhooks as { body: string }[]).filter(
+      (w) => w.body.includes("amrit.gateway.alert") && w.body.includes("fiscalSweep:reseal"),
+    );
+    expect(posted.length).toBeGreaterThanOrEqual(1);
     // Not alerted again within the hour while it persists.
     await sweepFiscal(rotated);
     expect(await db.select().from(alerts).where(eq(alerts.subject, "fiscalSweep:reseal")).all()).toHaveLength(raised.length);

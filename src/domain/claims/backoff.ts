@@ -7,7 +7,7 @@ export { MAX_DELAY_SECONDS, parseRetryAfter } from "../../lib/retry-after";
  * d = base × 2^(attempt−1): between d and 2d, so the first retry waits at least the base (the
  * variable's name promises it) and the mean is 1.5 d. With DELIVERY_MAX_ATTEMPTS attempts the
  * retries span at least base × (2^(attempts−1) − 1): 127 × base for 8 (about 2 h at the 60 s that
- * wrangler.toml ships, so an outage of an hour or more fails nothing).
+ * wrangler.jsonc ships, so an outage of an hour or more fails nothing).
  */
 export function backoffMs(attempt: number, baseMs: number, retryAfterMs?: number | null, random: () => number = Math.random): number {
   const cap = MAX_DELAY_SECONDS * 1000;

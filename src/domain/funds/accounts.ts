@@ -18,7 +18,7 @@ export function accountStub(env: Env, k: AccountKey) {
 /** The object a piId names (its id in hex), or null when the id is not one of this namespace's. */
 export function accountStubByHex(env: Env, hex: string) {
   try {
-    return env.FUNDS_ACCOUNT.get(env.FUNDS_ACCOUNT.idFromString(hex));
+    return env.FUNDS_ACCOUNT.get(env.FUNDS_ACCOUNT.idFromString(hex), { locationHint: "apac" });
   } catch {
     return null;
   }

@@ -353,7 +353,7 @@ export async function applyPiCallback(env: Env, db: Db, piId: string, ifixStatus
   });
   if (!r.ok && r.code === "INVALID_STATE" && r.from === "FAILED" && to && to !== "FAILED") {
     createLogger({ piId }).error("iFIX reports money moved for a FAILED payment instruction", { ifixStatus });
-    await raiseAlert(db, {
+    await raiseAlert(env, db, {
       kind: "funds_conflict",
       subject: piId,
       value: 1,
