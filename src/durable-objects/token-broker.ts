@@ -49,7 +49,7 @@ export class TokenBroker extends DurableObject<Env> {
   async getToken(provider: TokenProvider, rejected?: string): Promise<TokenOutcome> {
     try {
       const t = await this.acquire(provider, rejected);
-      return { ok: true, token: t.token, expiresAt: t.expiresAt };
+      return { ok: true, token: t.token, expiresAt: t.expiresAt, issuedAt: t.issuedAt };
     } catch (err) {
       return { ok: false, failure: toFailure(err) };
     }
@@ -100,7 +100,7 @@ export interface TokenFailure {
   httpStatus: number | null;
 }
 
-export type TokenOutcome = { ok: true; token: string; expiresAt: number } | { ok: false; failure: TokenFailure };
+export type TokenOutcome = { ok: true; token: string; expiresAt: number; issuedAt?: number } | { ok: false; failure: TokenFailure };
 
 function toFailure(err: unknown): TokenFailure {
   const httpStatus = typeof (err as { httpStatus?: unknown })?.httpStatus === "number" ? (err as { httpStatus: number }).httpStatus : null;
@@ -118,17 +118,55 @@ export class UpstreamTokenError extends GatewayError {
 }
 
 /**
- * Reads an upstream token: KV first (cheap, every isolate), the broker when missing, stale, or
- * just refused by the upstream. Throws UpstreamTokenError when none can be had.
+ * This isolate's copy of each provider's token, in front of KV, so a warm call reads nothing. Served
+ * only while isFresh (the margin KV's readers keep) and never once a caller here reported it refused.
+ * A token refused or invalidated elsewhere stays in other isolates' copies until each meets the
+ * refusal itself and passes `rejected`: the path a KV reader holding a refused token already takes
+ * (KV is eventually consistent), and the broker answers every such caller with the one new token.
+ */
+const isolateTokens = new Map<TokenProvider, CachedToken>();
+/** The last token the upstream refused to a caller in this isolate: a stale KV read must not bring it back. */
+const refusedHere = new Map<TokenProvider, string>();
+
+function keep(provider: TokenProvider, t: CachedToken) {
+  if (refusedHere.get(provider) !== t.token) isolateTokens.set(provider, { token: t.token, expiresAt: t.expiresAt, issuedAt: t.issuedAt });
+}
+
+/** Forgets this isolate's copies: with the broker's `invalidate` (which reaches only the broker and KV), in tests. */
+export function forgetIsolateTokens() {
+  isolateTokens.clear();
+  refusedHere.clear();
+}
+
+/**
+ * Reads an upstream token: this isolate's copy, then KV (cheap, every isolate), then the broker when
+ * missing, stale, or just refused by the upstream. Throws UpstreamTokenError when none can be had.
  */
 export async function getUpstreamToken(env: Env, provider: TokenProvider, opts: { rejected?: string } = {}): Promise<string> {
-  if (!opts.rejected) {
+  let rejected = opts.rejected;
+  if (rejected) {
+    refusedHere.set(provider, rejected);
+    if (isolateTokens.get(provider)?.token === rejected) isolateTokens.delete(provider);
+  } else {
+    const mine = isolateTokens.get(provider);
+    if (isFresh(mine)) return mine.token;
     const hit = await env.TOKEN_CACHE.get<CachedToken>(kvKey(provider), "json");
-    if (isFresh(hit)) return hit.token;
+    if (isFresh(hit)) {
+      // KV may still hold a token refused here (eventual consistency): ask the broker for its successor.
+      if (hit.token !== refusedHere.get(provider)) {
+        keep(provider, hit);
+        return hit.token;
+      }
+      rejected = hit.token;
+    }
   }
   const broker = env.TOKEN_BROKER.get(env.TOKEN_BROKER.idFromName(provider), { locationHint: "apac" });
   // RPC's generated stub type flattens the union; the value is exactly a TokenOutcome.
-  const outcome = (await broker.getToken(provider, opts.rejected)) as unknown as TokenOutcome;
+  const outcome = (await broker.getToken(provider, rejected)) as unknown as TokenOutcome;
   if (!outcome.ok) throw new UpstreamTokenError(outcome.failure);
+  // Told of the refusal, the broker fetched anew and got the same token back (an upstream may re-issue
+  // one): it is current again, or every call here would send the broker for another refresh.
+  if (rejected === outcome.token) refusedHere.delete(provider);
+  keep(provider, outcome);
   return outcome.token;
 }

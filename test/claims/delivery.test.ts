@@ -25,6 +25,7 @@ import { claims } from "../../src/storage/schema/claims";
 import { deadLetters } from "../../src/storage/schema/dead-letters";
 import { upstreamCalls } from "../../src/storage/schema/upstream-calls";
 import type { Env } from "../../src/env";
+import { forgetIsolateTokens } from "../../src/durable-objects/token-broker";
 
 let client: TestClient;
 
@@ -45,7 +46,11 @@ const submitBatch = async (bodies: unknown[]) => {
   return res.json.results as { claimId: string; httpStatus: number }[];
 };
 const stats = async () => (await assam("GET", "/__sandbox/stats")).json;
-const dropCachedToken = () => env.TOKEN_BROKER.get(env.TOKEN_BROKER.idFromName("assam")).invalidate("assam");
+// The broker's copy and KV's, and this isolate's (which the broker cannot reach).
+const dropCachedToken = async () => {
+  forgetIsolateTokens();
+  await env.TOKEN_BROKER.get(env.TOKEN_BROKER.idFromName("assam")).invalidate("assam");
+};
 
 describe("claims delivery (CONTRACT §5 delivery rules)", () => {
   it("concurrent identical submissions: one 202, the rest 200, exactly one delivery at the portal", async () => {

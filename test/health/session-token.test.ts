@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { expectError } from "../helpers/gateway";
 import { clearFaults, setFaults } from "../helpers/sandbox";
 import { health, lastBody, sandboxStats, sha, umang } from "./helpers";
+import { forgetIsolateTokens } from "../../src/durable-objects/token-broker";
 
 /**
  * The `session` op's accessToken: fetched by the TokenBroker Durable Object only, cached in KV with
@@ -51,6 +52,7 @@ const concurrently = (n: number) => Promise.all(Array.from({ length: n }, () => 
 
 beforeEach(async () => {
   await broker().invalidate("umang");
+  forgetIsolateTokens();
   await umang("POST", "/__sandbox/reset");
 });
 afterEach(async () => {

@@ -4,7 +4,9 @@ import { RoundTripTrace, tracedEnv } from "../../src/lib/round-trips";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../src/index";
 import { clientDirectory } from "../../src/domain/client-directory";
-import { call, createClient, GATEWAY } from "../helpers/gateway";
+import { call, createClient, expectError, GATEWAY } from "../helpers/gateway";
+import { claimBody, claimRow, db, putSampleCatalogue, setupClient, waitForStatuses } from "../claims/helpers";
+import { viewOf } from "../../src/domain/claims/ledger";
 
 const parse = (s: string) =>
   Object.fromEntries(
@@ -48,6 +50,34 @@ describe("round-trip tracing (the benchmark's instrument)", () => {
     expect((await get()).d1).toBe(2); // cold: the key's client is read once
 
     expect(await get()).toMatchObject({ total: 2, d1: 1, do: 0, kv: 0, queue: 0, ratelimit: 1 });
+  });
+
+  it("a warm read of a claim with deliveries is one D1 round trip, with the same answer as before (issue 11)", async () => {
+    // Before: the claim, then its deliveries, one after the other (d1=2).
+    await putSampleCatalogue();
+    const c = await setupClient();
+    const body = claimBody();
+    expect((await call("POST", "/v1/claims", { token: c.token, body })).status).toBe(202);
+    await waitForStatuses([body.claimId], ["PENDING"]);
+    // The answer as the two reads built it, byte for byte.
+    const view = await viewOf(db(), (await claimRow(body.claimId))!);
+    expect(view.deliveries.length).toBeGreaterThan(0);
+    const traced = async (id: string) => {
+      const ctx = createExecutionContext();
+      const headers = { Authorization: `Bearer ${c.token}` };
+      const res = await worker.fetch(new Request(`${GATEWAY}/v1/claims/${id}`, { headers }), { ...env, TRACE_ROUND_TRIPS: "1" }, ctx);
+      await waitOnExecutionContext(ctx);
+      return { text: await res.text(), trips: parse(res.headers.get("x-round-trips")!) };
+    };
+    await traced(body.claimId); // warms the caller's directory entry
+    for (const id of [body.claimId, body.claimId.toUpperCase()]) {
+      const res = await traced(id);
+      expect(res.text).toBe(JSON.stringify(view));
+      expect(res.trips).toMatchObject({ total: 2, d1: 1, ratelimit: 1 });
+    }
+    // Another client's claim is a 404 like a missing one.
+    const other = await createClient(["claims:read"]);
+    expectError(await call("GET", `/v1/claims/${body.claimId}`, { token: other.token }), 404, "NOT_FOUND");
   });
 
   it("is off unless TRACE_ROUND_TRIPS=1: no header on ordinary responses", async () => {

@@ -121,6 +121,19 @@ export async function viewOf(db: Db, row: ClaimRow): Promise<ClaimView> {
   return (await viewsOf(db, [row]))[0];
 }
 
+/** A claim (by its stored, lower-case id) and its submit deliveries, read in one D1 round trip. */
+export async function claimWithDeliveries(db: Db, id: string): Promise<{ row: ClaimRow | undefined; deliveries: DeliveryRow[] }> {
+  const [rows, deliveries] = await db.batch([
+    db.select().from(claims).where(eq(claims.id, id)).limit(1),
+    db
+      .select()
+      .from(claimDeliveries)
+      .where(and(eq(claimDeliveries.claimId, id), eq(claimDeliveries.operation, "submit")))
+      .orderBy(asc(claimDeliveries.id)),
+  ]);
+  return { row: rows[0], deliveries };
+}
+
 /** The payload posted to CLAIMS_WEBHOOK_URL for a status change. */
 export function webhookPayload(id: string, row: ClaimRow, from: ClaimStatus, patch: Partial<ClaimRow>, at: string) {
   const next = { ...row, ...patch };

@@ -5,11 +5,11 @@ import type { Router } from "../../router";
 import { requireAuth, canSee } from "../../middleware/auth";
 import { commonErrorResponses, errorResponse } from "../../errors";
 import { claims, CLAIM_STATUSES } from "../../../storage/schema/claims";
-import { claimsByIds, viewOf, viewsOf } from "../../../domain/claims/ledger";
+import { claimsByIds, toView, viewsOf } from "../../../domain/claims/ledger";
 import { cursorParam, decodeCursor, encodeCursor, limitParam, listOf } from "../../pagination";
 import { ClaimIdParam, ClaimSchema, claimContent, Period } from "./schemas";
 import { clientSecurity } from "./schemas";
-import { visibleClaim } from "./visible";
+import { visibleClaimWithDeliveries } from "./visible";
 
 const readAuth = requireAuth({ scopes: ["claims:read"] });
 
@@ -88,8 +88,8 @@ export function registerReadClaimRoutes(app: Router) {
   app.openapi(getRoute, async (c) => {
     const { claimId } = c.req.valid("param");
     const db = c.get("services").db;
-    const row = await visibleClaim(db, c.get("principal"), claimId);
-    return c.json(await viewOf(db, row), 200);
+    const { row, deliveries } = await visibleClaimWithDeliveries(db, c.get("principal"), claimId);
+    return c.json(toView(row, deliveries), 200);
   });
 
   app.openapi(listRoute, async (c) => {
