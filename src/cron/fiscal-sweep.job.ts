@@ -256,13 +256,18 @@ export async function sweepFiscal(env: Env, now = Date.now()): Promise<SweepRepo
     }
     if (report[name].failed) {
       log.warn("fiscal sweep step had failures", { step: name, ...report[name] });
-      await raiseAlert(env, db, {
-        kind: "sweep_failure",
-        subject: `fiscalSweep:${name}`,
-        value: report[name].failed,
-        threshold: 1,
-        message: `fiscal sweep: ${report[name].failed} failure(s) in ${name} (the rest of the run went on; the next run tries them again)`,
-      });
+      await raiseAlert(
+        env,
+        db,
+        {
+          kind: "sweep_failure",
+          subject: `fiscalSweep:${name}`,
+          value: report[name].failed,
+          threshold: 1,
+          message: `fiscal sweep: ${report[name].failed} failure(s) in ${name} (the rest of the run went on; the next run tries them again)`,
+        },
+        now,
+      );
     }
   }
   log.info("fiscal sweep", { ...Object.fromEntries(Object.entries(report).map(([k, v]) => [k, v.done])) });
