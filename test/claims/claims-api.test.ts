@@ -359,11 +359,14 @@ describe("POST /v1/claims/batch", () => {
 
 describe("the activity catalogue", () => {
   it("versions apply from effectiveFrom until a later one's; versions are immutable and audited", async () => {
-    const v = {
-      version: `T-${crypto.randomUUID().slice(0, 8)}`,
-      effectiveFrom: "2026-03",
-      activities: [{ code: "HBNC_VISIT", name: "HBNC", amount: 120 }],
-    };
+    // A window of 2011 of its own: a version applies until the next one, to every period after it, and
+    // the files share storage. So this test brackets its version (a base before, a closing one after,
+    // knowing none of the codes other tests claim) and leaves later periods as it found them.
+    const tag = crypto.randomUUID().slice(0, 8);
+    const base = { version: `T0-${tag}`, effectiveFrom: "2011-01", activities: [{ code: "HBNC_VISIT", name: "HBNC", amount: 100 }] };
+    const v = { version: `T-${tag}`, effectiveFrom: "2011-03", activities: [{ code: "HBNC_VISIT", name: "HBNC", amount: 120 }] };
+    const closing = { version: `T9-${tag}`, effectiveFrom: "2011-06", activities: [{ code: "CLOSED_TEST_WINDOW", name: "none", amount: 1 }] };
+    for (const c of [base, closing]) expect((await call("PUT", "/v1/admin/catalogue", { admin: true, body: c })).status).toBe(201);
     const put = await call("PUT", "/v1/admin/catalogue", { admin: true, body: v });
     expect(put.status).toBe(201);
     expect((await call("PUT", "/v1/admin/catalogue", { admin: true, body: v })).status).toBe(200);
@@ -378,17 +381,18 @@ describe("the activity catalogue", () => {
       "VALIDATION_FAILED",
     );
 
-    const march = await post(claimBody({ period: "2026-03", activities: [{ code: "HBNC_VISIT", count: 2 }] }));
+    const march = await post(claimBody({ period: "2011-03", activities: [{ code: "HBNC_VISIT", count: 2 }] }));
     expect(march.json).toMatchObject({ catalogueVersion: v.version, totalAmount: 240 });
-    const feb = await post(claimBody({ period: "2026-02", activities: [{ code: "HBNC_VISIT", count: 2 }] }));
-    expect(feb.json).toMatchObject({ catalogueVersion: "SAMPLE-2025-04", totalAmount: 200 });
+    const feb = await post(claimBody({ period: "2011-02", activities: [{ code: "HBNC_VISIT", count: 2 }] }));
+    expect(feb.json).toMatchObject({ catalogueVersion: base.version, totalAmount: 200 });
     // The new version does not know ANC_VISIT.
-    expectError(await post(claimBody({ period: "2026-03", activities: [{ code: "ANC_VISIT", count: 2 }] })), 422, "UNKNOWN_ACTIVITY");
+    expectError(await post(claimBody({ period: "2011-03", activities: [{ code: "ANC_VISIT", count: 2 }] })), 422, "UNKNOWN_ACTIVITY");
 
     const audit = await call("GET", `/v1/admin/audit?action=catalogue.put&targetId=${v.version}`, { admin: true });
     expect(audit.json.items).toHaveLength(1);
-    const inForce = await call("GET", "/v1/claims/catalogue?period=2026-04", { token: client.token });
+    const inForce = await call("GET", "/v1/claims/catalogue?period=2011-04", { token: client.token });
     expect(inForce.json.version).toBe(v.version);
+    expect((await call("GET", "/v1/claims/catalogue?period=2011-06", { token: client.token })).json.version).toBe(closing.version);
   });
 });
 
