@@ -237,7 +237,7 @@ export default {
           s.one.piPerS,
           `${s.one.p50} / ${s.one.p99}`,
           r.overdrafts.filter((o) => o.label.startsWith("1 ")).length,
-          r.deliveries
+          (r.deliveries ?? [])
             .filter((d) => d.label.startsWith("1 "))
             .map((d) => `${d.atIfix}/${d.pis}`)
             .join(", "),
@@ -247,7 +247,7 @@ export default {
           s.hundred.piPerS,
           `${s.hundred.p50} / ${s.hundred.p99}`,
           r.overdrafts.filter((o) => o.label.startsWith("100 ")).length,
-          r.deliveries
+          (r.deliveries ?? [])
             .filter((d) => d.label.startsWith("100 "))
             .map((d) => `${d.atIfix}/${d.pis}`)
             .join(", "),
@@ -257,7 +257,7 @@ export default {
           `${r.race.statuses[201] ?? 0} paid, ${r.race.statuses[422] ?? 0} refused (422)`,
           "–",
           `available ₹${r.race.account.available}, committed ₹${r.race.account.committed}`,
-          `${r.race.delivery.atIfix}/${r.race.delivery.pis}`,
+          r.race.delivery ? `${r.race.delivery.atIfix}/${r.race.delivery.pis}` : "–",
         ],
       ],
       notes: [

@@ -18,6 +18,11 @@ export async function call(method: string, path: string, opts: CallOptions = {})
   if (opts.token) headers.set("Authorization", `Bearer ${opts.token}`);
   if (opts.apiKey) headers.set("X-API-Key", opts.apiKey);
   if (opts.admin) headers.set("X-API-Key", env.ADMIN_API_KEY!);
+  // Failed credentials are limited per address (100 a minute). Requests without an address would all
+  // share one bucket, and since the test files share one runtime, a file that tries many wrong keys
+  // could leave the next file's callers refused: each request comes from an address of its own
+  // unless the test names one (the limiter's own tests do).
+  if (!headers.has("cf-connecting-ip")) headers.set("CF-Connecting-IP", `198.18.${(Math.random() * 256) | 0}.${(Math.random() * 256) | 0}`);
   let body: BodyInit | undefined = opts.rawBody;
   if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);

@@ -80,6 +80,33 @@ describe("round-trip tracing (the benchmark's instrument)", () => {
     expectError(await call("GET", `/v1/claims/${body.claimId}`, { token: other.token }), 404, "NOT_FOUND");
   });
 
+  it("a batch of 500 claims is one D1 batch and one step of five queue sends side by side (issue 11)", async () => {
+    // Before: the five sendBatch calls of 100 went one after another (queue=5).
+    await putSampleCatalogue();
+    const c = await setupClient();
+    const claims = Array.from({ length: 500 }, () => claimBody());
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request(`${GATEWAY}/v1/claims/batch`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${c.token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ claims }),
+      }),
+      { ...env, TRACE_ROUND_TRIPS: "1" },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    const trips = parse(res.headers.get("x-round-trips")!);
+    expect(trips).toMatchObject({ d1: 1, queue: 1 });
+    expect(trips.calls).toBeGreaterThanOrEqual(trips.total + 4); // the five sends, counted once as a step
+    await waitForStatuses(
+      claims.map((b) => b.claimId),
+      ["PENDING", "ACCEPTED"],
+      60_000,
+    );
+  });
+
   it("is off unless TRACE_ROUND_TRIPS=1: no header on ordinary responses", async () => {
     const c = await createClient(["claims:read"]);
     const res = await call("GET", "/v1/claims/00000000-0000-4000-8000-000000000000", { token: c.token });
