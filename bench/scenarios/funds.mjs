@@ -59,7 +59,7 @@ export default {
       };
       const summary = async (tenantId) =>
         (await json(`${stack.topo.gatewayUrl}/v1/funds/summary?tenantId=${encodeURIComponent(tenantId)}`, { headers })).body.items ?? [];
-      const duration = quick ? 3 : 10;
+      const duration = quick ? 3 : 6;
       const runs = quick ? 1 : 3;
       const results = { one: [], hundred: [] };
       const overdrafts = [];

@@ -99,7 +99,7 @@ export default {
       const doc = await openapi(stack);
       const client = await createClient(stack, ALL_SCOPES, "bench fuzz");
       const db = await d1(stack);
-      const perOp = quick ? 10 : 40;
+      const perOp = quick ? 10 : 24;
       const failures = [];
       const perStatus = {};
       let requests = 0;

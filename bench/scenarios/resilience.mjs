@@ -26,6 +26,7 @@ const tally = (o, k) => (o[k] = (o[k] ?? 0) + 1);
 export default {
   name: "resilience",
   title: "Resilience: upstream faults and a killed gateway mid-run",
+  notInQuick: "what the crash interrupts waits for its 5-minute lease before a sweep re-sends it",
   async run({ bundles, quick }) {
     const perPhase = quick ? 60 : 300;
     const fiscalN = quick ? 30 : 120;
