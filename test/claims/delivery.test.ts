@@ -160,6 +160,7 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     await waitForStatuses(
       first.map((b) => b.claimId),
       ["PENDING"],
+      15_000,
     );
     expect((await stats()).tokenIssues).toBe(before + 1);
 
@@ -171,6 +172,7 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     await waitForStatuses(
       second.map((b) => b.claimId),
       ["PENDING"],
+      15_000,
     );
     expect((await stats()).tokenIssues).toBe(before + 2);
     const rows = await db()
@@ -196,6 +198,7 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     await waitForStatuses(
       third.map((b) => b.claimId),
       ["PENDING"],
+      15_000,
     );
     const mid = (await stats()).tokenIssues;
     const calls401 = (await db().select().from(upstreamCalls).where(eq(upstreamCalls.httpStatus, 401)).all()).length;
@@ -205,6 +208,7 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     await waitForStatuses(
       fourth.map((b) => b.claimId),
       ["PENDING"],
+      15_000,
     );
     expect((await stats()).tokenIssues).toBe(mid);
 
@@ -217,6 +221,7 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     await waitForStatuses(
       fifth.map((b) => b.claimId),
       ["PENDING"],
+      15_000,
     );
     const late = (await stats()).tokenIssues;
     await new Promise((r) => setTimeout(r, 1_900));
@@ -225,10 +230,12 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     await waitForStatuses(
       sixth.map((b) => b.claimId),
       ["PENDING"],
+      15_000,
     );
     expect((await stats()).tokenIssues).toBe(late + 1);
     expect((await db().select().from(upstreamCalls).where(eq(upstreamCalls.httpStatus, 401)).all()).length).toBe(calls401);
-  });
+    // Six waves, each bounded (15 s) so that a stall names its wave instead of the test's timeout.
+  }, 90_000);
 
   it("static X-API-Key mode when no client credentials are configured", async () => {
     const key = `sbx-key-${crypto.randomUUID()}`;

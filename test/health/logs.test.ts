@@ -140,8 +140,11 @@ describe("no secret reaches a log line or the transaction log", () => {
     const requestIds = new Set(callLines.map((l) => l.requestId));
     const rows = await vi.waitFor(
       async () => {
-        const all = (await env.DB.prepare("SELECT * FROM upstream_calls WHERE portal = 'umang'").all()).results;
-        const r = all.filter((row) => requestIds.has(row.request_id));
+        const r = (
+          await env.DB.prepare("SELECT * FROM upstream_calls WHERE portal = 'umang' AND request_id IN (SELECT value FROM json_each(?))")
+            .bind(JSON.stringify([...requestIds]))
+            .all()
+        ).results;
         expect(r.length).toBeGreaterThanOrEqual(callLines.length);
         return r;
       },

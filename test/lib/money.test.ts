@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { paiseToRupees, rupeesToPaise } from "../../src/lib/money";
-import { parseStrictJson } from "../../src/lib/json";
+import { ExactNumbersUnavailable, parseStrictJson } from "../../src/lib/json";
 
 describe("money is integer paise", () => {
   it("reads rupee literals with up to two decimals exactly", () => {
@@ -37,5 +37,16 @@ describe("strict JSON numbers", () => {
   });
   it("accepts every ordinary literal", () => {
     expect(parseStrictJson('{"a":[1,2.5,-3,0.1,1e3,10.50,0]}')).toEqual({ a: [1, 2.5, -3, 0.1, 1000, 10.5, 0] });
+  });
+});
+
+describe("the exact-number check fails closed (issue 12)", () => {
+  it("refuses a body with numbers when the runtime's JSON.parse gives no source text, and reads one without", () => {
+    // A JSON.parse as runtimes without source-text access call the reviver: no third argument.
+    const withoutSource = (text: string, reviver: (key: string, value: unknown) => unknown) => JSON.parse(text, (k, v) => reviver(k, v));
+    expect(() => parseStrictJson('{"amount": 12.5}', withoutSource)).toThrow(ExactNumbersUnavailable);
+    expect(parseStrictJson('{"name": "x", "ok": true}', withoutSource)).toEqual({ name: "x", ok: true });
+    // This runtime has it: the same body is read.
+    expect(parseStrictJson('{"amount": 12.5}')).toEqual({ amount: 12.5 });
   });
 });

@@ -64,6 +64,7 @@ export const jsonBody = (opts: { maxBytes?: number } = {}): MiddlewareHandler<Ap
       try {
         c.set("jsonBody", parseStrictJson(text));
       } catch (err) {
+        if (err instanceof GatewayError) throw err; // ExactNumbersUnavailable: the runtime's fault, 503
         const message = err instanceof JsonSyntaxError ? err.message : "malformed JSON";
         throw new GatewayError("VALIDATION_FAILED", "the body is not valid JSON", { details: [{ path: "", message }] });
       }

@@ -22,7 +22,7 @@ import { SAMPLE_ACTIVITY_CODES, SAMPLE_CATALOGUE } from "./sample-catalogue";
  *   POST /__sandbox/counts {ids}          per submission id: posts, creates, replays, conflicts, polls
  *   GET  /__sandbox/submissions/{id}      the stored submission, its counts and the SHA-256 of every raw POST body
  *   PUT  /__sandbox/script                scripted answers (see ScriptedAnswer), appended; DELETE clears them
- *   GET  /__sandbox/requests?since=<ms>   arrival times of portal requests (pace checks)
+ *   GET  /__sandbox/requests?since=<ms>   arrival times of portal requests, with path and Idempotency-Key (pace checks)
  *   PUT  /__sandbox/config                runtime options (see AssamRuntimeConfig)
  *   POST /__sandbox/tokens/expire         every issued token expires now (401 from then on)
  *   POST /__sandbox/reset                 forget everything, back to the start-up options
@@ -143,7 +143,7 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
   const tokens = new Map<string, number>();
   const submissions = new Map<string, Submission>();
   const counts = new Map<string, Counts>();
-  const requestTimes: { at: number; path: string }[] = [];
+  const requestTimes: { at: number; path: string; key: string | null }[] = [];
   /** Per submission id: arrival time and SHA-256 of every raw POST body (byte-for-byte checks). */
   const rawPosts = new Map<string, { at: number; sha256: string }[]>();
   let script: ScriptedAnswer[] = [];
@@ -203,7 +203,8 @@ export function createAssamSandbox(opts: AssamSandboxOptions = {}) {
   app.use("*", async (c, next) => {
     const path = new URL(c.req.url).pathname;
     if (!path.startsWith("/__sandbox/")) {
-      requestTimes.push({ at: Date.now(), path });
+      // The Idempotency-Key (a submission's id) lets a test count only the requests of its own claims.
+      requestTimes.push({ at: Date.now(), path, key: c.req.header("idempotency-key") ?? null });
       if (requestTimes.length > 20_000) requestTimes.splice(0, requestTimes.length - 20_000);
     }
     await next();
