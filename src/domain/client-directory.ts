@@ -40,7 +40,6 @@ export type Defer = (work: Promise<unknown>) => void;
 
 class BoundedCache<T> {
   private readonly entries = new Map<string, Entry<T>>();
-  private readonly inflight = new Map<string, Promise<T>>();
 
   constructor(
     private readonly now: () => number,
@@ -61,24 +60,24 @@ class BoundedCache<T> {
     return this.fetch(key, load);
   }
 
-  /** One read per key at a time; the result replaces the entry. */
+  /**
+   * A read made by (and awaited only in) the request that asked; the result replaces the entry. Not
+   * shared with other requests: a D1 read begun in one request's context and awaited or handed to
+   * waitUntil in another is I/O on behalf of a different request, which workerd refuses. Other
+   * requests meanwhile answer from the entry while it is within the bound (`refreshing` only tells
+   * them a refresh is under way), or read for themselves when there is none.
+   */
   private fetch(key: string, load: () => Promise<T>): Promise<T> {
-    let p = this.inflight.get(key);
-    if (!p) {
-      const startedAt = this.now();
-      p = load()
-        .then((value) => {
-          this.set(key, value, startedAt);
-          return value;
-        })
-        .finally(() => {
-          this.inflight.delete(key);
-          const e = this.entries.get(key);
-          if (e) e.refreshing = undefined;
-        });
-      this.inflight.set(key, p);
-    }
-    return p;
+    const startedAt = this.now();
+    return load()
+      .then((value) => {
+        this.set(key, value, startedAt);
+        return value;
+      })
+      .finally(() => {
+        const e = this.entries.get(key);
+        if (e) e.refreshing = undefined;
+      });
   }
 
   /** `at` is when the read began: a record is as old as the moment it was asked for. */

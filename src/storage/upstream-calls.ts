@@ -73,10 +73,11 @@ const values = (r: UpstreamCall) => [
 ];
 
 /**
- * Rows reported during the requests of one isolate, written together: one D1 batch of multi-row
- * inserts per FLUSH_AFTER_MS instead of one write per portal call (D1 has one primary: at a few
- * hundred calls a second, a write each would be most of its load). Each request that adds a row
- * keeps the pending flush alive with waitUntil, so nothing is dropped when the isolate goes idle.
+ * Rows reported during one request (or one queue batch), written together after its answer: one D1
+ * batch of multi-row inserts instead of one write per portal call. The buffer belongs to the request
+ * that made it, never to the isolate: a write pending in one request's context, handed to another
+ * request's waitUntil, is I/O on behalf of a different request, which workerd refuses ("Cannot
+ * perform I/O on behalf of a different request"), and the rows were lost with it.
  */
 class TransactionLogBuffer {
   private rows: UpstreamCall[] = [];
@@ -109,18 +110,14 @@ class TransactionLogBuffer {
   }
 }
 
-const buffers = new WeakMap<Db, TransactionLogBuffer>();
-
 /**
- * The transaction log as a recorder for adapters. With `defer` (ctx.waitUntil), rows are written
- * after the response, batched with the isolate's other rows (see TransactionLogBuffer); without it,
- * each row is written before the call returns.
+ * The transaction log as a recorder for adapters, made once per request. With `defer`
+ * (ctx.waitUntil), rows are written after the response, batched with the request's other rows (see
+ * TransactionLogBuffer); without it, each row is written before the call returns.
  */
 export function transactionLog(db: Db, defer?: (work: Promise<unknown>) => void): UpstreamCallRecorder {
   if (!defer) return (report) => recordUpstreamCall(db, report);
-  let buffer = buffers.get(db);
-  if (!buffer) buffers.set(db, (buffer = new TransactionLogBuffer(db.$client)));
-  const b = buffer;
+  const b = new TransactionLogBuffer(db.$client);
   return (report) => defer(b.add(toRow(report)));
 }
 
