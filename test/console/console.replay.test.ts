@@ -226,7 +226,8 @@ describe("payment instructions stuck after an ambiguous delivery", () => {
     const cookie = await signInAdmin();
     const page = await vi.waitFor(
       async () => {
-        const p = await browse("GET", "/console/payments", { cookie });
+        // Its own tenant's stuck PIs: other files' stuck PIs share the database and fill the first 100.
+        const p = await browse("GET", `/console/payments?tenant=${encodeURIComponent(tenantId)}`, { cookie });
         expect(p.status).toBe(200);
         expect(p.text).toContain(piId);
         return p;
@@ -234,6 +235,8 @@ describe("payment instructions stuck after an ambiguous delivery", () => {
       { timeout: 15_000, interval: 200 },
     );
     expect(page.text).toContain("₹400.00");
+    // The tenant filter shows that tenant's PIs only (others of this file's form are left out).
+    expect([...page.text.matchAll(/pb\.t[0-9a-f]{8}/g)].every((m) => m[0] === tenantId)).toBe(true);
     const csrf = csrfOf(page.text);
     const summary = async () => (await call("GET", `/v1/funds/summary?tenantId=${tenantId}`, { token: funds.token })).json.items[0];
     expect((await summary()).available).toBe(600);

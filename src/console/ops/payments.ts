@@ -10,8 +10,15 @@ import { actorOfPrincipal, listPis, setPiStatusByApi } from "../../domain/funds/
  * (not final, and dead-lettered, refused, timed out, or idle for a day); `all` lists every PI, newest
  * first. `tenants`: the viewer's tenants (a client sees only its own; the admin key, every tenant).
  */
-export async function listPaymentsForOps(db: Db, scope: "stuck" | "all", limit = 100, status?: string, tenants?: readonly string[]) {
-  return listPis(db, { stuck: scope === "stuck", status, limit, tenants });
+export async function listPaymentsForOps(
+  db: Db,
+  scope: "stuck" | "all",
+  limit = 100,
+  status?: string,
+  tenants?: readonly string[],
+  tenantId?: string,
+) {
+  return listPis(db, { stuck: scope === "stuck", status, limit, tenants, tenantId });
 }
 
 export const PI_TARGET_STATUSES = PI_STATUSES.filter((s) => s !== "INITIATED");

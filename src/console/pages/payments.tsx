@@ -18,7 +18,9 @@ export interface StuckPi {
   updatedAt: string;
 }
 
-export const PaymentsPage: FC<{ scope: string; items: StuckPi[]; csrf: string; role: ConsoleRole; ok?: string; error?: string }> = (p) => (
+export const PaymentsPage: FC<{ scope: string; tenant?: string; items: StuckPi[]; csrf: string; role: ConsoleRole; ok?: string; error?: string }> = (
+  p,
+) => (
   <>
     <p class="muted">
       Payment instructions still committing funds after an ambiguous disburse delivery (dead-lettered, failed, rejected or timed out). Their funds
@@ -35,6 +37,10 @@ export const PaymentsPage: FC<{ scope: string; items: StuckPi[]; csrf: string; r
             every payment instruction
           </option>
         </select>
+      </label>
+      <label>
+        Tenant
+        <input name="tenant" value={p.tenant ?? ""} maxlength={64} placeholder="every tenant" />
       </label>
       <button type="submit">Show</button>
     </form>

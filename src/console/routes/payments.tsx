@@ -12,13 +12,15 @@ import type { ConsoleEnv } from "../session";
 export function registerPayments(app: Hono<ConsoleEnv>) {
   const paymentsPage = async (c: C, flash: { ok?: string; error?: string } = {}, status: 200 | 404 | 409 | 400 = 200) => {
     const scope = c.req.query("scope") === "all" ? "all" : "stuck";
-    const { items } = await listPaymentsForOps(c.get("services").db, scope, 100, undefined, c.get("principal")?.tenants);
+    // One tenant's PIs (an operator handed a state's query); still within the principal's tenants.
+    const tenant = (c.req.query("tenant") ?? "").trim().slice(0, 64) || undefined;
+    const { items } = await listPaymentsForOps(c.get("services").db, scope, 100, undefined, c.get("principal")?.tenants, tenant);
     const s = c.get("session")!;
     return page(
       c,
       "Payment instructions",
       "/console/payments",
-      <PaymentsPage scope={scope} items={items} csrf={s.csrf} role={s.role} {...flash} />,
+      <PaymentsPage scope={scope} tenant={tenant} items={items} csrf={s.csrf} role={s.role} {...flash} />,
       status,
     );
   };
