@@ -232,7 +232,9 @@ describe("payment instructions stuck after an ambiguous delivery", () => {
         expect(p.text).toContain(piId);
         return p;
       },
-      { timeout: 15_000, interval: 200 },
+      // Every attempt of the disburse must fail first (the queue's retries, then its dead letter),
+      // and the account's projection land: seconds on a quiet machine, more under load.
+      { timeout: 45_000, interval: 200 },
     );
     expect(page.text).toContain("₹400.00");
     // The tenant filter shows that tenant's PIs only (others of this file's form are left out).
@@ -263,5 +265,5 @@ describe("payment instructions stuck after an ambiguous delivery", () => {
     expect(audit[0].actor).toBe("admin");
     expect(audit[0].after).toMatchObject({ requested: "FAILED", reason: "IFMS confirms not paid" });
     expect(env.ADMIN_API_KEY).toBeTruthy();
-  });
+  }, 60_000);
 });
