@@ -229,7 +229,14 @@ describe("payment instructions stuck after an ambiguous delivery", () => {
         // Its own tenant's stuck PIs: other files' stuck PIs share the database and fill the first 100.
         const p = await browse("GET", `/console/payments?tenant=${encodeURIComponent(tenantId)}`, { cookie });
         expect(p.status).toBe(200);
-        expect(p.text).toContain(piId);
+        if (!p.text.includes(piId)) {
+          // Say where the PI is when it is not listed: its projection row and its disburse's delivery.
+          const row = await db().select().from(paymentInstructions).where(eq(paymentInstructions.piId, piId)).get();
+          const msg = row?.messageId ? await db().select().from(fiscalMessages).where(eq(fiscalMessages.id, row.messageId)).get() : undefined;
+          throw new Error(
+            `not listed as stuck: PI ${row ? row.status : "not projected"}, disburse ${msg ? `${msg.deliveryStatus}/${msg.status}, ${msg.attempts} attempts, ${msg.lastError}` : "not in D1"}`,
+          );
+        }
         return p;
       },
       // Every attempt of the disburse must fail first (the queue's retries, then its dead letter),
