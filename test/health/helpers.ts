@@ -1,6 +1,8 @@
-import { onTestFinished } from "vitest";
+import { afterEach, beforeEach, onTestFinished } from "vitest";
+import { env } from "cloudflare:workers";
+import { forgetIsolateTokens } from "../../src/durable-objects/token-broker";
 import { call, createClient, type TestClient } from "../helpers/gateway";
-import { sandbox } from "../helpers/sandbox";
+import { clearFaults, sandbox } from "../helpers/sandbox";
 
 type Kind = "health" | "bridge";
 const SCOPES = { health: ["health"], bridge: ["health", "health:bridge"] } as const;
@@ -89,3 +91,19 @@ export const otpFor = async (id: string): Promise<string> => {
   if (r.status !== 200) throw new Error(`no OTP for ${id}`);
   return r.json.otp;
 };
+
+/**
+ * Each test of the gateway's UMANG session starts with none cached (broker, KV, this isolate) and a
+ * fresh UMANG sandbox, and leaves the sandbox without faults.
+ */
+export function withoutUmangSession() {
+  beforeEach(async () => {
+    await env.TOKEN_BROKER.get(env.TOKEN_BROKER.idFromName("umang")).invalidate("umang");
+    forgetIsolateTokens();
+    await umang("POST", "/__sandbox/reset");
+  });
+  afterEach(async () => {
+    await clearFaults();
+    await umang("POST", "/__sandbox/reset");
+  });
+}

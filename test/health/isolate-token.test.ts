@@ -1,11 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../src/index";
-import { forgetIsolateTokens, getUpstreamToken } from "../../src/durable-objects/token-broker";
+import { getUpstreamToken } from "../../src/durable-objects/token-broker";
 import { GATEWAY } from "../helpers/gateway";
-import { clearFaults } from "../helpers/sandbox";
-import { bridgeClient, lastBody, sandboxStats, sha, umang } from "./helpers";
+import { bridgeClient, lastBody, sandboxStats, sha, umang, withoutUmangSession } from "./helpers";
 
 /**
  * The gateway's UMANG session token kept in the isolate in front of KV (issue 11): a warm bridge op
@@ -13,7 +12,6 @@ import { bridgeClient, lastBody, sandboxStats, sha, umang } from "./helpers";
  */
 
 const KV_KEY = "upstream-token:umang";
-const broker = () => env.TOKEN_BROKER.get(env.TOKEN_BROKER.idFromName("umang"));
 const parse = (s: string) => Object.fromEntries(s.split(";").map((kv) => kv.split("=").map((x, i) => (i ? Number(x) : x))));
 
 /** A bridge op through the Worker's fetch with every binding counted (the benchmark's instrument). */
@@ -30,15 +28,7 @@ async function tracedPatient() {
   return parse(res.headers.get("x-round-trips")!);
 }
 
-beforeEach(async () => {
-  await broker().invalidate("umang");
-  forgetIsolateTokens();
-  await umang("POST", "/__sandbox/reset");
-});
-afterEach(async () => {
-  await clearFaults();
-  await umang("POST", "/__sandbox/reset");
-});
+withoutUmangSession();
 
 describe("the session token in the isolate", () => {
   it("a warm bridge op reads no KV and calls no Durable Object before UMANG", async () => {

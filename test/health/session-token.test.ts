@@ -1,9 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { expectError } from "../helpers/gateway";
 import { clearFaults, setFaults } from "../helpers/sandbox";
-import { health, lastBody, sandboxStats, sha, umang } from "./helpers";
-import { forgetIsolateTokens } from "../../src/durable-objects/token-broker";
+import { health, lastBody, sandboxStats, sha, umang, withoutUmangSession } from "./helpers";
 
 /**
  * The `session` op's accessToken: fetched by the TokenBroker Durable Object only, cached in KV with
@@ -11,7 +10,6 @@ import { forgetIsolateTokens } from "../../src/durable-objects/token-broker";
  */
 
 const KV_KEY = "upstream-token:umang";
-const broker = () => env.TOKEN_BROKER.get(env.TOKEN_BROKER.idFromName("umang"));
 const cached = () => env.TOKEN_CACHE.get<{ token: string; expiresAt: number; issuedAt?: number }>(KV_KEY, "json");
 
 async function envelope() {
@@ -50,15 +48,7 @@ async function direct(op: string, fields: Record<string, unknown>) {
 
 const concurrently = (n: number) => Promise.all(Array.from({ length: n }, () => health("GET", "/v1/health/patient", { bridge: true })));
 
-beforeEach(async () => {
-  await broker().invalidate("umang");
-  forgetIsolateTokens();
-  await umang("POST", "/__sandbox/reset");
-});
-afterEach(async () => {
-  await clearFaults();
-  await umang("POST", "/__sandbox/reset");
-});
+withoutUmangSession();
 
 describe("UMANG session token", () => {
   it("the session op gets clientId and clientSecret from configuration and the envelope", async () => {

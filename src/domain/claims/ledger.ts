@@ -94,12 +94,7 @@ export async function deliveriesFor(db: Db, ids: string[]): Promise<Map<string, 
   const out = new Map<string, DeliveryRow[]>();
   for (const part of chunk([...new Set(ids)], 90)) {
     if (!part.length) continue;
-    const rows = await db
-      .select()
-      .from(claimDeliveries)
-      .where(and(inArray(claimDeliveries.claimId, part), eq(claimDeliveries.operation, "submit")))
-      .orderBy(asc(claimDeliveries.id))
-      .all();
+    const rows = await submitDeliveries(db, part).all();
     for (const r of rows) {
       const list = out.get(r.claimId) ?? [];
       list.push(r);
@@ -107,6 +102,15 @@ export async function deliveriesFor(db: Db, ids: string[]): Promise<Map<string, 
     }
   }
   return out;
+}
+
+/** The submit deliveries of some claims, oldest first: one query for views and for the one-batch claim read. */
+function submitDeliveries(db: Db, ids: string[]) {
+  return db
+    .select()
+    .from(claimDeliveries)
+    .where(and(inArray(claimDeliveries.claimId, ids), eq(claimDeliveries.operation, "submit")))
+    .orderBy(asc(claimDeliveries.id));
 }
 
 export async function viewsOf(db: Db, rows: ClaimRow[]): Promise<ClaimView[]> {
@@ -123,14 +127,7 @@ export async function viewOf(db: Db, row: ClaimRow): Promise<ClaimView> {
 
 /** A claim (by its stored, lower-case id) and its submit deliveries, read in one D1 round trip. */
 export async function claimWithDeliveries(db: Db, id: string): Promise<{ row: ClaimRow | undefined; deliveries: DeliveryRow[] }> {
-  const [rows, deliveries] = await db.batch([
-    db.select().from(claims).where(eq(claims.id, id)).limit(1),
-    db
-      .select()
-      .from(claimDeliveries)
-      .where(and(eq(claimDeliveries.claimId, id), eq(claimDeliveries.operation, "submit")))
-      .orderBy(asc(claimDeliveries.id)),
-  ]);
+  const [rows, deliveries] = await db.batch([db.select().from(claims).where(eq(claims.id, id)).limit(1), submitDeliveries(db, [id])]);
   return { row: rows[0], deliveries };
 }
 
