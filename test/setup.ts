@@ -1,5 +1,5 @@
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 
-// Migrations apply from empty on each test file's fresh D1 (idempotent across files).
+// Migrations apply before each file; idempotent (the files share one D1: isolate is false).
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);

@@ -55,6 +55,9 @@ describe("FundsAccount Durable Object: the ledger", () => {
   it("1000 concurrent commits and releases against funds for 700: never below zero, each counted once", async () => {
     const acc = account();
     const stub = stubOf(acc);
+    // The ledger is what this is about: its 700 disburses stay in the object's outbox (and are
+    // cancelled below) instead of crowding the shared fiscal queue for the files after this one.
+    await stub.testHooks({ holdHandoff: true });
     expect((await allotIn(acc, "init", "INITIAL_ALLOTMENT", 700 * 333)).ok).toBe(true);
     const results = await Promise.all(Array.from({ length: 1000 }, () => commitIn(acc, 333)));
     const ok = results.filter((r) => r.ok);
@@ -64,6 +67,13 @@ describe("FundsAccount Durable Object: the ledger", () => {
     const failed = ok.slice(0, 100).map((r) => (r.ok ? r.pi.piId : ""));
     await Promise.all(failed.flatMap((id) => [0, 1, 2].map((k) => stub.setPiStatus(id, "FAILED", status("callback", `${id}:${k}`)))));
     expect(await stub.snapshot()).toMatchObject({ committed: 600 * 333, available: 100 * 333 });
+    // None was handed to delivery: failing the rest cancels their disburses, and nothing is left to send.
+    const rest = ok.slice(100).map((r) => (r.ok ? r.pi.piId : ""));
+    const cancelled = await Promise.all(rest.map((id) => stub.setPiStatus(id, "FAILED", status("api", undefined, "test cleanup"))));
+    expect(cancelled.every((r) => r.ok)).toBe(true);
+    expect(await stub.snapshot()).toMatchObject({ committed: 0, available: 700 * 333 });
+    expect(await stub.testHandOff(Date.now() + 3_600_000)).toEqual([]);
+    await stub.testHooks({ holdHandoff: false });
   });
 
   it("the balance rule holds in storage too: a write that would overdraw is refused by SQLite", async () => {
