@@ -314,6 +314,30 @@ describe("issue 15 item 1: a claim that failed ambiguously keeps its month", () 
   }, 40_000);
 });
 
+describe("concurrent operator decisions on one claim: one applies, and only it is audited", () => {
+  it("five resolutions of one ambiguously FAILED claim at once: one 200, four 409, one audit row, one note", async () => {
+    const b = claimBody();
+    await assamScript([
+      { on: "submit", ids: [b.claimId], drop: true, times: -1 },
+      { on: "status", ids: [b.claimId], status: 503, times: -1 },
+    ]);
+    expect((await post(b)).status).toBe(202);
+    await waitForStatuses([b.claimId], ["FAILED"], 20_000);
+    // Each read the claim as FAILED and holding its month; the change must still apply once only
+    // (before: every one applied, each appending its note and its audit row).
+    const answers = await Promise.all(
+      ["a", "b", "c", "d", "e"].map((k) =>
+        call("POST", `/v1/admin/claims/${b.claimId}/resolve`, { admin: true, body: { resolution: "not_recorded", reason: `operator ${k}` } }),
+      ),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409, 409, 409]);
+    const audit = await call("GET", `/v1/admin/audit?action=claim.resolve&targetId=${b.claimId}`, { admin: true });
+    expect(audit.json.items).toHaveLength(1);
+    const notes = (await claimRow(b.claimId))!.errors.filter((e) => e.code === "RESOLVED_NOT_RECORDED");
+    expect(notes).toHaveLength(1);
+  }, 30_000);
+});
+
 describe("issue 15 item 2: Retry-After on every 5xx; other 4xx fail at once", () => {
   it("a 500 with Retry-After waits that long", async () => {
     const body = claimBody({ schedule: "cutoff" });

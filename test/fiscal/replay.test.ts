@@ -41,7 +41,13 @@ describe("replaying a fiscal message (dead letters)", () => {
     await db.batch(p.inserts);
     await db.delete(fiscalOutbox).where(eq(fiscalOutbox.messageId, p.messageId)).run();
     await db.update(fiscalMessages).set({ deliveryStatus: "FAILED", status: "FAILED", attempts: 8 }).where(eq(fiscalMessages.id, p.messageId)).run();
-    const rs = await Promise.allSettled(Array.from({ length: 5 }, () => replayFiscalMessage(E, db, p.messageId, "admin", null)));
+    // All five in the same millisecond (seen in a whole-suite run: the audit's guard was "QUEUED at
+    // this updatedAt", which a replay that lost the race also met when its clock read the same).
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now());
+    const rs = await Promise.allSettled(Array.from({ length: 5 }, () => replayFiscalMessage(E, db, p.messageId, "admin", null))).finally(() =>
+      vi.useRealTimers(),
+    );
     expect(rs.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     expect(rs.filter((r) => r.status === "rejected").every((r) => (r as PromiseRejectedResult).reason.code === "INVALID_STATE")).toBe(true);
     expect(await audits(p.messageId)).toHaveLength(1);

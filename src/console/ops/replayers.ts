@@ -36,8 +36,9 @@ export async function replayClaim(env: Env, db: Db, claimId: string, actor: stri
  * - A payment instruction's disburse lives in its account's object: the object re-queues it (not when
  *   the PI is FAILED: nothing to pay) and audits the replay in the same transaction.
  * - Others: back to QUEUED with a fresh outbox row (attempt 0), in one D1 batch whose outbox row and
- *   audit row are written only where the guarded change applied, so a replay that did not happen
- *   (the message changed meanwhile, a concurrent replay won) leaves no audit row claiming it did.
+ *   audit row come before the change under its own guard, so they are written exactly when it
+ *   applies: a replay that did not happen (the message changed meanwhile, a concurrent replay won)
+ *   leaves no audit row claiming it did.
  */
 export async function replayFiscalMessage(env: Env, db: Db, messageId: string, actor: string, requestId: string | null): Promise<ReplayOutcome> {
   const msg = await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, messageId)).get();
@@ -67,14 +68,11 @@ export async function replayFiscalMessage(env: Env, db: Db, messageId: string, a
   }
   const now = new Date().toISOString();
   const nextStatus = msg.status === "FAILED" ? "QUEUED" : msg.status;
-  // The change's post-condition: the statements after it apply only if it did.
-  const applied = sql`EXISTS (SELECT 1 FROM ${fiscalMessages} WHERE ${fiscalMessages.id} = ${messageId} AND ${fiscalMessages.deliveryStatus} = 'QUEUED' AND ${fiscalMessages.updatedAt} = ${now})`;
+  // The change's guard, checked by the statements placed before it in the same batch: they apply
+  // exactly when it does. (A post-condition such as "QUEUED at this updatedAt" was also met by a
+  // concurrent replay that lost the race within the same millisecond: both wrote an audit row.)
+  const replayable = sql`EXISTS (SELECT 1 FROM ${fiscalMessages} WHERE ${fiscalMessages.id} = ${messageId} AND ${fiscalMessages.deliveryStatus} = 'FAILED')`;
   const results = await db.batch([
-    db
-      .update(fiscalMessages)
-      .set({ deliveryStatus: "QUEUED", status: nextStatus, lastError: null, updatedAt: now })
-      .where(and(eq(fiscalMessages.id, messageId), eq(fiscalMessages.deliveryStatus, "FAILED")))
-      .returning({ id: fiscalMessages.id }),
     db
       .insert(fiscalOutbox)
       .select(
@@ -86,7 +84,7 @@ export async function replayFiscalMessage(env: Env, db: Db, messageId: string, a
             createdAt: sql`${Date.now()}`.as("created_at"),
           })
           .from(sql`(SELECT 1)`)
-          .where(applied),
+          .where(replayable),
       )
       .onConflictDoNothing(),
     auditInsertWhere(
@@ -100,10 +98,15 @@ export async function replayFiscalMessage(env: Env, db: Db, messageId: string, a
         after: { deliveryStatus: "QUEUED", status: nextStatus },
         requestId,
       },
-      applied,
+      replayable,
     ),
+    db
+      .update(fiscalMessages)
+      .set({ deliveryStatus: "QUEUED", status: nextStatus, lastError: null, updatedAt: now })
+      .where(and(eq(fiscalMessages.id, messageId), eq(fiscalMessages.deliveryStatus, "FAILED")))
+      .returning({ id: fiscalMessages.id }),
   ]);
-  if ((results[0] as unknown[]).length === 0) throw new GatewayError("INVALID_STATE", "the fiscal message changed meanwhile: not replayed");
+  if ((results[2] as unknown[]).length === 0) throw new GatewayError("INVALID_STATE", "the fiscal message changed meanwhile: not replayed");
   // Attempt 0: the outbox row just written. Should the send fail, the fiscal sweep re-sends the unleased row.
   const outbox = await db.select().from(fiscalOutbox).where(eq(fiscalOutbox.messageId, messageId)).get();
   await enqueueDelivery(env, db, messageId, outbox?.attempt ?? 0);

@@ -242,6 +242,8 @@ function changeFor(env: Env, row: ClaimRow, result: PortalResult, settlement: Se
 export interface BatchReport {
   leased: number;
   steps: Record<DeliveryStep, number>;
+  /** Where the batch's time went (ms): the lease and body read, the portal's sends, the outcome writes. */
+  ms?: { lease: number; send: number; write: number };
 }
 
 /**
@@ -267,6 +269,7 @@ export async function deliverBatch(
   if (!unique.length) return { leased: 0, steps };
   const now = Date.now();
   const pairs = JSON.stringify(unique);
+  const t0 = Date.now();
   const [leasedRows, bodies] = await db.batch([
     db
       .update(claims)
@@ -290,6 +293,7 @@ export async function deliverBatch(
   }
   if (!rows.length) return { leased: leasedRows.length, steps };
 
+  const t1 = Date.now();
   const calls: UpstreamCallReport[] = [];
   const recorder: UpstreamCallRecorder = (r) => void calls.push(r);
   let results: PortalResult[];
@@ -331,6 +335,7 @@ export async function deliverBatch(
     }
   }
 
+  const t2 = Date.now();
   const at = new Date().toISOString();
   const changes = rows.map((r, i) => changeFor(env, r, results[i], settlements.get(i), Date.now()));
   const bulk = bulkChangeStatements(
@@ -373,7 +378,7 @@ export async function deliverBatch(
     }
   }
   if (refused !== null) await alertRefusal(env, db, refused);
-  return { leased: leasedRows.length, steps };
+  return { leased: leasedRows.length, steps, ms: { lease: t1 - t0, send: t2 - t1, write: Date.now() - t2 } };
 }
 
 /** A portal refusal (403, 415, …) needs an operator: one alert an hour, however many claims it hits. */

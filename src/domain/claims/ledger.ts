@@ -7,6 +7,7 @@ import { claimDeliveries, type DeliveryOutcome } from "../../storage/schema/clai
 import { claimWebhooks } from "../../storage/schema/claim-webhooks";
 import { paiseToRupees } from "../../lib/money";
 import { sendWebhooks } from "./outbox";
+import { auditInsertWhere, type AuditEntry } from "../../storage/audit";
 
 export type ClaimRow = typeof claims.$inferSelect;
 export type DeliveryRow = typeof claimDeliveries.$inferSelect;
@@ -169,8 +170,14 @@ export interface TransitionSpec {
     durationMs: number;
     errorCode: string | null;
   };
-  /** More statements for the same batch (e.g. an audit row); they run after the claim update. */
-  extra?: Statement[];
+  /** More conditions the claim must still meet (what the caller's decision rests on, beyond its status). */
+  where?: SQL;
+  /**
+   * The change's audit row, in the same batch, written before the update under the update's own
+   * guard: it exists exactly when the change applied. (A condition checked after the update cannot
+   * tell this change from a concurrent one that made the same state.)
+   */
+  audit?: AuditEntry;
 }
 
 export interface TransitionResult {
@@ -194,11 +201,13 @@ export function transitionStatements(env: Env, db: Db, spec: TransitionSpec, now
   if (patch.status === "REJECTED" || patch.status === "CANCELLED") patch.holdsMonth = false;
   const guard: SQL[] = [eq(claims.id, spec.row.id), eq(claims.status, spec.fromStatus)];
   if (spec.leaseOwner !== undefined) guard.push(eq(claims.leaseOwner, spec.leaseOwner));
+  if (spec.where) guard.push(spec.where);
   const statusChanges = patch.status !== undefined && patch.status !== spec.fromStatus;
   const webhookId = statusChanges && webhooksEnabled(env) ? crypto.randomUUID() : null;
   const before: Statement[] = [];
   if (webhookId) before.push(webhookInsert(db, webhookId, spec.row, spec.fromStatus, patch, now, guard));
   if (spec.delivery) before.push(deliveryInsertWhere(db, spec.row.id, now, spec.delivery, guard));
+  if (spec.audit) before.push(auditInsertWhere(db, spec.audit, sql`EXISTS (SELECT 1 FROM ${claims} WHERE ${and(...guard)})`));
   const update = db
     .update(claims)
     .set(patch)
@@ -214,7 +223,7 @@ export function transitionStatements(env: Env, db: Db, spec: TransitionSpec, now
 export async function transition(env: Env, db: Db, spec: TransitionSpec): Promise<TransitionResult> {
   const now = new Date().toISOString();
   const { before, update, webhookId } = transitionStatements(env, db, spec, now);
-  const results = (await db.batch([...before, update, ...(spec.extra ?? [])] as unknown as [typeof update])) as unknown[];
+  const results = (await db.batch([...before, update] as unknown as [typeof update])) as unknown[];
   const updated = results[before.length] as ClaimRow[];
   const applied = updated.length === 1;
   if (applied && webhookId) await sendWebhooks(env, [webhookId]);

@@ -3,7 +3,7 @@ import type { Env } from "../../env";
 import type { Db } from "../../storage/db";
 import { claims } from "../../storage/schema/claims";
 import { claimWebhooks } from "../../storage/schema/claim-webhooks";
-import { auditInsert, auditInsertWhere } from "../../storage/audit";
+import { auditInsertWhere } from "../../storage/audit";
 import { GatewayError } from "../../errors";
 import { ENQUEUE_GRACE_MS, transition, type ClaimRow } from "./ledger";
 import { deliverMessage } from "./messages";
@@ -58,21 +58,15 @@ export async function replayFailedClaim(env: Env, db: Db, claimId: string, actor
         leaseUntil: Date.now() + ENQUEUE_GRACE_MS,
         nextAttemptAt: null,
       },
-      extra: [
-        auditInsertWhere(
-          db,
-          {
-            actor,
-            action: "claim.replay",
-            targetType: "claim",
-            targetId: row.id,
-            before: { status: row.status, failureCode: row.failureCode, attempts: row.attempts, errors: row.errors },
-            after: { status: "QUEUED" },
-            requestId,
-          },
-          sql`EXISTS (SELECT 1 FROM ${claims} WHERE ${claims.id} = ${row.id} AND ${claims.dispatchId} = ${dispatchId})`,
-        ),
-      ],
+      audit: {
+        actor,
+        action: "claim.replay",
+        targetType: "claim",
+        targetId: row.id,
+        before: { status: row.status, failureCode: row.failureCode, attempts: row.attempts, errors: row.errors },
+        after: { status: "QUEUED" },
+        requestId,
+      },
     });
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
@@ -99,23 +93,31 @@ export async function replayClaimWebhooks(env: Env, db: Db, claimId: string, act
     .where(and(eq(claimWebhooks.claimId, claimId), eq(claimWebhooks.state, "FAILED")))
     .all();
   if (!failed.length) throw new GatewayError("INVALID_STATE", "no failed notification of this claim is owed: nothing is re-sent");
+  const owed = and(eq(claimWebhooks.claimId, claimId), eq(claimWebhooks.state, "FAILED"));
   const results = await db.batch([
+    // Before the change, under its guard: audited exactly when something is re-sent (a concurrent
+    // replay that took them first leaves this one nothing, and no audit row).
+    auditInsertWhere(
+      db,
+      {
+        actor,
+        action: "claim.webhook.replay",
+        targetType: "claim",
+        targetId: claimId,
+        before: { webhooks: failed.map((w) => ({ id: w.id, status: w.claimStatus, state: "FAILED", attempts: w.attempts })) },
+        after: { state: "PENDING" },
+        requestId,
+      },
+      sql`EXISTS (SELECT 1 FROM ${claimWebhooks} WHERE ${owed})`,
+    ),
     db
       .update(claimWebhooks)
       .set({ state: "PENDING", attempts: 0, nextAttemptAt: Date.now() + ENQUEUE_GRACE_MS, lastError: null })
-      .where(and(eq(claimWebhooks.claimId, claimId), eq(claimWebhooks.state, "FAILED")))
+      .where(owed)
       .returning({ id: claimWebhooks.id }),
-    auditInsert(db, {
-      actor,
-      action: "claim.webhook.replay",
-      targetType: "claim",
-      targetId: claimId,
-      before: { webhooks: failed.map((w) => ({ id: w.id, status: w.claimStatus, state: "FAILED", attempts: w.attempts })) },
-      after: { state: "PENDING" },
-      requestId,
-    }),
   ]);
-  const ids = (results[0] as { id: string }[]).map((r) => r.id);
+  const ids = (results[1] as { id: string }[]).map((r) => r.id);
+  if (!ids.length) throw new GatewayError("INVALID_STATE", "the notifications changed meanwhile: nothing is re-sent");
   await sendWebhooks(env, ids);
   return ids.length;
 }

@@ -1,8 +1,7 @@
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Env } from "../../env";
 import type { Db } from "../../storage/db";
 import { claims } from "../../storage/schema/claims";
-import { auditInsertWhere } from "../../storage/audit";
 import { GatewayError } from "../../errors";
 import { transition, type ClaimRow } from "./ledger";
 
@@ -66,24 +65,18 @@ export async function resolveClaim(
     row,
     fromStatus: "FAILED",
     patch,
-    extra: [
-      auditInsertWhere(
-        db,
-        {
-          actor,
-          action: "claim.resolve",
-          targetType: "claim",
-          targetId: row.id,
-          before: { status: row.status, failureCode: row.failureCode, holdsMonth: true, errors: row.errors },
-          after: { resolution: input.resolution, reason: input.reason, status: patch.status ?? row.status, holdsMonth: patch.holdsMonth },
-          requestId,
-        },
-        // Written only if the change applied (its post-condition holds; before it, the claim was FAILED and held its month).
-        input.resolution === "recorded"
-          ? sql`EXISTS (SELECT 1 FROM ${claims} WHERE ${claims.id} = ${row.id} AND ${claims.status} = 'PENDING')`
-          : sql`EXISTS (SELECT 1 FROM ${claims} WHERE ${claims.id} = ${row.id} AND ${claims.status} = 'FAILED' AND ${claims.holdsMonth} = 0)`,
-      ),
-    ],
+    // What the decision rests on: FAILED and still holding the month (a concurrent resolution that
+    // applied first leaves this one nothing to change).
+    where: eq(claims.holdsMonth, true),
+    audit: {
+      actor,
+      action: "claim.resolve",
+      targetType: "claim",
+      targetId: row.id,
+      before: { status: row.status, failureCode: row.failureCode, holdsMonth: true, errors: row.errors },
+      after: { resolution: input.resolution, reason: input.reason, status: patch.status ?? row.status, holdsMonth: patch.holdsMonth },
+      requestId,
+    },
   });
   if (!t.applied) throw new GatewayError("INVALID_STATE", "the claim changed meanwhile; read it again");
   return t.row;
