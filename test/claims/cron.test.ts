@@ -8,7 +8,7 @@ import worker from "../../src/index";
 import { claims } from "../../src/storage/schema/claims";
 import { claimReconciliations } from "../../src/storage/schema/claim-reconciliations";
 import { currentIstPeriod, lastEndedPeriod, periodEnded } from "../../src/domain/claims/periods";
-import { reconcile } from "../../src/domain/claims/schedule";
+import { processCutoffPage, reconcile } from "../../src/domain/claims/schedule";
 import type { Env } from "../../src/env";
 
 let client: TestClient;
@@ -31,6 +31,41 @@ describe("cron: monthly cut-off and the 15-minute sweep (CONTRACT §8)", () => {
     expect(periodEnded("2026-01", cutoff)).toBe(true);
     const before = Date.UTC(2026, 0, 31, 18, 29); // 23:59 IST on 31 January
     expect(periodEnded("2026-01", before)).toBe(false);
+  });
+
+  it("one cut-off message works through several pages, then hands the rest on at its cursor", async () => {
+    // A period no other test uses (the files of a worker share storage; a page takes every SCHEDULED
+    // claim up to its period), with amounts given, so no catalogue is involved.
+    const period = "1998-06";
+    const bodies = Array.from({ length: 250 }, () =>
+      claimBody({ schedule: "cutoff", period, activities: [{ code: "HBNC_VISIT", count: 1, amount: 100 }] }),
+    );
+    const res = await call("POST", "/v1/claims/batch", { token: client.token, body: { claims: bodies } });
+    expect(res.json.results.every((r: { httpStatus: number }) => r.httpStatus === 202)).toBe(true);
+    const ids = bodies.map((b) => b.claimId).sort();
+    // Deliveries go to the real queue; the continuation is kept here, to be run by the test.
+    const continued: unknown[] = [];
+    const e = {
+      ...env,
+      CLAIMS_DELIVERY: {
+        sendBatch: (m: Iterable<MessageSendRequest>, o?: QueueSendBatchOptions) => env.CLAIMS_DELIVERY.sendBatch(m, o),
+        send: async (m: unknown) => void continued.push(m),
+      },
+    } as unknown as Env;
+    const first = { type: "cutoff-page" as const, runId: `pp-${crypto.randomUUID()}`, upTo: period, after: null, page: 0 };
+    expect(await processCutoffPage(e, db(), first, 2)).toBe(200);
+    expect(continued).toEqual([{ ...first, after: ids[199], page: 2 }]);
+    expect(await processCutoffPage(e, db(), continued[0] as typeof first, 2)).toBe(50);
+    expect(continued).toHaveLength(1); // the last page was not full: nothing more to hand on
+    const rows = await db()
+      .select({ id: claims.id, dispatchId: claims.dispatchId })
+      .from(claims)
+      .where(and(eq(claims.ownerId, client.clientId), eq(claims.period, period)))
+      .all();
+    expect(rows).toHaveLength(250);
+    const byPage = (p: number) => rows.filter((r) => r.dispatchId === `${first.runId}:${p}`).length;
+    expect([byPage(0), byPage(1), byPage(2)]).toEqual([100, 100, 50]);
+    await waitForStatuses(ids, ["PENDING", "ACCEPTED"], 30_000);
   });
 
   it("the sweep polls PENDING claims (paced, through the queue) and keeps the reconciliation", async () => {
