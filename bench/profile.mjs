@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // `npm run bench:profile -- [path] [seconds]`: a CPU profile of the gateway's isolate while it serves
 // one route under load (16 connections), summarised by self time per function. Where the time of a
-// request goes, independent of how busy the machine is (proportions, not speeds).
+// request goes, independent of how busy the machine is (proportions, not speeds). The path
+// `/v1/claims` profiles the claims scenario's load instead: POST /v1/claims at 8 connections, a new
+// claim each request, delivered to the Assam sandbox meanwhile.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { randomUUID } from "node:crypto";
 import { ROOT, buildBundles, createClient, ensureDir, load, log, startStack } from "./lib/harness.mjs";
+import { assamConfig, claimBody, endedPeriod, loadCatalogue } from "./lib/api.mjs";
 
 const path = process.argv[2] ?? "/v1/health/states";
 const seconds = Number(process.argv[3] ?? 8);
@@ -12,7 +16,7 @@ const seconds = Number(process.argv[3] ?? 8);
 const bundles = buildBundles();
 const stack = await startStack(bundles, { inspect: true });
 try {
-  const client = await createClient(stack, ["health", "health:bridge", "claims:read"], "profile");
+  const client = await createClient(stack, ["health", "health:bridge", "claims:read", "claims:write"], "profile");
   const targets = await (await fetch(`http://127.0.0.1:${stack.gateway.inspectorPort}/json`)).json();
   const target = targets.find((t) => /gateway/.test(`${t.id} ${t.title} ${t.url}`)) ?? targets[0];
   const ws = new WebSocket(target.webSocketDebuggerUrl);
@@ -24,12 +28,26 @@ try {
     if (m.id && pending.has(m.id)) pending.get(m.id)(m.result), pending.delete(m.id);
   };
   const call = (method, params = {}) => new Promise((r) => (pending.set(++id, r), ws.send(JSON.stringify({ id, method, params }))));
-  const req = { url: `${stack.topo.gatewayUrl}${path}`, headers: { "X-API-Key": client.apiKey } };
+  let req = { url: `${stack.topo.gatewayUrl}${path}`, headers: { "X-API-Key": client.apiKey } };
+  let connections = 16;
+  if (path === "/v1/claims") {
+    await loadCatalogue(stack);
+    await assamConfig(stack, { immediateDecision: true, pendingPolls: 0 });
+    const period = endedPeriod();
+    let next = 0;
+    connections = 8;
+    req = {
+      ...req,
+      method: "POST",
+      headers: { ...req.headers, "Content-Type": "application/json" },
+      requests: [{ setupRequest: (r) => ({ ...r, body: JSON.stringify(claimBody(next++, { period, claimId: randomUUID() })) }) }],
+    };
+  }
   await load({ ...req, connections: 8, duration: 2 }); // warm
   await call("Profiler.enable");
   await call("Profiler.setSamplingInterval", { interval: 200 });
   await call("Profiler.start");
-  const r = await load({ ...req, connections: 16, duration: seconds });
+  const r = await load({ ...req, connections, duration: seconds });
   const { profile } = await call("Profiler.stop");
   ws.close();
   const dt = profile.timeDeltas;
