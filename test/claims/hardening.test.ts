@@ -52,6 +52,17 @@ const asInput = (b: ReturnType<typeof claimBody>, schedule: "now" | "cutoff" = "
 });
 const post = (body: unknown, c: TestClient = client) => call("POST", "/v1/claims", { token: c.token, body });
 
+/** Posts claims whose every send is dropped before the portal sees it and whose status reads fail: each ends FAILED, ambiguously. */
+async function failAmbiguously(...bodies: ReturnType<typeof claimBody>[]) {
+  const ids = bodies.map((b) => b.claimId);
+  await assamScript([
+    { on: "submit", ids, drop: true, times: -1 },
+    { on: "status", ids, status: 503, times: -1 },
+  ]);
+  for (const b of bodies) expect((await post(b)).status).toBe(202);
+  await waitForStatuses(ids, ["FAILED"], 20_000);
+}
+
 describe("issue 11: POST /v1/claims in one D1 batch plus one queue send", () => {
   it("a new claim costs one D1 batch (no read before it) and one queue send; a conflict one follow-up read", async () => {
     const counted = faultyD1(env.DB);
@@ -226,12 +237,7 @@ describe("issue 15 item 1: a claim that failed ambiguously keeps its month", () 
   it("a claim that FAILED ambiguously holds the month; a new claim for it asks the portal, which does not know the first: the month is freed", async () => {
     const first = claimBody();
     // Every send dropped before the portal saw it, and the status reads fail too: nothing is settled.
-    await assamScript([
-      { on: "submit", ids: [first.claimId], drop: true, times: -1 },
-      { on: "status", ids: [first.claimId], status: 503, times: -1 },
-    ]);
-    expect((await post(first)).status).toBe(202);
-    await waitForStatuses([first.claimId], ["FAILED"], 20_000);
+    await failAmbiguously(first);
     expect(await claimRow(first.claimId)).toMatchObject({ holdsMonth: true, maybeRecorded: true, failureCode: "DELIVERY_FAILED" });
     // While the portal cannot answer, the month stays held.
     expectError(await post(claimBody({ ashaId: first.ashaId })), 409, "DUPLICATE_PERIOD_CLAIM");
@@ -259,18 +265,9 @@ describe("issue 15 item 1: a claim that failed ambiguously keeps its month", () 
   }, 30_000);
 
   it("an operator resolves an ambiguously FAILED claim (audited): not_recorded frees the month, recorded makes it PENDING", async () => {
-    const made: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const b = claimBody();
-      made.push(b.claimId);
-      await assamScript([
-        { on: "submit", ids: [b.claimId], drop: true, times: -1 },
-        { on: "status", ids: [b.claimId], status: 503, times: -1 },
-      ]);
-      expect((await post(b)).status).toBe(202);
-    }
-    await waitForStatuses(made, ["FAILED"], 20_000);
-    const [a, b] = made;
+    const made = [claimBody(), claimBody()];
+    await failAmbiguously(...made);
+    const [a, b] = made.map((m) => m.claimId);
     const ashaA = (await claimRow(a))!.ashaId;
     expectError(
       await call("POST", `/v1/admin/claims/${a}/resolve`, {
@@ -317,12 +314,7 @@ describe("issue 15 item 1: a claim that failed ambiguously keeps its month", () 
 describe("concurrent operator decisions on one claim: one applies, and only it is audited", () => {
   it("five resolutions of one ambiguously FAILED claim at once: one 200, four 409, one audit row, one note", async () => {
     const b = claimBody();
-    await assamScript([
-      { on: "submit", ids: [b.claimId], drop: true, times: -1 },
-      { on: "status", ids: [b.claimId], status: 503, times: -1 },
-    ]);
-    expect((await post(b)).status).toBe(202);
-    await waitForStatuses([b.claimId], ["FAILED"], 20_000);
+    await failAmbiguously(b);
     // Each read the claim as FAILED and holding its month; the change must still apply once only
     // (before: every one applied, each appending its note and its audit row).
     const answers = await Promise.all(
