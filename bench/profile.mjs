@@ -3,12 +3,14 @@
 // one route under load (16 connections), summarised by self time per function. Where the time of a
 // request goes, independent of how busy the machine is (proportions, not speeds). The path
 // `/v1/claims` profiles the claims scenario's load instead: POST /v1/claims at 8 connections, a new
-// claim each request, delivered to the Assam sandbox meanwhile.
+// claim each request, delivered to the Assam sandbox meanwhile; `/v1/payment-instructions` the funds
+// scenario's (16 connections, ₹1 each against one funded head of account).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { ROOT, buildBundles, createClient, ensureDir, load, log, startStack } from "./lib/harness.mjs";
 import { assamConfig, claimBody, endedPeriod, loadCatalogue } from "./lib/api.mjs";
+import { hoa, piBody } from "./scenarios/funds.mjs";
 
 const path = process.argv[2] ?? "/v1/health/states";
 const seconds = Number(process.argv[3] ?? 8);
@@ -41,6 +43,22 @@ try {
       method: "POST",
       headers: { ...req.headers, "Content-Type": "application/json" },
       requests: [{ setupRequest: (r) => ({ ...r, body: JSON.stringify(claimBody(next++, { period, claimId: randomUUID() })) }) }],
+    };
+  }
+  if (path === "/v1/payment-instructions") {
+    const funds = await createClient(stack, ["funds:write", "funds:read"], "profile funds", ["*"]);
+    const headers = { "X-API-Key": funds.apiKey, "Content-Type": "application/json" };
+    const tenantId = `profile-${randomUUID().slice(0, 8)}`;
+    const allotment = { txnId: randomUUID(), tenantId, headOfAccount: hoa(0), ssuCode: "SSU-001", type: "INITIAL_ALLOTMENT", amount: 10_000_000 };
+    const a = await fetch(`${stack.topo.gatewayUrl}/v1/funds/allotments`, { method: "POST", headers, body: JSON.stringify(allotment) });
+    if (a.status !== 201) throw new Error(`allotment: ${a.status}`);
+    req = {
+      ...req,
+      method: "POST",
+      headers,
+      requests: [
+        { setupRequest: (r) => ({ ...r, body: JSON.stringify(piBody({ tenantId, headOfAccount: hoa(0), ssuCode: "SSU-001", amount: 1 })) }) },
+      ],
     };
   }
   await load({ ...req, connections: 8, duration: 2 }); // warm

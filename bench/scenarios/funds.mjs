@@ -6,9 +6,9 @@ import { randomUUID } from "node:crypto";
 import { createClient, hasRoute, load, log, median, round, sleep, startStack } from "../lib/harness.mjs";
 import { d1, json } from "../lib/api.mjs";
 
-const hoa = (i) => `2211-00-101-${String(i).padStart(2, "0")}-${String(i).padStart(3, "0")}`;
+export const hoa = (i) => `2211-00-101-${String(i).padStart(2, "0")}-${String(i).padStart(3, "0")}`;
 
-function piBody({ tenantId, headOfAccount, ssuCode, amount }) {
+export function piBody({ tenantId, headOfAccount, ssuCode, amount }) {
   return {
     paymentId: randomUUID(),
     tenantId,
