@@ -30,9 +30,10 @@ export function auditInsert(db: Db, e: AuditEntry) {
 }
 
 /**
- * An audit row written only where `condition` holds when the statement runs: placed after a guarded
- * change in the same D1 batch, with the change's post-condition, it records the change only if the
- * change applied (a lost race leaves no audit row claiming it happened).
+ * An audit row written only where `condition` holds when the statement runs: placed before a guarded
+ * change in the same D1 batch, with the change's own guard as the condition, it exists exactly when
+ * the change applies (a lost race leaves no audit row claiming it happened). A post-condition after
+ * the change cannot do this: a concurrent change that won may leave the same state.
  */
 export function auditInsertWhere(db: Db, e: AuditEntry, condition: SQL) {
   const v = values(e);

@@ -66,7 +66,7 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
 
   it("a duplicate or stale queue message does nothing (lease and dispatch id)", async () => {
     const body = claimBody({ schedule: "cutoff" });
-    await call("POST", "/v1/claims", { token: client.token, body });
+    expect((await call("POST", "/v1/claims", { token: client.token, body })).status).toBe(202);
     await forceQueued([body.claimId], "dispatch-A");
     const msg = { type: "deliver", claimId: body.claimId, dispatchId: "dispatch-A" };
     // The same message twice in one batch (at-least-once delivery) and a stale one.
@@ -242,7 +242,7 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
     await assamConfig({ apiKeys: [key] });
     const keyEnv = { ...env, ASSAM_CLIENT_ID: "", ASSAM_CLIENT_SECRET: "", ASSAM_API_KEY: key } as unknown as Env;
     const body = claimBody({ schedule: "cutoff" });
-    await call("POST", "/v1/claims", { token: client.token, body });
+    expect((await call("POST", "/v1/claims", { token: client.token, body })).status).toBe(202);
     await forceQueued([body.claimId], "api-key");
     const issued = (await stats()).tokenIssues;
     await runClaimsConsumer([{ type: "deliver", claimId: body.claimId, dispatchId: "api-key" }], keyEnv);
@@ -263,7 +263,7 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
 
   it("the portal's 409 → FAILED with PORTAL_CONFLICT, never overwritten; replay answers 409 PORTAL_CONFLICT", async () => {
     const body = claimBody({ schedule: "cutoff" });
-    await call("POST", "/v1/claims", { token: client.token, body });
+    expect((await call("POST", "/v1/claims", { token: client.token, body })).status).toBe(202);
     // Someone else already used this submission_id at the portal with another payload.
     const tok = await fetch(`${env.TEST_SANDBOX_URL}/assam/auth/token`, {
       method: "POST",
@@ -306,7 +306,7 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
   it("after DELIVERY_MAX_ATTEMPTS: FAILED with the last error and dead-lettered; replay sends the same bytes again (audited)", async () => {
     await setFaults("assam", { errorRate: 1, pathPattern: "^/assam/api/v1/submissions" });
     const body = claimBody();
-    await call("POST", "/v1/claims", { token: client.token, body });
+    expect((await call("POST", "/v1/claims", { token: client.token, body })).status).toBe(202);
     const failed = await waitForStatuses([body.claimId], ["FAILED"], 60_000);
     expect(failed.get(body.claimId)).toBe("FAILED");
     const view = (await call("GET", `/v1/claims/${body.claimId}`, { token: client.token })).json;
@@ -346,7 +346,7 @@ describe("claims delivery (CONTRACT §5 delivery rules)", () => {
   it("429 honours Retry-After", async () => {
     await setFaults("assam", { rate429: 1, retryAfterSeconds: 7, pathPattern: "^/assam/api/v1/submissions" });
     const body = claimBody({ schedule: "cutoff" });
-    await call("POST", "/v1/claims", { token: client.token, body });
+    expect((await call("POST", "/v1/claims", { token: client.token, body })).status).toBe(202);
     await forceQueued([body.claimId], "r429");
     const started = Date.now();
     await runClaimsConsumer([{ type: "deliver", claimId: body.claimId, dispatchId: "r429" }]);

@@ -16,9 +16,15 @@ export const db = () => createDb(env.DB);
 
 export const ENDED = "2026-01";
 
+/**
+ * A registered-looking ASHA id (the sandbox recognises ^AS-ASHA-\d{6}$), unique per call within a test
+ * worker: a random start, then one step per call. (It was mixed from the clock and a counter, which
+ * repeated an id now and then; two claims of one ASHA and month then met the one-claim-per-month rule
+ * by chance: a 500-claim batch's follow-up read in test/lib/round-trips.test.ts, d1=2.)
+ */
+const ASHA_START = Math.floor(Math.random() * 1_000_000);
 let seq = 0;
-/** A registered-looking ASHA id, unique per call (the sandbox recognises ^AS-ASHA-\d{6}$). */
-export const ashaId = () => `AS-ASHA-${String((Date.now() * 7 + ++seq * 7919) % 1_000_000).padStart(6, "0")}`;
+export const ashaId = () => `AS-ASHA-${String((ASHA_START + ++seq) % 1_000_000).padStart(6, "0")}`;
 
 export function claimBody(over: Record<string, unknown> = {}) {
   return {

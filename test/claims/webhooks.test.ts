@@ -86,7 +86,7 @@ describe("Standard Webhooks signatures, against vectors computed outside this co
 describe("claim status webhooks (CLAIMS_WEBHOOK_URL)", () => {
   it("each status change is posted, signed as Standard Webhooks with every secret, and retried until delivered", async () => {
     const body = claimBody({ schedule: "cutoff" });
-    await call("POST", "/v1/claims", { token: client.token, body });
+    expect((await call("POST", "/v1/claims", { token: client.token, body })).status).toBe(202);
     await forceQueued([body.claimId], "wh");
     await runClaimsConsumer([{ type: "deliver", claimId: body.claimId, dispatchId: "wh" }], hooked);
     const rows = await db().select().from(claimWebhooks).where(eq(claimWebhooks.claimId, body.claimId)).all();
@@ -135,7 +135,7 @@ describe("claim status webhooks (CLAIMS_WEBHOOK_URL)", () => {
   it("replaying a webhook's dead letter re-sends the notification and leaves the claim alone (issue 15 item 4)", async () => {
     const oneTry = { ...hooked, DELIVERY_MAX_ATTEMPTS: "1" } as unknown as Env;
     const body = claimBody({ schedule: "cutoff" });
-    await call("POST", "/v1/claims", { token: client.token, body });
+    expect((await call("POST", "/v1/claims", { token: client.token, body })).status).toBe(202);
     await forceQueued([body.claimId], "wh-dl");
     await runClaimsConsumer([{ type: "deliver", claimId: body.claimId, dispatchId: "wh-dl" }], hooked);
     const [hook] = await db().select().from(claimWebhooks).where(eq(claimWebhooks.claimId, body.claimId)).all();
@@ -191,7 +191,7 @@ describe("claim status webhooks (CLAIMS_WEBHOOK_URL)", () => {
 
   it("nothing is written to the outbox when no webhook URL is configured", async () => {
     const body = claimBody({ schedule: "cutoff" });
-    await call("POST", "/v1/claims", { token: client.token, body });
+    expect((await call("POST", "/v1/claims", { token: client.token, body })).status).toBe(202);
     await forceQueued([body.claimId], "nowh");
     await runClaimsConsumer([{ type: "deliver", claimId: body.claimId, dispatchId: "nowh" }]);
     expect(await db().select().from(claimWebhooks).where(eq(claimWebhooks.claimId, body.claimId)).all()).toEqual([]);
@@ -200,7 +200,7 @@ describe("claim status webhooks (CLAIMS_WEBHOOK_URL)", () => {
   it("a webhook URL without its secret stops neither delivery nor the outbox; the event waits for the fix", async () => {
     const noSecret = { ...env, CLAIMS_WEBHOOK_URL: `${env.TEST_SANDBOX_URL}/assam/__sandbox/webhook` } as unknown as Env;
     const body = claimBody({ schedule: "cutoff" });
-    await call("POST", "/v1/claims", { token: client.token, body });
+    expect((await call("POST", "/v1/claims", { token: client.token, body })).status).toBe(202);
     await forceQueued([body.claimId], "nosecret");
     await runClaimsConsumer([{ type: "deliver", claimId: body.claimId, dispatchId: "nosecret" }], noSecret);
     const claim = await call("GET", `/v1/claims/${body.claimId}`, { token: client.token });

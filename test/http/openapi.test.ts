@@ -6,6 +6,7 @@ import { app } from "../../src/index";
 import { openApiDocument, CLAIM_WEBHOOK_PAYLOAD_SCHEMA, deriveOperationId } from "../../src/http/openapi";
 import { webhookPayload } from "../../src/domain/claims/ledger";
 import { call, GATEWAY } from "../helpers/gateway";
+import { ashaId } from "../claims/helpers";
 
 const doc = async () => (await call("GET", "/openapi.json")).json;
 const operations = (d: any) =>
@@ -131,7 +132,7 @@ describe("a typed client generated from the document (openapi-typescript + opena
       headers: auth,
       body: {
         claimId,
-        ashaId: `AS-ASHA-${String(Date.now() % 1_000_000).padStart(6, "0")}`,
+        ashaId: ashaId(),
         period: "2026-01",
         verifiedBy: { employeeId: "34455", name: "ASHA Supervisor" },
         activities: [{ code: "HBNC_VISIT", count: 3, amount: 300 }],

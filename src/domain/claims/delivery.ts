@@ -269,7 +269,7 @@ export async function deliverBatch(
   if (!unique.length) return { leased: 0, steps };
   const now = Date.now();
   const pairs = JSON.stringify(unique);
-  const t0 = Date.now();
+  const t0 = now;
   const [leasedRows, bodies] = await db.batch([
     db
       .update(claims)

@@ -15,7 +15,7 @@ import { POLL_INTERVAL_MS } from "./settle";
 export const CUTOFF_PAGE_SIZE = 100;
 /**
  * Pages one cut-off message handles before it hands the rest to the next message (3 subrequests a
- * page: about 30 in all). One page per message capped the cut-off at about 100 claims a second
+ * page, 4 with webhooks: at most 40 an invocation, inside even the free plan's 50). One page per message capped the cut-off at about 100 claims a second
  * whatever the pace: a continuation message alone in the queue waits out the queue's batch timeout
  * (1 s) before it is delivered. Ten a message lets it queue faster than any portal pace we run at.
  */
