@@ -61,11 +61,25 @@ export function createSandbox(opts: SandboxOptions = {}) {
   // Inspection routes of each portal (/<portal>/__sandbox/...) are not subject to faults.
   const guarded = (portal: Portal, inner: { fetch: (r: Request) => Response | Promise<Response> }) => {
     const sub = new Hono();
-    sub.use("*", async (c, next) => (c.req.path.includes("/__sandbox/") ? next() : faults[portal].middleware()(c, next)));
-    sub.all("*", (c) => {
+    // A portal reset (/<portal>/__sandbox/reset) starts it afresh: a request still held by a slow
+    // fault when the reset came (its caller gave up long before) is dropped, not counted against
+    // the new portal. (A UMANG session call held 2.6 s past a test's 2 s timeout landed in the next
+    // test's session count.)
+    let resets = 0;
+    sub.use("*", async (c, next) => {
+      if (c.req.path.includes("/__sandbox/")) return next();
+      const seen = resets;
+      return faults[portal].middleware()(c, async () => {
+        if (resets !== seen) throw new DroppedConnection();
+        await next();
+      });
+    });
+    sub.all("*", async (c) => {
       const url = new URL(c.req.url);
       url.pathname = url.pathname.replace(new RegExp(`^/${portal}`), "") || "/";
-      return inner.fetch(new Request(url, c.req.raw));
+      const res = await inner.fetch(new Request(url, c.req.raw));
+      if (url.pathname === "/__sandbox/reset" && res.ok) resets++;
+      return res;
     });
     return sub;
   };

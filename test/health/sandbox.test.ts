@@ -1,10 +1,11 @@
 /// <reference types="vite/client" />
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { env } from "cloudflare:workers";
 import { SEED_REQUESTS } from "../../src/sandbox/umang/seed-requests";
 import { isAadhaarNumber, passesVerhoeff } from "../../src/sandbox/umang/verhoeff";
 import { isValidAadhaar } from "../../src/domain/health/verhoeff";
-import { health, newUser, otpFor, sandboxStats } from "./helpers";
+import { health, newUser, otpFor, sandboxStats, umang } from "./helpers";
+import { clearFaults, sandbox, setFaults } from "../helpers/sandbox";
 
 /**
  * Issue 15 item 10: the UMANG sandbox follows seed 001, not the adapter. It takes the seed's own
@@ -145,6 +146,34 @@ describe("the UMANG sandbox follows seed 001", () => {
         imports.filter((i) => /\/(domain|adapters)\//.test(i)),
         file,
       ).toEqual([]);
+    }
+  });
+});
+
+describe("the sandbox host", () => {
+  it("drops a request a slow fault still holds when its portal is reset: the new portal never counts it", async () => {
+    await umang("POST", "/__sandbox/reset");
+    await clearFaults();
+    await setFaults("umang", { slowRate: 1, slowMs: 300, pathPattern: "/session$" });
+    try {
+      const held = direct("session", { clientId: env.UMANG_CLIENT_ID, clientSecret: env.UMANG_CLIENT_SECRET }).then(
+        () => "answered",
+        () => "dropped",
+      );
+      // Once the fault holds it, the portal is reset.
+      await vi.waitFor(async () => expect((await sandbox("GET", "/__sandbox/faults")).json.umang.injected.slow).toBe(1), {
+        timeout: 2_000,
+        interval: 20,
+      });
+      await umang("POST", "/__sandbox/reset");
+      expect(await held).toBe("dropped");
+      expect((await sandboxStats()).sessionCalls).toBe(0);
+      // Without a reset in between, the held call is answered and counted.
+      expect((await direct("session", { clientId: env.UMANG_CLIENT_ID, clientSecret: env.UMANG_CLIENT_SECRET })).rs).toBe("S");
+      expect((await sandboxStats()).sessionCalls).toBe(1);
+    } finally {
+      await clearFaults();
+      await umang("POST", "/__sandbox/reset");
     }
   });
 });
