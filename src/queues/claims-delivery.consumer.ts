@@ -53,7 +53,7 @@ export async function consumeClaimsDelivery(batch: MessageBatch<unknown>, env: E
         const report = await deliverBatch(env, db, deliver, lease);
         for (const d of deliver) d.msg.ack();
         // One line per batch: what it did and where its time went (counts and ms only).
-        log.info("claims batch delivered", { messages: deliver.length, leased: report.leased, ...nonZero(report.steps), ...msFields(report.ms) });
+        log.info("claims batch delivered", { messages: deliver.length, leased: report.leased, ...nonZero(report.steps), ...report.ms });
       } catch (err) {
         log.error("claims delivery batch failed", { kind: errorKind(err), messages: deliver.length });
         const released = await releaseLease(
@@ -97,7 +97,6 @@ export async function consumeClaimsDelivery(batch: MessageBatch<unknown>, env: E
 }
 
 const nonZero = (steps: Record<string, number>) => Object.fromEntries(Object.entries(steps).filter(([, n]) => n > 0));
-const msFields = (ms?: { lease: number; send: number; write: number }) => (ms ? { leaseMs: ms.lease, sendMs: ms.send, writeMs: ms.write } : {});
 
 /** Gives back every claim a failed batch leased (they stay QUEUED with their dispatch id); false when D1 refuses that too. */
 async function releaseLease(db: ReturnType<typeof createDb>, lease: string, ids: string[]): Promise<boolean> {

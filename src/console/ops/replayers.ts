@@ -71,7 +71,8 @@ export async function replayFiscalMessage(env: Env, db: Db, messageId: string, a
   // The change's guard, checked by the statements placed before it in the same batch: they apply
   // exactly when it does. (A post-condition such as "QUEUED at this updatedAt" was also met by a
   // concurrent replay that lost the race within the same millisecond: both wrote an audit row.)
-  const replayable = sql`EXISTS (SELECT 1 FROM ${fiscalMessages} WHERE ${fiscalMessages.id} = ${messageId} AND ${fiscalMessages.deliveryStatus} = 'FAILED')`;
+  const guard = and(eq(fiscalMessages.id, messageId), eq(fiscalMessages.deliveryStatus, "FAILED"));
+  const replayable = sql`EXISTS (SELECT 1 FROM ${fiscalMessages} WHERE ${guard})`;
   const results = await db.batch([
     db
       .insert(fiscalOutbox)
@@ -103,7 +104,7 @@ export async function replayFiscalMessage(env: Env, db: Db, messageId: string, a
     db
       .update(fiscalMessages)
       .set({ deliveryStatus: "QUEUED", status: nextStatus, lastError: null, updatedAt: now })
-      .where(and(eq(fiscalMessages.id, messageId), eq(fiscalMessages.deliveryStatus, "FAILED")))
+      .where(guard)
       .returning({ id: fiscalMessages.id }),
   ]);
   if ((results[2] as unknown[]).length === 0) throw new GatewayError("INVALID_STATE", "the fiscal message changed meanwhile: not replayed");

@@ -242,8 +242,8 @@ function changeFor(env: Env, row: ClaimRow, result: PortalResult, settlement: Se
 export interface BatchReport {
   leased: number;
   steps: Record<DeliveryStep, number>;
-  /** Where the batch's time went (ms): the lease and body read, the portal's sends, the outcome writes. */
-  ms?: { lease: number; send: number; write: number };
+  /** Where the batch's time went: the lease and body read, the portal's sends, the outcome writes. */
+  ms?: { leaseMs: number; sendMs: number; writeMs: number };
 }
 
 /**
@@ -269,7 +269,6 @@ export async function deliverBatch(
   if (!unique.length) return { leased: 0, steps };
   const now = Date.now();
   const pairs = JSON.stringify(unique);
-  const t0 = now;
   const [leasedRows, bodies] = await db.batch([
     db
       .update(claims)
@@ -378,7 +377,7 @@ export async function deliverBatch(
     }
   }
   if (refused !== null) await alertRefusal(env, db, refused);
-  return { leased: leasedRows.length, steps, ms: { lease: t1 - t0, send: t2 - t1, write: Date.now() - t2 } };
+  return { leased: leasedRows.length, steps, ms: { leaseMs: t1 - now, sendMs: t2 - t1, writeMs: Date.now() - t2 } };
 }
 
 /** A portal refusal (403, 415, …) needs an operator: one alert an hour, however many claims it hits. */

@@ -87,13 +87,14 @@ export async function replayFailedClaim(env: Env, db: Db, claimId: string, actor
  * Answers how many notifications are owed again; none FAILED → 409 INVALID_STATE.
  */
 export async function replayClaimWebhooks(env: Env, db: Db, claimId: string, actor: string, requestId: string | null): Promise<number> {
+  // The claim's failed notifications: read, audited and re-queued under this one condition.
+  const owed = and(eq(claimWebhooks.claimId, claimId), eq(claimWebhooks.state, "FAILED"));
   const failed = await db
     .select({ id: claimWebhooks.id, claimStatus: claimWebhooks.claimStatus, attempts: claimWebhooks.attempts })
     .from(claimWebhooks)
-    .where(and(eq(claimWebhooks.claimId, claimId), eq(claimWebhooks.state, "FAILED")))
+    .where(owed)
     .all();
   if (!failed.length) throw new GatewayError("INVALID_STATE", "no failed notification of this claim is owed: nothing is re-sent");
-  const owed = and(eq(claimWebhooks.claimId, claimId), eq(claimWebhooks.state, "FAILED"));
   const results = await db.batch([
     // Before the change, under its guard: audited exactly when something is re-sent (a concurrent
     // replay that took them first leaves this one nothing, and no audit row).
