@@ -86,8 +86,11 @@ export async function consumeClaimsDelivery(batch: MessageBatch<unknown>, env: E
     })(),
     ...pages.map(async ({ msg, body }) => {
       try {
-        await processCutoffPage(env, db, body);
+        const started = Date.now();
+        const queued = await processCutoffPage(env, db, body);
         msg.ack();
+        // One line per cut-off message: how far the walk is and how long a message of pages takes.
+        log.info("cut-off pages queued", { runId: body.runId, page: body.page, queued, ms: Date.now() - started });
       } catch (err) {
         log.error("cut-off page failed", { kind: errorKind(err) });
         retry(msg, quick(msg));

@@ -17,7 +17,13 @@ export const ClaimsQueueMessage = z.discriminatedUnion("type", [
     runId: z.string(),
     upTo: z.string(),
     createdBefore: z.string().optional(),
+    /**
+     * The keyset cursor: the last claim of the page before (its period and id). A message queued by
+     * an older version has `after` without `afterPeriod` (a cursor on id alone): it starts the walk
+     * again from the first page, which skips what is already QUEUED and so queues nothing twice.
+     */
     after: z.string().nullable(),
+    afterPeriod: z.string().optional(),
     page: z.number().int(),
   }),
 ]);
