@@ -1,7 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { env } from "cloudflare:workers";
 import { createDb } from "../../src/storage/db";
-import { transactionLog } from "../../src/storage/upstream-calls";
+import { OWNER_LAPSE_MS, SharedLog, transactionLog } from "../../src/storage/upstream-calls";
+import { call, createClient } from "../helpers/gateway";
 import { RoundTripTrace, tracedEnv } from "../../src/lib/round-trips";
 
 describe("the transaction log recorder", () => {
@@ -21,26 +22,81 @@ describe("the transaction log recorder", () => {
     expect(trace.summary()).toContain("d1=1;");
   });
 
-  it("two requests never share a pending write: each request's rows are written by its own flush", async () => {
-    // Before: one buffer per isolate, so request B handed request A's pending flush to its own
-    // waitUntil: I/O on behalf of a different request, which workerd refuses (seen as unhandled
-    // "Cannot perform I/O on behalf of a different request" rejections in the health tests).
-    const db = createDb(env.DB);
+  it("requests share rows, never a pending write: the first one's flush writes the rows that follow it", async () => {
+    // Its own D1 object, so that no other test's pending flush is in the way (one log per binding object).
+    const db = createDb(tracedEnv(env, new RoundTripTrace()).DB);
     const a: Promise<unknown>[] = [];
     const b: Promise<unknown>[] = [];
     const subject = `tl-${crypto.randomUUID()}`;
+    const row = (durationMs: number) => ({
+      portal: "umang" as const,
+      operation: "getStates",
+      subjectId: subject,
+      outcome: "ok" as const,
+      httpStatus: 200,
+      durationMs,
+    });
     const recordA = transactionLog(db, (p) => void a.push(p));
     const recordB = transactionLog(db, (p) => void b.push(p));
-    recordA({ portal: "umang", operation: "getStates", subjectId: subject, outcome: "ok", httpStatus: 200, durationMs: 1 });
-    recordB({ portal: "umang", operation: "getStates", subjectId: subject, outcome: "ok", httpStatus: 200, durationMs: 2 });
-    expect(a[0]).not.toBe(b[0]);
-    await Promise.all(b);
-    const afterB = (await env.DB.prepare("SELECT duration_ms FROM upstream_calls WHERE subject_id = ?").bind(subject).all()).results;
-    expect(afterB.map((r) => r.duration_ms)).toContain(2);
+    recordA(row(1));
+    recordB(row(2));
+    // A owns the flush (its own waitUntil); B defers nothing, so nothing begun in A's context reaches
+    // B's (workerd refuses that I/O). Before, each request wrote its own rows: a D1 write per request.
+    expect(a).toHaveLength(1);
+    expect(b).toHaveLength(0);
     await Promise.all(a);
-    const all = (await env.DB.prepare("SELECT duration_ms FROM upstream_calls WHERE subject_id = ? ORDER BY duration_ms").bind(subject).all())
+    const rows = async () =>
+      (await env.DB.prepare("SELECT duration_ms FROM upstream_calls WHERE subject_id = ? ORDER BY duration_ms").bind(subject).all()).results.map(
+        (r) => r.duration_ms,
+      );
+    expect(await rows()).toEqual([1, 2]);
+    // With that flush done, the next row starts a flush of its own.
+    recordB(row(3));
+    expect(b).toHaveLength(1);
+    await Promise.all(b);
+    expect(await rows()).toEqual([1, 2, 3]);
+  });
+
+  it("an owner whose flush never comes is replaced, and no row is written twice", async () => {
+    const log = new SharedLog(tracedEnv(env, new RoundTripTrace()).DB);
+    const subject = `tl-${crypto.randomUUID()}`;
+    const row = (durationMs: number) => ({
+      at: new Date().toISOString(),
+      portal: "umang" as const,
+      operation: "getStates",
+      subjectId: subject,
+      outcome: "ok" as const,
+      durationMs,
+    });
+    const t0 = Date.now();
+    const first = log.add(row(1), t0);
+    expect(first).not.toBeNull();
+    expect(log.add(row(2), t0 + 10)).toBeNull(); // owned
+    const second = log.add(row(3), t0 + OWNER_LAPSE_MS + 1); // the owner lapsed: taken over
+    expect(second).not.toBeNull();
+    await Promise.all([first, second]);
+    const rows = (await env.DB.prepare("SELECT duration_ms FROM upstream_calls WHERE subject_id = ? ORDER BY duration_ms").bind(subject).all())
       .results;
-    expect(all.map((r) => r.duration_ms)).toEqual([1, 2]);
+    expect(rows.map((r) => r.duration_ms)).toEqual([1, 2, 3]);
+  });
+
+  it("concurrent requests through the gateway: every call has exactly one row", async () => {
+    const client = await createClient(["health"], "transaction log");
+    const answers = await Promise.all(Array.from({ length: 12 }, () => call("GET", "/v1/health/states", { token: client.token })));
+    expect(answers.map((r) => r.status)).toEqual(Array(12).fill(200));
+    const ids = answers.map((r) => r.headers.get("x-request-id"));
+    expect(new Set(ids).size).toBe(12);
+    await vi.waitFor(
+      async () => {
+        const r = await env.DB.prepare(
+          "SELECT request_id FROM upstream_calls WHERE operation = 'getStates' AND request_id IN (SELECT value FROM json_each(?))",
+        )
+          .bind(JSON.stringify(ids))
+          .all<{ request_id: string }>();
+        expect(r.results.map((x) => x.request_id).sort()).toEqual([...ids].sort());
+      },
+      { timeout: 10_000, interval: 50 },
+    );
   });
 
   it("without defer, each row is written before the call returns", async () => {
