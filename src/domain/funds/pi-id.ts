@@ -1,4 +1,4 @@
-import { fromBase64, randomToken, toBase64Url } from "../security/crypto";
+import { fromBase64, randomToken, toBase64Url, toHex } from "../security/crypto";
 
 /**
  * A piId names the account object that holds it: "pi_" + the object id (32 bytes, base64url, 43
@@ -10,7 +10,6 @@ import { fromBase64, randomToken, toBase64Url } from "../security/crypto";
 const ID_CHARS = 43;
 const PI_ID = /^pi_([A-Za-z0-9_-]{43})([A-Za-z0-9_-]{12})$/;
 
-const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 const unhex = (s: string) => Uint8Array.from(s.match(/../g)!.map((h) => parseInt(h, 16)));
 
 /** The random tail of a PI id, fixed per request: the id on each candidate account differs only in its head. */
@@ -28,7 +27,7 @@ export function accountIdOfPi(piId: string): string | null {
   if (!m) return null;
   try {
     const bytes = fromBase64(m[1]);
-    return bytes.byteLength === 32 ? hex(bytes) : null;
+    return bytes.byteLength === 32 ? toHex(bytes) : null;
   } catch {
     return null;
   }
