@@ -69,10 +69,11 @@ export default {
       const hoa = "2211-00-101-01-001";
       const fiscal = { pis: new Set(), programs: new Set(), unanswered: [], answers: {} };
       const submitFiscal = async (item) => {
-        const r = await post(item.path, item.body);
+        // Programmes carry an Idempotency-Key, so that a resend of one whose answer was lost makes nothing twice.
+        const r = await post(item.path, item.body, item.key ? { "Idempotency-Key": item.key } : {});
         tally(fiscal.answers, `${item.kind} ${r.status}`);
         if (item.kind === "pi" && (r.status === 201 || r.status === 409)) fiscal.pis.add(item.body.paymentId);
-        else if (item.kind === "program" && r.status === 202) fiscal.programs.add(r.body.messageId);
+        else if (item.kind === "program" && (r.status === 202 || r.status === 200)) fiscal.programs.add(r.body.messageId);
         else if (r.status === "network" || r.status >= 500 || r.status === 429) fiscal.unanswered.push(item);
       };
       const fiscalItems = [];
@@ -92,6 +93,7 @@ export default {
         fiscalItems.push({
           kind: "program",
           path: "/v1/fiscal/programs",
+          key: randomUUID(),
           body: {
             name: `Bench programme ${i}`,
             locationCode: "as.kamrup",
@@ -308,6 +310,11 @@ export default {
             figure: `${ledger.length} in the ledger, ${at.length} at the sandbox, ${missing} missing, ${extra} unknown, ${duplicateDisburse} duplicate disburse messages`,
           },
           {
+            goal: "fiscal: each programme recorded once, whatever the resends (Idempotency-Key)",
+            met: callerDuplicatePrograms === 0,
+            figure: `${programTxns.length} programme messages for ${new Set(programTxns).size} programmes sent; ${callerDuplicatePrograms} recorded twice`,
+          },
+          {
             goal: "funds: every PI deducted once, none lost",
             met: Boolean(committedOk) && lostPis === 0,
             figure: `${piRows.length} PIs of ₹10 (${fiscal.pis.size} acknowledged), committed ₹${summary?.committed}, available ₹${summary?.available}`,
@@ -317,7 +324,7 @@ export default {
       out.method =
         `Vars: ${JSON.stringify(VARS)}. Claims: ${perPhase} per fault phase at 3 concurrent callers (Assam sandbox faults seeded, one set per phase). ` +
         `Fiscal: ${fiscalN} payment instructions of ₹10 and ${fiscalN} programme messages at 2 concurrent callers alongside, iFIX sandbox faults 20% errors, 10% 429, 10% 1.5 s answers. ` +
-        `The gateway's workerd was disposed and restarted (${restartMs} ms) after ${crashAt} requests, on the same persisted D1/DO state; callers retried refused connections every 250 ms (${networkRetries} retries) and resent what got no answer with the same ids; ` +
+        `The gateway's workerd was disposed and restarted (${restartMs} ms) after ${crashAt} requests, on the same persisted D1/DO state; callers retried refused connections every 250 ms (${networkRetries} retries) and resent what got no answer with the same ids (programmes with the same Idempotency-Key); ` +
         `then the */15 sweep was fired every 10 s in real time until the ledger settled.`;
       out.logs = { gatewayErrors: stack.gateway.logs.counts.error, sampleErrors: stack.gateway.logs.errors.slice(0, 5) };
       return out;
@@ -365,7 +372,7 @@ export default {
         `settled ${r.settleS} s after the faults were cleared (${r.sweeps} sweeps)${r.settledTimedOut ? " — **timed out**" : ""}; what the crash interrupted waits for its 5-minute lease before a sweep re-sends it`,
         c ? `claims: callers saw ${JSON.stringify(c.callerAnswers)}` : "claims flow not measured",
         f
-          ? `fiscal: callers saw ${JSON.stringify(f.callerAnswers)}${f.callerDuplicatePrograms ? `; ${f.callerDuplicatePrograms} programme(s) recorded twice because a caller resent one whose answer the crash swallowed (programmes carry no idempotency key)` : ""}`
+          ? `fiscal: callers saw ${JSON.stringify(f.callerAnswers)}${f.callerDuplicatePrograms ? `; ${f.callerDuplicatePrograms} programme(s) recorded twice: a resend whose answer the crash swallowed made a second message` : ""}`
           : "fiscal flow not measured",
       ],
     };

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull } from "drizzle-orm";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Env } from "../../env";
 import type { Db } from "../../storage/db";
 import { fiscalMessages } from "../../storage/schema/fiscal-messages";
@@ -41,9 +41,16 @@ export interface PreparedMessage {
   inserts: [ReturnType<typeof messageInsert>, ReturnType<typeof outboxInsert>];
 }
 
-const messageInsert = (db: Db, row: typeof fiscalMessages.$inferInsert) => db.insert(fiscalMessages).values(row).onConflictDoNothing();
+// ON CONFLICT DO NOTHING covers the client's Idempotency-Key (a unique index per client): a second
+// request with a key already used inserts nothing, and its outbox row is only written where its
+// message row now exists.
+const messageInsert = (db: Db, row: typeof fiscalMessages.$inferInsert) =>
+  db.insert(fiscalMessages).values(row).onConflictDoNothing().returning({ id: fiscalMessages.id });
 const outboxInsert = (db: Db, messageId: string, now: number) =>
-  db.insert(fiscalOutbox).values({ messageId, attempt: 0, leaseUntil: null, createdAt: now }).onConflictDoNothing();
+  db
+    .insert(fiscalOutbox)
+    .select(sql`SELECT ${messageId}, 0, NULL, ${now} WHERE EXISTS (SELECT 1 FROM ${fiscalMessages} WHERE ${fiscalMessages.id} = ${messageId})`)
+    .onConflictDoNothing();
 
 const str = (v: unknown) => (typeof v === "string" ? v : null);
 
@@ -55,7 +62,14 @@ const str = (v: unknown) => (typeof v === "string" ? v : null);
 export async function prepareMessage(
   env: Env,
   db: Db,
-  p: { ownerId: string; type: IfixType; action: "create" | "update"; message: Record<string, unknown>; parentId?: string | null },
+  p: {
+    ownerId: string;
+    type: IfixType;
+    action: "create" | "update";
+    message: Record<string, unknown>;
+    parentId?: string | null;
+    idempotency?: { key: string; requestHash: string } | null;
+  },
 ): Promise<PreparedMessage> {
   const header = headerBase(env, p.type, p.action);
   const now = Date.now();
@@ -82,6 +96,8 @@ export async function prepareMessage(
         wireBody,
         createdAt: iso,
         updatedAt: iso,
+        idempotencyKey: p.idempotency?.key ?? null,
+        requestHash: p.idempotency?.requestHash ?? null,
       }),
       outboxInsert(db, header.message_id, now),
     ],

@@ -1,4 +1,5 @@
-import { sqliteTable, text, integer, index } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { sqliteTable, text, integer, index, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const IFIX_TYPES = ["program", "estimate", "sanction", "allocation", "disburse", "demand", "receipt"] as const;
 export const IFIX_STATUSES = [
@@ -55,6 +56,10 @@ export const fiscalMessages = sqliteTable(
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
     deliveredAt: text("delivered_at"),
+    /** The caller's Idempotency-Key (unique per client), when it sent one. */
+    idempotencyKey: text("idempotency_key"),
+    /** SHA-256 of what the key stands for (type, action, the message it updates, the message's JCS): a replay must match it. */
+    requestHash: text("request_hash"),
   },
   (t) => [
     index("fiscal_messages_txn_idx").on(t.transactionId),
@@ -62,5 +67,6 @@ export const fiscalMessages = sqliteTable(
     index("fiscal_messages_owner_idx").on(t.ownerId, t.createdAt),
     index("fiscal_messages_status_idx").on(t.deliveryStatus, t.status),
     index("fiscal_messages_pi_idx").on(t.piId),
+    uniqueIndex("fiscal_messages_owner_idem_uq").on(t.ownerId, t.idempotencyKey).where(sql`idempotency_key IS NOT NULL`),
   ],
 );

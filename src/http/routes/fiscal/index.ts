@@ -20,6 +20,8 @@ import {
   type IfixType,
 } from "../../../adapters/ifix/codec";
 import { FISCAL_DELIVERY_STATUSES, FISCAL_MESSAGE_STATUSES, IFIX_TYPES, fiscalMessages } from "../../../storage/schema/fiscal-messages";
+import { sha256Hex } from "../../../domain/security/crypto";
+import { canonicalize } from "../../../adapters/ifix/jcs";
 import { enqueueDelivery, getMessageView, messageSummary, prepareMessage } from "../../../domain/fiscal/messages";
 import { receiveCallback } from "../../../domain/fiscal/callbacks";
 import { getIfixConfig, getSigningKey } from "../../../adapters/ifix/config";
@@ -35,6 +37,15 @@ const MessageIdParam = z
   .min(1)
   .max(128)
   .openapi({ param: { name: "messageId", in: "path" } });
+
+/** The optional Idempotency-Key of a send: printable ASCII, 1 to 128 characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+const IdempotencyHeaders = z.object({
+  "idempotency-key": z.string().optional().openapi({
+    description:
+      "Makes a resend safe (a caller that got no answer sends again with the same key): per client, the same key with the same request answers 200 with the message it made, other content 409 IDEMPOTENCY_CONFLICT. Printable ASCII, 1 to 128 characters.",
+  }),
+});
 
 const Accepted = z.object({ messageId: z.string(), status: z.enum(FISCAL_MESSAGE_STATUSES) }).openapi("FiscalAccepted");
 const MessageView = z
@@ -81,9 +92,18 @@ const sendRoute = createRoute({
     "Builds the iFIX header (message_id, message_ts, action create, sender/receiver, sender_uri = ${IFIX_CALLBACK_URL}/on-<type>), signs JCS(header)+JCS(message) with RSASSA-PKCS1-v1_5 SHA-256, and posts it to ${IFIX_BASE_URL}/ifix/v1/<type> through the delivery queue; every re-send keeps the message_id and carries a fresh message_ts and signature. `disbursements` move money that no funds account backs: they need scope fiscal:disburse besides fiscal:write. locationCode is required (the tenant, CONTRACT v3 §4).",
   security: callerSecurity,
   middleware: [requireAuth({ scopes: ["fiscal:write"] })] as const,
-  request: { params: KindParam, body: { required: true, content: { "application/json": { schema: FiscalMessageInput } } } },
+  request: {
+    params: KindParam,
+    headers: IdempotencyHeaders,
+    body: { required: true, content: { "application/json": { schema: FiscalMessageInput } } },
+  },
   responses: {
     202: { description: "Queued for delivery", content: { "application/json": { schema: Accepted } } },
+    200: {
+      description: "A resend with the same Idempotency-Key and request: the message it made",
+      content: { "application/json": { schema: Accepted } },
+    },
+    409: errorResponse("IDEMPOTENCY_CONFLICT: the Idempotency-Key was used with a different request"),
     422: errorResponse("AMOUNT_MISMATCH: a disbursement's net or gross differs from its children's sum"),
     ...commonErrorResponses,
     403: errorResponse("FORBIDDEN: no scope fiscal:write (fiscal:disburse for disbursements), or locationCode is outside the client's tenants"),
@@ -99,12 +119,19 @@ const updateRoute = createRoute({
   middleware: [requireAuth({ scopes: ["fiscal:write"] })] as const,
   request: {
     params: KindParam.extend({ messageId: MessageIdParam }),
+    headers: IdempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: FiscalMessageInput } } },
   },
   responses: {
     202: { description: "Queued for delivery", content: { "application/json": { schema: Accepted } } },
+    200: {
+      description: "A resend with the same Idempotency-Key and request: the update it made",
+      content: { "application/json": { schema: Accepted } },
+    },
     404: errorResponse("No such message of this kind (or not yours)"),
-    409: errorResponse("INVALID_STATE: the message is a payment instruction's disburse (a PI changes only through the funds routes)"),
+    409: errorResponse(
+      "INVALID_STATE: the message is a payment instruction's disburse (a PI changes only through the funds routes); IDEMPOTENCY_CONFLICT: the Idempotency-Key was used with a different request",
+    ),
     422: errorResponse("AMOUNT_MISMATCH"),
     ...commonErrorResponses,
     403: errorResponse("FORBIDDEN: scope or tenant (as for POST)"),
@@ -195,20 +222,62 @@ function requireDisburseScope(p: Principal, type: IfixType) {
   }
 }
 
-async function send(c: Context<AppEnv>, type: IfixType, action: "create" | "update", body: FiscalMessageInputT, parentId: string | null) {
+function idempotencyKeyOf(c: Context<AppEnv>): string | null {
+  const key = c.req.header("idempotency-key");
+  if (key === undefined) return null;
+  if (!IDEMPOTENCY_KEY.test(key))
+    throw new GatewayError("VALIDATION_FAILED", "the request is not valid", {
+      details: [{ path: "Idempotency-Key", message: "printable ASCII, 1 to 128 characters" }],
+    });
+  return key;
+}
+
+/**
+ * Signs nothing and sends nothing itself: writes the message and its outbox row in one D1 batch, then
+ * hands it to delivery. With an Idempotency-Key, the client's unique index decides: the first request
+ * writes the message; a request whose key is taken writes nothing and answers the message that key
+ * made (200) when it asked for the same thing (type, action, the message it updates, the message's
+ * JCS), else 409 IDEMPOTENCY_CONFLICT. Resends race safely: only one insert can win the key.
+ */
+async function send(
+  c: Context<AppEnv>,
+  type: IfixType,
+  action: "create" | "update",
+  body: FiscalMessageInputT,
+  parentId: string | null,
+): Promise<{ answer: { messageId: string; status: (typeof FISCAL_MESSAGE_STATUSES)[number] }; created: boolean }> {
   getIfixConfig(c.env); // 503 CONFIG_INVALID before anything is written
   await getSigningKey(c.env); // every send signs: a key that cannot is found now, not at delivery
+  const key = idempotencyKeyOf(c);
   const db = c.get("services").db;
+  const ownerId = ownerOf(c.get("principal")!);
+  const message = encodeMessage(body as FiscalNode);
+  const requestHash = key ? await sha256Hex(canonicalize({ type, action, parentId, message })) : null;
   const prepared = await prepareMessage(c.env, db, {
-    ownerId: ownerOf(c.get("principal")!),
+    ownerId,
     type,
     action,
-    message: encodeMessage(body as FiscalNode),
+    message,
     parentId,
+    idempotency: key && requestHash ? { key, requestHash } : null,
   });
-  await db.batch(prepared.inserts);
+  const [inserted] = await db.batch(prepared.inserts);
+  if (inserted.length === 0) {
+    const first = await db
+      .select({ id: fiscalMessages.id, status: fiscalMessages.status, requestHash: fiscalMessages.requestHash })
+      .from(fiscalMessages)
+      .where(and(eq(fiscalMessages.ownerId, ownerId), eq(fiscalMessages.idempotencyKey, key ?? "")))
+      .get();
+    // Nothing else can stop the insert (the message id is new): without the key's row, D1 is not answering as it should.
+    if (!first) throw new GatewayError("UNAVAILABLE", "the message could not be recorded; try again", { headers: { "Retry-After": "1" } });
+    if (first.requestHash !== requestHash)
+      throw new GatewayError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used with a different request", {
+        details: [{ path: "Idempotency-Key", messageId: first.id }],
+      });
+    return { answer: { messageId: first.id, status: first.status }, created: false };
+  }
   await enqueueDelivery(c.env, db, prepared.messageId, 0, 0, c.get("requestId"));
-  return { messageId: prepared.messageId, status: "QUEUED" as const };
+  return { answer: { messageId: prepared.messageId, status: "QUEUED" }, created: true };
 }
 
 export function registerFiscalRoutes(app: Router) {
@@ -222,7 +291,8 @@ export function registerFiscalRoutes(app: Router) {
     requireDisburseScope(p, type);
     checkRules(type, body);
     requireTenant(p, body.locationCode!);
-    return c.json(await send(c, type, "create", body, null), 202);
+    const sent = await send(c, type, "create", body, null);
+    return sent.created ? c.json(sent.answer, 202) : c.json(sent.answer, 200);
   });
 
   app.openapi(updateRoute, async (c) => {
@@ -246,7 +316,8 @@ export function registerFiscalRoutes(app: Router) {
     if (original.locationCode) requireTenant(p, original.locationCode);
     checkRules(type, body);
     requireTenant(p, body.locationCode!);
-    return c.json(await send(c, type, "update", body, messageId), 202);
+    const sent = await send(c, type, "update", body, messageId);
+    return sent.created ? c.json(sent.answer, 202) : c.json(sent.answer, 200);
   });
 
   app.openapi(listRoute, async (c) => {
