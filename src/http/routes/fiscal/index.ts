@@ -29,6 +29,7 @@ import type { Context } from "hono";
 import { cursorParam, decodeCursor, encodeCursor, limitParam, listOf } from "../../pagination";
 import type { AppEnv, Principal } from "../../context";
 import { registerJwksRoute } from "./jwks";
+import type { Db } from "../../../storage/db";
 import { ALL_TENANTS } from "../../../domain/security/scopes";
 
 const KindParam = z.object({ kind: z.enum(FISCAL_KINDS).openapi({ param: { name: "kind", in: "path" }, example: "programs" }) });
@@ -252,32 +253,34 @@ async function send(
   const db = c.get("services").db;
   const ownerId = ownerOf(c.get("principal")!);
   const message = encodeMessage(body as FiscalNode);
-  const requestHash = key ? await sha256Hex(canonicalize({ type, action, parentId, message })) : null;
-  const prepared = await prepareMessage(c.env, db, {
-    ownerId,
-    type,
-    action,
-    message,
-    parentId,
-    idempotency: key && requestHash ? { key, requestHash } : null,
-  });
+  const idempotency = key === null ? null : { key, requestHash: await sha256Hex(canonicalize({ type, action, parentId, message })) };
+  const prepared = await prepareMessage(c.env, db, { ownerId, type, action, message, parentId, idempotency });
   const [inserted] = await db.batch(prepared.inserts);
-  if (inserted.length === 0) {
-    const first = await db
-      .select({ id: fiscalMessages.id, status: fiscalMessages.status, requestHash: fiscalMessages.requestHash })
-      .from(fiscalMessages)
-      .where(and(eq(fiscalMessages.ownerId, ownerId), eq(fiscalMessages.idempotencyKey, key ?? "")))
-      .get();
-    // Nothing else can stop the insert (the message id is new): without the key's row, D1 is not answering as it should.
-    if (!first) throw new GatewayError("UNAVAILABLE", "the message could not be recorded; try again", { headers: { "Retry-After": "1" } });
-    if (first.requestHash !== requestHash)
-      throw new GatewayError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used with a different request", {
-        details: [{ path: "Idempotency-Key", messageId: first.id }],
-      });
-    return { answer: { messageId: first.id, status: first.status }, created: false };
-  }
+  if (inserted.length === 0) return { answer: await answerForTakenKey(db, ownerId, idempotency), created: false };
   await enqueueDelivery(c.env, db, prepared.messageId, 0, 0, c.get("requestId"));
   return { answer: { messageId: prepared.messageId, status: "QUEUED" }, created: true };
+}
+
+/**
+ * The answer to a send whose insert did nothing: only a taken Idempotency-Key stops it (the message id
+ * is new). The same request gets the message the key made; another, 409. Without the key's row (or
+ * without a key), D1 is not answering as it should: 503, try again.
+ */
+async function answerForTakenKey(db: Db, ownerId: string, idempotency: { key: string; requestHash: string } | null) {
+  const first = idempotency
+    ? await db
+        .select({ id: fiscalMessages.id, status: fiscalMessages.status, requestHash: fiscalMessages.requestHash })
+        .from(fiscalMessages)
+        .where(and(eq(fiscalMessages.ownerId, ownerId), eq(fiscalMessages.idempotencyKey, idempotency.key)))
+        .get()
+    : undefined;
+  if (!idempotency || !first)
+    throw new GatewayError("UNAVAILABLE", "the message could not be recorded; try again", { headers: { "Retry-After": "1" } });
+  if (first.requestHash !== idempotency.requestHash)
+    throw new GatewayError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used with a different request", {
+      details: [{ path: "Idempotency-Key", messageId: first.id }],
+    });
+  return { messageId: first.id, status: first.status };
 }
 
 export function registerFiscalRoutes(app: Router) {
