@@ -200,6 +200,16 @@ type OutboxRow = {
 };
 
 const ABANDONED = "ABANDONED";
+
+type AccountRow = { sanctioned: number; allotted: number; withdrawn: number; committed: number; seq: number };
+const balanceOf = (r: AccountRow): Balance => ({
+  sanctioned: r.sanctioned === 1,
+  allotted: r.allotted,
+  withdrawn: r.withdrawn,
+  committed: r.committed,
+  available: r.allotted - r.withdrawn - r.committed,
+  seq: r.seq,
+});
 const isTest = (env: Env) => env.ENVIRONMENT === "test";
 
 export class FundsAccount extends DurableObject<Env> {
@@ -212,6 +222,12 @@ export class FundsAccount extends DurableObject<Env> {
   private failedRuns = 0;
   /** Test-only: hand-offs are made by `testHandOff` (the test then plays the consumer). */
   private holdHandoff = false;
+  /**
+   * Whether a committed transaction has recorded the account's key (it never changes once set), so
+   * `ensureKey` need not write again. Set only after the transaction returns: one rolled back
+   * (thrown) leaves it false.
+   */
+  private keyed = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -299,19 +315,19 @@ export class FundsAccount extends DurableObject<Env> {
   // ------------------------------------------------------------------ reading
 
   private balance(): Balance {
-    const r = this.sql
-      .exec<{ sanctioned: number; allotted: number; withdrawn: number; committed: number; seq: number }>(
-        "SELECT sanctioned, allotted, withdrawn, committed, seq FROM account WHERE id = 1",
-      )
-      .one();
-    return {
-      sanctioned: r.sanctioned === 1,
-      allotted: r.allotted,
-      withdrawn: r.withdrawn,
-      committed: r.committed,
-      available: r.allotted - r.withdrawn - r.committed,
-      seq: r.seq,
-    };
+    return balanceOf(this.sql.exec<AccountRow>("SELECT sanctioned, allotted, withdrawn, committed, seq FROM account WHERE id = 1").one());
+  }
+
+  /** Commits `amount` and takes the next seq in one statement; its RETURNING is the balance after. */
+  private commitAndBump(amount: number): Balance {
+    return balanceOf(
+      this.sql
+        .exec<AccountRow>(
+          "UPDATE account SET committed = committed + ?, seq = seq + 1 WHERE id = 1 RETURNING sanctioned, allotted, withdrawn, committed, seq",
+          amount,
+        )
+        .one(),
+    );
   }
 
   private key(): (AccountKey & { programCode: string | null }) | null {
@@ -327,6 +343,7 @@ export class FundsAccount extends DurableObject<Env> {
 
   /** Every call names its account; the object records it once (the projection needs it). */
   private ensureKey(k: AccountKey) {
+    if (this.keyed) return;
     this.sql.exec(
       "UPDATE account SET tenant_id = ?, head_of_account = ?, ssu_code = ? WHERE id = 1 AND tenant_id IS NULL",
       k.tenantId,
@@ -392,8 +409,15 @@ export class FundsAccount extends DurableObject<Env> {
     );
   }
 
+  /**
+   * Adds an event to a PI's log. The caller's own UPDATE of the PI's row counts it (`event_count =
+   * event_count + 1`, or 1 for a new PI), and passes the count before it: the log is trimmed only
+   * once it can hold more than PI_LOG_KEEP. (Rows from before event_count default to 0, so such a
+   * PI's older events wait PI_LOG_KEEP more events to be trimmed: still bounded.)
+   */
   private logEvent(
     piId: string,
+    countBefore: number,
     e: {
       eventId: string;
       at: string;
@@ -419,8 +443,8 @@ export class FundsAccount extends DurableObject<Env> {
       e.reason,
       e.actor,
     );
-    this.sql.exec("UPDATE pis SET event_count = event_count + 1 WHERE pi_id = ?", piId);
     // Bounded: the newest PI_LOG_KEEP events stay; the count says how many there were.
+    if (countBefore + 1 <= PI_LOG_KEEP) return;
     this.sql.exec(
       "DELETE FROM pi_events WHERE pi_id = ? AND id <= (SELECT id FROM pi_events WHERE pi_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
       piId,
@@ -510,6 +534,7 @@ export class FundsAccount extends DurableObject<Env> {
       );
       return result;
     });
+    this.keyed = true;
     // Low volume: the projection is written before answering, so a 201 shows in the summary at once.
     // A failure here changes nothing that was applied: the alarm projects it later.
     if (r.ok && !r.duplicate) {
@@ -537,13 +562,13 @@ export class FundsAccount extends DurableObject<Env> {
       }
       const before = this.balance();
       if (!before.sanctioned || before.available < i.amount) return { ok: false, code: "INSUFFICIENT_FUNDS", balance: before };
-      this.sql.exec("UPDATE account SET committed = committed + ? WHERE id = 1", i.amount);
-      const seq = this.bump();
+      const after = this.commitAndBump(i.amount);
+      const seq = after.seq;
       const now = new Date().toISOString();
       this.sql.exec(
         `INSERT INTO pis (pi_id, payment_id, amount, status, released, updated_seq, created_at, updated_at, owner_id, message_id,
            beneficiary_count, program_code, requested_hoa, requested_ssu, acked, event_count)
-         VALUES (?, ?, ?, 'INITIATED', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`,
+         VALUES (?, ?, ?, 'INITIATED', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 1)`,
         i.piId,
         i.paymentId,
         i.amount,
@@ -557,7 +582,7 @@ export class FundsAccount extends DurableObject<Env> {
         i.requestedHeadOfAccount,
         i.requestedSsuCode,
       );
-      this.logEvent(i.piId, {
+      this.logEvent(i.piId, 0, {
         eventId: `create:${i.piId}`,
         at: now,
         source: "system",
@@ -568,7 +593,6 @@ export class FundsAccount extends DurableObject<Env> {
         reason: "funds committed",
         actor: i.actor,
       });
-      const after = this.balance();
       this.audit(
         seq,
         {
@@ -591,8 +615,19 @@ export class FundsAccount extends DurableObject<Env> {
         JSON.stringify(i.header),
         now,
       );
-      return { ok: true, duplicate: false, pi: this.state(this.readPi(i.piId)!), balance: after };
+      const pi: PiState = {
+        piId: i.piId,
+        paymentId: i.paymentId,
+        amount: i.amount,
+        status: "INITIATED",
+        released: false,
+        updatedSeq: seq,
+        createdAt: now,
+        updatedAt: now,
+      };
+      return { ok: true, duplicate: false, pi, balance: after };
     });
+    this.keyed = true;
     if (r.ok && !r.duplicate) await this.wake(Date.now());
     await this.maybeCrash("after-commit", this.crashAt);
     return r;
@@ -614,30 +649,48 @@ export class FundsAccount extends DurableObject<Env> {
       const now = new Date().toISOString();
       const box = this.outboxOf(piId);
 
-      if (o.source === "callback") {
-        // Any word from iFIX about the disburse: it has the message, so stop sending it.
-        this.sql.exec("UPDATE pis SET acked = 1, ifix_status = COALESCE(?, ifix_status) WHERE pi_id = ?", o.ifixStatus ?? null, piId);
-        if (box && box.state !== "delivered") {
-          this.sql.exec("UPDATE outbox SET state = 'delivered', delivered_at = ?, lease_token = NULL WHERE message_id = ?", now, box.message_id);
-        }
+      // Any word from iFIX about the disburse: it has the message, so stop sending it (the PI's row
+      // records it with the event below, in the one UPDATE that counts the event).
+      const ack = o.source === "callback";
+      if (ack && box && box.state !== "delivered") {
+        this.sql.exec("UPDATE outbox SET state = 'delivered', delivered_at = ?, lease_token = NULL WHERE message_id = ?", now, box.message_id);
       }
-      if (to === null)
+      if (to === null) {
+        if (ack) this.sql.exec("UPDATE pis SET acked = 1, ifix_status = COALESCE(?, ifix_status) WHERE pi_id = ?", o.ifixStatus ?? null, piId);
         return { ok: true, duplicate: false, changed: false, from, to: from, released: false, pi: this.state(pi), balance: this.balance() };
+      }
+      const touch = (set: string, ...args: SqlStorageValue[]) =>
+        this.sql.exec(
+          `UPDATE pis SET ${set}, event_count = event_count + 1${ack ? ", acked = 1, ifix_status = COALESCE(?, ifix_status)" : ""} WHERE pi_id = ?`,
+          ...args,
+          ...(ack ? [o.ifixStatus ?? null] : []),
+          piId,
+        );
 
       const seq = this.bump();
       // Status calls are audited whatever their outcome; iFIX's callbacks when they give money back.
       const audited = o.source !== "callback";
       const refuse = (why: string, code: "INVALID_STATE" | "REASON_REQUIRED" = "INVALID_STATE"): StatusResult => {
         const reason = o.reason ? `${o.reason} (refused: ${why})` : `refused: ${why}`;
-        this.logEvent(piId, { eventId: o.eventId, at: now, source: o.source, from, to, accepted: false, released: false, reason, actor: o.actor });
-        this.sql.exec("UPDATE pis SET updated_seq = ? WHERE pi_id = ?", seq, piId);
+        this.logEvent(piId, pi.event_count, {
+          eventId: o.eventId,
+          at: now,
+          source: o.source,
+          from,
+          to,
+          accepted: false,
+          released: false,
+          reason,
+          actor: o.actor,
+        });
+        touch("updated_seq = ?", seq);
         if (audited) this.auditStatus(seq, now, piId, o, from, to, false, false, why);
-        const pi2 = this.state(this.readPi(piId)!);
+        const pi2 = this.state({ ...pi, updated_seq: seq });
         return code === "REASON_REQUIRED" ? { ok: false, code, from, to, pi: pi2 } : { ok: false, code, from, to, pi: pi2, why };
       };
 
       if (from === to) {
-        this.logEvent(piId, {
+        this.logEvent(piId, pi.event_count, {
           eventId: o.eventId,
           at: now,
           source: o.source,
@@ -648,9 +701,18 @@ export class FundsAccount extends DurableObject<Env> {
           reason: o.reason,
           actor: o.actor,
         });
-        this.sql.exec("UPDATE pis SET updated_seq = ? WHERE pi_id = ?", seq, piId);
+        touch("updated_seq = ?", seq);
         if (audited) this.auditStatus(seq, now, piId, o, from, to, true, false, null);
-        return { ok: true, duplicate: false, changed: false, from, to, released: false, pi: this.state(this.readPi(piId)!), balance: this.balance() };
+        return {
+          ok: true,
+          duplicate: false,
+          changed: false,
+          from,
+          to,
+          released: false,
+          pi: this.state({ ...pi, updated_seq: seq }),
+          balance: this.balance(),
+        };
       }
       if (!PI_TRANSITIONS[from].includes(to)) {
         if (from === "FAILED" && o.source === "callback" && (to === "SUCCESSFUL" || to === "COMPLETED" || to === "PARTIAL")) {
@@ -680,18 +742,28 @@ export class FundsAccount extends DurableObject<Env> {
         }
       }
       const final = FINAL_PI_STATUSES.includes(to) ? now : null;
-      this.sql.exec(
-        "UPDATE pis SET status = ?, released = released | ?, updated_seq = ?, updated_at = ?, final_at = COALESCE(final_at, ?) WHERE pi_id = ?",
+      touch(
+        "status = ?, released = released | ?, updated_seq = ?, updated_at = ?, final_at = COALESCE(final_at, ?)",
         to,
         released ? 1 : 0,
         seq,
         now,
         final,
-        piId,
       );
-      this.logEvent(piId, { eventId: o.eventId, at: now, source: o.source, from, to, accepted: true, released, reason: o.reason, actor: o.actor });
+      this.logEvent(piId, pi.event_count, {
+        eventId: o.eventId,
+        at: now,
+        source: o.source,
+        from,
+        to,
+        accepted: true,
+        released,
+        reason: o.reason,
+        actor: o.actor,
+      });
       if (audited || released) this.auditStatus(seq, now, piId, o, from, to, true, released, null);
-      return { ok: true, duplicate: false, changed: true, from, to, released, pi: this.state(this.readPi(piId)!), balance: this.balance() };
+      const after: PiRow = { ...pi, status: to, released: pi.released | (released ? 1 : 0), updated_seq: seq, updated_at: now };
+      return { ok: true, duplicate: false, changed: true, from, to, released, pi: this.state(after), balance: this.balance() };
     });
     if (r.ok || r.code !== "NOT_FOUND") await this.wake(Date.now());
     return r;
@@ -879,10 +951,8 @@ export class FundsAccount extends DurableObject<Env> {
           messageId,
         );
       }
-      return {
-        applied: true,
-        state: this.sql.exec<{ state: DeliveryState["state"] }>("SELECT state FROM outbox WHERE message_id = ?", messageId).one().state,
-      };
+      const state: DeliveryState["state"] = o.kind === "retry" ? "pending" : o.kind;
+      return { applied: true, state };
     });
     if (r.applied && o.kind === "retry") await this.wake(Date.now() + Math.max(0, o.delayMs));
     return r;

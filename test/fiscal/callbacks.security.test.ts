@@ -224,6 +224,35 @@ describe("which message a callback updates (CONTRACT v3 §7, issue 10 item 4)", 
     expect((await viewOf(m.messageId)).status).toBe("RECEIVED");
   });
 
+  it("rows from before receiver_id and dedupe_key: a message without a receiver answers only to the configured receiver; a callback stored without a dedupe key is still a duplicate", async () => {
+    expect(env.IFIX_RECEIVER_ID).toBe(env.TEST_IFIX_SANDBOX_SENDER);
+    const m = await sentAllocation();
+    await env.DB.prepare("UPDATE fiscal_messages SET receiver_id = NULL WHERE id = ?").bind(m.messageId).run();
+    const other = await generateKeyPair("RS256", { modulusLength: 2048, extractable: true });
+    const sender = "ifix@https://another-receiver.example";
+    const E = {
+      ...env,
+      IFIX_TRUSTED_KEYS: JSON.stringify({ ...JSON.parse(env.IFIX_TRUSTED_KEYS!), [sender]: [await exportSPKI(other.publicKey)] }),
+    } as unknown as Env;
+    const db = createDb(env.DB);
+    const foreign = await signedCallback(
+      { header: callbackHeader({ sender_id: sender, message_id: m.messageId }), message: message(m.transactionId, "REJECTED") },
+      { key: other.privateKey as CryptoKey },
+    );
+    expect((await receiveCallback(E, db, "allocation", foreign)).matchedMessageId).toBeNull();
+    const body = await signedCallback({ header: callbackHeader({ message_id: m.messageId }), message: message(m.transactionId, "APPROVED") });
+    const first = await receiveCallback(E, db, "allocation", body);
+    expect(first).toMatchObject({ matchedMessageId: m.messageId, status: "APPROVED" });
+    // As a row from before dedupe_key: found by sender + message_id + content, and its stored answer given.
+    await env.DB.prepare(
+      "UPDATE fiscal_callbacks SET dedupe_key = NULL, answer = json_set(answer, '$.status', 'STORED') WHERE message_id = ? AND sender_id = ?",
+    )
+      .bind(m.messageId, env.TEST_IFIX_SANDBOX_SENDER)
+      .run();
+    expect(await receiveCallback(E, db, "allocation", body)).toEqual({ ...first, status: "STORED" });
+    expect((await viewOf(m.messageId)).callbacks).toHaveLength(1);
+  });
+
   it("with IFIX_SIGNATURE_SCOPE=message a captured callback replayed with a new message_id and message_ts has no second effect (issue 10, item 8)", async () => {
     const m = await sentAllocation();
     const E = { ...env, IFIX_SIGNATURE_SCOPE: "message" } as unknown as Env;
