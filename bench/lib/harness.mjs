@@ -163,7 +163,7 @@ export function rssMiB(pid) {
 }
 
 /** CPU seconds (user + system) a process has used so far, or null when it is gone. */
-function cpuSeconds(pid) {
+export function cpuSeconds(pid) {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)

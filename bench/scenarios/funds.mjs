@@ -3,7 +3,7 @@
 // money. Every case is checked: zero overdrafts, every deduction counted once, and every PI's
 // disburse at the iFIX sandbox exactly once (one message_id per PI, accepted once, none unknown).
 import { randomUUID } from "node:crypto";
-import { createClient, hasRoute, load, log, median, round, sleep, startStack } from "../lib/harness.mjs";
+import { cpuSeconds, createClient, hasRoute, load, log, median, round, sleep, startStack } from "../lib/harness.mjs";
 import { d1, json } from "../lib/api.mjs";
 
 export const hoa = (i) => `2211-00-101-${String(i).padStart(2, "0")}-${String(i).padStart(3, "0")}`;
@@ -128,6 +128,7 @@ export default {
         let i = 0;
         const created = { n: 0 };
         const other = {};
+        const cpu0 = { gateway: cpuSeconds(stack.gateway.pid), sandbox: cpuSeconds(stack.sandbox.pid) };
         const r = await load({
           url: `${stack.topo.gatewayUrl}/v1/payment-instructions`,
           method: "POST",
@@ -151,6 +152,15 @@ export default {
         log(`funds ${label}: ${out.piPerS} PIs/s, p50 ${out.p50} ms, p99 ${out.p99} ms, ${JSON.stringify(other)}`);
         // Requests in flight when autocannon stops still complete: the checks count the ledger, not the answers.
         out.delivery = await settle(label, tenantId, created.n);
+        // CPU spent per PI over its whole life (the answer, projection, delivery, iFIX's callback),
+        // from the load's start until everything settled: a cost that does not move with how the
+        // two cores happen to be shared during a 6 s run, which the rate does (by ±25% here).
+        const per = (k, pid) => {
+          const now = cpuSeconds(pid);
+          return now === null || cpu0[k] === null || !created.n ? null : round(((now - cpu0[k]) * 1000) / created.n, 2);
+        };
+        out.cpuMsPerPi = { gatewayWorkerd: per("gateway", stack.gateway.pid), sandboxWorkerd: per("sandbox", stack.sandbox.pid) };
+        log(`funds ${label}: CPU per PI ${JSON.stringify(out.cpuMsPerPi)} ms`);
         return out;
       };
 
@@ -192,14 +202,23 @@ export default {
       log(`funds race: ${JSON.stringify(raceStatus)}, account ${JSON.stringify(raceAccount)}`);
 
       const med = (xs, k) => median(xs.map((x) => x[k]));
+      const cpuMed = (xs) => ({
+        gatewayWorkerd: median(xs.map((x) => x.cpuMsPerPi.gatewayWorkerd)),
+        sandboxWorkerd: median(xs.map((x) => x.cpuMsPerPi.sandboxWorkerd)),
+      });
       const s = {
-        one: { piPerS: med(results.one, "piPerS"), p50: med(results.one, "p50"), p99: med(results.one, "p99") },
-        hundred: { piPerS: med(results.hundred, "piPerS"), p50: med(results.hundred, "p50"), p99: med(results.hundred, "p99") },
+        one: { piPerS: med(results.one, "piPerS"), p50: med(results.one, "p50"), p99: med(results.one, "p99"), cpuMsPerPi: cpuMed(results.one) },
+        hundred: {
+          piPerS: med(results.hundred, "piPerS"),
+          p50: med(results.hundred, "p50"),
+          p99: med(results.hundred, "p99"),
+          cpuMsPerPi: cpuMed(results.hundred),
+        },
       };
       const exactlyOnce = deliveries.every((d) => d.missing === 0 && d.twice === 0 && d.unknown === 0);
       const ratio = round(s.hundred.piPerS / s.one.piPerS, 2);
       return {
-        method: `${runs} run(s) × ${duration} s at 16 connections per case, ₹1 instructions with one beneficiary, a new paymentId each; accounts allotted ₹1,00,00,000 each; then a race of 1,000 ₹1 instructions at 32 connections for an account holding ₹500. After each case the projections and deliveries settle and are checked against the sandbox.`,
+        method: `${runs} run(s) × ${duration} s at 16 connections per case, ₹1 instructions with one beneficiary, a new paymentId each; accounts allotted ₹1,00,00,000 each; then a race of 1,000 ₹1 instructions at 32 connections for an account holding ₹500. After each case the projections and deliveries settle and are checked against the sandbox. CPU per PI: the gateway's and the sandbox's workerd processes (/proc/<pid>/stat, user + system), from the start of the load until every PI settled, divided by the PIs created.`,
         summary: s,
         ratioHundredVsOne: ratio,
         race: { requests: raceN, statuses: raceStatus, account: raceAccount, exact: raceOk, delivery: raceDelivery },
@@ -229,13 +248,15 @@ export default {
   },
   table(r) {
     const s = r.summary;
+    const cpuCell = (c) => (c ? `${c.gatewayWorkerd ?? "–"} / ${c.sandboxWorkerd ?? "–"}` : "–");
     return {
       rows: [
-        ["case", "payment instructions/s (16 conn)", "p50 / p99 ms", "overdrafts", "disburses at iFIX"],
+        ["case", "payment instructions/s (16 conn)", "p50 / p99 ms", "CPU ms per PI: gateway / sandbox", "overdrafts", "disburses at iFIX"],
         [
           "1 head of account (one Durable Object)",
           s.one.piPerS,
           `${s.one.p50} / ${s.one.p99}`,
+          cpuCell(s.one.cpuMsPerPi),
           r.overdrafts.filter((o) => o.label.startsWith("1 ")).length,
           (r.deliveries ?? [])
             .filter((d) => d.label.startsWith("1 "))
@@ -246,6 +267,7 @@ export default {
           "100 heads of account",
           s.hundred.piPerS,
           `${s.hundred.p50} / ${s.hundred.p99}`,
+          cpuCell(s.hundred.cpuMsPerPi),
           r.overdrafts.filter((o) => o.label.startsWith("100 ")).length,
           (r.deliveries ?? [])
             .filter((d) => d.label.startsWith("100 "))
@@ -255,6 +277,7 @@ export default {
         [
           "race: 1,000 × ₹1 against ₹500",
           `${r.race.statuses[201] ?? 0} paid, ${r.race.statuses[422] ?? 0} refused (422)`,
+          "–",
           "–",
           `available ₹${r.race.account.available}, committed ₹${r.race.account.committed}`,
           r.race.delivery ? `${r.race.delivery.atIfix}/${r.race.delivery.pis}` : "–",
