@@ -133,6 +133,23 @@ describe("payment instructions (CONTRACT §7)", () => {
       ["callback", "IN_PROCESS", "SUCCESSFUL", true],
     ]);
     expect(after.json.delivery).toMatchObject({ deliveryStatus: "DELIVERED", status: "SUCCESSFUL" });
+    // The message's D1 row, as delivery wrote it and the callbacks moved it.
+    expect(await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, v.delivery.messageId)).get()).toMatchObject({
+      ownerId: owner.clientId,
+      type: "disburse",
+      action: "create",
+      parentId: null,
+      transactionId: r.json.piId,
+      piId: r.json.piId,
+      receiverId: env.IFIX_RECEIVER_ID,
+      locationCode: acc.tenantId,
+      status: "SUCCESSFUL",
+      deliveryStatus: "DELIVERED",
+      attempts: 1,
+      lastHttpStatus: 202,
+      lastError: null,
+      deliveredAt: expect.any(String),
+    });
     await summaryReaches(owner.token, acc, { committed: 300.5, available: 699.5 });
   });
 

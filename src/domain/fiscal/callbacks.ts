@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, isNull, or, type SQL } from "drizzle-orm";
 import type { Env } from "../../env";
 import type { Db } from "../../storage/db";
 import { fiscalMessages, IFIX_STATUSES } from "../../storage/schema/fiscal-messages";
@@ -177,40 +177,45 @@ export async function receiveCallback(env: Env, db: Db, type: IfixType, body: un
     await applyPiCallback(env, db, target.piId, status.code ?? "", status.text, `cb:${dedupeKey}`, senderId);
   }
 
-  const notSeen = sql`NOT EXISTS (SELECT 1 FROM ${fiscalCallbacks} WHERE ${fiscalCallbacks.dedupeKey} = ${dedupeKey})`;
+  // Plain SQL written once, as in firstReads: the message's status and the callback's row, one batch.
+  const d1 = db.$client;
   const iso = new Date(now).toISOString();
-  const statements = [
-    ...(target && status.code
-      ? [
-          db
-            .update(fiscalMessages)
-            .set({ status: status.code, statusMessage: status.text, updatedAt: iso })
-            // Never backwards: only from a status that may move to this one (statuses.ts).
-            .where(and(eq(fiscalMessages.id, target.id), inArray(fiscalMessages.status, allowedFrom(status.code, type)), notSeen)),
-        ]
-      : []),
-    db
-      .insert(fiscalCallbacks)
-      .values({
+  const statements: D1PreparedStatement[] = [];
+  if (target && status.code) {
+    // Never backwards: only from a status that may move to this one (statuses.ts); once per callback.
+    const from = allowedFrom(status.code, type);
+    statements.push(
+      d1
+        .prepare(
+          `UPDATE fiscal_messages SET status = ?, status_message = ?, updated_at = ? WHERE id = ? AND status IN (${from.map(() => "?").join(", ") || "NULL"}) AND NOT EXISTS (SELECT 1 FROM fiscal_callbacks WHERE dedupe_key = ?)`,
+        )
+        .bind(status.code, status.text, iso, target.id, ...from, dedupeKey),
+    );
+  }
+  statements.push(
+    d1
+      .prepare(
+        `INSERT INTO fiscal_callbacks (sender_id, message_id, content_hash, dedupe_key, type, action, message_ts, target_message_id, matched_by, status_code, status_message, answer, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+      )
+      .bind(
         senderId,
         messageId,
         contentHash,
         dedupeKey,
         type,
-        action: typeof header.action === "string" ? header.action.slice(0, 16) : null,
-        messageTs: Math.floor(ts / 1000),
-        targetMessageId: target?.id ?? null,
+        typeof header.action === "string" ? header.action.slice(0, 16) : null,
+        Math.floor(ts / 1000),
+        target?.id ?? null,
         matchedBy,
-        statusCode: status.code,
-        statusMessage: status.text,
-        answer,
-        receivedAt: iso,
-      })
-      .onConflictDoNothing()
-      .returning({ id: fiscalCallbacks.id }),
-  ];
-  const results = await db.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
-  if ((results[results.length - 1] as unknown[]).length) return answer;
+        status.code,
+        status.text,
+        JSON.stringify(answer),
+        iso,
+      ),
+  );
+  const results = await d1.batch(statements);
+  if (results[results.length - 1].results.length) return answer;
   // A concurrent duplicate's insert won: its answer is the answer.
   const first = await db.select({ answer: fiscalCallbacks.answer }).from(fiscalCallbacks).where(eq(fiscalCallbacks.dedupeKey, dedupeKey)).get();
   return (first?.answer as CallbackAnswer) ?? answer;

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Env } from "../../env";
 import { getUpstreamConfig } from "../../env";
 import { createDb, type Db } from "../../storage/db";
@@ -76,7 +76,7 @@ export async function deliverFiscalMessage(
   if (!claimed.length) return "skipped";
   const n = claimed[0].attempt;
   const msg = await db.select().from(fiscalMessages).where(eq(fiscalMessages.id, messageId)).get();
-  if (!msg || msg.deliveryStatus !== "QUEUED") {
+  if (msg?.deliveryStatus !== "QUEUED") {
     await db.delete(fiscalOutbox).where(eq(fiscalOutbox.messageId, messageId)).run();
     return "skipped";
   }
@@ -198,7 +198,6 @@ export async function deliverPiMessage(
 ): Promise<DeliveryResult> {
   const stub = accountStubByHex(env, m.account);
   if (!stub) return "skipped";
-  const db = createDb(env.DB);
   const { UPSTREAM_TIMEOUT_MS, DELIVERY_MAX_ATTEMPTS, DELIVERY_BACKOFF_BASE_MS } = getUpstreamConfig(env);
   const taken = await stub.takeDelivery(m.messageId, m.token, UPSTREAM_TIMEOUT_MS + 60_000);
   if (!taken) return "skipped";
@@ -208,27 +207,25 @@ export async function deliverPiMessage(
   try {
     const template = JSON.parse(await openText(env, taken.payload, taken.messageId)) as DisburseTemplate;
     const message = disburseMessage(template, { piId: taken.piId, account: taken.account, programCode: taken.programCode });
-    await db
-      .insert(fiscalMessages)
-      .values({
-        id: taken.messageId,
-        ownerId: taken.ownerId,
-        type: "disburse",
-        action: "create",
-        parentId: null,
-        transactionId: taken.piId,
-        linkedId: String(message.linked_id),
-        piId: taken.piId,
-        receiverId: taken.header.receiver_id,
-        locationCode: taken.account.tenantId,
-        status: "QUEUED",
-        deliveryStatus: "QUEUED",
-        attempts: 0,
-        wireBody: HELD_BY_ACCOUNT,
-        createdAt: taken.createdAt,
-        updatedAt: iso,
-      })
-      .onConflictDoNothing()
+    // Before the post: a callback may come before its answer, and is matched by this row. (Plain
+    // SQL on both of this path's D1 writes, as on the callbacks': drizzle rebuilt them per PI.)
+    await env.DB.prepare(
+      `INSERT INTO fiscal_messages (id, owner_id, type, action, parent_id, transaction_id, linked_id, pi_id, receiver_id, location_code,
+         status, delivery_status, attempts, wire_body, created_at, updated_at)
+       VALUES (?, ?, 'disburse', 'create', NULL, ?, ?, ?, ?, ?, 'QUEUED', 'QUEUED', 0, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    )
+      .bind(
+        taken.messageId,
+        taken.ownerId,
+        taken.piId,
+        String(message.linked_id),
+        taken.piId,
+        taken.header.receiver_id,
+        taken.account.tenantId,
+        HELD_BY_ACCOUNT,
+        taken.createdAt,
+        iso,
+      )
       .run();
     const signed = await signForSend(env, taken.header, message);
     outcome = await postIfixMessage(env, "disburse", signed.body, { messageId: taken.messageId, attempt: taken.attempt }, record);
@@ -253,28 +250,21 @@ export async function deliverPiMessage(
   // The D1 row follows (a view for lists and the console; the object is the truth).
   const now = new Date().toISOString();
   const err = "error" in result ? result.error.slice(0, 500) : (result.note ?? null);
-  const set =
+  // Delivery status, and the message status while it is still QUEUED (a callback may have moved it).
+  const [delivery, status] =
     result.kind === "delivered"
-      ? {
-          deliveryStatus: "DELIVERED" as const,
-          status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'RECEIVED' ELSE ${fiscalMessages.status} END`,
-          deliveredAt: now,
-        }
+      ? ["DELIVERED", "RECEIVED"]
       : result.kind === "rejected"
-        ? {
-            deliveryStatus: "REJECTED" as const,
-            status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'REJECTED' ELSE ${fiscalMessages.status} END`,
-          }
+        ? ["REJECTED", "REJECTED"]
         : result.kind === "failed"
-          ? {
-              deliveryStatus: "FAILED" as const,
-              status: sql`CASE WHEN ${fiscalMessages.status} = 'QUEUED' THEN 'FAILED' ELSE ${fiscalMessages.status} END`,
-            }
-          : {};
-  await db
-    .update(fiscalMessages)
-    .set({ ...set, attempts: taken.attempt, lastHttpStatus: outcome.httpStatus, lastError: err, updatedAt: now })
-    .where(and(eq(fiscalMessages.id, taken.messageId), inArray(fiscalMessages.deliveryStatus, ["QUEUED", "FAILED"])))
+          ? ["FAILED", "FAILED"]
+          : [null, null];
+  await env.DB.prepare(
+    `UPDATE fiscal_messages SET delivery_status = COALESCE(?, delivery_status), status = CASE WHEN status = 'QUEUED' THEN COALESCE(?, status) ELSE status END,
+       delivered_at = COALESCE(?, delivered_at), attempts = ?, last_http_status = ?, last_error = ?, updated_at = ?
+     WHERE id = ? AND delivery_status IN ('QUEUED', 'FAILED')`,
+  )
+    .bind(delivery, status, result.kind === "delivered" ? now : null, taken.attempt, outcome.httpStatus, err, now, taken.messageId)
     .run()
     .catch(() => undefined);
   return result.kind;
