@@ -20,16 +20,19 @@ const SCENARIOS = [overhead, roundtrips, claims, cutoff, funds, resilience, fuzz
 let RESULTS = join(ROOT, "bench", "results");
 
 function parseArgs(argv) {
-  const args = { quick: false, only: null, fromHead: false, results: null };
+  const args = { quick: false, only: null, fromRev: null, results: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") args.quick = true;
-    else if (a === "--from-head") args.fromHead = true;
+    else if (a === "--from-head") args.fromRev = "HEAD";
+    else if (a === "--from") args.fromRev = argv[++i];
     else if (a === "--results") args.results = argv[++i];
     else if (a === "--only") args.only = argv[++i].split(",");
     else if (a.startsWith("--only=")) args.only = a.slice(7).split(",");
     else if (a === "--help" || a === "-h") {
-      console.log(`usage: npm run bench -- [--quick] [--from-head] [--results <dir>] [--only ${SCENARIOS.map((s) => s.name).join(",")}]`);
+      console.log(
+        `usage: npm run bench -- [--quick] [--from-head | --from <commit>] [--results <dir>] [--only ${SCENARIOS.map((s) => s.name).join(",")}]`,
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -107,7 +110,7 @@ async function main() {
   const machine = machineInfo();
   log(`machine: ${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, workerd ${machine.workerd}`);
   log("building the gateway and sandbox bundles (wrangler deploy --dry-run)");
-  const bundles = buildBundles({ fromHead: args.fromHead });
+  const bundles = buildBundles({ fromRev: args.fromRev });
   machine.built = bundles.source;
   const latestPath = join(RESULTS, "latest.json");
   // --only keeps the other scenarios' latest results, so the table stays whole.

@@ -88,16 +88,20 @@ export function percentile(sorted, p) {
 
 /**
  * Bundles the gateway (wrangler.jsonc) and the sandbox (src/sandbox/wrangler.jsonc) as wrangler deploys
- * them. `fromHead`: from the committed tree (`git archive HEAD`) instead of the working tree, so
- * uncommitted work in progress elsewhere in the tree does not end up in the figures.
+ * them. `fromRev`: from that commit's tree (`git archive <rev>`) instead of the working tree, so
+ * uncommitted work in progress elsewhere in the tree does not end up in the figures, and an earlier
+ * commit is measured by today's bench (the "before" of a before/after pair).
  */
-export function buildBundles({ fromHead = false } = {}) {
+export function buildBundles({ fromRev = null } = {}) {
   let cwd = ROOT;
-  if (fromHead) {
+  if (fromRev) {
     cwd = join(BUILD, "head");
     rmSync(cwd, { recursive: true, force: true });
     mkdirSync(cwd, { recursive: true });
-    const r = spawnSync("sh", ["-c", `git -C "${ROOT}" archive HEAD | tar -x -C "${cwd}"`], { encoding: "utf8" });
+    const r = spawnSync("sh", ["-c", `git -C "${ROOT}" archive "$REV" | tar -x -C "${cwd}"`], {
+      encoding: "utf8",
+      env: { ...process.env, REV: fromRev },
+    });
     if (r.status !== 0) throw new Error(`git archive failed: ${r.stderr}`);
     symlinkSync(join(ROOT, "node_modules"), join(cwd, "node_modules"));
   }
@@ -115,8 +119,8 @@ export function buildBundles({ fromHead = false } = {}) {
     }
     built[name] = join(out, file);
   }
-  built.source = fromHead
-    ? `git HEAD ${spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim()}`
+  built.source = fromRev
+    ? `git ${fromRev === "HEAD" ? "HEAD " : ""}${spawnSync("git", ["rev-parse", "--short", fromRev], { cwd: ROOT, encoding: "utf8" }).stdout.trim()}`
     : "working tree";
   built.migrations = join(cwd, "migrations");
   return built;
