@@ -116,6 +116,12 @@ describe("D1 is a projection of the account objects, written by them, seq-guarde
     const viaApi = await pi(owner.token, piBody(a, 100));
     expect(viaApi.status).toBe(201);
     await vi.waitFor(async () => expectConverged(a), { timeout: 10_000, interval: 50 });
+    // Its disburse at iFIX first (so the FAILED below meets one known state: acknowledged, which
+    // takes the admin key and a reason; a FAILED racing the post was refused when the post won).
+    await vi.waitFor(async () => expect((await accountStub(E, a).getPi(viaApi.json.piId))!.delivery!.state).toBe("delivered"), {
+      timeout: 10_000,
+      interval: 50,
+    });
 
     // Every projection write of both objects is lost from now on (D1 unreachable from them).
     await accountStub(E, a).testHooks({ failProjections: 1_000 });
@@ -125,7 +131,7 @@ describe("D1 is a projection of the account objects, written by them, seq-guarde
     expect((await pi(owner.token, piBody(b, 7))).status).toBe(201);
     const failed = await accountStub(E, a).setPiStatus(viaApi.json.piId, "FAILED", {
       eventId: `t-${crypto.randomUUID()}`,
-      source: "api",
+      source: "admin",
       actor: "test",
       reason: "crash test",
       requestId: null,
