@@ -14,6 +14,8 @@ import { hoa, piBody } from "./scenarios/funds.mjs";
 
 const path = process.argv[2] ?? "/v1/health/states";
 const seconds = Number(process.argv[3] ?? 8);
+/** `/v1/payment-instructions` only: PIs spread over this many heads of account (the funds scenario's 100-account case). */
+const accounts = Number(process.argv[4] ?? 1);
 
 const bundles = buildBundles();
 const stack = await startStack(bundles, { inspect: true });
@@ -49,15 +51,23 @@ try {
     const funds = await createClient(stack, ["funds:write", "funds:read"], "profile funds", ["*"]);
     const headers = { "X-API-Key": funds.apiKey, "Content-Type": "application/json" };
     const tenantId = `profile-${randomUUID().slice(0, 8)}`;
-    const allotment = { txnId: randomUUID(), tenantId, headOfAccount: hoa(0), ssuCode: "SSU-001", type: "INITIAL_ALLOTMENT", amount: 10_000_000 };
-    const a = await fetch(`${stack.topo.gatewayUrl}/v1/funds/allotments`, { method: "POST", headers, body: JSON.stringify(allotment) });
-    if (a.status !== 201) throw new Error(`allotment: ${a.status}`);
+    for (let k = 0; k < accounts; k++) {
+      const allotment = { txnId: randomUUID(), tenantId, headOfAccount: hoa(k), ssuCode: "SSU-001", type: "INITIAL_ALLOTMENT", amount: 10_000_000 };
+      const a = await fetch(`${stack.topo.gatewayUrl}/v1/funds/allotments`, { method: "POST", headers, body: JSON.stringify(allotment) });
+      if (a.status !== 201) throw new Error(`allotment: ${a.status}`);
+    }
+    let n = 0;
     req = {
       ...req,
       method: "POST",
       headers,
       requests: [
-        { setupRequest: (r) => ({ ...r, body: JSON.stringify(piBody({ tenantId, headOfAccount: hoa(0), ssuCode: "SSU-001", amount: 1 })) }) },
+        {
+          setupRequest: (r) => ({
+            ...r,
+            body: JSON.stringify(piBody({ tenantId, headOfAccount: hoa(n++ % accounts), ssuCode: "SSU-001", amount: 1 })),
+          }),
+        },
       ],
     };
   }
