@@ -85,13 +85,14 @@ const ROUND_SEQS = 100;
 const MAX_ROUNDS = 10;
 /**
  * Changes reach D1 this long after the first change not yet projected, so that a PI's commit and the
- * callbacks that follow it within moments go to D1 in one batch instead of one each (with many
- * accounts each sees few PIs at a time, and a D1 batch per change was most of the difference in CPU
- * per PI between one account and a hundred). Hand-offs to delivery do not wait for it. D1 is a view
- * that nothing about money reads; an allotment is still projected before its answer, and the
- * sweep's kick projects at once.
+ * callbacks that follow it (after the delivery queue's batch wait, up to a second) go to D1 in one
+ * batch instead of one each: with many accounts each sees few PIs at a time, and a projection per
+ * change was the largest single difference in CPU per PI between one account and a hundred.
+ * Hand-offs to delivery do not wait for it. D1 is a view that nothing about money reads (a PI by id
+ * is read from the object); an allotment is still projected before its answer, and the sweep's kick
+ * projects at once.
  */
-export const PROJECT_AFTER_MS = 250;
+export const PROJECT_AFTER_MS = 1000;
 /** Retention and re-encryption run at most this often from the alarm (the sweep's flush also runs them). */
 const HOUSEKEEPING_EVERY_MS = 6 * 3600_000;
 
@@ -646,7 +647,7 @@ export class FundsAccount extends DurableObject<Env> {
     });
     this.keyed = true;
     // Its disburse is handed to delivery at once; the projection follows (PROJECT_AFTER_MS).
-    if (r.ok && !r.duplicate) await this.changed(true);
+    if (r.ok && !r.duplicate) await this.changed("hand-off");
     await this.maybeCrash("after-commit", this.crashAt);
     return r;
   }
@@ -783,7 +784,8 @@ export class FundsAccount extends DurableObject<Env> {
       const after: PiRow = { ...pi, status: to, released: pi.released | (released ? 1 : 0), updated_seq: seq, updated_at: now };
       return { ok: true, duplicate: false, changed: true, from, to, released, pi: this.state(after), balance: this.balance() };
     });
-    if ((r.ok && !r.duplicate) || (!r.ok && r.code !== "NOT_FOUND")) await this.changed(false);
+    // iFIX's callbacks wait for the projection with the rest; a person's status call shows at once.
+    if ((r.ok && !r.duplicate) || (!r.ok && r.code !== "NOT_FOUND")) await this.changed(o.source === "callback" ? "project" : "project-now");
     return r;
   }
 
@@ -1013,17 +1015,21 @@ export class FundsAccount extends DurableObject<Env> {
       );
       return { ok: true as const, before: box.state };
     });
-    if (r.ok) await this.changed(true);
+    if (r.ok) await this.changed("hand-off");
     return r;
   }
 
   // ------------------------------------------------------------------ alarm: projection, hand-off, housekeeping
 
   /** A change was committed: the alarm hands off now (`handOff`) or projects when that is due. */
-  private async changed(handOff: boolean) {
+  /**
+   * A change was committed. The alarm runs now to hand a disburse to delivery (`hand-off`) or to
+   * project (`project-now`: the projection counts as due), else when the projection is due.
+   */
+  private async changed(then: "hand-off" | "project" | "project-now") {
     const now = Date.now();
-    this.dirtySince ??= now;
-    await this.wake(handOff ? now : this.dirtySince + this.projectAfterMs);
+    this.dirtySince = then === "project-now" ? now - this.projectAfterMs : (this.dirtySince ?? now);
+    await this.wake(then === "project" ? this.dirtySince + this.projectAfterMs : now);
   }
 
   private projectionDue(now: number): boolean {

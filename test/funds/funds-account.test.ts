@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { accountStub } from "../../src/domain/funds/accounts";
 import { piIdFor, newPiSuffix } from "../../src/domain/funds/pi-id";
-import { PI_LOG_KEEP, type CommitPiInput, type FundsAccount } from "../../src/durable-objects/funds-account";
+import { PI_LOG_KEEP, PROJECT_AFTER_MS, type CommitPiInput, type FundsAccount } from "../../src/durable-objects/funds-account";
 import type { AccountKey, AllotmentType } from "../../src/domain/funds/types";
 import type { Env } from "../../src/env";
 import { sealText } from "../../src/domain/fiscal/at-rest";
@@ -275,7 +275,7 @@ describe("FundsAccount Durable Object: the outbox", () => {
     const acc = account();
     const stub = stubOf(acc);
     await allotIn(acc, "init", "INITIAL_ALLOTMENT", 100);
-    // An hour, so nothing is projected before the test asks however slow the machine (default 250 ms).
+    // An hour, so nothing is projected before the test asks however slow the machine (default PROJECT_AFTER_MS).
     await stub.testHooks({ projectAfterMs: 3_600_000 });
     const batches = (await stub.testStats()).projectionBatches;
     const c = await commitIn(acc, 10);
@@ -295,6 +295,9 @@ describe("FundsAccount Durable Object: the outbox", () => {
     await stub.kick();
     expect(await piRow()).toEqual({ status: "SUCCESSFUL" });
     expect(await stub.testStats()).toEqual({ projectionBatches: batches + 1, dirtySince: null });
-    await stub.testHooks({ projectAfterMs: 250 });
+    // A person's status call is projected at once, wait or no wait.
+    expect(await stub.setPiStatus(c.pi.piId, "COMPLETED", status("api", crypto.randomUUID(), "paid out"))).toMatchObject({ ok: true, changed: true });
+    await vi.waitFor(async () => expect(await piRow()).toEqual({ status: "COMPLETED" }), { timeout: 10_000, interval: 50 });
+    await stub.testHooks({ projectAfterMs: PROJECT_AFTER_MS });
   });
 });
