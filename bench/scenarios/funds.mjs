@@ -34,7 +34,8 @@ const ROUND_TRIPS = {
     kv: 0,
     queue: 0,
   },
-  after: "the account's alarm: 1 D1 batch (projection, ~100 changes per batch) + 1 sendBatch (≤ 100 disburses) for many PIs at once",
+  after:
+    "the account's alarm: 1 sendBatch (≤ 100 disburses) for many PIs at once, and a second after the first unprojected change 1 D1 batch (projection, ≤ 100 changes a round) with the callbacks that came meanwhile",
 };
 
 export default {
