@@ -1021,7 +1021,6 @@ export class FundsAccount extends DurableObject<Env> {
 
   // ------------------------------------------------------------------ alarm: projection, hand-off, housekeeping
 
-  /** A change was committed: the alarm hands off now (`handOff`) or projects when that is due. */
   /**
    * A change was committed. The alarm runs now to hand a disburse to delivery (`hand-off`) or to
    * project (`project-now`: the projection counts as due), else when the projection is due.

@@ -61,9 +61,10 @@ function sentTo(env: Env, senderId: string): SQL {
 }
 
 /**
- * A callback's first two reads, in one D1 round trip: its stored answer if it was seen before (by
- * `seenWhere`'s rule, below), and the message it answers when its message_id is one the gateway sent
- * this sender (the usual match; the other rules are in `findTarget`). Plain SQL, written once: on the
+ * A callback's first two reads, in one D1 round trip: its stored answer if it was seen before (by its
+ * dedupe key, or, in header+message scope, by sender + message_id + content for rows stored before
+ * dedupe_key existed), and the message it answers when its message_id is one the gateway sent this
+ * sender (the usual match; the other rules are in `findTarget`). Plain SQL, written once: on the
  * busiest callback path drizzle built each statement again per call (its query building was a few
  * per cent of the funds load's CPU), and the two reads were two round trips.
  */
@@ -155,8 +156,6 @@ export async function receiveCallback(env: Env, db: Db, type: IfixType, body: un
   }
   const contentHash = await sha256Hex(canonicalize(message));
   const dedupeKey = await sha256Hex(scope === "message" ? `m\n${senderId}\n${contentHash}` : `h\n${senderId}\n${messageId}\n${contentHash}`);
-  // Seen: by dedupe_key, or (header+message scope) by sender + message_id + content for rows from
-  // before dedupe_key (the old unique index).
   const { seen, byId } = await firstReads(env, db, { type, senderId, messageId, contentHash, dedupeKey, scope });
   if (seen) return seen;
 
