@@ -687,21 +687,14 @@ export class FundsAccount extends DurableObject<Env> {
         );
 
       const seq = this.bump();
+      // Every call lands in the PI's log, accepted or not (its count rides on touch()).
+      const log = (accepted: boolean, released: boolean, reason: string | null) =>
+        this.logEvent(piId, pi.event_count, { eventId: o.eventId, at: now, source: o.source, from, to, accepted, released, reason, actor: o.actor });
       // Status calls are audited whatever their outcome; iFIX's callbacks when they give money back.
       const audited = o.source !== "callback";
       const refuse = (why: string, code: "INVALID_STATE" | "REASON_REQUIRED" = "INVALID_STATE"): StatusResult => {
         const reason = o.reason ? `${o.reason} (refused: ${why})` : `refused: ${why}`;
-        this.logEvent(piId, pi.event_count, {
-          eventId: o.eventId,
-          at: now,
-          source: o.source,
-          from,
-          to,
-          accepted: false,
-          released: false,
-          reason,
-          actor: o.actor,
-        });
+        log(false, false, reason);
         touch("updated_seq = ?", seq);
         if (audited) this.auditStatus(seq, now, piId, o, from, to, false, false, why);
         const pi2 = this.state({ ...pi, updated_seq: seq });
@@ -709,17 +702,7 @@ export class FundsAccount extends DurableObject<Env> {
       };
 
       if (from === to) {
-        this.logEvent(piId, pi.event_count, {
-          eventId: o.eventId,
-          at: now,
-          source: o.source,
-          from,
-          to,
-          accepted: true,
-          released: false,
-          reason: o.reason,
-          actor: o.actor,
-        });
+        log(true, false, o.reason);
         touch("updated_seq = ?", seq);
         if (audited) this.auditStatus(seq, now, piId, o, from, to, true, false, null);
         return {
@@ -769,17 +752,7 @@ export class FundsAccount extends DurableObject<Env> {
         now,
         final,
       );
-      this.logEvent(piId, pi.event_count, {
-        eventId: o.eventId,
-        at: now,
-        source: o.source,
-        from,
-        to,
-        accepted: true,
-        released,
-        reason: o.reason,
-        actor: o.actor,
-      });
+      log(true, released, o.reason);
       if (audited || released) this.auditStatus(seq, now, piId, o, from, to, true, released, null);
       const after: PiRow = { ...pi, status: to, released: pi.released | (released ? 1 : 0), updated_seq: seq, updated_at: now };
       return { ok: true, duplicate: false, changed: true, from, to, released, pi: this.state(after), balance: this.balance() };
