@@ -1011,11 +1011,15 @@ export class FundsAccount extends DurableObject<Env> {
   private nextWork(now: number): number | null {
     const a = this.sql.exec<{ seq: number; projected_seq: number }>("SELECT seq, projected_seq FROM account WHERE id = 1").one();
     const projectAt = a.seq > a.projected_seq ? (this.projectionDue(now) ? now : this.dirtySince! + this.projectAfterMs) : null;
-    const due = this.sql
-      .exec<{ t: number | null }>(
-        "SELECT MIN(t) AS t FROM (SELECT MIN(due_at) AS t FROM outbox WHERE state = 'pending' UNION ALL SELECT MIN(lease_until) FROM outbox WHERE state = 'leased')",
-      )
-      .one().t;
+    // Hand-offs held by a test: the test hands off itself, so the outbox wakes nothing (an entry due
+    // now would otherwise bring the alarm back every millisecond until the test takes it).
+    const due = this.holdHandoff
+      ? null
+      : this.sql
+          .exec<{ t: number | null }>(
+            "SELECT MIN(t) AS t FROM (SELECT MIN(due_at) AS t FROM outbox WHERE state = 'pending' UNION ALL SELECT MIN(lease_until) FROM outbox WHERE state = 'leased')",
+          )
+          .one().t;
     return projectAt === null ? (due ?? null) : due === null ? projectAt : Math.min(projectAt, due);
   }
 
@@ -1302,12 +1306,17 @@ export class FundsAccount extends DurableObject<Env> {
    * Test-only (ENVIRONMENT=test): crash at a point, make the next `n` projection batches fail, or
    * hold hand-offs so that a test plays the delivery consumer with `testHandOff`.
    */
-  testHooks(h: { crashAt?: AccountCrashPoint | null; failProjections?: number; holdHandoff?: boolean; projectAfterMs?: number }) {
+  async testHooks(h: { crashAt?: AccountCrashPoint | null; failProjections?: number; holdHandoff?: boolean; projectAfterMs?: number }) {
     if (!isTest(this.env)) throw new Error("test hooks are off outside tests");
     if (h.crashAt !== undefined) this.crashAt = h.crashAt;
     if (h.failProjections !== undefined) this.failProjections = h.failProjections;
-    if (h.holdHandoff !== undefined) this.holdHandoff = h.holdHandoff;
     if (h.projectAfterMs !== undefined) this.projectAfterMs = h.projectAfterMs;
+    if (h.holdHandoff !== undefined) {
+      const released = this.holdHandoff && !h.holdHandoff;
+      this.holdHandoff = h.holdHandoff;
+      // What waited while held is handed off now.
+      if (released) await this.wake(Date.now());
+    }
   }
 
   /** Test-only: how many projection batches this instance has written, and whether changes wait for one. */

@@ -24,9 +24,15 @@ const principal = (c: { clientId: string }, scopes: string[], tenants: string[] 
   tenants,
 });
 
-async function pending() {
+/**
+ * A funded account and a PI of ₹40. `hold`: its disburse is not handed to delivery, so the PI stays
+ * unacknowledged by iFIX for as long as the test needs (a delivery racing the test's FAILED would
+ * decide the answer by chance: refused once iFIX has it, or while its post is in flight).
+ */
+async function pending(hold = false) {
   const acc = account();
   await allot(owner.token, acc, "INITIAL_ALLOTMENT", 100);
+  if (hold) await accountStub(E, acc).testHooks({ holdHandoff: true });
   const id = (await pi(owner.token, piBody(acc, 40))).json.piId as string;
   return { acc, id };
 }
@@ -43,7 +49,7 @@ describe("the console's operator action follows the JSON API's rules (issue 10, 
   });
 
   it("a client with funds:write may move only its own PIs, within its tenants", async () => {
-    const { acc, id } = await pending();
+    const { acc, id } = await pending(true);
     const stranger = await createTenantClient(["funds:write", "ops"], ["*"], "not the owner");
     await expect(
       setPaymentStatusAsOperator(E, db, id, "FAILED", "not mine", { principal: principal(stranger, ["funds:write", "ops"]) }, "req"),
@@ -54,6 +60,9 @@ describe("the console's operator action follows the JSON API's rules (issue 10, 
     const ok = await setPaymentStatusAsOperator(E, db, id, "FAILED", "owner cancels", { principal: principal(owner, ["funds:write"]) }, "req");
     expect(ok).toEqual({ piId: id, before: "INITIATED", after: "FAILED" });
     expect(await accountStub(E, acc).snapshot()).toMatchObject({ committed: 0 });
+    // Failed before iFIX saw it: its disburse is never sent.
+    expect((await accountStub(E, acc).getPi(id))!.delivery!.state).toBe("cancelled");
+    await accountStub(E, acc).testHooks({ holdHandoff: false });
   });
 
   it("once iFIX acknowledged the disburse, only the admin (with the console's required reason) fails it", async () => {
