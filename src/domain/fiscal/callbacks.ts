@@ -1,8 +1,6 @@
-import { and, desc, eq, isNull, or, type SQL } from "drizzle-orm";
 import type { Env } from "../../env";
 import type { Db } from "../../storage/db";
-import { fiscalMessages, IFIX_STATUSES } from "../../storage/schema/fiscal-messages";
-import { fiscalCallbacks } from "../../storage/schema/fiscal-callbacks";
+import { IFIX_STATUSES } from "../../storage/schema/fiscal-messages";
 import { GatewayError } from "../../errors";
 import { canonicalize } from "../../adapters/ifix/jcs";
 import { verifyEnvelope } from "../../adapters/ifix/signing";
@@ -51,14 +49,18 @@ type MatchedBy = "message_id" | "transaction_id" | "linked_id" | "ambiguous";
 
 /**
  * Only messages the gateway sent to this sender: their receiver_id is the callback's sender_id.
- * Rows sent before receiver_id was recorded answer to the receiver configured now.
+ * Rows sent before receiver_id was recorded answer to the receiver configured now. A condition on
+ * fiscal_messages taking the sender id as its one parameter.
  */
-function sentTo(env: Env, senderId: string): SQL {
-  const configured = readVar(env, "IFIX_RECEIVER_ID");
-  return configured === senderId
-    ? or(eq(fiscalMessages.receiverId, senderId), isNull(fiscalMessages.receiverId))!
-    : eq(fiscalMessages.receiverId, senderId);
-}
+const sentTo = (env: Env, senderId: string) =>
+  readVar(env, "IFIX_RECEIVER_ID") === senderId ? "(receiver_id = ? OR receiver_id IS NULL)" : "receiver_id = ?";
+
+/** A message a callback may answer, as `Candidate`. */
+const CANDIDATE = "SELECT id, pi_id AS piId, parent_id AS parentId, owner_id AS ownerId FROM fiscal_messages";
+/** A callback's stored answer by its dedupe key. */
+const ANSWER_BY_KEY = "SELECT answer FROM fiscal_callbacks WHERE dedupe_key = ? LIMIT 1";
+const answerOf = (row: Record<string, unknown> | undefined | null): CallbackAnswer | null =>
+  typeof row?.answer === "string" ? (JSON.parse(row.answer) as CallbackAnswer) : null;
 
 /**
  * A callback's first two reads, in one D1 round trip: its stored answer if it was seen before (by its
@@ -76,23 +78,13 @@ async function firstReads(
   const d1 = db.$client;
   const seen =
     q.scope === "message"
-      ? d1.prepare("SELECT answer FROM fiscal_callbacks WHERE dedupe_key = ? LIMIT 1").bind(q.dedupeKey)
+      ? d1.prepare(ANSWER_BY_KEY).bind(q.dedupeKey)
       : d1
           .prepare("SELECT answer FROM fiscal_callbacks WHERE dedupe_key = ? OR (sender_id = ? AND message_id = ? AND content_hash = ?) LIMIT 1")
           .bind(q.dedupeKey, q.senderId, q.messageId, q.contentHash);
-  // The same rule as sentTo(): rows from before receiver_id answer to the receiver configured now.
-  const orLegacy = readVar(env, "IFIX_RECEIVER_ID") === q.senderId ? " OR receiver_id IS NULL" : "";
-  const byId = d1
-    .prepare(
-      `SELECT id, pi_id AS piId, parent_id AS parentId, owner_id AS ownerId FROM fiscal_messages WHERE id = ? AND type = ? AND (receiver_id = ?${orLegacy})`,
-    )
-    .bind(q.messageId, q.type, q.senderId);
+  const byId = d1.prepare(`${CANDIDATE} WHERE id = ? AND type = ? AND ${sentTo(env, q.senderId)}`).bind(q.messageId, q.type, q.senderId);
   const [a, b] = await d1.batch<Record<string, unknown>>([seen, byId]);
-  const answer = a.results[0]?.answer;
-  return {
-    seen: typeof answer === "string" ? (JSON.parse(answer) as CallbackAnswer) : null,
-    byId: (b.results[0] as Candidate | undefined) ?? null,
-  };
+  return { seen: answerOf(a.results[0]), byId: (b.results[0] as Candidate | undefined) ?? null };
 }
 
 /**
@@ -104,22 +96,16 @@ async function firstReads(
  * wrong one.
  */
 async function findTarget(env: Env, db: Db, type: IfixType, senderId: string, byId: Candidate | null, message: Record<string, unknown>) {
-  const cols = { id: fiscalMessages.id, piId: fiscalMessages.piId, parentId: fiscalMessages.parentId, ownerId: fiscalMessages.ownerId };
-  const scope = and(eq(fiscalMessages.type, type), sentTo(env, senderId));
   if (byId) return { target: byId, matchedBy: "message_id" as MatchedBy };
-  for (const [field, col] of [
-    ["transaction_id", fiscalMessages.transactionId],
-    ["linked_id", fiscalMessages.linkedId],
-  ] as const) {
+  for (const field of ["transaction_id", "linked_id"] as const) {
     const value = message[field];
     if (typeof value !== "string" || !value) continue;
-    const rows = (await db
-      .select(cols)
-      .from(fiscalMessages)
-      .where(and(eq(col, value), scope))
-      .orderBy(desc(fiscalMessages.createdAt), desc(fiscalMessages.id))
-      .limit(20)
-      .all()) as Candidate[];
+    const rows = (
+      await db.$client
+        .prepare(`${CANDIDATE} WHERE ${field} = ? AND type = ? AND ${sentTo(env, senderId)} ORDER BY created_at DESC, id DESC LIMIT 20`)
+        .bind(value, type, senderId)
+        .all<Candidate>()
+    ).results;
     if (!rows.length) continue;
     const threads = new Set(rows.map((r) => r.parentId ?? r.id));
     if (threads.size > 1) return { target: null, matchedBy: "ambiguous" as MatchedBy };
@@ -216,6 +202,5 @@ export async function receiveCallback(env: Env, db: Db, type: IfixType, body: un
   const results = await d1.batch(statements);
   if (results[results.length - 1].results.length) return answer;
   // A concurrent duplicate's insert won: its answer is the answer.
-  const first = await db.select({ answer: fiscalCallbacks.answer }).from(fiscalCallbacks).where(eq(fiscalCallbacks.dedupeKey, dedupeKey)).get();
-  return (first?.answer as CallbackAnswer) ?? answer;
+  return answerOf(await d1.prepare(ANSWER_BY_KEY).bind(dedupeKey).first()) ?? answer;
 }
