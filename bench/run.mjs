@@ -27,11 +27,12 @@ function parseArgs(argv) {
     else if (a === "--from-head") args.fromRev = "HEAD";
     else if (a === "--from") args.fromRev = argv[++i];
     else if (a === "--results") args.results = argv[++i];
+    else if (a === "--state-dir") process.env.BENCH_STATE_DIR = argv[++i];
     else if (a === "--only") args.only = argv[++i].split(",");
     else if (a.startsWith("--only=")) args.only = a.slice(7).split(",");
     else if (a === "--help" || a === "-h") {
       console.log(
-        `usage: npm run bench -- [--quick] [--from-head | --from <commit>] [--results <dir>] [--only ${SCENARIOS.map((s) => s.name).join(",")}]`,
+        `usage: npm run bench -- [--quick] [--from-head | --from <commit>] [--results <dir>] [--state-dir <dir>] [--only ${SCENARIOS.map((s) => s.name).join(",")}]`,
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
@@ -55,7 +56,7 @@ export function renderMarkdown(latest) {
   const m = latest.machine;
   const out = [
     `Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryMiB} MiB, ${m.os}; Node ${m.node}; workerd ${m.workerd}; miniflare ${m.miniflare}; ` +
-      `autocannon ${m.autocannon}. Each scenario says when and from which commit it ran${latest.quick ? "; **--quick run (short durations, 1 run each): indicative only**" : ""}.`,
+      `autocannon ${m.autocannon}; local state (D1, KV, Durable Objects, queues) in ${m.stateDir ? `${m.stateDir.path} (${m.stateDir.fs ?? "?"})` : "the OS temp directory"}. Each scenario says when and from which commit it ran${latest.quick ? "; **--quick run (short durations, 1 run each): indicative only**" : ""}.`,
     "",
   ];
   const goals = [["scenario", "goal", "met", "figure"]];
@@ -78,6 +79,9 @@ export function renderMarkdown(latest) {
         (r.loadAverageAtStart
           ? `; machine load average when it started: ${r.loadAverageAtStart.join(" / ")} (1 / 5 / 15 min, ${r.machine?.cores} cores)`
           : "") +
+        (r.machine?.stateDir
+          ? `; state in ${r.machine.stateDir.path} (${r.machine.stateDir.fs ?? "?"})`
+          : "; state on disk (the OS temp directory)") +
         `; took ${r.elapsedS} s${r.quick ? "; **--quick**" : ""}`,
     );
     for (const n of t.notes ?? []) out.push(`- ${n}`);

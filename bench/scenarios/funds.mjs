@@ -3,7 +3,7 @@
 // money. Every case is checked: zero overdrafts, every deduction counted once, and every PI's
 // disburse at the iFIX sandbox exactly once (one message_id per PI, accepted once, none unknown).
 import { randomUUID } from "node:crypto";
-import { cpuSeconds, createClient, hasRoute, load, log, median, round, sleep, startStack } from "../lib/harness.mjs";
+import { cpuSeconds, createClient, hasRoute, load, log, median, round, sleep, startStack, threadLoad } from "../lib/harness.mjs";
 import { d1, json } from "../lib/api.mjs";
 
 export const hoa = (i) => `2211-00-101-${String(i).padStart(2, "0")}-${String(i).padStart(3, "0")}`;
@@ -130,6 +130,7 @@ export default {
         const created = { n: 0 };
         const other = {};
         const cpu0 = { gateway: cpuSeconds(stack.gateway.pid), sandbox: cpuSeconds(stack.sandbox.pid) };
+        const threads = threadLoad(stack.gateway.pid);
         const r = await load({
           url: `${stack.topo.gatewayUrl}/v1/payment-instructions`,
           method: "POST",
@@ -149,8 +150,20 @@ export default {
             },
           ],
         });
-        const out = { piPerS: round(created.n / r.durationS, 1), p50: r.p50, p99: r.p99, created: created.n, otherStatuses: other, errors: r.errors };
-        log(`funds ${label}: ${out.piPerS} PIs/s, p50 ${out.p50} ms, p99 ${out.p99} ms, ${JSON.stringify(other)}`);
+        // The gateway's workerd during the load: its one event-loop thread runs every account object.
+        const gatewayThreads = threads.stop();
+        const out = {
+          piPerS: round(created.n / r.durationS, 1),
+          p50: r.p50,
+          p99: r.p99,
+          created: created.n,
+          otherStatuses: other,
+          errors: r.errors,
+          gatewayThreads,
+        };
+        log(
+          `funds ${label}: ${out.piPerS} PIs/s, p50 ${out.p50} ms, p99 ${out.p99} ms, ${JSON.stringify(other)}; gateway workerd threads ${JSON.stringify(gatewayThreads)}`,
+        );
         // Requests in flight when autocannon stops still complete: the checks count the ledger, not the answers.
         out.delivery = await settle(label, tenantId, created.n);
         // CPU spent per PI over its whole life (the answer, projection, delivery, iFIX's callback),
@@ -207,13 +220,25 @@ export default {
         gatewayWorkerd: median(xs.map((x) => x.cpuMsPerPi.gatewayWorkerd)),
         sandboxWorkerd: median(xs.map((x) => x.cpuMsPerPi.sandboxWorkerd)),
       });
+      const threadMed = (xs) => ({
+        threads: median(xs.map((x) => x.gatewayThreads?.threads)),
+        busiestThreadPercent: median(xs.map((x) => x.gatewayThreads?.busiestThreadPercent)),
+        processPercent: median(xs.map((x) => x.gatewayThreads?.processPercent)),
+      });
       const s = {
-        one: { piPerS: med(results.one, "piPerS"), p50: med(results.one, "p50"), p99: med(results.one, "p99"), cpuMsPerPi: cpuMed(results.one) },
+        one: {
+          piPerS: med(results.one, "piPerS"),
+          p50: med(results.one, "p50"),
+          p99: med(results.one, "p99"),
+          cpuMsPerPi: cpuMed(results.one),
+          gatewayThreads: threadMed(results.one),
+        },
         hundred: {
           piPerS: med(results.hundred, "piPerS"),
           p50: med(results.hundred, "p50"),
           p99: med(results.hundred, "p99"),
           cpuMsPerPi: cpuMed(results.hundred),
+          gatewayThreads: threadMed(results.hundred),
         },
       };
       const exactlyOnce = deliveries.every((d) => d.missing === 0 && d.twice === 0 && d.unknown === 0);
@@ -287,6 +312,11 @@ export default {
       notes: [
         r.method,
         `100 heads ÷ 1 head throughput: ${r.ratioHundredVsOne}×`,
+        ...(s.one.gatewayThreads
+          ? [
+              `The gateway's workerd during the load (% of one core): its busiest thread ${s.one.gatewayThreads.busiestThreadPercent}% on one account, ${s.hundred.gatewayThreads.busiestThreadPercent}% on 100 (the whole process ${s.one.gatewayThreads.processPercent}% and ${s.hundred.gatewayThreads.processPercent}%, ${s.one.gatewayThreads.threads} threads). workerd runs one process's JavaScript, every account object and Miniflare's local D1, Queues and KV on one event-loop thread: the 100 objects share that one thread here, where on Cloudflare each runs where it lives.`,
+            ]
+          : []),
         `Round trips of one POST /v1/payment-instructions (code path): named account ${JSON.stringify(r.roundTrips.named)}; chosen account ${JSON.stringify(r.roundTrips.chosen)}; afterwards ${r.roundTrips.after}`,
       ],
     };
