@@ -93,6 +93,13 @@ export function percentile(sorted, p) {
  * uncommitted work in progress elsewhere in the tree does not end up in the figures, and an earlier
  * commit is measured by today's bench (the "before" of a before/after pair).
  */
+/** "working tree at <commit>", and whether what the bundles are built from differs from that commit. */
+function workingTreeSource() {
+  const git = (...args) => spawnSync("git", args, { cwd: ROOT, encoding: "utf8" }).stdout.trim();
+  const dirty = git("status", "--porcelain", "--", "src", "migrations", "wrangler.jsonc", "package-lock.json");
+  return `working tree at ${git("rev-parse", "--short", "HEAD")}${dirty ? " with uncommitted changes" : " (clean)"}`;
+}
+
 export function buildBundles({ fromRev = null } = {}) {
   let cwd = ROOT;
   if (fromRev) {
@@ -122,7 +129,7 @@ export function buildBundles({ fromRev = null } = {}) {
   }
   built.source = fromRev
     ? `git ${fromRev === "HEAD" ? "HEAD " : ""}${spawnSync("git", ["rev-parse", "--short", fromRev], { cwd: ROOT, encoding: "utf8" }).stdout.trim()}`
-    : "working tree";
+    : workingTreeSource();
   built.migrations = join(cwd, "migrations");
   return built;
 }
