@@ -87,12 +87,6 @@ export function percentile(sorted, p) {
 
 // ---------------------------------------------------------------- build
 
-/**
- * Bundles the gateway (wrangler.jsonc) and the sandbox (src/sandbox/wrangler.jsonc) as wrangler deploys
- * them. `fromRev`: from that commit's tree (`git archive <rev>`) instead of the working tree, so
- * uncommitted work in progress elsewhere in the tree does not end up in the figures, and an earlier
- * commit is measured by today's bench (the "before" of a before/after pair).
- */
 /** "working tree at <commit>", and whether what the bundles are built from differs from that commit. */
 function workingTreeSource() {
   const git = (...args) => spawnSync("git", args, { cwd: ROOT, encoding: "utf8" }).stdout.trim();
@@ -100,6 +94,12 @@ function workingTreeSource() {
   return `working tree at ${git("rev-parse", "--short", "HEAD")}${dirty ? " with uncommitted changes" : " (clean)"}`;
 }
 
+/**
+ * Bundles the gateway (wrangler.jsonc) and the sandbox (src/sandbox/wrangler.jsonc) as wrangler deploys
+ * them. `fromRev`: from that commit's tree (`git archive <rev>`) instead of the working tree, so
+ * uncommitted work in progress elsewhere in the tree does not end up in the figures, and an earlier
+ * commit is measured by today's bench (the "before" of a before/after pair).
+ */
 export function buildBundles({ fromRev = null } = {}) {
   let cwd = ROOT;
   if (fromRev) {
@@ -506,11 +506,10 @@ export async function applyMigrations(gw, dir = join(ROOT, "migrations")) {
 /**
  * Where a run keeps its local state (D1, KV, Durable Objects, queues): BENCH_STATE_DIR (`--state-dir`),
  * else RAM (/dev/shm) where there is one, else the OS temp directory. workerd commits each SQLite
- * transaction of the local D1 and Durable Objects with an fsync on its one event-loop thread: on this
- * project's VMs (a virtual disk) that thread waited in uninterruptible sleep for part of every load,
- * so the figures measured the disk (funds: 99% vs 68-84% of the thread busy; claims 309 vs 229/s in
- * one sitting). Cloudflare's storage does not block the Worker's thread on a local disk, so the
- * results are taken on RAM; `--state-dir /tmp` measures the disk case.
+ * transaction of the local D1 and Durable Objects with an fsync on its one event-loop thread: on a
+ * virtual disk that thread waits in uninterruptible sleep for part of every load, and the figures
+ * measure the disk (bench/README.md, "State"). Cloudflare's storage does not block the Worker's
+ * thread on a local disk; `--state-dir /tmp` measures the disk case.
  */
 export function stateRoot() {
   if (process.env.BENCH_STATE_DIR) return process.env.BENCH_STATE_DIR;
