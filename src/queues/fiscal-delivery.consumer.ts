@@ -1,7 +1,7 @@
 import type { Env } from "../env";
 import { createDb } from "../storage/db";
 import { transactionLog } from "../storage/upstream-calls";
-import { deliverFiscalMessage, deliverPiMessage } from "../domain/fiscal/delivery";
+import { deliverFiscalMessage, deliverPiMessages } from "../domain/fiscal/delivery";
 import { accountStub, accountStubByHex } from "../domain/funds/accounts";
 import { createLogger, errorKind } from "../lib/logger";
 
@@ -26,20 +26,34 @@ function parse(b: unknown): FiscalQueueMessage | null {
 
 /**
  * The fiscal queue: deliveries of signed messages to iFIX (D1's outbox, and PIs' disburses handed
- * off by their account's object), and the sweep's flushes of funds accounts. Each message in its own
- * try; every path is idempotent (attempt claims, hand-off tokens), so a redelivery changes nothing.
+ * off by their account's object), and the sweep's flushes of funds accounts. Each message is acked or
+ * retried alone; every path is idempotent (attempt claims, hand-off tokens), so a redelivery changes
+ * nothing.
  */
 export async function consumeFiscalDelivery(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
   const log = createLogger({ queue: batch.queue });
   const record = transactionLog(createDb(env.DB), (p) => ctx.waitUntil(p));
-  await Promise.all(
-    batch.messages.map(async (msg) => {
-      const body = parse(msg.body);
-      if (!body) {
-        log.warn("unknown fiscal queue message dropped");
-        msg.ack();
-        return;
-      }
+  const failed = (msg: Message<unknown>, type: string, err: unknown) => {
+    log.error("fiscal queue message failed", { kind: errorKind(err), type });
+    msg.retry({ delaySeconds: 5 });
+  };
+  // PIs' disburses go together: their D1 rows are written in one batch before the posts and one after.
+  const pis: { msg: Message<unknown>; body: Extract<FiscalQueueMessage, { type: "fiscal.deliver-pi" }> }[] = [];
+  const others = batch.messages.flatMap((msg) => {
+    const body = parse(msg.body);
+    if (!body) {
+      log.warn("unknown fiscal queue message dropped");
+      msg.ack();
+      return [];
+    }
+    if (body.type === "fiscal.deliver-pi") {
+      pis.push({ msg, body });
+      return [];
+    }
+    return [{ msg, body }];
+  });
+  await Promise.all([
+    ...others.map(async ({ msg, body }) => {
       try {
         if (body.type === "fiscal.deliver")
           await deliverFiscalMessage(
@@ -49,14 +63,24 @@ export async function consumeFiscalDelivery(batch: MessageBatch<unknown>, env: E
             typeof body.requestId === "string" ? body.requestId.slice(0, 128) : undefined,
             record,
           );
-        else if (body.type === "fiscal.deliver-pi") await deliverPiMessage(env, body, record);
         else if (body.type === "funds.flush") await accountStubByHex(env, body.account)?.kick();
-        else await accountStub(env, body).kick();
+        else if (body.type === "funds.reproject") await accountStub(env, body).kick();
         msg.ack();
       } catch (err) {
-        log.error("fiscal queue message failed", { kind: errorKind(err), type: body.type });
-        msg.retry({ delaySeconds: 5 });
+        failed(msg, body.type, err);
       }
     }),
-  );
+    (async () => {
+      if (!pis.length) return;
+      const results = await deliverPiMessages(
+        env,
+        pis.map((p) => p.body),
+        record,
+      ).catch((err: unknown) => pis.map((): PromiseSettledResult<unknown> => ({ status: "rejected", reason: err })));
+      results.forEach((r, i) => {
+        if (r.status === "fulfilled") pis[i].msg.ack();
+        else failed(pis[i].msg, "fiscal.deliver-pi", r.reason);
+      });
+    })(),
+  ]);
 }
