@@ -1,7 +1,21 @@
 // 1. Overhead: UMANG getStates through the gateway vs the sandbox directly vs a bare pass-through
 // Worker in the same runtime. Throughput at saturation (16 connections) and latency at one
 // connection (no queueing), runs interleaved round-robin so drift hits every target alike.
-import { createClient, hasRoute, latencyProbe, load, log, median, round, sleep, startStack } from "../lib/harness.mjs";
+import { createClient, hasRoute, latencyProbe, load, log, median, round, sleep, startStack, threadLoad } from "../lib/harness.mjs";
+
+/**
+ * A saturation run, with the busiest thread of each workerd process of the stack during it (% of one
+ * core): workerd runs a process's JavaScript on one thread, so near 100% is a saturated process.
+ */
+async function saturate(t, opts, stack) {
+  const procs = { gateway: stack.gateway.pid, passthrough: stack.passthrough?.pid, sandbox: stack.sandbox.pid };
+  const probes = Object.entries(procs)
+    .filter(([, pid]) => pid)
+    .map(([name, pid]) => [name, threadLoad(pid)]);
+  const r = await load({ ...t, ...opts });
+  r.busiestThreadPercent = Object.fromEntries(probes.map(([name, probe]) => [name, probe.stop()?.busiestThreadPercent ?? null]));
+  return r;
+}
 
 const envelope = (keys) =>
   JSON.stringify({
@@ -76,7 +90,7 @@ export default {
       for (let i = 0; i < runs; i++) {
         for (const [name, t] of Object.entries(targets)) {
           const diag = name in diagnostics && umang;
-          sat[name].push(await load({ ...t, connections: 16, duration: diag ? Math.ceil(satS / 2) : satS }));
+          sat[name].push(await saturate(t, { connections: 16, duration: diag ? Math.ceil(satS / 2) : satS }, stack));
           await sleep(300);
           lat[name].push(await latencyProbe(t, diag ? Math.ceil(latS / 2) : latS));
           await sleep(300);
@@ -96,7 +110,7 @@ export default {
           };
           for (const t of Object.values(pair)) await load({ ...t, connections: 8, duration: quick ? 1 : 2 });
           for (const [name, t] of Object.entries(pair)) {
-            sat[name] = [await load({ ...t, connections: 16, duration: Math.ceil(satS / 2) })];
+            sat[name] = [await saturate(t, { connections: 16, duration: Math.ceil(satS / 2) }, bare)];
             await sleep(300);
             lat[name] = [await latencyProbe(t, Math.ceil(latS / 2))];
             await sleep(300);
@@ -119,6 +133,9 @@ export default {
           meanAt1: median(lat[name].map((r) => r.mean)),
           non2xx: [...sat[name], ...lat[name]].reduce((a, r) => a + r.non2xx, 0),
           errors: sat[name].reduce((a, r) => a + r.errors, 0),
+          busiestThreadPercent: Object.fromEntries(
+            ["gateway", "passthrough", "sandbox"].map((p) => [p, median(sat[name].map((r) => r.busiestThreadPercent?.[p]))]),
+          ),
         };
       }
       const g = summary.gateway;
@@ -167,7 +184,17 @@ export default {
     }
   },
   table(r) {
-    const rows = [["target", "req/s (16 conn)", "p50 / p99 ms (16 conn)", "p50 / p99 ms (1 conn)", "mean ms (1 conn)", "non-2xx"]];
+    const rows = [
+      [
+        "target",
+        "req/s (16 conn)",
+        "p50 / p99 ms (16 conn)",
+        "p50 / p99 ms (1 conn)",
+        "mean ms (1 conn)",
+        "non-2xx",
+        "busiest thread % at 16 conn: gateway / pass-through / sandbox workerd",
+      ],
+    ];
     for (const [name, label] of [
       ["gateway", r.measured.startsWith("GET /v1") ? "gateway `GET /v1/health/states`" : "gateway `GET /healthz` (fallback)"],
       ["passthrough", "bare pass-through Worker"],
@@ -186,6 +213,7 @@ export default {
         `${s.p50At1} / ${s.p99At1}`,
         s.meanAt1,
         name === "authRead" ? `${s.errors} (404 expected)` : s.non2xx + s.errors,
+        s.busiestThreadPercent ? ["gateway", "passthrough", "sandbox"].map((p) => s.busiestThreadPercent[p] ?? "–").join(" / ") : "–",
       ]);
     }
     const x = r.ratios;
