@@ -174,15 +174,18 @@ export function rssMiB(pid) {
   }
 }
 
-/** CPU seconds (user + system) a process has used so far, or null when it is gone. */
-export function cpuSeconds(pid) {
+/** CPU seconds (user + system) in a /proc stat file (a process's or a thread's), or null when it is gone. */
+function statCpuSeconds(path) {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    const fields = readFileSync(path, "utf8").split(") ")[1].split(" ");
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
   } catch {
     return null;
   }
 }
+
+/** CPU seconds (user + system) a process has used so far, or null when it is gone. */
+export const cpuSeconds = (pid) => statCpuSeconds(`/proc/${pid}/stat`);
 
 /** CPU seconds (user + system) each thread of a process has used so far: { tid: seconds }. */
 function threadCpuSeconds(pid) {
@@ -194,12 +197,8 @@ function threadCpuSeconds(pid) {
     return out;
   }
   for (const tid of tids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ");
-      out[tid] = (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      /* the thread ended */
-    }
+    const s = statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+    if (s !== null) out[tid] = s; // null: the thread ended
   }
   return out;
 }

@@ -16,7 +16,7 @@ import { DELIVERY_LEASE_MS, enqueueDelivery, openStoredMessage, type PiDeliveryM
 import { accountStubByHex } from "../funds/accounts";
 import { disburseMessage, type DisburseTemplate } from "../funds/payment-instructions";
 import { HELD_BY_ACCOUNT } from "../funds/retention";
-import type { DeliveryOutcome } from "../../durable-objects/funds-account";
+import type { DeliveryOutcome, TakenDelivery } from "../../durable-objects/funds-account";
 
 export const MAX_DELAY_MS = MAX_DELAY_SECONDS * 1000;
 
@@ -191,8 +191,6 @@ const PI_ROW_OUTCOME = `UPDATE fiscal_messages SET delivery_status = COALESCE(?,
    delivered_at = COALESCE(?, delivered_at), attempts = ?, last_http_status = ?, last_error = ?, updated_at = ?
  WHERE id = ? AND delivery_status IN ('QUEUED', 'FAILED')`;
 
-type Taken = NonNullable<Awaited<ReturnType<NonNullable<ReturnType<typeof accountStubByHex>>["takeDelivery"]>>>;
-
 /**
  * One delivery attempt of each of a queue batch's PI disburses, handed off by their accounts'
  * objects: take each attempt (only with the hand-off's token, once), make sure D1 has each message's
@@ -212,9 +210,10 @@ export async function deliverPiMessages(
   crash?: PiDeliveryCrashPoint,
 ): Promise<PromiseSettledResult<DeliveryResult>[]> {
   const { UPSTREAM_TIMEOUT_MS, DELIVERY_MAX_ATTEMPTS, DELIVERY_BACKOFF_BASE_MS } = getUpstreamConfig(env);
+  const stubs = msgs.map((m) => accountStubByHex(env, m.account));
   const takes = await Promise.allSettled(
-    msgs.map(async (m) => {
-      const stub = accountStubByHex(env, m.account);
+    msgs.map(async (m, i) => {
+      const stub = stubs[i];
       const taken = stub ? await stub.takeDelivery(m.messageId, m.token, UPSTREAM_TIMEOUT_MS + 60_000) : null;
       if (taken && crash === "after-take") throw new Error("test crash after-take");
       return taken;
@@ -256,7 +255,7 @@ export async function deliverPiMessages(
       )
     : null;
   const posted = await Promise.allSettled(
-    built.map(async (taken, i): Promise<{ taken: Taken; outcome: PostOutcome } | null> => {
+    built.map(async (taken, i): Promise<{ taken: TakenDelivery; outcome: PostOutcome } | null> => {
       if (!taken) return null;
       const m = messages[i];
       let outcome: PostOutcome;
@@ -287,7 +286,8 @@ export async function deliverPiMessages(
           `fiscal:${taken.messageId}`,
         );
       }
-      const reported = await accountStubByHex(env, msgs[i].account)!.deliveryResult(taken.messageId, msgs[i].token, result);
+      // Taken, so its account's stub exists.
+      const reported = await stubs[i]!.deliveryResult(taken.messageId, msgs[i].token, result);
       // Not applied: a later hand-off owns the entry now, unless iFIX's callback already settled it.
       if (!reported.applied && reported.state !== "delivered") return { result: "skipped" as const, row: null };
       if (!reported.applied) result = { kind: "delivered", httpStatus: outcome.httpStatus, note: "iFIX's callback came first" };
