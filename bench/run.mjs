@@ -15,8 +15,9 @@ import funds from "./scenarios/funds.mjs";
 import resilience from "./scenarios/resilience.mjs";
 import fuzz from "./scenarios/fuzz.mjs";
 import roundtrips from "./scenarios/roundtrips.mjs";
+import floor from "./scenarios/floor.mjs";
 
-const SCENARIOS = [overhead, roundtrips, claims, cutoff, funds, resilience, fuzz];
+const SCENARIOS = [overhead, roundtrips, claims, cutoff, funds, resilience, fuzz, floor];
 let RESULTS = join(ROOT, "bench", "results");
 
 function parseArgs(argv) {
@@ -123,6 +124,11 @@ async function main() {
   const started = Date.now();
   for (const s of SCENARIOS) {
     if (args.only && !args.only.includes(s.name)) continue;
+    // A diagnostic with no goal of its own runs only when named.
+    if (s.onlyWhenNamed && !args.only) {
+      log(`── ${s.name}: runs only when named (${s.onlyWhenNamed}): --only ${s.name}`);
+      continue;
+    }
     // --quick means about 3 minutes: a scenario whose point takes longer in real time (resilience waits
     // out a 5-minute delivery lease after the crash it causes) runs only when named with --only.
     if (args.quick && s.notInQuick && !args.only) {
@@ -158,7 +164,7 @@ async function main() {
   writeFileSync(join(RESULTS, "latest.md"), md + "\n");
   if (!args.quick && !args.results) updateReadme(md);
   console.log("\n" + md);
-  log(`all done in ${Math.round((Date.now() - started) / 1000)} s; results in bench/results/`);
+  log(`all done in ${Math.round((Date.now() - started) / 1000)} s; results in ${RESULTS}`);
   process.exit(0);
 }
 

@@ -269,7 +269,8 @@ export function sampleRss(pid, everyMs = 1000, cpuOf = {}) {
   };
 }
 
-async function startMiniflare(options) {
+/** One Miniflare instance (its own workerd process); answers it, its URL and the workerd pid. */
+export async function startMiniflare(options) {
   const before = new Set(workerdChildren());
   const mf = new Miniflare(convertV4MiniflareOptions(options));
   const url = await mf.ready;
@@ -340,12 +341,16 @@ export async function startSandbox(topo, bundles) {
   return { ...s, logs: sink, dispose: () => s.mf.dispose() };
 }
 
-/** A bare pass-through Worker (bench/passthrough.js) in the same runtime, for the overhead baseline. */
-export async function startPassthrough(topo) {
+/**
+ * A bare pass-through Worker (bench/passthrough.js) in the same runtime, for the overhead baseline.
+ * `limiter`: with a rate-limiting binding (LIMITER) it asks before each call, configured like the
+ * gateway's CLIENT_RATE_LIMITER in the load runs (a limit no run reaches), on its own `port`.
+ */
+export async function startPassthrough(topo, { port = topo.passthroughPort, limiter = false } = {}) {
   const k = topo.keys.gateway;
   const s = await startMiniflare({
     host: "127.0.0.1",
-    port: topo.passthroughPort,
+    port,
     workers: [
       {
         name: "passthrough",
@@ -353,6 +358,13 @@ export async function startPassthrough(topo) {
         scriptPath: join(ROOT, "bench", "passthrough.js"),
         compatibilityDate: "2026-11-01",
         bindings: { UMANG_BASE_URL: k.UMANG_BASE_URL, UMANG_API_TOKEN: k.UMANG_API_TOKEN, UMANG_TKN: k.UMANG_TKN, UMANG_USER_ID: k.UMANG_USER_ID },
+        ...(limiter
+          ? {
+              ratelimits: {
+                LIMITER: { ...gatewayWorkerOptions().ratelimits.CLIENT_RATE_LIMITER, name: "LIMITER", simple: { limit: 1_000_000, period: 60 } },
+              },
+            }
+          : {}),
       },
     ],
   });
@@ -360,7 +372,7 @@ export async function startPassthrough(topo) {
 }
 
 let cachedWorkerOptions;
-function gatewayWorkerOptions() {
+export function gatewayWorkerOptions() {
   // The bindings exactly as wrangler.jsonc declares them (queues, consumers, dead-letter queue, DOs, D1,
   // KV, rate limiter, crons), converted by wrangler itself; only the vars are ours. (Wrangler prints
   // "Using secrets defined in .dev.vars" here: those values are not used, `bindings` is replaced.)

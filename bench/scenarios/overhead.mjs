@@ -1,14 +1,27 @@
 // 1. Overhead: UMANG getStates through the gateway vs the sandbox directly vs a bare pass-through
 // Worker in the same runtime. Throughput at saturation (16 connections) and latency at one
 // connection (no queueing), runs interleaved round-robin so drift hits every target alike.
-import { createClient, hasRoute, latencyProbe, load, log, median, round, sleep, startStack, threadLoad } from "../lib/harness.mjs";
+import {
+  createClient,
+  freePort,
+  hasRoute,
+  latencyProbe,
+  load,
+  log,
+  median,
+  round,
+  sleep,
+  startPassthrough,
+  startStack,
+  threadLoad,
+} from "../lib/harness.mjs";
 
 /**
  * A saturation run, with the busiest thread of each workerd process of the stack during it (% of one
  * core): workerd runs a process's JavaScript on one thread, so near 100% is a saturated process.
  */
-async function saturate(t, opts, stack) {
-  const procs = { gateway: stack.gateway.pid, passthrough: stack.passthrough?.pid, sandbox: stack.sandbox.pid };
+async function saturate(t, opts, stack, limited) {
+  const procs = { gateway: stack.gateway.pid, passthrough: stack.passthrough?.pid, limited: limited?.pid, sandbox: stack.sandbox.pid };
   const probes = Object.entries(procs)
     .filter(([, pid]) => pid)
     .map(([name, pid]) => [name, threadLoad(pid)]);
@@ -37,6 +50,11 @@ export default {
   title: "Overhead: UMANG getStates via gateway vs direct vs bare pass-through",
   async run({ bundles, quick }) {
     const stack = await startStack(bundles, { passthrough: true });
+    // The same pass-through asking a rate-limiting binding first, as the gateway does per client call:
+    // the local simulation of the binding (Miniflare: a Durable Object request and a SQLite write per
+    // call, on the process's one thread) measured on its own, in the same interleaved runs.
+    const limitedPort = await freePort();
+    const limited = await startPassthrough(stack.topo, { port: limitedPort, limiter: true });
     try {
       const umang = await hasRoute(stack, "get", "/v1/health/states");
       const client = await createClient(stack, ["health", "claims:read"], "bench overhead");
@@ -59,6 +77,7 @@ export default {
       const targets = {
         sandbox: direct,
         passthrough: { url: `${stack.topo.passthroughUrl}/v1/health/states` },
+        passthroughLimited: { url: `http://127.0.0.1:${limitedPort}/v1/health/states` },
         gateway: umang
           ? { url: `${stack.topo.gatewayUrl}/v1/health/states`, headers: { "X-API-Key": client.apiKey } }
           : { url: `${stack.topo.gatewayUrl}/healthz` },
@@ -90,7 +109,7 @@ export default {
       for (let i = 0; i < runs; i++) {
         for (const [name, t] of Object.entries(targets)) {
           const diag = name in diagnostics && umang;
-          sat[name].push(await saturate(t, { connections: 16, duration: diag ? Math.ceil(satS / 2) : satS }, stack));
+          sat[name].push(await saturate(t, { connections: 16, duration: diag ? Math.ceil(satS / 2) : satS }, stack, limited));
           await sleep(300);
           lat[name].push(await latencyProbe(t, diag ? Math.ceil(latS / 2) : latS));
           await sleep(300);
@@ -134,13 +153,14 @@ export default {
           non2xx: [...sat[name], ...lat[name]].reduce((a, r) => a + r.non2xx, 0),
           errors: sat[name].reduce((a, r) => a + r.errors, 0),
           busiestThreadPercent: Object.fromEntries(
-            ["gateway", "passthrough", "sandbox"].map((p) => [p, median(sat[name].map((r) => r.busiestThreadPercent?.[p]))]),
+            ["gateway", "passthrough", "limited", "sandbox"].map((p) => [p, median(sat[name].map((r) => r.busiestThreadPercent?.[p]))]),
           ),
         };
       }
       const g = summary.gateway;
       const p = summary.passthrough;
       const s = summary.sandbox;
+      const pl = summary.passthroughLimited;
       const ratioVsPassthrough = round(g.rps / p.rps, 2);
       const addedP50 = round(g.p50At1 - p.p50At1, 3);
       const addedMean = round(g.meanAt1 - p.meanAt1, 3);
@@ -157,6 +177,10 @@ export default {
           passthroughVsSandboxThroughput: round(p.rps / s.rps, 2),
           gatewayAddedP50MsAt1Connection: addedP50,
           gatewayAddedMeanMsAt1Connection: addedMean,
+          limitedPassthroughVsPassthroughThroughput: round(pl.rps / p.rps, 2),
+          limitedPassthroughAddedP50MsAt1Connection: round(pl.p50At1 - p.p50At1, 3),
+          gatewayVsLimitedPassthroughThroughput: round(g.rps / pl.rps, 2),
+          gatewayAddedP50MsOverLimitedPassthrough: round(g.p50At1 - pl.p50At1, 3),
           ...(nl && nlp
             ? {
                 withoutLimiterVsPassthroughThroughput: round(nl.rps / nlp.rps, 2),
@@ -180,6 +204,7 @@ export default {
         runs: { saturation: sat, oneConnection: lat },
       };
     } finally {
+      await limited.dispose();
       await stack.stop();
     }
   },
@@ -192,12 +217,13 @@ export default {
         "p50 / p99 ms (1 conn)",
         "mean ms (1 conn)",
         "non-2xx",
-        "busiest thread % at 16 conn: gateway / pass-through / sandbox workerd",
+        "busiest thread % at 16 conn: gateway / pass-through / limited pass-through / sandbox workerd",
       ],
     ];
     for (const [name, label] of [
       ["gateway", r.measured.startsWith("GET /v1") ? "gateway `GET /v1/health/states`" : "gateway `GET /healthz` (fallback)"],
       ["passthrough", "bare pass-through Worker"],
+      ["passthroughLimited", "attribution: the bare pass-through asking a rate-limiting binding first (own workerd)"],
       ["sandbox", "sandbox directly (`POST …/getStates`)"],
       ["healthz", "diagnostic: gateway `GET /healthz` (no auth, no D1)"],
       ["authRead", "diagnostic: gateway `GET /v1/claims/{id}` → 404 (auth + D1 reads, no upstream)"],
@@ -213,7 +239,7 @@ export default {
         `${s.p50At1} / ${s.p99At1}`,
         s.meanAt1,
         name === "authRead" ? `${s.errors} (404 expected)` : s.non2xx + s.errors,
-        s.busiestThreadPercent ? ["gateway", "passthrough", "sandbox"].map((p) => s.busiestThreadPercent[p] ?? "–").join(" / ") : "–",
+        s.busiestThreadPercent ? ["gateway", "passthrough", "limited", "sandbox"].map((p) => s.busiestThreadPercent[p] ?? "–").join(" / ") : "–",
       ]);
     }
     const x = r.ratios;
@@ -222,6 +248,11 @@ export default {
       notes: [
         `gateway ÷ pass-through throughput **${x.gatewayVsPassthroughThroughput}×**; gateway ÷ sandbox ${x.gatewayVsSandboxThroughput}×; pass-through ÷ sandbox ${x.passthroughVsSandboxThroughput}×`,
         `added latency at one connection (gateway − pass-through): p50 ${x.gatewayAddedP50MsAt1Connection} ms, mean ${x.gatewayAddedMeanMsAt1Connection} ms`,
+        ...(x.limitedPassthroughVsPassthroughThroughput !== undefined
+          ? [
+              `the rate-limiting binding alone (pass-through asking it ÷ bare pass-through): **${x.limitedPassthroughVsPassthroughThroughput}×** the throughput, +${x.limitedPassthroughAddedP50MsAt1Connection} ms at p50; the gateway against that pass-through (both paying the local binding): ${x.gatewayVsLimitedPassthroughThroughput}×, +${x.gatewayAddedP50MsOverLimitedPassthrough} ms at p50`,
+            ]
+          : []),
         `throughput columns: autocannon, 16 connections (p50/p99 there include queueing); 1-connection columns: sequential requests timed in µs`,
         ...(x.withoutLimiterVsPassthroughThroughput !== undefined
           ? [
