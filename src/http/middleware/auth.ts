@@ -67,16 +67,16 @@ export interface AuthOptions {
   adminOnly?: boolean;
 }
 
+/** The options a `requireAuth` middleware was made with (the OpenAPI document reads each route's scopes from them). */
+export const authOptionsOf = (middleware: unknown): AuthOptions | undefined =>
+  typeof middleware === "function" ? (middleware as { authOptions?: AuthOptions }).authOptions : undefined;
+
 /**
  * 401 without valid credentials, 403 when they lack the route's scope. Credentials that do not hold
  * count against the caller's address (CREDENTIAL_FAILURE_LIMITER); past its limit the address gets
  * 429 for every credential it presents, right or wrong, until the window passes, so keys cannot be
  * guessed at speed. Clients are rate limited per client id by CLIENT_RATE_LIMITER.
  */
-/** The options a `requireAuth` middleware was made with (the OpenAPI document reads each route's scopes from them). */
-export const authOptionsOf = (middleware: unknown): AuthOptions | undefined =>
-  typeof middleware === "function" ? (middleware as { authOptions?: AuthOptions }).authOptions : undefined;
-
 export const requireAuth = (opts: AuthOptions = {}): MiddlewareHandler<AppEnv> =>
   Object.assign(
     async (c: Context<AppEnv>, next: () => Promise<void>) => {
