@@ -54,8 +54,9 @@ export default {
     // the local simulation of the binding (Miniflare: a Durable Object request and a SQLite write per
     // call, on the process's one thread) measured on its own, in the same interleaved runs.
     const limitedPort = await freePort();
-    const limited = await startPassthrough(stack.topo, { port: limitedPort, limiter: true });
+    let limited;
     try {
+      limited = await startPassthrough(stack.topo, { port: limitedPort, limiter: true });
       const umang = await hasRoute(stack, "get", "/v1/health/states");
       const client = await createClient(stack, ["health", "claims:read"], "bench overhead");
       const claimsServed = await hasRoute(stack, "get", "/v1/claims/00000000-0000-4000-8000-000000000000");
@@ -204,7 +205,7 @@ export default {
         runs: { saturation: sat, oneConnection: lat },
       };
     } finally {
-      await limited.dispose();
+      await limited?.dispose();
       await stack.stop();
     }
   },
