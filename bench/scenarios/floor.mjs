@@ -83,8 +83,8 @@ const VARIANTS = [
 
 export default {
   name: "floor",
-  title: "Floor: the contract's per-call steps in a bare Worker, one by one, beside the gateway",
-  onlyWhenNamed: "a diagnostic of where the overhead goes; about 3.5 minutes",
+  title: "Floor: the contract's per-call steps in a bare Worker, one by one, and the least a claim can do, beside the gateway",
+  onlyWhenNamed: "a diagnostic of where the overhead goes; about 4 minutes",
   async run({ bundles, quick }) {
     const stack = await startStack(bundles, { rateLimit: null, vars: { ASSAM_MAX_RPS: String(CLAIMS_PACE) } });
     const workers = [];
