@@ -6,7 +6,7 @@ import { deadLetters } from "../../storage/schema/dead-letters";
 import { claims } from "../../storage/schema/claims";
 import { fiscalMessages } from "../../storage/schema/fiscal-messages";
 import { auditInsert } from "../../storage/audit";
-import { GatewayError } from "../../http/errors";
+import { GatewayError } from "../../errors";
 import { redact } from "../../lib/redact";
 import { replayClaim, replayFiscalMessage, type ReplayOutcome } from "./replayers";
 

@@ -2,7 +2,7 @@ import type { Db } from "../../storage/db";
 import type { Env } from "../../env";
 import type { Principal } from "../../http/context";
 import { PI_STATUSES } from "../../storage/schema/payment-instructions";
-import { GatewayError } from "../../http/errors";
+import { GatewayError } from "../../errors";
 import { actorOfPrincipal, listPis, setPiStatusByApi } from "../../domain/funds/payment-instructions";
 
 /**

@@ -4,7 +4,7 @@ import type { Db } from "../../storage/db";
 import { fiscalMessages } from "../../storage/schema/fiscal-messages";
 import { fiscalOutbox } from "../../storage/schema/fiscal-outbox";
 import { auditInsertWhere } from "../../storage/audit";
-import { GatewayError } from "../../http/errors";
+import { GatewayError } from "../../errors";
 import { enqueueDelivery } from "../../domain/fiscal/messages";
 import { replayClaimWebhooks, replayFailedClaim } from "../../domain/claims/replay";
 import { locatePi } from "../../domain/funds/payment-instructions";
