@@ -8,6 +8,8 @@
 //   parse    the UMANG envelope parsed and a JSON answer of its own built (the pass-through streams it)
 //   log      two JSON log lines: the upstream call and the access line
 //   txlog    the transaction log: one row per upstream call, batched per 50 ms into multi-row INSERTs
+import { getStatesCall } from "./umang-call.js";
+
 const enc = new TextEncoder();
 const callers = new Map();
 let trkr = 0;
@@ -49,39 +51,14 @@ export default {
       caller = callers.get(hash).id;
     }
     if (steps.has("limit") && !(await env.LIMITER.limit({ key: caller })).success) return new Response("rate limited", { status: 429 });
-    const envelope = {
-      tkn: env.UMANG_TKN,
-      trkr: String(++trkr),
-      usrid: env.UMANG_USER_ID,
-      srvid: "1972",
-      mode: "web",
-      pltfrm: "web",
-      did: null,
-      deptid: "379",
-      subsid: "0",
-      subsid2: "0",
-      formtrkr: "0",
-    };
+    const call = getStatesCall(env, ++trkr);
     const started = Date.now();
     const controller = steps.has("timeout") ? new AbortController() : null;
     const timer = controller ? setTimeout(() => controller.abort(), 10_000) : null;
     let res;
     let status;
     try {
-      const upstream = await fetch(`${env.UMANG_BASE_URL}/getStates`, {
-        method: "POST",
-        headers: {
-          Authorization: `Bearer ${env.UMANG_API_TOKEN}`,
-          deptid: "379",
-          srvid: "1972",
-          subsid: "0",
-          subsid2: "0",
-          formtrkr: "0",
-          "Content-Type": "application/json",
-        },
-        body: JSON.stringify(envelope),
-        signal: controller?.signal,
-      });
+      const upstream = await fetch(call.url, { ...call.init, signal: controller?.signal });
       status = upstream.status;
       if (steps.has("parse")) {
         const body = JSON.parse(await upstream.text());

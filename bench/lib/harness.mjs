@@ -354,25 +354,35 @@ export async function startPassthrough(topo, { port = topo.passthroughPort, limi
     workers: [
       {
         name: "passthrough",
-        modules: true,
-        scriptPath: join(ROOT, "bench", "passthrough.js"),
+        ...benchWorkerModules("passthrough.js"),
         compatibilityDate: "2026-11-01",
         bindings: { UMANG_BASE_URL: k.UMANG_BASE_URL, UMANG_API_TOKEN: k.UMANG_API_TOKEN, UMANG_TKN: k.UMANG_TKN, UMANG_USER_ID: k.UMANG_USER_ID },
-        ...(limiter
-          ? {
-              ratelimits: {
-                LIMITER: { ...gatewayWorkerOptions().ratelimits.CLIENT_RATE_LIMITER, name: "LIMITER", simple: { limit: 1_000_000, period: 60 } },
-              },
-            }
-          : {}),
+        ...(limiter ? { ratelimits: benchLimiter() } : {}),
       },
     ],
   });
   return { ...s, dispose: () => s.mf.dispose() };
 }
 
+/**
+ * The modules of one of the bench's own Workers (bench/<script>): the script first, then the module
+ * it imports (bench/umang-call.js). Miniflare loads what is listed; it does not follow imports.
+ */
+export const benchWorkerModules = (script) => ({
+  modulesRoot: ROOT,
+  modules: [script, "umang-call.js"].map((f) => ({ type: "ESModule", path: join(ROOT, "bench", f) })),
+});
+
+/**
+ * A rate-limiting binding LIMITER for the bench's own Workers, configured as the load runs configure
+ * the gateway's CLIENT_RATE_LIMITER (Miniflare's simulation of it, with a limit no run reaches).
+ */
+export const benchLimiter = () => ({
+  LIMITER: { ...gatewayWorkerOptions().ratelimits.CLIENT_RATE_LIMITER, name: "LIMITER", simple: { limit: 1_000_000, period: 60 } },
+});
+
 let cachedWorkerOptions;
-export function gatewayWorkerOptions() {
+function gatewayWorkerOptions() {
   // The bindings exactly as wrangler.jsonc declares them (queues, consumers, dead-letter queue, DOs, D1,
   // KV, rate limiter, crons), converted by wrangler itself; only the vars are ours. (Wrangler prints
   // "Using secrets defined in .dev.vars" here: those values are not used, `bindings` is replaced.)

@@ -11,10 +11,11 @@ import { join } from "node:path";
 import { assamConfig, assamCounts, claimBody, endedPeriod, loadCatalogue, waitFor } from "../lib/api.mjs";
 import {
   ROOT,
+  benchLimiter,
+  benchWorkerModules,
   cpuSeconds,
   createClient,
   freePort,
-  gatewayWorkerOptions,
   load,
   log,
   median,
@@ -23,11 +24,36 @@ import {
   startStack,
   threadLoad,
 } from "../lib/harness.mjs";
+// As the claims scenario: the Assam pace raised so that the pacer is not what is measured.
+import { CLAIMS_PACE } from "./claims.mjs";
 
 const CONTRACT = "auth,timeout,parse,log,txlog";
-/** As the claims scenario: the Assam pace raised so that the pacer is not what is measured. */
-const CLAIMS_PACE = 500;
 let claimSeq = 0;
+
+/**
+ * One floor Worker (bench/<script>) in its own workerd, with `bindings`, a rate-limiting binding
+ * LIMITER as the load runs configure the gateway's, a local D1 of its own (`id`) and `more` options.
+ */
+async function startFloorWorker(script, id, bindings, more = {}) {
+  const port = await freePort();
+  const w = await startMiniflare({
+    host: "127.0.0.1",
+    port,
+    handleStructuredLogs: () => {},
+    workers: [
+      {
+        name: id,
+        ...benchWorkerModules(script),
+        compatibilityDate: "2026-11-01",
+        bindings,
+        ratelimits: benchLimiter(),
+        d1Databases: { DB: { id } },
+        ...more,
+      },
+    ],
+  });
+  return { ...w, port };
+}
 
 /**
  * One claims load at 8 connections against `url`, then until every acknowledged claim is at the
@@ -92,33 +118,15 @@ export default {
       const client = await createClient(stack, ["health"], "bench floor");
       const k = stack.topo.keys.gateway;
       for (const [name, steps] of VARIANTS) {
-        const port = await freePort();
-        const w = await startMiniflare({
-          host: "127.0.0.1",
-          port,
-          handleStructuredLogs: () => {},
-          workers: [
-            {
-              name: "floor",
-              modules: true,
-              scriptPath: join(ROOT, "bench", "floor-worker.js"),
-              compatibilityDate: "2026-11-01",
-              bindings: {
-                UMANG_BASE_URL: k.UMANG_BASE_URL,
-                UMANG_API_TOKEN: k.UMANG_API_TOKEN,
-                UMANG_TKN: k.UMANG_TKN,
-                UMANG_USER_ID: k.UMANG_USER_ID,
-                STEPS: steps,
-              },
-              ratelimits: {
-                LIMITER: { ...gatewayWorkerOptions().ratelimits.CLIENT_RATE_LIMITER, name: "LIMITER", simple: { limit: 1_000_000, period: 60 } },
-              },
-              d1Databases: { DB: { id: `floor-${name.replace(/\W+/g, "-")}` } },
-            },
-          ],
+        const w = await startFloorWorker("floor-worker.js", `floor-${name.replace(/\W+/g, "-")}`, {
+          UMANG_BASE_URL: k.UMANG_BASE_URL,
+          UMANG_API_TOKEN: k.UMANG_API_TOKEN,
+          UMANG_TKN: k.UMANG_TKN,
+          UMANG_USER_ID: k.UMANG_USER_ID,
+          STEPS: steps,
         });
         workers.push(w);
-        workers.at(-1).target = { name, steps, pid: w.pid, url: `http://127.0.0.1:${port}/v1/health/states` };
+        w.target = { name, steps, pid: w.pid, url: `http://127.0.0.1:${w.port}/v1/health/states` };
       }
       const targets = [
         {
@@ -184,36 +192,16 @@ export default {
         ["claims floor", ""],
         ["claims floor + limit", "limit"],
       ]) {
-        const port = await freePort();
         const queueName = `floor-claims-${workers.length}`;
-        const w = await startMiniflare({
-          host: "127.0.0.1",
-          port,
-          handleStructuredLogs: () => {},
-          workers: [
-            {
-              name: "floor-claims",
-              modules: true,
-              scriptPath: join(ROOT, "bench", "floor-claims-worker.js"),
-              compatibilityDate: "2026-11-01",
-              bindings: {
-                ASSAM_BASE_URL: k.ASSAM_BASE_URL,
-                ASSAM_CLIENT_ID: k.ASSAM_CLIENT_ID,
-                ASSAM_CLIENT_SECRET: k.ASSAM_CLIENT_SECRET,
-                STEPS: steps,
-              },
-              ratelimits: {
-                LIMITER: { ...gatewayWorkerOptions().ratelimits.CLIENT_RATE_LIMITER, name: "LIMITER", simple: { limit: 1_000_000, period: 60 } },
-              },
-              d1Databases: { DB: { id: queueName } },
-              queueProducers: { CLAIMS: { queueName } },
-              // As wrangler.jsonc's claims consumer.
-              queueConsumers: { [queueName]: { maxBatchSize: 100, maxBatchTimeout: 1 } },
-            },
-          ],
-        });
+        const w = await startFloorWorker(
+          "floor-claims-worker.js",
+          queueName,
+          { ASSAM_BASE_URL: k.ASSAM_BASE_URL, ASSAM_CLIENT_ID: k.ASSAM_CLIENT_ID, ASSAM_CLIENT_SECRET: k.ASSAM_CLIENT_SECRET, STEPS: steps },
+          // As wrangler.jsonc's claims consumer.
+          { queueProducers: { CLAIMS: { queueName } }, queueConsumers: { [queueName]: { maxBatchSize: 100, maxBatchTimeout: 1 } } },
+        );
         workers.push(w);
-        w.target = { name, steps, pid: w.pid, url: `http://127.0.0.1:${port}/v1/claims`, claims: true };
+        w.target = { name, steps, pid: w.pid, url: `http://127.0.0.1:${w.port}/v1/claims`, claims: true };
       }
       const claimTargets = [
         {

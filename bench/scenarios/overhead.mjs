@@ -15,6 +15,7 @@ import {
   startStack,
   threadLoad,
 } from "../lib/harness.mjs";
+import { getStatesCall } from "../umang-call.js";
 
 /**
  * A saturation run, with the busiest thread of each workerd process of the stack during it (% of one
@@ -29,21 +30,6 @@ async function saturate(t, opts, stack, limited) {
   r.busiestThreadPercent = Object.fromEntries(probes.map(([name, probe]) => [name, probe.stop()?.busiestThreadPercent ?? null]));
   return r;
 }
-
-const envelope = (keys) =>
-  JSON.stringify({
-    tkn: keys.UMANG_TKN,
-    trkr: "1",
-    usrid: keys.UMANG_USER_ID,
-    srvid: "1972",
-    mode: "web",
-    pltfrm: "web",
-    did: null,
-    deptid: "379",
-    subsid: "0",
-    subsid2: "0",
-    formtrkr: "0",
-  });
 
 export default {
   name: "overhead",
@@ -61,20 +47,8 @@ export default {
       const client = await createClient(stack, ["health", "claims:read"], "bench overhead");
       const claimsServed = await hasRoute(stack, "get", "/v1/claims/00000000-0000-4000-8000-000000000000");
       const k = stack.topo.keys.gateway;
-      const direct = {
-        url: `${stack.topo.sandboxUrl}/umang/ws1/1.0/getStates`,
-        method: "POST",
-        headers: {
-          Authorization: `Bearer ${k.UMANG_API_TOKEN}`,
-          deptid: "379",
-          srvid: "1972",
-          subsid: "0",
-          subsid2: "0",
-          formtrkr: "0",
-          "Content-Type": "application/json",
-        },
-        body: envelope(k),
-      };
+      const call = getStatesCall(k, 1);
+      const direct = { url: call.url, ...call.init };
       const targets = {
         sandbox: direct,
         passthrough: { url: `${stack.topo.passthroughUrl}/v1/health/states` },
