@@ -28,6 +28,18 @@ import {
 import { CLAIMS_PACE } from "./claims.mjs";
 
 const CONTRACT = "auth,timeout,parse,log,txlog";
+/** The floor Worker's variants: a name and its STEPS. */
+const VARIANTS = [
+  ["bare", ""],
+  ["auth", "auth"],
+  ["timeout", "timeout"],
+  ["parse", "parse"],
+  ["log", "log"],
+  ["txlog", "txlog"],
+  ["limit", "limit"],
+  ["contract", CONTRACT],
+  ["contract + limit", `${CONTRACT},limit`],
+];
 let claimSeq = 0;
 
 /**
@@ -95,17 +107,6 @@ async function claimsLoad(stack, { url, pid, headers }, duration) {
     busiestThreadPercent: busy?.busiestThreadPercent ?? null,
   };
 }
-const VARIANTS = [
-  ["bare", ""],
-  ["auth", "auth"],
-  ["timeout", "timeout"],
-  ["parse", "parse"],
-  ["log", "log"],
-  ["txlog", "txlog"],
-  ["limit", "limit"],
-  ["contract", CONTRACT],
-  ["contract + limit", `${CONTRACT},limit`],
-];
 
 export default {
   name: "floor",
