@@ -116,22 +116,25 @@ export default {
         results.push(await oneRun(stack, client, { period, duration, label: `claims run ${i + 1}/${runs}`, earlier: results }));
         await sleep(500);
       }
-      // Attribution (diagnostic, one run): the same load on a second stack started without the
-      // rate-limiting binding (the code treats it as optional), so what Miniflare's local simulation of
-      // the binding costs each claim shows apart from the gateway's own work. Same checks.
-      const bare = await startStack(bundles, { vars: { ASSAM_MAX_RPS: String(CLAIMS_PACE) }, rateLimit: null });
-      let withoutLimiter;
-      try {
-        const c2 = await createClient(bare, ["claims:write", "claims:read"], "bench claims, no limiter");
-        await loadCatalogue(bare);
-        await assamConfig(bare, { immediateDecision: true, pendingPolls: 0 });
-        withoutLimiter = await oneRun(bare, c2, { period, duration, label: "claims attribution, no rate-limiting binding", earlier: [] });
-      } finally {
-        await bare.stop();
+      // Attribution (diagnostic, one run; full runs only, --quick stays within its 3 minutes): the same
+      // load on a second stack started without the rate-limiting binding (the code treats it as
+      // optional), so what Miniflare's local simulation of the binding costs each claim shows apart
+      // from the gateway's own work. Same checks.
+      let withoutLimiter = null;
+      if (!quick) {
+        const bare = await startStack(bundles, { vars: { ASSAM_MAX_RPS: String(CLAIMS_PACE) }, rateLimit: null });
+        try {
+          const c2 = await createClient(bare, ["claims:write", "claims:read"], "bench claims, no limiter");
+          await loadCatalogue(bare);
+          await assamConfig(bare, { immediateDecision: true, pendingPolls: 0 });
+          withoutLimiter = await oneRun(bare, c2, { period, duration, label: "claims attribution, no rate-limiting binding", earlier: [] });
+        } finally {
+          await bare.stop();
+        }
       }
       const m = (k) => median(results.map((x) => x[k]));
       // The attribution run is held to the same correctness checks as the measured ones.
-      const all = [...results, withoutLimiter];
+      const all = withoutLimiter ? [...results, withoutLimiter] : results;
       const allAtSandbox = all.every((x) => x.acceptedAtSandbox === x.accepted && x.duplicatesAtSandbox === 0);
       const noneLost = all.every((x) => x.notAtSandboxInTime === 0);
       return {
@@ -147,7 +150,7 @@ export default {
           everyClaimOnceAtSandbox: allAtSandbox,
           gatewayBusiestThreadPercent: m("gatewayBusiestThreadPercent"),
           gatewayCpuMsPerClaim: m("gatewayCpuMsPerClaim"),
-          withoutLimiter: {
+          withoutLimiter: withoutLimiter && {
             acceptedPerS: withoutLimiter.acceptedPerS,
             p50: withoutLimiter.p50,
             p99: withoutLimiter.p99,
