@@ -365,8 +365,9 @@ export async function startPassthrough(topo, { port = topo.passthroughPort, limi
 }
 
 /**
- * The modules of one of the bench's own Workers (bench/<script>): the script first, then the module
- * it imports (bench/umang-call.js). Miniflare loads what is listed; it does not follow imports.
+ * The modules of one of the bench's own Workers (bench/<script>): the script first, then
+ * bench/umang-call.js, which the UMANG baselines import (Miniflare loads what is listed; it does not
+ * follow imports).
  */
 export const benchWorkerModules = (script) => ({
   modulesRoot: ROOT,
