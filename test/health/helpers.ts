@@ -43,6 +43,39 @@ export async function health(method: string, path: string, opts: HealthCallOptio
 /** The UMANG sandbox's control and inspection routes. */
 export const umang = (method: string, path: string, body?: unknown) => sandbox(method, `/umang${path}`, body);
 
+/** Seed 001's envelope for the gateway's department and service, given the caller's token, user id and tracker. */
+export const umangEnvelope = (tkn: string, usrid: string, trkr: string) => ({
+  tkn,
+  trkr,
+  usrid,
+  srvid: "1972",
+  mode: "web",
+  pltfrm: "web",
+  did: null,
+  deptid: "379",
+  subsid: "0",
+  subsid2: "0",
+  formtrkr: "0",
+});
+
+/** Posts an op straight to the sandbox, as UMANG's own client would: the envelope and the op's fields in one body. */
+export async function umangDirect(op: string, envelope: Record<string, unknown>, fields: Record<string, unknown>) {
+  const res = await fetch(`${env.TEST_SANDBOX_URL}/umang/ws1/1.0/${op}`, {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${env.UMANG_API_TOKEN}`,
+      deptid: "379",
+      srvid: "1972",
+      subsid: "0",
+      subsid2: "0",
+      formtrkr: "0",
+      "Content-Type": "application/json",
+    },
+    body: JSON.stringify({ ...envelope, ...fields }),
+  });
+  return (await res.json()) as { rs: string; rc: string; rd: string; pd: any };
+}
+
 /** A fresh sandbox user with its own state, and a user token for it. */
 export async function newUser(password?: string): Promise<{ token: string; id: string; healthId: string }> {
   const r = await umang("POST", "/__sandbox/users", password ? { password } : {});

@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { SEED_REQUESTS } from "../../src/sandbox/umang/seed-requests";
 import { isAadhaarNumber, passesVerhoeff } from "../../src/sandbox/umang/verhoeff";
 import { isValidAadhaar } from "../../src/domain/health/verhoeff";
-import { health, newUser, otpFor, sandboxStats, umang } from "./helpers";
+import { health, newUser, otpFor, sandboxStats, umang, umangDirect, umangEnvelope } from "./helpers";
 import { clearFaults, sandbox, setFaults } from "../helpers/sandbox";
 
 /**
@@ -13,37 +13,10 @@ import { clearFaults, sandbox, setFaults } from "../helpers/sandbox";
  * them), and shares no code with the gateway (its own Verhoeff check, ids, hashing).
  */
 
-const ENVELOPE = {
-  tkn: "t",
-  usrid: "u",
-  srvid: "1972",
-  mode: "web",
-  pltfrm: "web",
-  did: null,
-  deptid: "379",
-  subsid: "0",
-  subsid2: "0",
-  formtrkr: "0",
-};
 let trkr = 0;
 
 /** Posts an op straight to the sandbox, as UMANG's own client would. */
-async function direct(op: string, fields: Record<string, unknown>) {
-  const res = await fetch(`${env.TEST_SANDBOX_URL}/umang/ws1/1.0/${op}`, {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${env.UMANG_API_TOKEN}`,
-      deptid: "379",
-      srvid: "1972",
-      subsid: "0",
-      subsid2: "0",
-      formtrkr: "0",
-      "Content-Type": "application/json",
-    },
-    body: JSON.stringify({ ...ENVELOPE, trkr: `sbx-test-${Date.now()}-${trkr++}`, ...fields }),
-  });
-  return (await res.json()) as { rs: string; rc: string; rd: string; pd: any };
-}
+const direct = (op: string, fields: Record<string, unknown>) => umangDirect(op, umangEnvelope("t", "u", `sbx-test-${Date.now()}-${trkr++}`), fields);
 const refusedForShape = (a: { rs: string; pd: unknown }) => a.rs === "F" && typeof a.pd === "string" && a.pd.includes("Invalid request:");
 
 describe("the UMANG sandbox follows seed 001", () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { expectError } from "../helpers/gateway";
 import { clearFaults, setFaults } from "../helpers/sandbox";
-import { health, lastBody, sandboxStats, sha, umang, withoutUmangSession } from "./helpers";
+import { health, lastBody, sandboxStats, sha, umang, umangDirect, umangEnvelope, withoutUmangSession } from "./helpers";
 
 /**
  * The `session` op's accessToken: fetched by the TokenBroker Durable Object only, cached in KV with
@@ -12,39 +12,9 @@ import { health, lastBody, sandboxStats, sha, umang, withoutUmangSession } from 
 const KV_KEY = "upstream-token:umang";
 const cached = () => env.TOKEN_CACHE.get<{ token: string; expiresAt: number; issuedAt?: number }>(KV_KEY, "json");
 
-async function envelope() {
-  return {
-    tkn: env.UMANG_TKN,
-    trkr: String(Date.now()),
-    usrid: env.UMANG_USER_ID,
-    srvid: "1972",
-    mode: "web",
-    pltfrm: "web",
-    did: null,
-    deptid: "379",
-    subsid: "0",
-    subsid2: "0",
-    formtrkr: "0",
-  };
-}
-
 /** Posts an op straight to the sandbox, as UMANG's own client would. */
-async function direct(op: string, fields: Record<string, unknown>) {
-  const res = await fetch(`${env.TEST_SANDBOX_URL}/umang/ws1/1.0/${op}`, {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${env.UMANG_API_TOKEN}`,
-      deptid: "379",
-      srvid: "1972",
-      subsid: "0",
-      subsid2: "0",
-      formtrkr: "0",
-      "Content-Type": "application/json",
-    },
-    body: JSON.stringify({ ...(await envelope()), ...fields }),
-  });
-  return (await res.json()) as { rs: string; rc: string; rd: string; pd: any };
-}
+const direct = (op: string, fields: Record<string, unknown>) =>
+  umangDirect(op, umangEnvelope(env.UMANG_TKN, env.UMANG_USER_ID, String(Date.now())), fields);
 
 const concurrently = (n: number) => Promise.all(Array.from({ length: n }, () => health("GET", "/v1/health/patient", { bridge: true })));
 
